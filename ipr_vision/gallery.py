@@ -1,0 +1,404 @@
+"""The gallery as users see it: import photos, inspect a photo, evaluate on labelled photos.
+
+A thin adapter that joins the storage (:mod:`.store`), an embedder (:mod:`.embedders`) and the
+pure scoring core (:mod:`.suggest`, :mod:`.scoring`). It keeps each brand's index and
+calibration in memory and rebuilds them when the brand's revision in the database moves, so
+several processes (CLI imports, the web app) can share one gallery folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .embedders import Embedder, default_embedder, embed_all
+from .errors import GalleryError, PhotoError
+from .index import BrandIndex
+from .metrics import auroc
+from .photo import PHOTO_EXTENSIONS, Photo, read_photo
+from .results import Evaluation, ImportReport, Match, Suggestion
+from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE, Policy
+from .store import LABELS, GalleryStore, NewReference, Reference
+from .suggest import BrandCalibration, assess, calibrate_brand
+
+log = logging.getLogger(__name__)
+
+#: Photos decoded ahead of the model while it runs (bounded to keep memory flat).
+_PREFETCH = 16
+#: References committed per transaction: a kill loses at most this many, never half of one.
+_COMMIT_EVERY = 32
+
+
+@dataclass(frozen=True)
+class LabelledPhoto:
+    """A photo to import or evaluate, with where it belongs."""
+
+    source: Path
+    product: str
+    label: str
+    group: str | None = None
+
+
+@dataclass
+class _BrandState:
+    revision: int
+    index: BrandIndex
+    calibration: BrandCalibration
+
+
+class Gallery:
+    """A folder of reference photos for one or more brands, searchable by embedding.
+
+    >>> gallery = Gallery("galleries/nike")                          # doctest: +SKIP
+    >>> gallery.import_folder("photos/", brand="nike")               # doctest: +SKIP
+    >>> gallery.inspect("suspect.jpg", brand="nike").verdict         # doctest: +SKIP
+    'counterfeit'
+    """
+
+    def __init__(self, path: str | Path, *, embedder: Embedder | None = None,
+                 policy: Policy | None = None, create: bool = True) -> None:
+        self.store = GalleryStore(path, create=create)
+        self.policy = policy or Policy()
+        self._embedder = embedder
+        self._states: dict[str, _BrandState] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def path(self) -> Path:
+        return self.store.root
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use so listing a gallery never waits for it."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = default_embedder()
+            return self._embedder
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def brands(self) -> list[str]:
+        return self.store.brands()
+
+    def products(self, brand: str) -> list[str]:
+        self.store.brand_id(brand)
+        return self.store.products(brand)
+
+    def references(self, brand: str | None = None, product: str | None = None) -> list[Reference]:
+        return self.store.references(brand, product)
+
+    # -- importing ------------------------------------------------------------------------
+
+    def add_photos(self, photos: Iterable[str | Path], *, brand: str, product: str, label: str,
+                   group: str | None = None, added_by: str | None = None) -> ImportReport:
+        """Add photos of one product and label (e.g. a right holder's upload)."""
+        _check_label(label)
+        items = [LabelledPhoto(Path(p), product, label, group) for p in photos]
+        return self._import(items, brand, added_by)
+
+    def import_folder(self, folder: str | Path, *, brand: str,
+                      added_by: str | None = None) -> ImportReport:
+        """Import ``folder/<product>/<genuine|fake>/<photos>`` (nested folders allowed)."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise GalleryError(f"{folder} is not a folder")
+        items, report = [], ImportReport()
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            parts = path.relative_to(folder).parts
+            if path.name.startswith("."):
+                continue
+            if len(parts) < 3 or parts[1].lower() not in LABELS:
+                report.failed.append((str(path), "not under <product>/<genuine|fake>/"))
+            elif path.suffix.lower() not in PHOTO_EXTENSIONS:
+                report.failed.append((str(path), f"not a photo file type ({path.suffix})"))
+            else:
+                items.append(LabelledPhoto(path, parts[0], parts[1].lower()))
+        if not items and not report.failed:
+            raise GalleryError(f"no photos found in {folder} (expected "
+                               "<product>/<genuine|fake>/<photos>)")
+        return self._import(items, brand, added_by, report)
+
+    def import_index(self, index_csv: str | Path, *, brand: str,
+                     added_by: str | None = None) -> ImportReport:
+        """Import the photos listed in a CSV with columns ``path,label,product[,dup_group]``."""
+        items, report = read_index(index_csv)
+        return self._import(items, brand, added_by, report)
+
+    def _import(self, items: list[LabelledPhoto], brand: str, added_by: str | None,
+                report: ImportReport | None = None) -> ImportReport:
+        report = report or ImportReport()
+        started = time.perf_counter()
+        embedder = self.embedder
+        added_by = added_by or _user()
+        self.store.brand_id(brand, create=True)
+        pending: list[tuple[LabelledPhoto, Photo]] = []
+        seen: dict[str, str] = {}
+        for item, photo in _prefetch(items, self._draft_size()):
+            if isinstance(photo, PhotoError):
+                report.failed.append((str(item.source), photo.reason))
+                continue
+            if photo.sha256 in seen:  # the same photo twice in one import
+                report.duplicates.append((str(item.source), -1))
+                continue
+            seen[photo.sha256] = str(item.source)
+            pending.append((item, photo))
+            if len(pending) == _COMMIT_EVERY:
+                self._commit(pending, brand, added_by, embedder, report)
+                pending = []
+        self._commit(pending, brand, added_by, embedder, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _commit(self, batch: list[tuple[LabelledPhoto, Photo]], brand: str, added_by: str,
+                embedder: Embedder, report: ImportReport) -> None:
+        if not batch:
+            return
+        known = self.store.find_sha(brand, [photo.sha256 for _, photo in batch])
+        fresh = []
+        for item, photo in batch:
+            if photo.sha256 in known:
+                report.duplicates.append((str(item.source), known[photo.sha256]))
+            else:
+                fresh.append((item, photo))
+        if not fresh:
+            return
+        vectors = embed_all(embedder, [photo.image for _, photo in fresh], progress=False)
+        news = [NewReference(item.product, item.label, photo.sha256, photo.extension, photo.data,
+                             item.source.name, item.group, vector)
+                for (item, photo), vector in zip(fresh, vectors, strict=True)]
+        ids = self.store.add_references(brand, news, model_id=embedder.model_id,
+                                        added_by=added_by)
+        for (item, _), ref_id in zip(fresh, ids, strict=True):
+            if ref_id is None:  # another process added the same photo meanwhile
+                report.duplicates.append((str(item.source), -1))
+            else:
+                report.added.append((str(item.source), ref_id))
+
+    def remove(self, ref_ids: Iterable[int]) -> int:
+        """Remove references; returns how many existed. Usable at once, no retraining."""
+        return self.store.remove_references(list(ref_ids))
+
+    # -- inspecting -----------------------------------------------------------------------
+
+    def inspect(self, photo: str | Path | bytes | Photo, *, brand: str,
+                product: str | None = None, name: str | None = None) -> Suggestion:
+        """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product."""
+        if not isinstance(photo, Photo):
+            photo = read_photo(photo, name=name, draft_size=self._draft_size())
+        state = self._state(brand)
+        if product is not None and state.index.product_code(product) is None:
+            known = ", ".join(self.store.products(brand)) or "none yet"
+            raise GalleryError(f"brand {brand!r} has no product {product!r} (products: {known})")
+        query = self.embedder.embed([photo.image])[0]
+        result = assess(query, state.index, state.calibration, self.policy, product)
+        matches = self._matches([i for i, _ in result.nearest_genuine + result.nearest_fake])
+        calibration = result.calibration
+        operating_point = None if calibration is None else {
+            "max_genuine_flagged": self.policy.max_genuine_flagged,
+            "threshold": calibration.threshold,
+            "genuine_flagged": calibration.genuine_flagged,
+            "expected_fake_recall": calibration.expected_fake_recall,
+        }
+        return Suggestion(
+            photo=photo.name, photo_sha256=photo.sha256, brand=brand, product=result.product,
+            product_proposed=product is None, product_candidates=result.product_candidates,
+            verdict=result.verdict, p_counterfeit=result.p_counterfeit,
+            calibrated=bool(calibration and calibration.calibrated), reason=result.reason,
+            score=result.score, mode=result.mode,
+            nearest_genuine=[_match(matches[i], s) for i, s in result.nearest_genuine],
+            nearest_fake=[_match(matches[i], s) for i, s in result.nearest_fake],
+            operating_point=operating_point, model=self.embedder.model_id,
+            gallery_revision=state.revision)
+
+    def inspect_many(self, photos: Iterable[str | Path], *, brand: str,
+                     product: str | None = None) -> Iterator[Suggestion | PhotoError]:
+        """Inspect photos one by one; a bad file yields its error and the rest go on."""
+        for photo in photos:
+            try:
+                yield self.inspect(photo, brand=brand, product=product)
+            except PhotoError as error:
+                yield error
+
+    def evaluate(self, index_csv: str | Path, *, brand: str) -> Evaluation:
+        """Inspect every photo listed in a CSV (with its product) and compare with its label."""
+        items, report = read_index(index_csv)
+        labels, verdicts, scores, products = [], [], [], []
+        failed = len(report.failed)
+        for item in items:
+            try:
+                suggestion = self.inspect(item.source, brand=brand, product=item.product)
+            except PhotoError:
+                failed += 1
+                continue
+            labels.append(item.label == "fake")
+            verdicts.append(suggestion.verdict)
+            scores.append(np.nan if suggestion.p_counterfeit is None
+                          else suggestion.p_counterfeit)
+            products.append(item.product)
+        figures = _figures(np.array(labels, dtype=bool), np.array(verdicts, dtype=object),
+                           np.array(scores, dtype=np.float64))
+        per_product = {}
+        for name in sorted(set(products)):
+            rows = np.array([p == name for p in products])
+            per_product[name] = _figures(np.array(labels)[rows], np.array(verdicts)[rows],
+                                         np.array(scores)[rows])
+        return Evaluation(photos=len(labels), genuine=int(len(labels) - sum(labels)),
+                          fake=int(sum(labels)), failed=failed, model=self.embedder.model_id,
+                          per_product=per_product, **figures)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _draft_size(self) -> int | None:
+        return getattr(self.embedder, "input_size", None)
+
+    def _state(self, brand: str) -> _BrandState:
+        """The brand's index and calibration for the current revision, rebuilt when stale."""
+        with self._lock:
+            self.store.brand_id(brand)  # clear error for an unknown brand
+            revision = self.store.revision(brand)
+            state = self._states.get(brand)
+            if state is not None and state.revision == revision:
+                return state
+            self._reembed(brand)
+            revision = self.store.revision(brand)
+            embedder = self.embedder
+            stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim)
+            index = BrandIndex(embedder.dim)
+            index.add(stored.ids, stored.vectors, stored.products, stored.is_fake, stored.groups)
+            for product in self.store.products(brand):
+                index.add_product(product)  # products without references are known too
+            state = _BrandState(revision, index, calibrate_brand(index, self.policy))
+            self._states[brand] = state
+            return state
+
+    def _reembed(self, brand: str) -> int:
+        """Embed references that have no vector under the current model (model changed)."""
+        embedder = self.embedder
+        missing = self.store.missing_embeddings(brand, embedder.model_id)
+        if not missing:
+            return 0
+        log.warning("brand %r: %d references have no embedding from %s; embedding them now",
+                    brand, len(missing), embedder.model_id)
+        images, ids = [], []
+        for ref in missing:
+            try:
+                images.append(read_photo(ref.path, draft_size=self._draft_size()).image)
+                ids.append(ref.id)
+            except PhotoError as error:
+                log.error("reference %d cannot be re-embedded: %s", ref.id, error.reason)
+        vectors = embed_all(embedder, images, total=len(images), description="re-embedding")
+        self.store.put_embeddings(embedder.model_id, ids, vectors)
+        return len(ids)
+
+    def reembed(self, brand: str | None = None) -> int:
+        """Embed every reference lacking a vector under the current model; returns how many."""
+        return sum(self._reembed(b) for b in ([brand] if brand else self.brands()))
+
+    def _matches(self, ref_ids: list[int]) -> dict[int, Reference]:
+        return {ref.id: ref for ref in self.store.references(ids=ref_ids)} if ref_ids else {}
+
+
+def read_index(index_csv: str | Path) -> tuple[list[LabelledPhoto], ImportReport]:
+    """Parse an index CSV; rows that cannot be used are reported, not fatal."""
+    index_csv = Path(index_csv)
+    report = ImportReport()
+    try:
+        with index_csv.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = set(reader.fieldnames or [])
+            missing = {"path", "label", "product"} - columns
+            if missing:
+                raise GalleryError(f"{index_csv}: missing column(s) {', '.join(sorted(missing))}"
+                                   " (needed: path,label,product)")
+            rows = list(reader)
+    except FileNotFoundError:
+        raise GalleryError(f"{index_csv}: file not found") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise GalleryError(f"{index_csv}: not a readable CSV ({error})") from None
+    items = []
+    for number, row in enumerate(rows, start=2):
+        label = (row.get("label") or "").strip().lower()
+        path, product = (row.get("path") or "").strip(), (row.get("product") or "").strip()
+        where = f"{index_csv}:{number}"
+        if label not in LABELS:
+            report.failed.append((where, f"label must be genuine or fake, not {label!r}"))
+        elif not path or not product:
+            report.failed.append((where, "empty path or product"))
+        else:
+            group = (row.get("dup_group") or "").strip() or None
+            items.append(LabelledPhoto(index_csv.parent / path, product, label,
+                                       f"group:{group}" if group else None))
+    return items, report
+
+
+def _prefetch(items: list[LabelledPhoto], draft_size: int | None
+              ) -> Iterator[tuple[LabelledPhoto, Photo | PhotoError]]:
+    """Decode photos on a worker thread while the caller embeds (Pillow releases the GIL)."""
+    def load(item: LabelledPhoto) -> Photo | PhotoError:
+        try:
+            return read_photo(item.source, draft_size=draft_size)
+        except PhotoError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+        queue: deque[tuple[LabelledPhoto, Future[Photo | PhotoError]]] = deque()
+        for item in items:
+            queue.append((item, pool.submit(load, item)))
+            if len(queue) >= _PREFETCH:
+                head, future = queue.popleft()
+                yield head, future.result()
+        while queue:
+            head, future = queue.popleft()
+            yield head, future.result()
+
+
+def _figures(is_fake: np.ndarray, verdicts: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    decided = verdicts != INCONCLUSIVE
+    right = ((verdicts == COUNTERFEIT) & is_fake) | ((verdicts == GENUINE) & ~is_fake)
+    scored = np.isfinite(scores)
+    n = max(len(verdicts), 1)
+    return {
+        "auroc": auroc(is_fake[scored], scores[scored]),
+        "accuracy": float(right[decided].mean()) if decided.any() else float("nan"),
+        "fake_recall": float((verdicts[is_fake] == COUNTERFEIT).mean())
+        if is_fake.any() else float("nan"),
+        "genuine_flagged": float((verdicts[~is_fake] == COUNTERFEIT).mean())
+        if (~is_fake).any() else float("nan"),
+        "inconclusive": float((~decided).sum() / n),
+    }
+
+
+def _match(ref: Reference, similarity: float) -> Match:
+    return Match(ref.id, similarity, ref.product, ref.label, ref.source_name, ref.note,
+                 str(ref.path))
+
+
+def _check_label(label: str) -> None:
+    if label not in LABELS:
+        raise GalleryError(f"label must be genuine or fake, not {label!r}")
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

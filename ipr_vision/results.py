@@ -1,0 +1,98 @@
+"""Typed results returned by the public API and printed as JSON by the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Match:
+    """A reference photo close to the inspected photo."""
+
+    ref: int
+    similarity: float
+    product: str
+    label: str
+    source_name: str
+    note: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What ipr-vision suggests for one photo. It suggests; the officer and right holder decide.
+
+    ``p_counterfeit`` is a probability fitted on the brand's known fakes when ``calibrated`` is
+    true; for products with genuine references only it is the share of genuine references that
+    look more genuine than this photo. It is ``None`` when no score could be given (see
+    ``reason``).
+    """
+
+    photo: str
+    photo_sha256: str
+    brand: str
+    product: str | None
+    product_proposed: bool
+    product_candidates: list[tuple[str, float]]
+    verdict: str
+    p_counterfeit: float | None
+    calibrated: bool
+    reason: str
+    score: float | None
+    mode: str | None
+    nearest_genuine: list[Match]
+    nearest_fake: list[Match]
+    operating_point: dict[str, float | None] | None
+    model: str
+    gallery_revision: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["product_candidates"] = [{"product": p, "similarity": round(s, 4)}
+                                      for p, s in self.product_candidates]
+        for key in ("nearest_genuine", "nearest_fake"):
+            for match in data[key]:
+                match["similarity"] = round(match["similarity"], 4)
+        return data
+
+
+@dataclass
+class ImportReport:
+    """Per-file outcome of an import: nothing is dropped without being listed here."""
+
+    added: list[tuple[str, int]] = field(default_factory=list)
+    duplicates: list[tuple[str, int]] = field(default_factory=list)  # (file, existing ref id)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = len(self.added) / self.seconds if self.seconds > 0 else 0.0
+        return (f"added {len(self.added)}, duplicates {len(self.duplicates)}, "
+                f"failed {len(self.failed)} in {self.seconds:.1f} s ({rate:.1f} photos/s)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": [{"file": f, "ref": r} for f, r in self.added],
+                "duplicates": [{"file": f, "ref": r} for f, r in self.duplicates],
+                "failed": [{"file": f, "reason": r} for f, r in self.failed],
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How suggestions on labelled photos compare with their labels."""
+
+    photos: int
+    genuine: int
+    fake: int
+    auroc: float
+    accuracy: float  # share right among photos given a verdict
+    fake_recall: float  # share of fakes called counterfeit
+    genuine_flagged: float  # share of genuines called counterfeit
+    inconclusive: float  # share of photos with no verdict
+    failed: int  # photos that could not be read
+    model: str
+    per_product: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

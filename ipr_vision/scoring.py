@@ -1,0 +1,256 @@
+"""The suggestion's math: similarity to each label, leave-one-photo-group-out calibration, verdict.
+
+Pure functions of arrays. A photo's *score* says how much more it resembles the product's known
+fakes than its genuine references (``contrast`` mode), or, for a product with genuine references
+only, how far it is from the nearest genuine one (``genuine_only`` mode). Scores only mean
+something relative to the gallery, so each brand is calibrated on its own references: every
+reference is scored against the rest of the gallery with its own photo group left out (copies of
+one photo must never vouch for each other), and those scores set the operating point and map a
+score to ``p_counterfeit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+GENUINE, COUNTERFEIT, INCONCLUSIVE = "genuine", "counterfeit", "inconclusive"
+CONTRAST, GENUINE_ONLY = "contrast", "genuine_only"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The knobs a brand's operating point depends on; defaults follow the core-engine issue."""
+
+    #: Operating point: at most this share of genuine references (left out in turn) is flagged.
+    max_genuine_flagged: float = 0.01
+    #: "Likely genuine" only where at most this share of known fakes would be cleared.
+    max_fake_cleared: float = 0.05
+    #: Genuine-only products: "likely genuine" within this quantile of genuine references' scores.
+    genuine_only_clear_quantile: float = 0.90
+    #: Neighbours averaged per label (1 = nearest neighbour).
+    k: int = 3
+    #: A product needs this many genuine photo groups before it gets a verdict.
+    min_genuine_groups: int = 3
+    #: Known fakes are used once a product has this many fake photo groups.
+    min_fake_groups: int = 3
+    #: Left-out genuine scores a brand needs before its operating point means anything.
+    min_calibration_genuine: int = 20
+    #: Left-out fake scores a brand needs before fakes are used for calibration.
+    min_calibration_fake: int = 10
+
+
+def label_similarity(sims: np.ndarray, is_fake: np.ndarray, k: int = 1,
+                     exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the top-``k`` similarities to genuine and to fake columns, per query row.
+
+    ``sims`` is ``(m, n)``; ``exclude`` (same shape) hides pairs that must not count, such as a
+    reference and the copies of its own photo. A label with no usable column gives NaN.
+    """
+    sims = np.atleast_2d(sims).astype(np.float32, copy=True)
+    if exclude is not None:
+        sims[exclude] = -np.inf
+    return _top_k_mean(sims[:, ~is_fake], k), _top_k_mean(sims[:, is_fake], k)
+
+
+def _top_k_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    if sims.shape[1] == 0:
+        return np.full(sims.shape[0], np.nan, dtype=np.float32)
+    k = min(k, sims.shape[1])
+    top = sims.max(axis=1, keepdims=True) if k == 1 else -np.partition(-sims, k - 1, axis=1)[:, :k]
+    with np.errstate(invalid="ignore"):
+        mean = top.mean(axis=1)
+    mean[~np.isfinite(mean)] = np.nan
+    return mean.astype(np.float32)
+
+
+def counterfeit_score(s_genuine: np.ndarray | float, s_fake: np.ndarray | float,
+                      mode: str) -> np.ndarray | float:
+    """Higher means more likely counterfeit. Contrast: fake minus genuine similarity."""
+    if mode == CONTRAST:
+        return np.subtract(s_fake, s_genuine)
+    return np.subtract(1.0, s_genuine)
+
+
+@dataclass(frozen=True)
+class ProductMode:
+    """How a product can be judged, given how many distinct photos of each label it has."""
+
+    mode: str | None  # CONTRAST, GENUINE_ONLY, or None when it cannot be judged
+    genuine_groups: int
+    fake_groups: int
+    reason: str = ""
+
+
+def product_mode(genuine_groups: int, fake_groups: int, policy: Policy) -> ProductMode:
+    if genuine_groups < policy.min_genuine_groups:
+        return ProductMode(None, genuine_groups, fake_groups,
+                           f"only {genuine_groups} distinct genuine photo(s); at least "
+                           f"{policy.min_genuine_groups} are needed for a suggestion")
+    mode = CONTRAST if fake_groups >= policy.min_fake_groups else GENUINE_ONLY
+    return ProductMode(mode, genuine_groups, fake_groups)
+
+
+def product_modes(product: np.ndarray, is_fake: np.ndarray, group: np.ndarray,
+                  n_products: int, policy: Policy) -> list[ProductMode]:
+    modes = []
+    for code in range(n_products):
+        rows = product == code
+        genuine = len(np.unique(group[rows & ~is_fake]))
+        fake = len(np.unique(group[rows & is_fake]))
+        modes.append(product_mode(genuine, fake, policy))
+    return modes
+
+
+@dataclass(frozen=True)
+class LeftOutScores:
+    """Each reference scored against its product with its own photo group left out."""
+
+    s_genuine: np.ndarray
+    s_fake: np.ndarray
+    nearest: np.ndarray  # best similarity to any other photo group of the product
+
+
+def leave_one_group_out(vectors: np.ndarray, product: np.ndarray, is_fake: np.ndarray,
+                        group: np.ndarray, k: int = 1, chunk: int = 2048) -> LeftOutScores:
+    """Score every reference as if it were an inspection photo, never seeing its own copies.
+
+    Cost is one similarity matrix per product, computed ``chunk`` rows at a time so memory stays
+    bounded on large products.
+    """
+    n = len(vectors)
+    s_genuine = np.full(n, np.nan, dtype=np.float32)
+    s_fake = np.full(n, np.nan, dtype=np.float32)
+    nearest = np.full(n, np.nan, dtype=np.float32)
+    for code in np.unique(product):
+        rows = np.flatnonzero(product == code)
+        cols = vectors[rows]
+        for start in range(0, len(rows), chunk):
+            block = rows[start:start + chunk]
+            sims = vectors[block] @ cols.T
+            same = group[block][:, None] == group[rows][None, :]
+            g, f = label_similarity(sims, is_fake[rows], k, exclude=same)
+            s_genuine[block], s_fake[block] = g, f
+            masked = np.where(same, -np.inf, sims)
+            best = masked.max(axis=1)
+            nearest[block] = np.where(np.isfinite(best), best, np.nan)
+    return LeftOutScores(s_genuine, s_fake, nearest)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A brand's operating point and score-to-probability map for one scoring mode."""
+
+    mode: str
+    threshold: float  # counterfeit when score > threshold
+    clear_below: float  # genuine when score < clear_below
+    min_similarity: float  # below this the photo does not resemble the product's references
+    genuine_scores: np.ndarray = field(repr=False)  # sorted, left-out scores of genuine refs
+    fake_scores: np.ndarray = field(repr=False)  # sorted, left-out scores of fake refs
+    platt: tuple[float, float] | None = None  # p = sigmoid(a * score + b), contrast mode only
+
+    @property
+    def calibrated(self) -> bool:
+        """True when p_counterfeit is a probability fitted on known fakes, not a rank."""
+        return self.platt is not None
+
+    @property
+    def genuine_flagged(self) -> float:
+        """Share of genuine references (left out) that the operating point flags."""
+        return float(np.mean(self.genuine_scores > self.threshold))
+
+    @property
+    def expected_fake_recall(self) -> float | None:
+        """Share of known fakes (left out) flagged at the operating point."""
+        if len(self.fake_scores) == 0:
+            return None
+        return float(np.mean(self.fake_scores > self.threshold))
+
+    def p_counterfeit(self, score: float) -> float:
+        """Probability of counterfeit under equal priors (contrast), else an atypicality rank.
+
+        Without known fakes no probability can be fitted; the value is then the share of genuine
+        references that look more genuine than the photo, which orders photos the same way.
+        """
+        if self.platt is not None:
+            a, b = self.platt
+            return float(1.0 / (1.0 + np.exp(-(a * score + b))))
+        rank = np.searchsorted(self.genuine_scores, score, side="left")
+        return float(rank / max(len(self.genuine_scores), 1))
+
+
+def calibrate(scores: np.ndarray, is_fake: np.ndarray, nearest: np.ndarray, mode: str,
+              policy: Policy) -> Calibration | str:
+    """Fit a brand's operating point from left-out scores; return a reason when it cannot."""
+    usable = np.isfinite(scores)
+    genuine = np.sort(scores[usable & ~is_fake])
+    fake = np.sort(scores[usable & is_fake])
+    if len(genuine) < policy.min_calibration_genuine:
+        return (f"too few genuine references to calibrate ({len(genuine)}; at least "
+                f"{policy.min_calibration_genuine} needed)")
+    if mode == CONTRAST and len(fake) < policy.min_calibration_fake:
+        return (f"too few known fakes to calibrate ({len(fake)}; at least "
+                f"{policy.min_calibration_fake} needed)")
+    threshold = _flag_threshold(genuine, policy.max_genuine_flagged)
+    if mode == CONTRAST:
+        clear_below = min(_clear_threshold(fake, policy.max_fake_cleared), threshold)
+        platt = fit_platt(np.concatenate([genuine, fake]),
+                          np.concatenate([np.zeros(len(genuine)), np.ones(len(fake))]))
+    else:
+        clear_below = min(float(np.quantile(genuine, policy.genuine_only_clear_quantile)),
+                          threshold)
+        platt = None
+    close = nearest[np.isfinite(nearest)]
+    min_similarity = float(np.quantile(close, 0.005)) - 0.05 if len(close) else -1.0
+    return Calibration(mode, threshold, clear_below, min_similarity, genuine, fake, platt)
+
+
+def _flag_threshold(genuine_sorted: np.ndarray, max_flagged: float) -> float:
+    """Smallest threshold that flags at most ``max_flagged`` of the genuine scores."""
+    allowed = int(np.floor(max_flagged * len(genuine_sorted)))
+    return float(genuine_sorted[len(genuine_sorted) - 1 - allowed])
+
+
+def _clear_threshold(fake_sorted: np.ndarray, max_cleared: float) -> float:
+    """Largest bound below which at most ``max_cleared`` of the fake scores fall."""
+    allowed = int(np.floor(max_cleared * len(fake_sorted)))
+    return float(fake_sorted[allowed])
+
+
+def fit_platt(scores: np.ndarray, labels: np.ndarray, iterations: int = 50) -> tuple[float, float]:
+    """Logistic fit of label on score with balanced class weights (Newton's method, ridge 1e-3).
+
+    Balanced weights make p = 0.5 mean "equally like the gallery's fakes and genuines": the
+    gallery's share of fakes is the right holder's choice, not the share at the border.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    weights = np.where(y > 0.5, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
+    mean, scale = x.mean(), x.std() or 1.0
+    z = (x - mean) / scale
+    design = np.stack([z, np.ones_like(z)], axis=1)
+    theta = np.zeros(2)
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(design @ theta)))
+        gradient = design.T @ (weights * (p - y)) + 1e-3 * theta
+        hessian = (design * (weights * p * (1 - p))[:, None]).T @ design + 1e-3 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    a = theta[0] / scale
+    return float(a), float(theta[1] - a * mean)
+
+
+def decide(score: float, best_similarity: float, calibration: Calibration) -> tuple[str, str]:
+    """Verdict and, when inconclusive, the reason."""
+    if best_similarity < calibration.min_similarity:
+        return INCONCLUSIVE, ("the photo does not resemble this product's references "
+                              f"(best similarity {best_similarity:.2f}); check the product or "
+                              "retake the photo")
+    if score > calibration.threshold:
+        return COUNTERFEIT, ""
+    if score < calibration.clear_below:
+        return GENUINE, ""
+    return INCONCLUSIVE, "the photo lies between the genuine and the counterfeit references"
