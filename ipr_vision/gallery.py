@@ -202,12 +202,12 @@ class Gallery:
     def inspect(self, photo: str | Path | bytes | Photo, *, brand: str,
                 product: str | None = None, name: str | None = None) -> Suggestion:
         """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product."""
-        if not isinstance(photo, Photo):
-            photo = read_photo(photo, name=name, draft_size=self._draft_size())
-        state = self._state(brand)
+        state = self._state(brand)  # a wrong brand or product fails before any photo is read
         if product is not None and state.index.product_code(product) is None:
             known = ", ".join(self.store.products(brand)) or "none yet"
             raise GalleryError(f"brand {brand!r} has no product {product!r} (products: {known})")
+        if not isinstance(photo, Photo):
+            photo = read_photo(photo, name=name, draft_size=self._draft_size())
         query = self.embedder.embed([photo.image])[0]
         result = assess(query, state.index, state.calibration, self.policy, product)
         matches = self._matches([i for i, _ in result.nearest_genuine + result.nearest_fake])

@@ -78,7 +78,8 @@ def read_photo(source: str | Path | bytes, *, name: str | None = None,
     if isinstance(source, bytes):
         label, data = name or "<upload>", source
         if len(data) > max_bytes:
-            raise PhotoError(label, f"file is {len(data):,} bytes; the limit is {max_bytes:,}")
+            raise PhotoError(label,
+                             f"file is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     else:
         path = Path(source)
         label = name or str(path)
@@ -87,7 +88,7 @@ def read_photo(source: str | Path | bytes, *, name: str | None = None,
             if not path.is_file():
                 raise PhotoError(label, "not a file")
             if size > max_bytes:
-                raise PhotoError(label, f"file is {size:,} bytes; the limit is {max_bytes:,}")
+                raise PhotoError(label, f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")
             data = path.read_bytes()
         except FileNotFoundError:
             raise PhotoError(label, "file not found") from None
@@ -119,8 +120,9 @@ def iter_photos(paths: Iterable[str | Path], **kwargs: object) -> Iterator[Photo
 def _decode(data: bytes, label: str, *, draft_size: int | None,
             max_pixels: int) -> tuple[Image.Image, str]:
     with warnings.catch_warnings():
-        # We enforce our own pixel limit below; Pillow's warning would only add noise.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # We enforce our own pixel limit below and report damage as PhotoError; Pillow's
+        # warnings (bomb, skipped corrupt EXIF/TIFF tags) would only add noise.
+        warnings.simplefilter("ignore")
         try:
             image = Image.open(io.BytesIO(data))
         except Image.DecompressionBombError:

@@ -243,14 +243,21 @@ def fit_platt(scores: np.ndarray, labels: np.ndarray, iterations: int = 50) -> t
     return float(a), float(theta[1] - a * mean)
 
 
-def decide(score: float, best_similarity: float, calibration: Calibration) -> tuple[str, str]:
+def unlike_reason(best_similarity: float, calibration: Calibration) -> str | None:
+    """Why no score is given to a photo unlike every reference of the product, if it is."""
+    if best_similarity >= calibration.min_similarity:
+        return None
+    return ("the photo does not resemble this product's references (best similarity "
+            f"{best_similarity:.2f}); check the product or retake the photo")
+
+
+def decide(score: float, calibration: Calibration) -> tuple[str, str]:
     """Verdict and, when inconclusive, the reason."""
-    if best_similarity < calibration.min_similarity:
-        return INCONCLUSIVE, ("the photo does not resemble this product's references "
-                              f"(best similarity {best_similarity:.2f}); check the product or "
-                              "retake the photo")
     if score > calibration.threshold:
         return COUNTERFEIT, ""
     if score < calibration.clear_below:
         return GENUINE, ""
-    return INCONCLUSIVE, "the photo lies between the genuine and the counterfeit references"
+    if calibration.mode == CONTRAST:
+        return INCONCLUSIVE, "the photo lies between the genuine and the counterfeit references"
+    return INCONCLUSIVE, ("the photo is less typical than most genuine references, but not "
+                          "far enough from them to flag")

@@ -20,6 +20,7 @@ from .scoring import (
     label_similarity,
     leave_one_group_out,
     product_modes,
+    unlike_reason,
 )
 
 
@@ -88,9 +89,12 @@ def assess(query: np.ndarray, index: BrandIndex, brand_calibration: BrandCalibra
     calibration = brand_calibration.by_mode[product_mode.mode]
     if isinstance(calibration, str):
         return _inconclusive(product, candidates, calibration, nearest_genuine, nearest_fake)
+    unlike = unlike_reason(float(row_sims.max()), calibration)
+    if unlike:
+        return _inconclusive(product, candidates, unlike, nearest_genuine, nearest_fake)
     s_genuine, s_fake = label_similarity(row_sims, row_fake, policy.k)
     score = float(counterfeit_score(s_genuine[0], s_fake[0], product_mode.mode))
-    verdict, reason = decide(score, float(row_sims.max()), calibration)
+    verdict, reason = decide(score, calibration)
     return Assessment(product, candidates, verdict, reason, calibration.p_counterfeit(score),
                       score, product_mode.mode, nearest_genuine, nearest_fake, calibration)
 

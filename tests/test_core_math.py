@@ -1,0 +1,207 @@
+"""The pure core: index bookkeeping, left-out calibration, operating point, metrics, splits."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from ipr_vision.index import BrandIndex
+from ipr_vision.metrics import auroc, recall_at_flag_rate
+from ipr_vision.scoring import (
+    COUNTERFEIT,
+    GENUINE,
+    GENUINE_ONLY,
+    INCONCLUSIVE,
+    Policy,
+    calibrate,
+    fit_platt,
+    label_similarity,
+    leave_one_group_out,
+)
+from ipr_vision.splits import split_groups
+from ipr_vision.suggest import assess, calibrate_brand
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def clustered_brand(rng: np.random.Generator, n_groups: int = 30, copies: int = 3,
+                    dim: int = 32, fakes: bool = True, spread: float = 0.1) -> BrandIndex:
+    """Two labels around two centres; each photo group holds near-identical copies."""
+    centre_genuine, centre_fake = unit(rng.normal(size=(2, dim)))
+    index = BrandIndex(dim)
+    next_id = 1
+    for label in ("genuine", "fake") if fakes else ("genuine",):
+        centre = centre_genuine if label == "genuine" else centre_fake
+        for g in range(n_groups):
+            base = centre + spread * rng.normal(size=dim)
+            vectors = unit(base + 0.02 * rng.normal(size=(copies, dim)))
+            ids = np.arange(next_id, next_id + copies)
+            next_id += copies
+            index.add(ids, vectors, ["shoe"] * copies, np.full(copies, label == "fake"),
+                      [f"{label}-{g}"] * copies)
+    return index
+
+
+def test_index_add_remove_keeps_rows_consistent() -> None:
+    rng = np.random.default_rng(0)
+    index = BrandIndex(8)
+    vectors = unit(rng.normal(size=(200, 8)))
+    index.add(np.arange(200), vectors, [f"p{i % 3}" for i in range(200)],
+              np.arange(200) % 2 == 0, [f"g{i}" for i in range(200)])
+    index.remove([0, 57, 199, 1000])  # unknown ids are ignored
+    assert len(index) == 197
+    assert set(index.ids.tolist()) == set(range(200)) - {0, 57, 199}
+    for row, ref_id in enumerate(index.ids):
+        np.testing.assert_array_equal(index.vectors[row], vectors[ref_id])
+        assert index.is_fake[row] == (ref_id % 2 == 0)
+        assert index.products[index.product[row]] == f"p{ref_id % 3}"
+    sims = index.similarities(vectors[5])
+    assert sims.shape == (1, 197)
+    assert index.ids[int(np.argmax(sims))] == 5
+    with pytest.raises(ValueError, match="already indexed"):
+        index.add(np.array([5]), vectors[:1], ["p0"], np.array([False]), ["g"])
+
+
+def test_label_similarity_top_k_and_exclusion() -> None:
+    sims = np.array([[0.9, 0.8, 0.7, 0.2, 0.1]], dtype=np.float32)
+    is_fake = np.array([False, False, False, True, True])
+    g, f = label_similarity(sims, is_fake, k=2)
+    assert g[0] == pytest.approx(0.85) and f[0] == pytest.approx(0.15)
+    exclude = np.array([[True, False, False, False, False]])
+    g, _ = label_similarity(sims, is_fake, k=1, exclude=exclude)
+    assert g[0] == pytest.approx(0.8)
+    g, f = label_similarity(sims, np.zeros(5, dtype=bool), k=1)
+    assert np.isnan(f[0]) and g[0] == pytest.approx(0.9)
+
+
+def test_left_out_scores_never_see_their_own_photo_group() -> None:
+    rng = np.random.default_rng(1)
+    index = clustered_brand(rng, n_groups=10, copies=3)
+    left_out = leave_one_group_out(index.vectors, index.product, index.is_fake, index.group, k=1)
+    sims = index.vectors @ index.vectors.T
+    for row in range(len(index)):
+        others = index.group != index.group[row]
+        genuine = others & ~index.is_fake
+        assert left_out.s_genuine[row] == pytest.approx(sims[row, genuine].max(), abs=1e-6)
+        # Copies of the same photo are nearly identical: had they been used, s would be ~1.
+        assert left_out.nearest[row] < 0.99
+
+
+def test_operating_point_flags_at_most_the_allowed_share_of_genuine() -> None:
+    rng = np.random.default_rng(2)
+    genuine, fake = rng.normal(0, 1, 500), rng.normal(2, 1, 500)
+    scores = np.concatenate([genuine, fake])
+    is_fake = np.arange(1000) >= 500
+    for share in (0.01, 0.05, 0.2):
+        calibration = calibrate(scores, is_fake, np.ones(1000), "contrast",
+                                Policy(max_genuine_flagged=share))
+        assert not isinstance(calibration, str)
+        assert calibration.genuine_flagged <= share
+        assert calibration.genuine_flagged > share - 0.01  # and not needlessly strict
+        assert calibration.clear_below <= calibration.threshold
+        recall = calibration.expected_fake_recall
+        assert recall == pytest.approx(recall_at_flag_rate(is_fake, scores, share))
+
+
+def test_platt_is_monotone_and_balanced() -> None:
+    rng = np.random.default_rng(3)
+    scores = np.concatenate([rng.normal(-1, 1, 900), rng.normal(1, 1, 100)])
+    labels = np.concatenate([np.zeros(900), np.ones(100)])
+    a, b = fit_platt(scores, labels)
+    assert a > 0
+    # Balanced weights: the 50 % point sits between the two class means, not pushed to the
+    # majority class's side by the 9:1 imbalance.
+    assert -0.5 < -b / a < 0.5
+
+
+def test_too_few_references_is_inconclusive_with_a_reason() -> None:
+    reason = calibrate(np.zeros(5), np.zeros(5, dtype=bool), np.ones(5), GENUINE_ONLY, Policy())
+    assert isinstance(reason, str) and "too few genuine" in reason
+
+
+def test_assess_separates_clusters_and_reports_neighbours() -> None:
+    rng = np.random.default_rng(4)
+    index = clustered_brand(rng, n_groups=30)
+    policy = Policy()
+    brand = calibrate_brand(index, policy)
+    genuine_rows = np.flatnonzero(~index.is_fake)
+    fake_rows = np.flatnonzero(index.is_fake)
+    centre_fake = unit(index.vectors[fake_rows].mean(0, keepdims=True))[0]
+    result = assess(centre_fake, index, brand, policy, product="shoe")
+    assert result.verdict == COUNTERFEIT and result.p_counterfeit > 0.9
+    assert result.nearest_fake[0][1] >= result.nearest_genuine[0][1]
+    assert len(result.nearest_fake) == 3
+    centre_genuine = unit(index.vectors[genuine_rows].mean(0, keepdims=True))[0]
+    result = assess(centre_genuine, index, brand, policy)
+    assert result.verdict == GENUINE and result.p_counterfeit < 0.1
+    assert result.product == "shoe" and result.product_candidates[0][0] == "shoe"
+
+
+def test_assess_genuine_only_uses_distance_to_genuine() -> None:
+    rng = np.random.default_rng(5)
+    index = clustered_brand(rng, n_groups=40, fakes=False)
+    policy = Policy()
+    brand = calibrate_brand(index, policy)
+    assert list(brand.by_mode) == [GENUINE_ONLY]
+    typical = unit(index.vectors.mean(0, keepdims=True))[0]
+    result = assess(typical, index, brand, policy)
+    assert result.mode == GENUINE_ONLY and result.verdict == GENUINE
+    assert result.nearest_fake == []
+    # Walk away from the genuine references: genuine, then counterfeit, then "unlike this
+    # product" (no score at all), with p_counterfeit never decreasing on the way.
+    away = rng.normal(size=index.dim)
+    away = (away - (away @ typical) * typical) / np.linalg.norm(away - (away @ typical) * typical)
+    walk = [assess(np.cos(a) * typical + np.sin(a) * away, index, brand, policy)
+            for a in np.radians(np.arange(0, 91, 1))]
+    verdicts = [r.verdict for r in walk]
+    assert verdicts[0] == GENUINE and COUNTERFEIT in verdicts
+    assert verdicts[-1] == INCONCLUSIVE and "does not resemble" in walk[-1].reason
+    assert walk[-1].p_counterfeit is None
+    assert verdicts.index(COUNTERFEIT) > verdicts.index(GENUINE)
+    assert GENUINE not in verdicts[verdicts.index(COUNTERFEIT):]
+    p = [r.p_counterfeit for r in walk if r.p_counterfeit is not None]
+    assert all(b >= a - 0.03 for a, b in itertools.pairwise(p))
+    assert max(p) == 1.0  # past every genuine reference
+
+
+def test_assess_refuses_to_guess_with_few_references() -> None:
+    rng = np.random.default_rng(6)
+    index = clustered_brand(rng, n_groups=2)
+    brand = calibrate_brand(index, Policy())
+    result = assess(index.vectors[0], index, brand, Policy())
+    assert result.verdict == INCONCLUSIVE and result.p_counterfeit is None
+    assert "at least 3" in result.reason
+    assert result.nearest_genuine  # the references are still shown
+
+
+def test_assess_on_an_empty_brand() -> None:
+    index = BrandIndex(4)
+    result = assess(np.ones(4, dtype=np.float32) / 2, index, calibrate_brand(index, Policy()),
+                    Policy())
+    assert result.verdict == INCONCLUSIVE and "no references" in result.reason
+
+
+def test_auroc_matches_pairwise_definition() -> None:
+    rng = np.random.default_rng(7)
+    labels = rng.random(200) < 0.4
+    scores = np.round(rng.normal(labels * 0.8, 1.0), 1)  # rounded: plenty of ties
+    pairs = [(s_p > s_n) + 0.5 * (s_p == s_n) for s_p in scores[labels] for s_n in scores[~labels]]
+    assert auroc(labels, scores) == pytest.approx(np.mean(pairs))
+    assert np.isnan(auroc(np.ones(3, dtype=bool), np.arange(3)))
+
+
+def test_split_keeps_groups_whole_and_stratifies() -> None:
+    groups = [f"g{i // 3}" for i in range(600)]
+    strata = ["a" if i < 300 else "b" for i in range(600)]
+    on_query = split_groups(groups, strata, 0.2, seed=1)
+    for group in set(groups):
+        sides = {bool(on_query[i]) for i, g in enumerate(groups) if g == group}
+        assert len(sides) == 1
+    for stratum in "ab":
+        share = np.mean([on_query[i] for i in range(600) if strata[i] == stratum])
+        assert share == pytest.approx(0.2, abs=0.02)
+    assert not np.array_equal(on_query, split_groups(groups, strata, 0.2, seed=2))
