@@ -203,7 +203,7 @@ class Gallery:
                 product: str | None = None, name: str | None = None) -> Suggestion:
         """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product."""
         state = self._state(brand)  # a wrong brand or product fails before any photo is read
-        if product is not None and state.index.product_code(product) is None:
+        if product is not None and product not in state.index.products:
             known = ", ".join(self.store.products(brand)) or "none yet"
             raise GalleryError(f"brand {brand!r} has no product {product!r} (products: {known})")
         if not isinstance(photo, Photo):

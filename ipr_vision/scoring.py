@@ -92,17 +92,6 @@ def product_mode(genuine_groups: int, fake_groups: int, policy: Policy) -> Produ
     return ProductMode(mode, genuine_groups, fake_groups)
 
 
-def product_modes(product: np.ndarray, is_fake: np.ndarray, group: np.ndarray,
-                  n_products: int, policy: Policy) -> list[ProductMode]:
-    modes = []
-    for code in range(n_products):
-        rows = product == code
-        genuine = len(np.unique(group[rows & ~is_fake]))
-        fake = len(np.unique(group[rows & is_fake]))
-        modes.append(product_mode(genuine, fake, policy))
-    return modes
-
-
 @dataclass(frozen=True)
 class LeftOutScores:
     """Each reference scored against its product with its own photo group left out."""
@@ -112,29 +101,25 @@ class LeftOutScores:
     nearest: np.ndarray  # best similarity to any other photo group of the product
 
 
-def leave_one_group_out(vectors: np.ndarray, product: np.ndarray, is_fake: np.ndarray,
-                        group: np.ndarray, k: int = 1, chunk: int = 2048) -> LeftOutScores:
-    """Score every reference as if it were an inspection photo, never seeing its own copies.
+def leave_one_group_out(vectors: np.ndarray, is_fake: np.ndarray, group: np.ndarray,
+                        k: int = 1, chunk: int = 2048) -> LeftOutScores:
+    """Score every reference of a product as if it were an inspection photo, never letting it
+    see its own photo group.
 
-    Cost is one similarity matrix per product, computed ``chunk`` rows at a time so memory stays
+    Cost is the product's similarity matrix, computed ``chunk`` rows at a time so memory stays
     bounded on large products.
     """
     n = len(vectors)
     s_genuine = np.full(n, np.nan, dtype=np.float32)
     s_fake = np.full(n, np.nan, dtype=np.float32)
     nearest = np.full(n, np.nan, dtype=np.float32)
-    for code in np.unique(product):
-        rows = np.flatnonzero(product == code)
-        cols = vectors[rows]
-        for start in range(0, len(rows), chunk):
-            block = rows[start:start + chunk]
-            sims = vectors[block] @ cols.T
-            same = group[block][:, None] == group[rows][None, :]
-            g, f = label_similarity(sims, is_fake[rows], k, exclude=same)
-            s_genuine[block], s_fake[block] = g, f
-            masked = np.where(same, -np.inf, sims)
-            best = masked.max(axis=1)
-            nearest[block] = np.where(np.isfinite(best), best, np.nan)
+    for start in range(0, n, chunk):
+        block = slice(start, start + chunk)
+        sims = vectors[block] @ vectors.T
+        same = group[block][:, None] == group[None, :]
+        s_genuine[block], s_fake[block] = label_similarity(sims, is_fake, k, exclude=same)
+        best = np.where(same, -np.inf, sims).max(axis=1)
+        nearest[block] = np.where(np.isfinite(best), best, np.nan)
     return LeftOutScores(s_genuine, s_fake, nearest)
 
 

@@ -384,10 +384,12 @@ class GalleryStore:
             "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
             "JOIN embeddings e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=? ORDER BY r.id",
             (model_id, brand))
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, dim)
+        vectors = np.empty((len(rows), dim), dtype=np.float32)  # filled in place: one copy
+        for row, record in zip(vectors, rows, strict=True):
+            row[:] = np.frombuffer(record[1], dtype="<f4")
         return BrandVectors(
             ids=np.array([r[0] for r in rows], dtype=np.int64),
-            vectors=vectors.astype(np.float32),
+            vectors=vectors,
             products=[r[2] for r in rows],
             is_fake=np.array([r[3] == "fake" for r in rows], dtype=bool),
             groups=[r[4] for r in rows])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .index import BrandIndex
+from .index import BrandIndex, ProductRows
 from .scoring import (
     CONTRAST,
     GENUINE_ONLY,
@@ -19,7 +19,7 @@ from .scoring import (
     decide,
     label_similarity,
     leave_one_group_out,
-    product_modes,
+    product_mode,
     unlike_reason,
 )
 
@@ -28,24 +28,32 @@ from .scoring import (
 class BrandCalibration:
     """Everything a brand's verdicts depend on, computed once per gallery revision."""
 
-    modes: list[ProductMode]  # by product code
+    modes: dict[str, ProductMode]  # by product name
     by_mode: dict[str, Calibration | str]  # a Calibration, or why there is none
 
 
+def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
+    return product_mode(len(np.unique(rows.group[~rows.is_fake])),
+                        len(np.unique(rows.group[rows.is_fake])), policy)
+
+
 def calibrate_brand(index: BrandIndex, policy: Policy) -> BrandCalibration:
-    """Leave-one-photo-group-out scores for the whole brand, pooled per scoring mode."""
-    modes = product_modes(index.product, index.is_fake, index.group, len(index.products), policy)
-    left_out = leave_one_group_out(index.vectors, index.product, index.is_fake, index.group,
-                                   policy.k)
+    """Leave-one-photo-group-out scores of every product, pooled over the brand per mode."""
+    modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
+    pooled: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    for name, rows in index.products.items():
+        mode = modes[name].mode
+        if mode is None:
+            continue
+        left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k)
+        scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
+        pooled.setdefault(mode, []).append((scores, rows.is_fake, left_out.nearest))
     by_mode: dict[str, Calibration | str] = {}
     for mode in (CONTRAST, GENUINE_ONLY):
-        in_mode = np.array([modes[code].mode == mode for code in index.product], dtype=bool)
-        if not in_mode.any():
-            continue
-        scores = np.asarray(counterfeit_score(left_out.s_genuine[in_mode],
-                                              left_out.s_fake[in_mode], mode))
-        by_mode[mode] = calibrate(scores, index.is_fake[in_mode], left_out.nearest[in_mode],
-                                  mode, policy)
+        if mode in pooled:
+            scores, is_fake, nearest = (np.concatenate(part) for part in zip(*pooled[mode],
+                                                                             strict=True))
+            by_mode[mode] = calibrate(scores, is_fake, nearest, mode, policy)
     return BrandCalibration(modes, by_mode)
 
 
@@ -68,47 +76,49 @@ class Assessment:
 def assess(query: np.ndarray, index: BrandIndex, brand_calibration: BrandCalibration,
            policy: Policy, product: str | None = None, n_neighbours: int = 3,
            n_candidates: int = 3) -> Assessment:
-    """Compare one embedding with a brand's references; ``product=None`` picks the nearest."""
+    """Compare one embedding with a product's references; ``product=None`` proposes one.
+
+    Only the product's rows are read when the product is given; proposing one reads the brand
+    (see :meth:`BrandIndex.product_maxima`).
+    """
+    query = np.asarray(query, dtype=np.float32)
     if len(index) == 0:
         return _inconclusive(product, [], "this brand has no references yet")
-    sims = index.similarities(query)[0]
-    candidates = _product_candidates(sims, index, n_candidates)
+    candidates: list[tuple[str, float]] = []
     if product is None:
+        candidates = index.product_maxima(query)[0][:n_candidates]
         product = candidates[0][0]
-    code = index.product_code(product)
-    if code is None:
+    rows = index.products.get(product)
+    if rows is None or len(rows) == 0:
         return _inconclusive(product, candidates, "this product has no references yet")
-    rows = np.flatnonzero(index.product == code)
-    row_sims, row_fake = sims[rows], index.is_fake[rows]
-    nearest_genuine = _nearest(index.ids[rows][~row_fake], row_sims[~row_fake], n_neighbours)
-    nearest_fake = _nearest(index.ids[rows][row_fake], row_sims[row_fake], n_neighbours)
-    product_mode = brand_calibration.modes[code]
-    if product_mode.mode is None:
-        return _inconclusive(product, candidates, product_mode.reason, nearest_genuine,
-                             nearest_fake)
-    calibration = brand_calibration.by_mode[product_mode.mode]
+    sims = rows.similarities(query)
+    if not candidates:
+        candidates = [(product, float(sims.max()))]
+    fake = rows.is_fake
+    nearest_genuine = _nearest(rows.ids[~fake], sims[~fake], n_neighbours)
+    nearest_fake = _nearest(rows.ids[fake], sims[fake], n_neighbours)
+    mode = brand_calibration.modes[product]
+    if mode.mode is None:
+        return _inconclusive(product, candidates, mode.reason, nearest_genuine, nearest_fake)
+    calibration = brand_calibration.by_mode[mode.mode]
     if isinstance(calibration, str):
         return _inconclusive(product, candidates, calibration, nearest_genuine, nearest_fake)
-    unlike = unlike_reason(float(row_sims.max()), calibration)
+    unlike = unlike_reason(float(sims.max()), calibration)
     if unlike:
         return _inconclusive(product, candidates, unlike, nearest_genuine, nearest_fake)
-    s_genuine, s_fake = label_similarity(row_sims, row_fake, policy.k)
-    score = float(counterfeit_score(s_genuine[0], s_fake[0], product_mode.mode))
+    s_genuine, s_fake = label_similarity(sims, fake, policy.k)
+    score = float(counterfeit_score(s_genuine[0], s_fake[0], mode.mode))
     verdict, reason = decide(score, calibration)
     return Assessment(product, candidates, verdict, reason, calibration.p_counterfeit(score),
-                      score, product_mode.mode, nearest_genuine, nearest_fake, calibration)
-
-
-def _product_candidates(sims: np.ndarray, index: BrandIndex, n: int) -> list[tuple[str, float]]:
-    best = np.full(len(index.products), -np.inf, dtype=np.float32)
-    np.maximum.at(best, index.product, sims)
-    present = np.flatnonzero(np.isfinite(best))
-    order = present[np.argsort(-best[present], kind="stable")][:n]
-    return [(index.products[code], float(best[code])) for code in order]
+                      score, mode.mode, nearest_genuine, nearest_fake, calibration)
 
 
 def _nearest(ids: np.ndarray, sims: np.ndarray, n: int) -> list[tuple[int, float]]:
-    order = np.argsort(-sims, kind="stable")[:n]
+    if len(sims) > n:
+        top = np.argpartition(-sims, n - 1)[:n]
+        order = top[np.argsort(-sims[top], kind="stable")]
+    else:
+        order = np.argsort(-sims, kind="stable")
     return [(int(ids[i]), float(sims[i])) for i in order]
 
 

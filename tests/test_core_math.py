@@ -54,16 +54,38 @@ def test_index_add_remove_keeps_rows_consistent() -> None:
               np.arange(200) % 2 == 0, [f"g{i}" for i in range(200)])
     index.remove([0, 57, 199, 1000])  # unknown ids are ignored
     assert len(index) == 197
-    assert set(index.ids.tolist()) == set(range(200)) - {0, 57, 199}
-    for row, ref_id in enumerate(index.ids):
-        np.testing.assert_array_equal(index.vectors[row], vectors[ref_id])
-        assert index.is_fake[row] == (ref_id % 2 == 0)
-        assert index.products[index.product[row]] == f"p{ref_id % 3}"
-    sims = index.similarities(vectors[5])
-    assert sims.shape == (1, 197)
-    assert index.ids[int(np.argmax(sims))] == 5
+    seen = set()
+    for name, rows in index.products.items():
+        for row, ref_id in enumerate(rows.ids.tolist()):
+            np.testing.assert_array_equal(rows.vectors[row], vectors[ref_id])
+            assert rows.is_fake[row] == (ref_id % 2 == 0)
+            assert name == f"p{ref_id % 3}"
+            seen.add(ref_id)
+    assert seen == set(range(200)) - {0, 57, 199}
+    sims = index.products["p2"].similarities(vectors[5])
+    assert index.products["p2"].ids[int(np.argmax(sims))] == 5
     with pytest.raises(ValueError, match="already indexed"):
         index.add(np.array([5]), vectors[:1], ["p0"], np.array([False]), ["g"])
+
+
+def test_product_maxima_exact_when_small_and_sampled_when_large(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(8)
+    index = BrandIndex(16)
+    vectors = unit(rng.normal(size=(3000, 16)))
+    names = [f"p{i % 5}" for i in range(3000)]
+    index.add(np.arange(3000), vectors, names, np.zeros(3000, dtype=bool),
+              [str(i) for i in range(3000)])
+    query = vectors[1234]
+    maxima, sampled = index.product_maxima(query)
+    assert not sampled and maxima[0] == ("p4", pytest.approx(1.0))
+    exact = {n: float((vectors[[i for i in range(3000) if names[i] == n]] @ query).max())
+             for n in set(names)}
+    assert dict(maxima) == pytest.approx(exact)
+    monkeypatch.setattr("ipr_vision.index.PROPOSAL_ROWS", 600)
+    maxima, sampled = index.product_maxima(query)
+    assert sampled and {n for n, _ in maxima} == set(exact)
+    assert all(value <= exact[n] + 1e-6 for n, value in maxima)
 
 
 def test_label_similarity_top_k_and_exclusion() -> None:
@@ -80,12 +102,12 @@ def test_label_similarity_top_k_and_exclusion() -> None:
 
 def test_left_out_scores_never_see_their_own_photo_group() -> None:
     rng = np.random.default_rng(1)
-    index = clustered_brand(rng, n_groups=10, copies=3)
-    left_out = leave_one_group_out(index.vectors, index.product, index.is_fake, index.group, k=1)
-    sims = index.vectors @ index.vectors.T
-    for row in range(len(index)):
-        others = index.group != index.group[row]
-        genuine = others & ~index.is_fake
+    rows = clustered_brand(rng, n_groups=10, copies=3).products["shoe"]
+    left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, k=1)
+    sims = rows.vectors @ rows.vectors.T
+    for row in range(len(rows)):
+        others = rows.group != rows.group[row]
+        genuine = others & ~rows.is_fake
         assert left_out.s_genuine[row] == pytest.approx(sims[row, genuine].max(), abs=1e-6)
         # Copies of the same photo are nearly identical: had they been used, s would be ~1.
         assert left_out.nearest[row] < 0.99
@@ -128,14 +150,13 @@ def test_assess_separates_clusters_and_reports_neighbours() -> None:
     index = clustered_brand(rng, n_groups=30)
     policy = Policy()
     brand = calibrate_brand(index, policy)
-    genuine_rows = np.flatnonzero(~index.is_fake)
-    fake_rows = np.flatnonzero(index.is_fake)
-    centre_fake = unit(index.vectors[fake_rows].mean(0, keepdims=True))[0]
+    shoe = index.products["shoe"]
+    centre_fake = unit(shoe.vectors[shoe.is_fake].mean(0, keepdims=True))[0]
     result = assess(centre_fake, index, brand, policy, product="shoe")
     assert result.verdict == COUNTERFEIT and result.p_counterfeit > 0.9
     assert result.nearest_fake[0][1] >= result.nearest_genuine[0][1]
     assert len(result.nearest_fake) == 3
-    centre_genuine = unit(index.vectors[genuine_rows].mean(0, keepdims=True))[0]
+    centre_genuine = unit(shoe.vectors[~shoe.is_fake].mean(0, keepdims=True))[0]
     result = assess(centre_genuine, index, brand, policy)
     assert result.verdict == GENUINE and result.p_counterfeit < 0.1
     assert result.product == "shoe" and result.product_candidates[0][0] == "shoe"
@@ -147,7 +168,7 @@ def test_assess_genuine_only_uses_distance_to_genuine() -> None:
     policy = Policy()
     brand = calibrate_brand(index, policy)
     assert list(brand.by_mode) == [GENUINE_ONLY]
-    typical = unit(index.vectors.mean(0, keepdims=True))[0]
+    typical = unit(index.products["shoe"].vectors.mean(0, keepdims=True))[0]
     result = assess(typical, index, brand, policy)
     assert result.mode == GENUINE_ONLY and result.verdict == GENUINE
     assert result.nearest_fake == []
@@ -172,7 +193,7 @@ def test_assess_refuses_to_guess_with_few_references() -> None:
     rng = np.random.default_rng(6)
     index = clustered_brand(rng, n_groups=2)
     brand = calibrate_brand(index, Policy())
-    result = assess(index.vectors[0], index, brand, Policy())
+    result = assess(index.products["shoe"].vectors[0], index, brand, Policy())
     assert result.verdict == INCONCLUSIVE and result.p_counterfeit is None
     assert "at least 3" in result.reason
     assert result.nearest_genuine  # the references are still shown
