@@ -14,12 +14,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .embedders import Embedder, default_embedder, embed_all
 from .errors import GalleryError, PhotoError
@@ -28,7 +29,7 @@ from .metrics import auroc
 from .photo import PHOTO_EXTENSIONS, Photo, read_photo
 from .results import Evaluation, ImportReport, Match, Suggestion
 from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE, Policy
-from .store import LABELS, GalleryStore, NewReference, Reference
+from .store import LABELS, Change, GalleryStore, NewReference, Reference
 from .suggest import BrandCalibration, assess, calibrate_brand
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class LabelledPhoto:
 class _BrandState:
     revision: int
     index: BrandIndex
-    calibration: BrandCalibration
+    calibration: BrandCalibration | None  # None: stale, recomputed on the next inspection
 
 
 class Gallery:
@@ -152,7 +153,9 @@ class Gallery:
         self.store.brand_id(brand, create=True)
         pending: list[tuple[LabelledPhoto, Photo]] = []
         seen: dict[str, str] = {}
-        for item, photo in _prefetch(items, self._draft_size()):
+        photos = tqdm(_prefetch(items, self._draft_size()), total=len(items), desc="importing",
+                      unit="photo", leave=False, disable=True if len(items) <= 50 else None)
+        for item, photo in photos:
             if isinstance(photo, PhotoError):
                 report.failed.append((str(item.source), photo.reason))
                 continue
@@ -183,10 +186,16 @@ class Gallery:
             return
         vectors = embed_all(embedder, [photo.image for _, photo in fresh], progress=False)
         news = [NewReference(item.product, item.label, photo.sha256, photo.extension, photo.data,
-                             item.source.name, item.group, vector)
+                             item.source.name, item.group or f"sha256:{photo.sha256}", vector)
                 for (item, photo), vector in zip(fresh, vectors, strict=True)]
-        ids = self.store.add_references(brand, news, model_id=embedder.model_id,
-                                        added_by=added_by)
+        ids, change = self.store.add_references(brand, news, model_id=embedder.model_id,
+                                                added_by=added_by)
+        stored = [(new, ref_id) for new, ref_id in zip(news, ids, strict=True) if ref_id]
+        self._apply(change, lambda index: index.add(
+            np.array([i for _, i in stored], dtype=np.int64),
+            np.array([n.vector for n, _ in stored], dtype=np.float32).reshape(-1, index.dim),
+            [n.product for n, _ in stored], np.array([n.label == "fake" for n, _ in stored]),
+            [n.photo_group for n, _ in stored]))
         for (item, _), ref_id in zip(fresh, ids, strict=True):
             if ref_id is None:  # another process added the same photo meanwhile
                 report.duplicates.append((str(item.source), -1))
@@ -195,7 +204,26 @@ class Gallery:
 
     def remove(self, ref_ids: Iterable[int]) -> int:
         """Remove references; returns how many existed. Usable at once, no retraining."""
-        return self.store.remove_references(list(ref_ids))
+        changes = self.store.remove_references(list(ref_ids))
+        for change in changes:
+            self._apply(change, lambda index, ids=change.ref_ids: index.remove(ids))
+        return sum(len(change.ref_ids) for change in changes)
+
+    def _apply(self, change: Change, update: Callable[[BrandIndex], None]) -> None:
+        """Update a loaded brand in place after this process's own write.
+
+        If another writer got in between (the revision moved by more than this write), the
+        brand is dropped and reloaded from the database on its next use instead.
+        """
+        with self._lock:
+            state = self._states.get(change.brand)
+            if state is None:
+                return
+            if state.revision != change.revision - 1:
+                del self._states[change.brand]
+                return
+            update(state.index)
+            state.revision, state.calibration = change.revision, None
 
     # -- inspecting -----------------------------------------------------------------------
 
@@ -277,6 +305,8 @@ class Gallery:
             revision = self.store.revision(brand)
             state = self._states.get(brand)
             if state is not None and state.revision == revision:
+                if state.calibration is None:
+                    state.calibration = calibrate_brand(state.index, self.policy)
                 return state
             self._reembed(brand)
             revision = self.store.revision(brand)

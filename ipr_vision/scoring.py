@@ -39,6 +39,10 @@ class Policy:
     min_calibration_genuine: int = 20
     #: Left-out fake scores a brand needs before fakes are used for calibration.
     min_calibration_fake: int = 10
+    #: References per product scored for calibration, at most: a fixed random sample beyond
+    #: this keeps recalibration after an import to seconds on large products (cost grows with
+    #: sample x product size instead of product size squared).
+    max_calibration_queries: int = 2000
 
 
 def label_similarity(sims: np.ndarray, is_fake: np.ndarray, k: int = 1,
@@ -102,21 +106,22 @@ class LeftOutScores:
 
 
 def leave_one_group_out(vectors: np.ndarray, is_fake: np.ndarray, group: np.ndarray,
-                        k: int = 1, chunk: int = 2048) -> LeftOutScores:
-    """Score every reference of a product as if it were an inspection photo, never letting it
-    see its own photo group.
+                        k: int = 1, queries: np.ndarray | None = None,
+                        chunk: int = 2048) -> LeftOutScores:
+    """Score references of a product as if each were an inspection photo, never letting it see
+    its own photo group; ``queries`` (row indices) limits which are scored, against all rows.
 
-    Cost is the product's similarity matrix, computed ``chunk`` rows at a time so memory stays
-    bounded on large products.
+    Computed ``chunk`` query rows at a time so memory stays bounded on large products.
     """
-    n = len(vectors)
+    rows = np.arange(len(vectors)) if queries is None else np.asarray(queries)
+    n = len(rows)
     s_genuine = np.full(n, np.nan, dtype=np.float32)
     s_fake = np.full(n, np.nan, dtype=np.float32)
     nearest = np.full(n, np.nan, dtype=np.float32)
     for start in range(0, n, chunk):
         block = slice(start, start + chunk)
-        sims = vectors[block] @ vectors.T
-        same = group[block][:, None] == group[None, :]
+        sims = vectors[rows[block]] @ vectors.T
+        same = group[rows[block]][:, None] == group[None, :]
         s_genuine[block], s_fake[block] = label_similarity(sims, is_fake, k, exclude=same)
         best = np.where(same, -np.inf, sims).max(axis=1)
         nearest[block] = np.where(np.isfinite(best), best, np.nan)

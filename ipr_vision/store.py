@@ -106,9 +106,22 @@ class NewReference:
     extension: str
     data: bytes
     source_name: str
-    photo_group: str | None
+    photo_group: str
     vector: np.ndarray
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one write did to a brand: which references, and the brand's revision after it.
+
+    Each write moves a brand's revision by exactly one, so a reader holding revision
+    ``revision - 1`` can apply the change in place instead of reloading the brand.
+    """
+
+    brand: str
+    ref_ids: list[int]
+    revision: int
 
 
 @dataclass(frozen=True)
@@ -258,10 +271,10 @@ class GalleryStore:
         return found
 
     def add_references(self, brand: str, items: Sequence[NewReference], *, model_id: str,
-                       added_by: str) -> list[int | None]:
-        """Store new references atomically; return each one's id, or None for a duplicate."""
+                       added_by: str) -> tuple[list[int | None], Change]:
+        """Store new references atomically; return each one's id (None for a duplicate)."""
         if not items:
-            return []
+            return [], Change(brand, [], self.revision(brand))
         for item in items:
             if item.label not in LABELS:
                 raise GalleryError(f"label must be genuine or fake, not {item.label!r}")
@@ -287,7 +300,7 @@ class GalleryStore:
                         "source_name, photo_group, added_by, added_at, note) "
                         "VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (brand_id, product_id, item.label, item.sha256, file, item.source_name,
-                         item.photo_group or f"sha256:{item.sha256}", added_by, now, item.note))
+                         item.photo_group, added_by, now, item.note))
                     if cursor.rowcount == 0:
                         ids.append(None)
                         continue
@@ -295,12 +308,13 @@ class GalleryStore:
                     ids.append(ref_id)
                     db.execute("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
                                (ref_id, model_id, _blob(item.vector)))
-                db.execute("UPDATE brands SET revision = revision + 1 WHERE id=?", (brand_id,))
+                revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
+                                      "RETURNING revision", (brand_id,)).fetchone()[0]
                 db.executemany("DELETE FROM file_intents WHERE id=?",
                                [(i,) for i in intent_ids])
         finally:
             self.recover_own(intent_ids)
-        return ids
+        return ids, Change(brand, [i for i in ids if i is not None], int(revision))
 
     def recover_own(self, intent_ids: Sequence[int]) -> None:
         """Undo this process's unfinished intents (after an exception mid-add)."""
@@ -314,24 +328,27 @@ class GalleryStore:
                     (self.root / row[0]).unlink(missing_ok=True)
                 db.execute("DELETE FROM file_intents WHERE id=?", (intent_id,))
 
-    def remove_references(self, ref_ids: Sequence[int]) -> int:
+    def remove_references(self, ref_ids: Sequence[int]) -> list[Change]:
         """Delete references (rows, embeddings, and files no other reference uses)."""
         host, pid = socket.gethostname(), os.getpid()
         with self._transaction() as db:
-            removed, files = 0, set()
-            for ref_id in ref_ids:
-                row = db.execute("SELECT brand_id, file FROM refs WHERE id=?",
-                                 (int(ref_id),)).fetchone()
+            removed: dict[str, list[int]] = {}
+            files = set()
+            for ref_id in dict.fromkeys(int(i) for i in ref_ids):
+                row = db.execute("SELECT b.name, r.file FROM refs r JOIN brands b ON "
+                                 "b.id=r.brand_id WHERE r.id=?", (ref_id,)).fetchone()
                 if row is None:
                     continue
-                db.execute("DELETE FROM refs WHERE id=?", (int(ref_id),))
-                db.execute("UPDATE brands SET revision = revision + 1 WHERE id=?", (row[0],))
+                db.execute("DELETE FROM refs WHERE id=?", (ref_id,))
+                removed.setdefault(row[0], []).append(ref_id)
                 files.add(row[1])
-                removed += 1
+            changes = [Change(brand, ids, int(db.execute(
+                "UPDATE brands SET revision = revision + 1 WHERE name=? RETURNING revision",
+                (brand,)).fetchone()[0])) for brand, ids in removed.items()]
             intent_ids = [db.execute("INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
                                      (file, host, pid)).lastrowid for file in files]
         self.recover_own(intent_ids)
-        return removed
+        return changes
 
     def set_note(self, ref_id: int, note: str) -> None:
         with self._transaction() as db:

@@ -45,9 +45,14 @@ def calibrate_brand(index: BrandIndex, policy: Policy) -> BrandCalibration:
         mode = modes[name].mode
         if mode is None:
             continue
-        left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k)
+        queries = None
+        if len(rows) > policy.max_calibration_queries:  # seeded: same gallery, same operating point
+            queries = np.sort(np.random.default_rng(len(rows)).choice(
+                len(rows), policy.max_calibration_queries, replace=False))
+        left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
         scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
-        pooled.setdefault(mode, []).append((scores, rows.is_fake, left_out.nearest))
+        is_fake = rows.is_fake if queries is None else rows.is_fake[queries]
+        pooled.setdefault(mode, []).append((scores, is_fake, left_out.nearest))
     by_mode: dict[str, Calibration | str] = {}
     for mode in (CONTRAST, GENUINE_ONLY):
         if mode in pooled:

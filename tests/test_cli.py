@@ -112,3 +112,18 @@ def test_inspect_of_a_non_image_fails_cleanly(cli_gallery: Path, tmp_path: Path)
     result = cli("inspect", text, "--gallery", cli_gallery, "--brand", "acme", check=False)
     assert result.returncode == 1 and result.stdout == ""
     assert_one_line_error(result, "not an image")
+
+
+def test_missing_or_wrong_weights_name_the_fetch_command(cli_gallery: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = tmp_path / "p.jpg"
+    synthetic_photo("boot", "fake", 5).save(photo)
+    monkeypatch.setenv("IPR_VISION_WEIGHTS_DIR", str(tmp_path / "weights"))
+    result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False)
+    assert_one_line_error(result, "ImageNet weights not found")
+    assert "ipr-vision fetch-weights" in result.stderr
+    (tmp_path / "weights" / "imagenet").mkdir(parents=True)
+    (tmp_path / "weights" / "imagenet" / "mobilenet_v2-b0353104.pth").write_bytes(b"tampered")
+    result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False)
+    assert_one_line_error(result, "expected b03531047ffacf1e")
+    assert "ipr-vision fetch-weights" in result.stderr

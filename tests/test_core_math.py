@@ -226,3 +226,17 @@ def test_split_keeps_groups_whole_and_stratifies() -> None:
         share = np.mean([on_query[i] for i in range(600) if strata[i] == stratum])
         assert share == pytest.approx(0.2, abs=0.02)
     assert not np.array_equal(on_query, split_groups(groups, strata, 0.2, seed=2))
+
+
+def test_large_products_are_calibrated_on_a_fixed_sample() -> None:
+    rng = np.random.default_rng(9)
+    index = clustered_brand(rng, n_groups=100, copies=3)  # 600 references
+    full = calibrate_brand(index, Policy()).by_mode["contrast"]
+    capped_policy = Policy(max_calibration_queries=240)
+    capped = calibrate_brand(index, capped_policy).by_mode["contrast"]
+    assert len(full.genuine_scores) + len(full.fake_scores) == 600
+    assert len(capped.genuine_scores) + len(capped.fake_scores) == 240
+    # Same gallery, same sample: the operating point does not wander between recalibrations.
+    again = calibrate_brand(index, capped_policy).by_mode["contrast"]
+    assert again.threshold == capped.threshold
+    assert abs(capped.threshold - full.threshold) < 0.1

@@ -222,3 +222,26 @@ def test_a_corrupt_database_is_a_clear_error(tmp_path: Path) -> None:
         GalleryStore(tmp_path / "g")
     with pytest.raises(GalleryError, match="no gallery at"):
         GalleryStore(tmp_path / "absent", create=False)
+
+
+def test_writes_by_another_process_are_seen(gallery: Gallery, tmp_path: Path,
+                                            embedder: MobileNetV2Embedder) -> None:
+    """Each process keeps its brands in memory; a write elsewhere must not go unnoticed, and
+    interleaved writes must not leave a process with a half-updated index."""
+    other = Gallery(gallery.path, embedder=embedder)
+    photo = query(tmp_path, "boot", "fake", 4242)
+    gallery.inspect(photo, brand="acme")  # loads the brand here
+    mine = gallery.add_photos([query(tmp_path, "boot", "fake", 1)], brand="acme",
+                              product="boot", label="fake").added[0][1]
+    theirs = other.add_photos([photo], brand="acme", product="boot", label="fake").added[0][1]
+    mine_too = gallery.add_photos([query(tmp_path, "boot", "fake", 2)], brand="acme",
+                                  product="boot", label="fake").added[0][1]
+    seen = gallery.inspect(photo, brand="acme", product="boot")
+    assert seen.nearest_fake[0].ref == theirs
+    assert seen.nearest_fake[0].similarity == pytest.approx(1.0, abs=1e-4)
+    other.remove([theirs])
+    after = gallery.inspect(photo, brand="acme", product="boot")
+    assert theirs not in [m.ref for m in after.nearest_fake]
+    refs = {r.id for r in gallery.references("acme", "boot")}
+    assert {mine, mine_too} <= refs and theirs not in refs
+    assert len(refs) == 26
