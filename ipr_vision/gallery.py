@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -206,7 +207,7 @@ class Gallery:
         """Remove references; returns how many existed. Usable at once, no retraining."""
         changes = self.store.remove_references(list(ref_ids))
         for change in changes:
-            self._apply(change, lambda index, ids=change.ref_ids: index.remove(ids))
+            self._apply(change, partial(_remove_from, ids=change.ref_ids))
         return sum(len(change.ref_ids) for change in changes)
 
     def _apply(self, change: Change, update: Callable[[BrandIndex], None]) -> None:
@@ -230,14 +231,14 @@ class Gallery:
     def inspect(self, photo: str | Path | bytes | Photo, *, brand: str,
                 product: str | None = None, name: str | None = None) -> Suggestion:
         """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product."""
-        state = self._state(brand)  # a wrong brand or product fails before any photo is read
+        state, brand_calibration = self._state(brand)  # wrong brand or product: fail first
         if product is not None and product not in state.index.products:
             known = ", ".join(self.store.products(brand)) or "none yet"
             raise GalleryError(f"brand {brand!r} has no product {product!r} (products: {known})")
         if not isinstance(photo, Photo):
             photo = read_photo(photo, name=name, draft_size=self._draft_size())
         query = self.embedder.embed([photo.image])[0]
-        result = assess(query, state.index, state.calibration, self.policy, product)
+        result = assess(query, state.index, brand_calibration, self.policy, product)
         matches = self._matches([i for i, _ in result.nearest_genuine + result.nearest_fake])
         calibration = result.calibration
         operating_point = None if calibration is None else {
@@ -298,27 +299,24 @@ class Gallery:
     def _draft_size(self) -> int | None:
         return getattr(self.embedder, "input_size", None)
 
-    def _state(self, brand: str) -> _BrandState:
+    def _state(self, brand: str) -> tuple[_BrandState, BrandCalibration]:
         """The brand's index and calibration for the current revision, rebuilt when stale."""
         with self._lock:
             self.store.brand_id(brand)  # clear error for an unknown brand
-            revision = self.store.revision(brand)
             state = self._states.get(brand)
-            if state is not None and state.revision == revision:
-                if state.calibration is None:
-                    state.calibration = calibrate_brand(state.index, self.policy)
-                return state
-            self._reembed(brand)
-            revision = self.store.revision(brand)
-            embedder = self.embedder
-            stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim)
-            index = BrandIndex(embedder.dim)
-            index.add(stored.ids, stored.vectors, stored.products, stored.is_fake, stored.groups)
-            for product in self.store.products(brand):
-                index.add_product(product)  # products without references are known too
-            state = _BrandState(revision, index, calibrate_brand(index, self.policy))
-            self._states[brand] = state
-            return state
+            if state is None or state.revision != self.store.revision(brand):
+                self._reembed(brand)
+                embedder = self.embedder
+                stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim)
+                index = BrandIndex(embedder.dim)
+                for product in stored.all_products:
+                    index.add_product(product)  # products without references are known too
+                index.add(stored.ids, stored.vectors, stored.products, stored.is_fake,
+                          stored.groups)
+                state = self._states[brand] = _BrandState(stored.revision, index, None)
+            if state.calibration is None:
+                state.calibration = calibrate_brand(state.index, self.policy)
+            return state, state.calibration
 
     def _reembed(self, brand: str) -> int:
         """Embed references that have no vector under the current model (model changed)."""
@@ -415,6 +413,10 @@ def _figures(is_fake: np.ndarray, verdicts: np.ndarray, scores: np.ndarray) -> d
         if (~is_fake).any() else float("nan"),
         "inconclusive": float((~decided).sum() / n),
     }
+
+
+def _remove_from(index: BrandIndex, ids: list[int]) -> None:
+    index.remove(ids)
 
 
 def _match(ref: Reference, similarity: float) -> Match:

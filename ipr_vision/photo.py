@@ -146,8 +146,7 @@ def _decode(data: bytes, label: str, *, draft_size: int | None,
             if draft_size and fmt in ("JPEG", "MPO"):
                 image.draft("RGB", (draft_size, draft_size))
             image.load()
-            image = _upright(image)
-            return _to_srgb(image), fmt
+            return _to_srgb(_upright(image)), fmt
         except PhotoError:
             raise
         except Image.DecompressionBombError:

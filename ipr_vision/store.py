@@ -126,8 +126,11 @@ class Change:
 
 @dataclass(frozen=True)
 class BrandVectors:
-    """A brand's embeddings under one model, with what the index needs per row."""
+    """A brand's embeddings under one model, with what the index needs per row, read in one
+    snapshot together with the brand's revision and its products (empty ones included)."""
 
+    revision: int
+    all_products: list[str]
     ids: np.ndarray
     vectors: np.ndarray
     products: list[str]
@@ -282,8 +285,8 @@ class GalleryStore:
         host, pid = socket.gethostname(), os.getpid()
         files = [self._file_for(item.sha256, item.extension) for item in items]
         with self._transaction() as db:
-            intent_ids = [db.execute("INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
-                                     (file, host, pid)).lastrowid for file in files]
+            intent_ids = [_insert(db, "INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
+                                  (file, host, pid)) for file in files]
         try:
             for item, file in zip(items, files, strict=True):
                 self._write_file(file, item.data)
@@ -304,7 +307,7 @@ class GalleryStore:
                     if cursor.rowcount == 0:
                         ids.append(None)
                         continue
-                    ref_id = int(cursor.lastrowid)
+                    ref_id = int(cursor.lastrowid or 0)
                     ids.append(ref_id)
                     db.execute("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
                                (ref_id, model_id, _blob(item.vector)))
@@ -345,8 +348,8 @@ class GalleryStore:
             changes = [Change(brand, ids, int(db.execute(
                 "UPDATE brands SET revision = revision + 1 WHERE name=? RETURNING revision",
                 (brand,)).fetchone()[0])) for brand, ids in removed.items()]
-            intent_ids = [db.execute("INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
-                                     (file, host, pid)).lastrowid for file in files]
+            intent_ids = [_insert(db, "INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
+                                  (file, host, pid)) for file in files]
         self.recover_own(intent_ids)
         return changes
 
@@ -396,15 +399,24 @@ class GalleryStore:
             "SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")}
 
     def brand_vectors(self, brand: str, model_id: str, dim: int) -> BrandVectors:
-        rows = self._query(
-            "SELECT r.id, e.vector, p.name, r.label, r.photo_group FROM refs r "
-            "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
-            "JOIN embeddings e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=? ORDER BY r.id",
-            (model_id, brand))
+        with self._lock:  # one read transaction: the revision matches the rows exactly
+            self._db.execute("BEGIN")
+            try:
+                revision = self.revision(brand)
+                products = self.products(brand)
+                rows = self._query(
+                    "SELECT r.id, e.vector, p.name, r.label, r.photo_group FROM refs r "
+                    "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
+                    "JOIN embeddings e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=? "
+                    "ORDER BY r.id", (model_id, brand))
+            finally:
+                self._db.execute("COMMIT")
         vectors = np.empty((len(rows), dim), dtype=np.float32)  # filled in place: one copy
         for row, record in zip(vectors, rows, strict=True):
             row[:] = np.frombuffer(record[1], dtype="<f4")
         return BrandVectors(
+            revision=revision,
+            all_products=products,
             ids=np.array([r[0] for r in rows], dtype=np.int64),
             vectors=vectors,
             products=[r[2] for r in rows],
@@ -454,6 +466,14 @@ class GalleryStore:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, target)
+
+
+def _insert(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
+    """Run an INSERT and return the new row's id."""
+    row_id = db.execute(sql, params).lastrowid
+    if row_id is None:
+        raise sqlite3.DatabaseError(f"no row inserted by: {sql}")
+    return row_id
 
 
 def _blob(vector: np.ndarray) -> bytes:
