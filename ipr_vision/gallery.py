@@ -28,6 +28,7 @@ from .errors import GalleryError, PhotoError
 from .index import BrandIndex
 from .metrics import auroc
 from .photo import PHOTO_EXTENSIONS, Photo, read_photo
+from .quality import assess_quality
 from .results import Evaluation, ImportReport, Match, Suggestion
 from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE, Policy
 from .store import LABELS, Change, GalleryStore, NewReference, Reference
@@ -237,8 +238,14 @@ class Gallery:
             raise GalleryError(f"brand {brand!r} has no product {product!r} (products: {known})")
         if not isinstance(photo, Photo):
             photo = read_photo(photo, name=name, draft_size=self._draft_size())
+        quality = assess_quality(photo.image, photo.original_size)
         query = self.embedder.embed([photo.image])[0]
         result = assess(query, state.index, brand_calibration, self.policy, product)
+        verdict, reason = result.verdict, result.reason
+        if not quality.ok:  # a poor photo gets no confident verdict, whatever it scored
+            verdict = INCONCLUSIVE
+            hints = " ".join(check.hint_en for check in quality.failed)
+            reason = f"photo quality: {hints}" + (f" Also: {reason}" if reason else "")
         matches = self._matches([i for i, _ in result.nearest_genuine + result.nearest_fake])
         calibration = result.calibration
         operating_point = None if calibration is None else {
@@ -250,13 +257,13 @@ class Gallery:
         return Suggestion(
             photo=photo.name, photo_sha256=photo.sha256, brand=brand, product=result.product,
             product_proposed=product is None, product_candidates=result.product_candidates,
-            verdict=result.verdict, p_counterfeit=result.p_counterfeit,
-            calibrated=bool(calibration and calibration.calibrated), reason=result.reason,
+            verdict=verdict, p_counterfeit=result.p_counterfeit,
+            calibrated=bool(calibration and calibration.calibrated), reason=reason,
             score=result.score, mode=result.mode,
             nearest_genuine=[_match(matches[i], s) for i, s in result.nearest_genuine],
             nearest_fake=[_match(matches[i], s) for i, s in result.nearest_fake],
             operating_point=operating_point, model=self.embedder.model_id,
-            gallery_revision=state.revision)
+            gallery_revision=state.revision, quality=quality)
 
     def inspect_many(self, photos: Iterable[str | Path], *, brand: str,
                      product: str | None = None) -> Iterator[Suggestion | PhotoError]:

@@ -58,6 +58,8 @@ class Photo:
     sha256: str
     format: str
     image: Image.Image
+    #: Width and height as taken (upright), even when ``image`` was decoded at reduced scale.
+    original_size: tuple[int, int]
 
     @property
     def extension(self) -> str:
@@ -98,9 +100,10 @@ def read_photo(source: str | Path | bytes, *, name: str | None = None,
             raise PhotoError(label, "not a file") from None
     if not data:
         raise PhotoError(label, "file is empty (0 bytes)")
-    image, fmt = _decode(data, label, draft_size=draft_size, max_pixels=max_pixels)
+    image, fmt, original_size = _decode(data, label, draft_size=draft_size,
+                                        max_pixels=max_pixels)
     return Photo(name=label, data=data, sha256=hashlib.sha256(data).hexdigest(), format=fmt,
-                 image=image)
+                 image=image, original_size=original_size)
 
 
 def load_image(source: str | Path | bytes, **kwargs: object) -> Image.Image:
@@ -118,7 +121,7 @@ def iter_photos(paths: Iterable[str | Path], **kwargs: object) -> Iterator[Photo
 
 
 def _decode(data: bytes, label: str, *, draft_size: int | None,
-            max_pixels: int) -> tuple[Image.Image, str]:
+            max_pixels: int) -> tuple[Image.Image, str, tuple[int, int]]:
     with warnings.catch_warnings():
         # We enforce our own pixel limit below and report damage as PhotoError; Pillow's
         # warnings (bomb, skipped corrupt EXIF/TIFF tags) would only add noise.
@@ -146,7 +149,10 @@ def _decode(data: bytes, label: str, *, draft_size: int | None,
             if draft_size and fmt in ("JPEG", "MPO"):
                 image.draft("RGB", (draft_size, draft_size))
             image.load()
-            return _to_srgb(_upright(image)), fmt
+            decoded = image.size
+            upright = _upright(image)
+            turned = upright.size != decoded  # EXIF orientation swapped width and height
+            return _to_srgb(upright), fmt, (height, width) if turned else (width, height)
         except PhotoError:
             raise
         except Image.DecompressionBombError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .quality import QualityReport
+
 
 @dataclass(frozen=True)
 class Match:
@@ -26,7 +28,8 @@ class Suggestion:
     ``p_counterfeit`` is a probability fitted on the brand's known fakes when ``calibrated`` is
     true; for products with genuine references only it is the share of genuine references that
     look more genuine than this photo. It is ``None`` when no score could be given (see
-    ``reason``).
+    ``reason``). A photo that fails the ``quality`` gate is always inconclusive; its score is
+    still given, for transparency.
     """
 
     photo: str
@@ -46,9 +49,11 @@ class Suggestion:
     operating_point: dict[str, float | None] | None
     model: str
     gallery_revision: int
+    quality: QualityReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["quality"] = self.quality.to_dict() if self.quality else None
         data["product_candidates"] = [{"product": p, "similarity": round(s, 4)}
                                       for p, s in self.product_candidates]
         for key in ("nearest_genuine", "nearest_fake"):

@@ -23,7 +23,7 @@ DATASET = Path(os.environ.get("IPR_VISION_DATASETS", REPO.parent / "shared" / "d
 NIKE = DATASET / "nike_af1_j1"
 
 
-def synthetic_photo(product: str, label: str, seed: int, size: int = 160) -> Image.Image:
+def synthetic_photo(product: str, label: str, seed: int, size: int = 320) -> Image.Image:
     """A generated 'photo': product sets the shape, label sets the pattern, seed the variation."""
     rng = np.random.default_rng(seed)
     background = tuple(int(v) for v in rng.integers(200, 255, 3))
