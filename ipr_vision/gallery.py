@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from .embedders import Embedder, default_embedder, embed_all
 from .errors import GalleryError, PhotoError
 from .index import BrandIndex
-from .metrics import auroc
+from .metrics import auroc, expected_calibration_error, reliability_bins
 from .photo import PHOTO_EXTENSIONS, Photo, read_photo
 from .quality import assess_quality
 from .results import Evaluation, ImportReport, Match, Suggestion
@@ -277,7 +277,7 @@ class Gallery:
     def evaluate(self, index_csv: str | Path, *, brand: str) -> Evaluation:
         """Inspect every photo listed in a CSV (with its product) and compare with its label."""
         items, report = read_index(index_csv)
-        labels, verdicts, scores, products = [], [], [], []
+        labels, verdicts, scores, products, calibrated_flags = [], [], [], [], []
         failed = len(report.failed)
         for item in items:
             try:
@@ -290,16 +290,21 @@ class Gallery:
             scores.append(np.nan if suggestion.p_counterfeit is None
                           else suggestion.p_counterfeit)
             products.append(item.product)
-        figures = _figures(np.array(labels, dtype=bool), np.array(verdicts, dtype=object),
-                           np.array(scores, dtype=np.float64))
+            calibrated_flags.append(suggestion.calibrated)
+        is_fake, calibrated = np.array(labels, dtype=bool), np.array(calibrated_flags, dtype=bool)
+        p = np.array(scores, dtype=np.float64)
+        figures = _figures(is_fake, np.array(verdicts, dtype=object), p, calibrated)
         per_product = {}
         for name in sorted(set(products)):
-            rows = np.array([p == name for p in products])
-            per_product[name] = _figures(np.array(labels)[rows], np.array(verdicts)[rows],
-                                         np.array(scores)[rows])
+            rows = np.array([product == name for product in products])
+            per_product[name] = _figures(is_fake[rows], np.array(verdicts)[rows], p[rows],
+                                         calibrated[rows])
+        fitted = calibrated & np.isfinite(p)
         return Evaluation(photos=len(labels), genuine=int(len(labels) - sum(labels)),
                           fake=int(sum(labels)), failed=failed, model=self.embedder.model_id,
-                          per_product=per_product, **figures)
+                          per_product=per_product,
+                          reliability=reliability_bins(is_fake[fitted], p[fitted]),
+                          **figures)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -406,13 +411,17 @@ def _prefetch(items: list[LabelledPhoto], draft_size: int | None
             yield head, future.result()
 
 
-def _figures(is_fake: np.ndarray, verdicts: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+def _figures(is_fake: np.ndarray, verdicts: np.ndarray, scores: np.ndarray,
+             calibrated: np.ndarray) -> dict[str, float]:
     decided = verdicts != INCONCLUSIVE
     right = ((verdicts == COUNTERFEIT) & is_fake) | ((verdicts == GENUINE) & ~is_fake)
     scored = np.isfinite(scores)
     n = max(len(verdicts), 1)
     return {
         "auroc": auroc(is_fake[scored], scores[scored]),
+        # Only fitted probabilities can be calibrated; genuine-only ranks are left out.
+        "ece": expected_calibration_error(is_fake[scored & calibrated],
+                                          scores[scored & calibrated]),
         "accuracy": float(right[decided].mean()) if decided.any() else float("nan"),
         "fake_recall": float((verdicts[is_fake] == COUNTERFEIT).mean())
         if is_fake.any() else float("nan"),

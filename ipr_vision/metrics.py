@@ -32,3 +32,32 @@ def recall_at_flag_rate(labels: np.ndarray, scores: np.ndarray, max_flagged: flo
     allowed = int(np.floor(max_flagged * len(negatives)))
     threshold = negatives[len(negatives) - 1 - allowed]
     return float(np.mean(scores[labels] > threshold))
+
+
+def reliability_bins(labels: np.ndarray, probabilities: np.ndarray,
+                     bins: int = 10) -> list[dict[str, float]]:
+    """Equal-width bins of predicted probability with the observed share of positives: the
+    points of a reliability diagram (empty bins are left out)."""
+    labels = np.asarray(labels, dtype=np.float64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    index = np.clip((probabilities * bins).astype(int), 0, bins - 1)
+    points = []
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            points.append({"low": b / bins, "high": (b + 1) / bins,
+                           "count": int(members.sum()),
+                           "mean_predicted": float(probabilities[members].mean()),
+                           "observed": float(labels[members].mean())})
+    return points
+
+
+def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray,
+                               bins: int = 10) -> float:
+    """Mean |observed - predicted| over reliability bins, weighted by bin size (NaN if empty)."""
+    points = reliability_bins(labels, probabilities, bins)
+    total = sum(p["count"] for p in points)
+    if total == 0:
+        return float("nan")
+    return float(sum(p["count"] * abs(p["observed"] - p["mean_predicted"])
+                     for p in points) / total)

@@ -91,6 +91,7 @@ class Evaluation:
     genuine: int
     fake: int
     auroc: float
+    ece: float  # expected calibration error of p_counterfeit (10 bins)
     accuracy: float  # share right among photos given a verdict
     fake_recall: float  # share of fakes called counterfeit
     genuine_flagged: float  # share of genuines called counterfeit
@@ -98,6 +99,8 @@ class Evaluation:
     failed: int  # photos that could not be read
     model: str
     per_product: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Reliability diagram points of the calibrated p_counterfeit values.
+    reliability: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

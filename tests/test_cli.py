@@ -72,6 +72,7 @@ def test_evaluate_prints_the_figures(cli_gallery: Path, tmp_path: Path) -> None:
                           "--brand", "acme", "--json").stdout)
     assert {"auroc", "accuracy", "fake_recall", "genuine_flagged", "inconclusive"} <= set(data)
     assert data["photos"] == 8 and data["auroc"] == 1.0 and data["accuracy"] == 1.0
+    assert 0.0 <= data["ece"] <= 1.0 and data["reliability"]
 
 
 def test_gallery_info_list_remove(cli_gallery: Path, tmp_path: Path) -> None:

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from ipr_vision.index import BrandIndex
-from ipr_vision.metrics import auroc, recall_at_flag_rate
+from ipr_vision.metrics import (
+    auroc,
+    expected_calibration_error,
+    recall_at_flag_rate,
+    reliability_bins,
+)
 from ipr_vision.scoring import (
     COUNTERFEIT,
     GENUINE,
@@ -16,6 +21,7 @@ from ipr_vision.scoring import (
     INCONCLUSIVE,
     Policy,
     calibrate,
+    fit_isotonic,
     fit_platt,
     label_similarity,
     leave_one_group_out,
@@ -240,3 +246,35 @@ def test_large_products_are_calibrated_on_a_fixed_sample() -> None:
     again = calibrate_brand(index, capped_policy).by_mode["contrast"]
     assert again.threshold == capped.threshold
     assert abs(capped.threshold - full.threshold) < 0.1
+
+
+def test_isotonic_is_monotone_balanced_and_used_for_large_galleries() -> None:
+    rng = np.random.default_rng(10)
+    genuine, fake = rng.normal(-1, 1, 900), rng.normal(1, 1, 300)
+    scores = np.concatenate([genuine, fake])
+    is_fake = np.arange(1200) >= 900
+    knots, values = fit_isotonic(scores, is_fake.astype(float))
+    assert np.all(np.diff(knots) > 0) and np.all(np.diff(values) >= 0)
+    large = calibrate(scores, is_fake, np.ones(1200), "contrast", Policy())
+    assert large.method == "isotonic" and large.calibrated
+    # Balanced: at the score where both classes are equally dense (0 here), p is near 0.5
+    # despite three genuine references for every fake.
+    assert 0.35 < large.p_counterfeit(0.0) < 0.65
+    assert large.p_counterfeit(-10.0) == 0.01 and large.p_counterfeit(10.0) == 0.99
+    p = [large.p_counterfeit(s) for s in np.linspace(-4, 4, 81)]
+    assert all(b >= a for a, b in itertools.pairwise(p))
+    small = calibrate(scores[::10], is_fake[::10], np.ones(120), "contrast", Policy())
+    assert small.method == "platt"  # too few scores for isotonic without overfitting
+
+
+def test_calibration_error_and_reliability_bins() -> None:
+    rng = np.random.default_rng(11)
+    p = rng.random(20_000)
+    honest = rng.random(20_000) < p
+    assert expected_calibration_error(honest, p) < 0.02
+    overconfident = np.where(p > 0.5, 0.99, 0.01)
+    assert expected_calibration_error(honest, overconfident) > 0.2
+    points = reliability_bins(honest, p)
+    assert len(points) == 10 and sum(pt["count"] for pt in points) == 20_000
+    assert all(abs(pt["observed"] - pt["mean_predicted"]) < 0.05 for pt in points)
+    assert np.isnan(expected_calibration_error(np.array([]), np.array([])))

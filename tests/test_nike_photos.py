@@ -111,5 +111,6 @@ def test_held_out_groups_reach_the_auroc_target(nike_dir: Path, tmp_path: Path) 
                              tmp_path / "g", "--brand", "nike", "--json"))
     print(json.dumps(figures, indent=1))
     assert figures["auroc"] >= 0.80
+    assert figures["ece"] <= 0.05  # p_counterfeit is calibrated, not just ordered
     assert figures["genuine_flagged"] <= 0.03  # operating point: 1 % of genuine references
     assert figures["photos"] > 500
