@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .embedders import Embedder, default_embedder, embed_all
+from .embedders import Embedder, PatchEmbedder, default_embedder, embed_all
 from .errors import GalleryError, PhotoError
+from .heatmap import PatchMemory, build_memory, heat_map, overlay
 from .index import BrandIndex
 from .metrics import auroc, expected_calibration_error, reliability_bins
 from .photo import PHOTO_EXTENSIONS, Photo, read_photo
 from .quality import assess_quality
-from .results import Evaluation, ImportReport, Match, Suggestion
+from .results import Evaluation, Explanation, ImportReport, Match, Suggestion
 from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE, Policy
 from .store import LABELS, Change, GalleryStore, NewReference, Reference
 from .suggest import BrandCalibration, assess, calibrate_brand
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 _PREFETCH = 16
 #: References committed per transaction: a kill loses at most this many, never half of one.
 _COMMIT_EVERY = 32
+#: Genuine references whose patches form a product's heat-map memory, at most (seeded sample).
+_MEMORY_REFERENCES = 64
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Gallery:
         self.policy = policy or Policy()
         self._embedder = embedder
         self._states: dict[str, _BrandState] = {}
+        self._memories: dict[tuple[str, str], tuple[int, str, PatchMemory]] = {}
         self._lock = threading.RLock()
 
     @property
@@ -264,6 +268,53 @@ class Gallery:
             nearest_fake=[_match(matches[i], s) for i, s in result.nearest_fake],
             operating_point=operating_point, model=self.embedder.model_id,
             gallery_revision=state.revision, quality=quality)
+
+    def explain(self, photo: str | Path | bytes | Photo, *, brand: str,
+                product: str | None = None, name: str | None = None) -> Explanation:
+        """Inspect a photo and show where it departs from the product's genuine references."""
+        embedder = self.embedder
+        if not isinstance(embedder, PatchEmbedder):
+            raise GalleryError(f"the model {embedder.model_id} gives no patch features, so it "
+                               "cannot show where a photo differs")
+        if not isinstance(photo, Photo):
+            self._state(brand)  # a wrong brand fails before the photo is read
+            photo = read_photo(photo, name=name, draft_size=self._draft_size())
+        suggestion = self.inspect(photo, brand=brand, product=product)
+        if suggestion.product is None:
+            raise GalleryError(f"brand {brand!r} has no references to compare with")
+        memory = self._patch_memory(brand, suggestion.product, embedder)
+        heat = heat_map(memory, embedder.patch_features([photo.image])[0])
+        return Explanation(suggestion, heat, overlay(photo.image, heat.heat), memory.references)
+
+    def _patch_memory(self, brand: str, product: str, embedder: PatchEmbedder) -> PatchMemory:
+        """The product's genuine patch memory, built once per revision and model."""
+        with self._lock:
+            revision = self.store.revision(brand)
+            cached = self._memories.get((brand, product))
+            if cached and cached[:2] == (revision, embedder.model_id):
+                return cached[2]
+            genuine = [r for r in self.store.references(brand, product) if r.label == "genuine"]
+            if len({r.photo_group for r in genuine}) < 2:
+                raise GalleryError(f"{brand} / {product} needs genuine references from at least "
+                                   "two photos to show where a photo differs")
+            rng = np.random.default_rng(len(genuine))
+            chosen = [genuine[i] for i in sorted(rng.permutation(len(genuine))[
+                :_MEMORY_REFERENCES])]
+            features, groups = [], []
+            for start in range(0, len(chosen), 8):
+                batch = []
+                for ref in chosen[start:start + 8]:
+                    try:
+                        batch.append(read_photo(ref.path, draft_size=self._draft_size()).image)
+                        groups.append(ref.photo_group)
+                    except PhotoError as error:
+                        log.error("reference %d left out of the heat map: %s", ref.id,
+                                  error.reason)
+                if batch:
+                    features.append(embedder.patch_features(batch))
+            memory = build_memory(np.concatenate(features), np.array(groups))
+            self._memories[(brand, product)] = (revision, embedder.model_id, memory)
+            return memory
 
     def inspect_many(self, photos: Iterable[str | Path], *, brand: str,
                      product: str | None = None) -> Iterator[Suggestion | PhotoError]:

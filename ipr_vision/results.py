@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from PIL import Image
+
+from .heatmap import HeatMap
 from .quality import QualityReport
 
 
@@ -104,3 +107,13 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A suggestion with where the photo departs from the product's genuine references."""
+
+    suggestion: Suggestion
+    heat: HeatMap  # per-patch heat in [0, 1]; heat.novelty sums it up
+    overlay: Image.Image  # the photo with the heat drawn over it
+    genuine_references: int  # how many genuine references the patch memory holds

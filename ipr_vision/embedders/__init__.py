@@ -33,6 +33,15 @@ class Embedder(Protocol):
         ...
 
 
+@runtime_checkable
+class PatchEmbedder(Embedder, Protocol):
+    """An embedder that can also say what each region of a photo looks like (for heat maps)."""
+
+    def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Return ``(len(images), h, w, c)`` float32 features on a spatial grid."""
+        ...
+
+
 def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int | None = None,
               batch_size: int = 8, progress: bool | None = None,
               description: str = "embedding") -> np.ndarray:
@@ -67,4 +76,4 @@ def default_embedder() -> Embedder:
     return MobileNetV2Embedder()
 
 
-__all__ = ["Embedder", "default_embedder", "embed_all"]
+__all__ = ["Embedder", "PatchEmbedder", "default_embedder", "embed_all"]

@@ -13,6 +13,9 @@ from PIL import Image
 
 from .. import weights as weights_mod
 
+#: MobileNetV2 stage after which patch features are read (stride 16, 96 channels).
+PATCH_STAGE = 14
+
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255.0
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255.0
 
@@ -42,9 +45,13 @@ class MobileNetV2Embedder:
         network.load_state_dict(state, strict=True)
         # Folding batch-norm into the convolutions and running channels-last measured about
         # 1.4x (batch 1) to 2.3x (batch 8) faster on a 2-core CPU than the eager module
-        # (bench/bench_engine.py); embeddings agree to 3e-7.
-        features = fx_optimization.fuse(network.features.eval())
-        self._features = features.to(memory_format=torch.channels_last)
+        # (bench/bench_engine.py); embeddings agree to 3e-7. Split at stride 16 so that the
+        # mid-level patch features (local texture, stitching, print) come from the same pass.
+        features = network.features.eval()
+        self._stem = fx_optimization.fuse(features[:PATCH_STAGE]).to(
+            memory_format=torch.channels_last)
+        self._head = fx_optimization.fuse(features[PATCH_STAGE:]).to(
+            memory_format=torch.channels_last)
         self.input_size = input_size
         self.weights_sha256 = sha
         self._model_id = f"{self.architecture}@{sha[:16]}/squash{input_size}"
@@ -70,5 +77,14 @@ class MobileNetV2Embedder:
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
-        features = self._features(self.preprocess(images)).mean(dim=(2, 3))
+        features = self._head(self._stem(self.preprocess(images))).mean(dim=(2, 3))
         return torch.nn.functional.normalize(features, dim=1).numpy().astype(np.float32)
+
+    @torch.inference_mode()
+    def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Mid-level features on a 14x14 grid, ``(n, 14, 14, 96)``, each averaged over its 3x3
+        neighbourhood (PatchCore's locally aware patches): where a photo departs from genuine
+        references shows up here before it is pooled away in the embedding."""
+        stem = self._stem(self.preprocess(images))
+        local = torch.nn.functional.avg_pool2d(stem, 3, stride=1, padding=1)
+        return local.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)
