@@ -193,6 +193,15 @@ def _evidence(gallery: Any, suggestion: Any, photo: Path, out_dir: Path,
             f"1: beyond nearly all of the {explained.genuine_references} genuine references). "
             "Red-yellow marks regions unlike any genuine reference, which may also be hands or "
             "background. / 红黄色区域与所有正品参考均不相似（也可能是手或背景）。"))
+        alignment = explained.alignment
+        if explained.aligned_view is not None and alignment is not None:
+            figures.append(EvidenceFigure(
+                "Aligned with the nearest genuine reference / 与最近正品参考对齐",
+                explained.aligned_view,
+                f"Left: the photo; right: reference #{explained.aligned_ref} mapped onto it "
+                f"({alignment.inliers} of {alignment.matches} keypoint matches agree). Red boxes: "
+                "regions that differ after alignment. / 左：被检照片；右：对齐后的正品参考；"
+                "红框：对齐后仍有差异的区域。"))
     except IprVisionError as error:
         print(f"{PROG}: no heat map for {photo}: {error}", file=sys.stderr)
     try:

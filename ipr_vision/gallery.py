@@ -16,13 +16,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tqdm.auto import tqdm
 
+from .alignment import Alignment, align, difference_boxes, side_by_side, warp_reference
 from .embedders import Embedder, PatchEmbedder, default_embedder, embed_all
 from .errors import GalleryError, PhotoError
 from .heatmap import PatchMemory, build_memory, heat_map, overlay
@@ -284,7 +286,31 @@ class Gallery:
             raise GalleryError(f"brand {brand!r} has no references to compare with")
         memory = self._patch_memory(brand, suggestion.product, embedder)
         heat = heat_map(memory, embedder.patch_features([photo.image])[0])
-        return Explanation(suggestion, heat, overlay(photo.image, heat.heat), memory.references)
+        explanation = Explanation(suggestion, heat, overlay(photo.image, heat.heat),
+                                  memory.references)
+        return self._aligned(explanation, photo)
+
+    def _aligned(self, explanation: Explanation, photo: Photo) -> Explanation:
+        """Add the best keypoint alignment to one of the nearest genuine references."""
+        full = read_photo(photo.data, name=photo.name).image  # details need full resolution
+        best: tuple[Alignment, Match, Image.Image] | None = None
+        for match in explanation.suggestion.nearest_genuine:
+            try:
+                reference = read_photo(match.path).image
+            except PhotoError:
+                continue
+            alignment = align(full, reference)
+            if best is None or alignment.inliers > best[0].inliers:
+                best = (alignment, match, reference)
+        if best is None:
+            return explanation
+        alignment, match, reference = best
+        if not alignment.ok:
+            return replace(explanation, alignment=alignment)
+        warped, covered = warp_reference(reference, full.size, alignment)
+        boxes = difference_boxes(full, warped, covered)
+        return replace(explanation, alignment=alignment, aligned_ref=match.ref,
+                       aligned_view=side_by_side(full, warped, boxes), difference_boxes=boxes)
 
     def _patch_memory(self, brand: str, product: str, embedder: PatchEmbedder) -> PatchMemory:
         """The product's genuine patch memory, built once per revision and model."""

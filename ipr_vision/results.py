@@ -7,6 +7,7 @@ from typing import Any
 
 from PIL import Image
 
+from .alignment import Alignment
 from .heatmap import HeatMap
 from .quality import QualityReport
 
@@ -117,3 +118,10 @@ class Explanation:
     heat: HeatMap  # per-patch heat in [0, 1]; heat.novelty sums it up
     overlay: Image.Image  # the photo with the heat drawn over it
     genuine_references: int  # how many genuine references the patch memory holds
+    #: The best alignment to one of the nearest genuine references (``alignment.reason`` says
+    #: why none was trusted), the reference it used, and the pair side by side with differing
+    #: regions boxed when it worked.
+    alignment: Alignment | None = None
+    aligned_ref: int | None = None
+    aligned_view: Image.Image | None = None
+    difference_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)

@@ -1,0 +1,126 @@
+"""Keypoint alignment of an inspection photo to a reference photo (OpenCV SIFT + RANSAC).
+
+Officers compare details: the heel tab, the size label, the stitching. Photos of two items are
+never taken from the same spot, so the reference is mapped into the photo's frame by a
+homography estimated from SIFT matches (Lowe's ratio test, then RANSAC), and the two can be
+shown aligned with the regions that differ after alignment marked. A homography is a plane's
+model: for a shoe it holds on one side at a time, which is how officers photograph anyway.
+When too few matches agree the alignment says so instead of drawing a wrong overlay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+#: Photos are aligned at this long side: enough for stitching-level keypoints, bounded cost.
+ALIGN_SIDE = 800
+#: Matches RANSAC must agree on before an alignment is trusted.
+MIN_INLIERS = 15
+#: Lowe's ratio test: the best match must be clearly better than the second best.
+RATIO = 0.75
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How the reference maps onto the photo, and how much the evidence supports it."""
+
+    homography: np.ndarray | None = field(repr=False)  # reference px -> photo px, full size
+    matches: int
+    inliers: int
+    reason: str = ""  # why there is no usable alignment, when there is none
+
+    @property
+    def ok(self) -> bool:
+        return self.homography is not None
+
+
+def align(photo: Image.Image, reference: Image.Image) -> Alignment:
+    """Estimate the homography that maps ``reference`` onto ``photo`` (both RGB)."""
+    photo_small, photo_scale = _grey(photo)
+    reference_small, reference_scale = _grey(reference)
+    sift = cv2.SIFT.create(nfeatures=4000)
+    photo_points, photo_descriptors = sift.detectAndCompute(photo_small, None)
+    ref_points, ref_descriptors = sift.detectAndCompute(reference_small, None)
+    if photo_descriptors is None or ref_descriptors is None or len(ref_points) < 2:
+        return Alignment(None, 0, 0, "too few keypoints (a plain or blurred photo?)")
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(ref_descriptors, photo_descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < MIN_INLIERS:
+        return Alignment(None, len(good), 0, f"only {len(good)} distinctive matches")
+    source = np.array([ref_points[m.queryIdx].pt for m in good], np.float32) / reference_scale
+    target = np.array([photo_points[m.trainIdx].pt for m in good], np.float32) / photo_scale
+    homography, mask = cv2.findHomography(source, target, cv2.RANSAC, 5.0 / photo_scale)
+    inliers = int(mask.sum()) if mask is not None else 0
+    if homography is None or inliers < MIN_INLIERS:
+        return Alignment(None, len(good), inliers,
+                         f"only {inliers} of {len(good)} matches agree on one view")
+    determinant = float(np.linalg.det(homography[:2, :2]))
+    if not 0.05 < abs(determinant) < 20.0:
+        return Alignment(None, len(good), inliers, "the matches imply an implausible warp")
+    return Alignment(homography, len(good), inliers)
+
+
+def warp_reference(reference: Image.Image, photo_size: tuple[int, int],
+                   alignment: Alignment) -> tuple[Image.Image, np.ndarray]:
+    """The reference drawn in the photo's frame, and the mask of pixels it covers."""
+    if alignment.homography is None:
+        raise ValueError("no alignment to warp with")
+    pixels = np.asarray(reference.convert("RGB"))
+    warped = cv2.warpPerspective(pixels, alignment.homography, photo_size,
+                                 flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    covered = cv2.warpPerspective(np.full(pixels.shape[:2], 255, np.uint8),
+                                  alignment.homography, photo_size, flags=cv2.INTER_NEAREST)
+    return Image.fromarray(warped), covered > 0
+
+
+def difference_boxes(photo: Image.Image, warped: Image.Image, covered: np.ndarray,
+                     max_boxes: int = 5) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) around the largest regions where the aligned pair differ.
+
+    Both are blurred and their brightness matched first, so small misalignment, noise and a
+    different exposure do not count as differences; only regions well above the pair's own
+    typical difference are kept.
+    """
+    a = cv2.GaussianBlur(np.asarray(photo.convert("L"), np.float32), (0, 0), 3)
+    b = cv2.GaussianBlur(np.asarray(warped.convert("L"), np.float32), (0, 0), 3)
+    inside = cv2.erode(covered.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    if inside.sum() < 100:
+        return []
+    b = (b - b[inside].mean()) / (b[inside].std() + 1e-6) * a[inside].std() + a[inside].mean()
+    diff = np.where(inside, np.abs(a - b), 0.0)
+    limit = max(float(np.quantile(diff[inside], 0.95)) * 1.5, 25.0)
+    regions = cv2.morphologyEx((diff > limit).astype(np.uint8), cv2.MORPH_CLOSE,
+                               np.ones((9, 9), np.uint8))
+    contours, _ = cv2.findContours(regions, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    min_area = 0.002 * photo.size[0] * photo.size[1]
+    boxes = [cv2.boundingRect(c) for c in sorted(contours, key=cv2.contourArea, reverse=True)
+             if cv2.contourArea(c) >= min_area][:max_boxes]
+    return [(x, y, x + w, y + h) for x, y, w, h in boxes]
+
+
+def side_by_side(photo: Image.Image, warped: Image.Image,
+                 boxes: list[tuple[int, int, int, int]]) -> Image.Image:
+    """The photo and the aligned reference next to each other, differing regions boxed."""
+    width, height = photo.size
+    canvas = Image.new("RGB", (width * 2 + 12, height), (255, 255, 255))
+    canvas.paste(photo.convert("RGB"), (0, 0))
+    canvas.paste(warped.convert("RGB"), (width + 12, 0))
+    draw = ImageDraw.Draw(canvas)
+    line = max(2, width // 200)
+    for x0, y0, x1, y1 in boxes:
+        for offset in (0, width + 12):
+            draw.rectangle((x0 + offset, y0, x1 + offset, y1), outline=(230, 30, 30), width=line)
+    return canvas
+
+
+def _grey(image: Image.Image) -> tuple[np.ndarray, float]:
+    scale = min(1.0, ALIGN_SIDE / max(image.size))
+    small = image.convert("L")
+    if scale < 1.0:
+        small = small.resize((round(image.size[0] * scale), round(image.size[1] * scale)),
+                             Image.Resampling.BILINEAR)
+    return np.asarray(small), scale
