@@ -11,6 +11,7 @@ When too few matches agree the alignment says so instead of drawing a wrong over
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -114,6 +115,37 @@ def side_by_side(photo: Image.Image, warped: Image.Image,
     for x0, y0, x1, y1 in boxes:
         for offset in (0, width + 12):
             draw.rectangle((x0 + offset, y0, x1 + offset, y1), outline=(230, 30, 30), width=line)
+    return canvas
+
+
+def project_box(box: tuple[int, int, int, int], alignment: Alignment,
+                size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A reference-pixel box mapped onto the photo: the bounding box of its projected corners,
+    clipped to the photo; None when it falls (nearly) outside it."""
+    if alignment.homography is None:
+        return None
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32).reshape(-1, 1, 2)
+    mapped = cv2.perspectiveTransform(corners, alignment.homography).reshape(-1, 2)
+    left, top = np.clip(mapped.min(axis=0), 0, size)
+    right, bottom = np.clip(mapped.max(axis=0), 0, size)
+    if right - left < 4 or bottom - top < 4:
+        return None
+    return int(left), int(top), int(np.ceil(right)), int(np.ceil(bottom))
+
+
+def draw_points(photo: Image.Image, placed: list[Any]) -> Image.Image:
+    """The photo with each placed identification point boxed and numbered (1, 2, ...)."""
+    canvas = photo.convert("RGB").copy()
+    draw = ImageDraw.Draw(canvas)
+    line = max(2, photo.size[0] // 250)
+    for number, item in enumerate(placed, start=1):
+        if item.box is None:
+            continue
+        x0, y0, x1, y1 = item.box
+        draw.rectangle((x0, y0, x1, y1), outline=(20, 120, 230), width=line)
+        draw.rectangle((x0, max(0, y0 - 14 * line), x0 + 10 * line, y0), fill=(20, 120, 230))
+        draw.text((x0 + 2 * line, max(0, y0 - 13 * line)), str(number), fill=(255, 255, 255))
     return canvas
 
 

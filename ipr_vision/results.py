@@ -10,6 +10,7 @@ from PIL import Image
 from .alignment import Alignment
 from .heatmap import HeatMap
 from .quality import QualityReport
+from .store import IdPoint
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,17 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class PlacedPoint:
+    """A right holder's identification point as found on the inspected photo."""
+
+    point: IdPoint
+    box: tuple[int, int, int, int] | None  # in the photo's pixels; None when not placed
+    similarity: float | None  # photo region vs the genuine reference's region (cosine)
+    heat: float | None  # mean heat of the region: 0 as genuine photos are, 1 beyond them
+    reason: str = ""  # why it could not be placed
+
+
+@dataclass(frozen=True)
 class Explanation:
     """A suggestion with where the photo departs from the product's genuine references."""
 
@@ -125,3 +137,6 @@ class Explanation:
     aligned_ref: int | None = None
     aligned_view: Image.Image | None = None
     difference_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    #: The aligned reference's identification points on the photo, and the photo with them drawn.
+    points: list[PlacedPoint] = field(default_factory=list)
+    points_view: Image.Image | None = None

@@ -70,6 +70,16 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL,
     PRIMARY KEY (ref_id, model_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS id_points (
+    id INTEGER PRIMARY KEY,
+    ref_id INTEGER NOT NULL REFERENCES refs(id) ON DELETE CASCADE,
+    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+    note TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    CHECK (0 <= x0 AND x0 < x1 AND x1 <= 1 AND 0 <= y0 AND y0 < y1 AND y1 <= 1)
+);
+CREATE INDEX IF NOT EXISTS id_points_ref ON id_points (ref_id);
 CREATE TABLE IF NOT EXISTS file_intents (
     id INTEGER PRIMARY KEY,
     file TEXT NOT NULL,
@@ -94,6 +104,22 @@ class Reference:
     added_by: str
     added_at: str
     note: str
+
+
+@dataclass(frozen=True)
+class IdPoint:
+    """A right holder's identification point: a box on a reference photo and what to check.
+
+    The box is stored as fractions of the upright photo's width and height, so it does not
+    depend on the resolution the photo is decoded at.
+    """
+
+    id: int
+    ref_id: int
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in [0, 1]
+    note: str
+    added_by: str
+    added_at: str
 
 
 @dataclass(frozen=True)
@@ -374,6 +400,41 @@ class GalleryStore:
             params = [*params, *ids]
         rows = self._query(sql + " ORDER BY r.id", params)
         return [Reference(r[0], r[1], r[2], r[3], r[4], self.root / r[5], *r[6:]) for r in rows]
+
+    # -- identification points ----------------------------------------------------------------
+
+    def add_point(self, ref_id: int, box: tuple[float, float, float, float], note: str,
+                  added_by: str) -> int:
+        x0, y0, x1, y1 = box
+        if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+            raise GalleryError("an identification point's box must lie inside the photo")
+        if not note.strip():
+            raise GalleryError("an identification point needs a note saying what to check")
+        with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM refs WHERE id=?", (ref_id,)).fetchone():
+                raise GalleryError(f"no reference with id {ref_id}")
+            return _insert(db, "INSERT INTO id_points (ref_id, x0, y0, x1, y1, note, added_by, "
+                           "added_at) VALUES (?,?,?,?,?,?,?,?)",
+                           (ref_id, x0, y0, x1, y1, note.strip(), added_by, _now()))
+
+    def points(self, ref_ids: Sequence[int] | None = None,
+               brand: str | None = None) -> list[IdPoint]:
+        sql = ("SELECT p.id, p.ref_id, p.x0, p.y0, p.x1, p.y1, p.note, p.added_by, p.added_at "
+               "FROM id_points p JOIN refs r ON r.id=p.ref_id JOIN brands b ON b.id=r.brand_id "
+               "WHERE 1=1")
+        params: list[object] = []
+        if ref_ids is not None:
+            ids = [int(i) for i in ref_ids]
+            sql += f" AND p.ref_id IN ({','.join('?' * len(ids))})"
+            params += ids
+        if brand is not None:
+            sql, params = sql + " AND b.name=?", [*params, brand]
+        rows = self._query(sql + " ORDER BY p.id", params)
+        return [IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), r[6], r[7], r[8]) for r in rows]
+
+    def remove_point(self, point_id: int) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM id_points WHERE id=?", (point_id,)).rowcount > 0
 
     # -- embeddings -------------------------------------------------------------------------
 

@@ -89,3 +89,69 @@ def test_explain_aligns_a_same_view_photo_to_its_reference(
     assert any(x0 <= 340 <= x1 and y0 <= 285 <= y1
                for x0, y0, x1, y1 in explanation.difference_boxes)
     assert explanation.aligned_view is not None
+
+
+def test_identification_points_are_placed_and_compared(
+        nike_dir: Path, tmp_path: Path, embedder: MobileNetV2Embedder) -> None:
+    rows = [r for r in nike_rows(nike_dir) if r["label"] == "genuine"][:60:10]
+    gallery = Gallery(tmp_path / "g", embedder=embedder)
+    gallery.add_photos([nike_dir / r["path"] for r in rows], brand="nike",
+                       product="jordan_1", label="genuine")
+    reference = next(r for r in gallery.references("nike")
+                     if r.source_name == Path(rows[2]["path"]).name)
+    source = Image.open(reference.path).convert("RGB")
+    # Where the painted box lands on the photo, in the reference's pixels (inverse warp).
+    corners = np.linalg.inv(KNOWN) @ np.array([[300, 250, 1], [380, 320, 1]], float).T
+    px, py = corners[0] / corners[2], corners[1] / corners[2]
+    changed = gallery.add_point(reference.id, (int(px[0]), int(py[0]), int(px[1]), int(py[1])),
+                                "size label font")
+    unchanged = gallery.add_point(reference.id, (100, 100, 200, 200), "stitching", added_by="rh")
+    photo = warped(source)
+    ImageDraw.Draw(photo).rectangle((300, 250, 380, 320), fill=(250, 250, 250))
+    photo.save(tmp_path / "q.jpg", quality=95)
+    explanation = gallery.explain(tmp_path / "q.jpg", brand="nike")
+    placed = {p.point.id: p for p in explanation.points}
+    assert set(placed) == {changed, unchanged} and explanation.points_view is not None
+    corners = KNOWN @ np.array([[100, 100, 1], [200, 100, 1], [200, 200, 1], [100, 200, 1]],
+                               float).T
+    xs, ys = corners[0] / corners[2], corners[1] / corners[2]
+    box = placed[unchanged].box
+    assert box is not None
+    np.testing.assert_allclose(box, (xs.min(), ys.min(), xs.max(), ys.max()), atol=4)
+    assert placed[unchanged].similarity > placed[changed].similarity
+    assert placed[unchanged].similarity > 0.8
+
+
+def test_points_are_checked_kept_with_their_reference_and_scriptable(
+        tmp_path: Path, embedder: MobileNetV2Embedder) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from ipr_vision import GalleryError
+
+    gallery = Gallery(tmp_path / "g", embedder=embedder)
+    texture(1).save(tmp_path / "r.png")
+    ref = gallery.add_photos([tmp_path / "r.png"], brand="acme", product="bag",
+                             label="genuine").added[0][1]
+    with pytest.raises(GalleryError, match="inside the photo"):
+        gallery.add_point(ref, (600, 10, 700, 50), "beyond the 640 px edge")
+    with pytest.raises(GalleryError, match="needs a note"):
+        gallery.add_point(ref, (10, 10, 50, 50), "  ")
+    with pytest.raises(GalleryError, match="no reference"):
+        gallery.add_point(ref + 99, (10, 10, 50, 50), "x")
+
+    def cli(*args: object) -> str:
+        result = subprocess.run([sys.executable, "-m", "ipr_vision", "gallery", "points",
+                                 *map(str, args), "--gallery", str(tmp_path / "g")],
+                                capture_output=True, text=True, check=False, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "added identification point #1" in cli("add", ref, "--box", "64,48,320,240",
+                                                   "--note", "logo stitching")
+    listed = json.loads(cli("list", "--json"))
+    assert listed["ref"] == ref and listed["note"] == "logo stitching"
+    assert listed["box"] == [0.1, 0.1, 0.5, 0.5]  # stored as fractions of the 640x480 photo
+    gallery.remove([ref])
+    assert gallery.store.points() == []  # removed with its reference
