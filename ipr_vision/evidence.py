@@ -15,8 +15,9 @@ which model, and who looked at it", without ipr-vision or the gallery being arou
 * ``SHA256SUMS``: the sha256 of every other file, the PDF included (a file cannot hold its own
   hash), in the format ``sha256sum -c SHA256SUMS`` checks with no ipr-vision installed.
 
-A pack is built in a hidden ``.partial-*`` folder inside the output folder and renamed into
-place only when complete, so a killed process never leaves a folder that looks like a pack.
+A pack is built in a hidden ``.partial-<pid>-*`` folder inside the output folder and renamed
+into place only when complete, so a killed process never leaves a folder that looks like a
+pack; the next pack written there removes what dead writers left.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from PIL import Image
 
 from .errors import IprVisionError, PhotoError
 from .photo import Photo, read_photo
+from .processes import alive
 from .results import Match, Suggestion
 from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE
 
@@ -131,8 +133,9 @@ def write_evidence_pack(suggestion: Suggestion, photo: bytes | str | Path, out_d
     figures = [EvidenceFigure(*figure) for figure in extra_figures]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _sweep_partials(out_dir)
     name = f"{created:%Y%m%dT%H%M%SZ}-{inspected.sha256[:12]}"
-    staging = out_dir / f".partial-{name}-{secrets.token_hex(6)}"
+    staging = out_dir / f".partial-{os.getpid()}-{name}-{secrets.token_hex(6)}"
     staging.mkdir()  # not mkdtemp: its mode 0700 would lock colleagues out of the pack
     try:
         _fill(staging, suggestion, inspected, officer, created, figures)
@@ -141,6 +144,14 @@ def write_evidence_pack(suggestion: Suggestion, photo: bytes | str | Path, out_d
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return EvidencePack(folder, folder / JSON_NAME, folder / PDF_NAME, folder / MANIFEST_NAME)
+
+
+def _sweep_partials(out_dir: Path) -> None:
+    """Remove half-written packs whose writer is no longer running."""
+    for partial in out_dir.glob(".partial-*"):
+        pid = partial.name.split("-")[1]
+        if partial.is_dir() and not (pid.isdigit() and alive(int(pid))):
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def cjk_font() -> Path | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GalleryError
+from .processes import alive
 
 SCHEMA_VERSION = 1
 DB_NAME = "gallery.sqlite"
@@ -236,7 +237,7 @@ class GalleryStore:
         with self._transaction() as db:
             intents = db.execute("SELECT id, file, host, pid FROM file_intents").fetchall()
             for intent_id, file, intent_host, pid in intents:
-                if intent_host == host and _alive(pid):
+                if intent_host == host and alive(pid):
                     continue
                 referenced = db.execute("SELECT 1 FROM refs WHERE file=? LIMIT 1",
                                         (file,)).fetchone()
@@ -248,7 +249,7 @@ class GalleryStore:
                 db.execute("DELETE FROM file_intents WHERE id=?", (intent_id,))
         for temp in (self.root / "tmp").iterdir():
             pid = temp.name.split(".", 1)[0]
-            if not (pid.isdigit() and _alive(int(pid))):
+            if not (pid.isdigit() and alive(int(pid))):
                 temp.unlink(missing_ok=True)
         return removed
 
@@ -539,13 +540,3 @@ def _insert(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
 
 def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -272,3 +273,14 @@ def test_cli_inspect_writes_a_pack_per_photo(gallery: Gallery, upload: Path,
     heat = [name for name in manifest(folder) if name.startswith("figures/")]
     assert len(heat) == 1 and "differs" in heat[0]  # the heat map of where the photo differs
     assert Image.open(folder / heat[0]).size == Image.open(upload).size
+
+
+def test_half_packs_of_dead_writers_are_removed(suggestion: Suggestion, upload: Path,
+                                                tmp_path: Path) -> None:
+    dead = tmp_path / ".partial-999999999-20260101T000000Z-abc-123456"
+    dead.mkdir()
+    (dead / "photo.jpg").write_bytes(b"half")
+    mine = tmp_path / f".partial-{os.getpid()}-20260101T000000Z-abc-654321"
+    mine.mkdir()  # a pack this (living) process is still writing
+    write_evidence_pack(suggestion, upload, tmp_path, officer="tester")
+    assert not dead.exists() and mine.exists()
