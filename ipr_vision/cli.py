@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     a = actions.add_parser("reembed", help="embed references with the current model")
     gallery_arg(a)
     a.add_argument("--brand")
+    a = actions.add_parser("operating-point", help="show or set a brand's operating point")
+    a.add_argument("--brand", required=True)
+    a.add_argument("--max-genuine-flagged", type=float, metavar="SHARE",
+                   help="flag at most this share of genuine items, e.g. 0.01")
+    gallery_arg(a)
     a = actions.add_parser("points", help="identification points on reference photos")
     verbs = a.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     v = verbs.add_parser("add", help="mark a box on a reference photo with what to check")
@@ -323,6 +328,10 @@ def _gallery_command(args: argparse.Namespace) -> int:
             removed = gallery.remove(args.refs)
             print(f"removed {removed} of {len(args.refs)} reference(s)")
             return 0 if removed == len(args.refs) else 1
+        elif args.action == "operating-point":
+            point = (gallery.operating_point(args.brand) if args.max_genuine_flagged is None
+                     else gallery.set_operating_point(args.brand, args.max_genuine_flagged))
+            print(json.dumps(_finite(point)))
         elif args.action == "points":
             return _points(gallery, args)
         elif args.action == "reembed":

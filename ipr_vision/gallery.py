@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -256,7 +257,8 @@ class Gallery:
             photo = read_photo(photo, name=name, draft_size=self._draft_size())
         quality = assess_quality(photo.image, photo.original_size)
         query = self.embedder.embed([photo.image])[0]
-        result = assess(query, state.index, brand_calibration, self.policy, product)
+        policy = self.policy_for(brand)
+        result = assess(query, state.index, brand_calibration, policy, product)
         verdict, reason = result.verdict, result.reason
         if not quality.ok:  # a poor photo gets no confident verdict, whatever it scored
             verdict = INCONCLUSIVE
@@ -265,7 +267,7 @@ class Gallery:
         matches = self._matches([i for i, _ in result.nearest_genuine + result.nearest_fake])
         calibration = result.calibration
         operating_point = None if calibration is None else {
-            "max_genuine_flagged": self.policy.max_genuine_flagged,
+            "max_genuine_flagged": policy.max_genuine_flagged,
             "threshold": calibration.threshold,
             "genuine_flagged": calibration.genuine_flagged,
             "expected_fake_recall": calibration.expected_fake_recall,
@@ -438,6 +440,30 @@ class Gallery:
     def _draft_size(self) -> int | None:
         return getattr(self.embedder, "input_size", None)
 
+    def policy_for(self, brand: str) -> Policy:
+        """The gallery's policy with the brand's own operating point, when one is set."""
+        share = self.store.max_genuine_flagged(brand)
+        return self.policy if share is None else replace(self.policy, max_genuine_flagged=share)
+
+    def set_operating_point(self, brand: str, max_genuine_flagged: float) -> dict[str, Any]:
+        """Flag at most this share of the brand's genuine items; returns what that means on the
+        brand's own references (per scoring mode: genuine flagged, expected fake catch rate)."""
+        change = self.store.set_max_genuine_flagged(brand, max_genuine_flagged)
+        self._apply(change, _unchanged)
+        return self.operating_point(brand)
+
+    def operating_point(self, brand: str) -> dict[str, Any]:
+        """The brand's operating point and, per scoring mode, what it does on the brand's own
+        references left out in turn: the share of genuine flagged and of known fakes caught."""
+        _, calibration = self._state(brand)
+        modes: dict[str, Any] = {}
+        for mode, fitted in calibration.by_mode.items():
+            modes[mode] = {"reason": fitted} if isinstance(fitted, str) else {
+                "threshold": fitted.threshold, "genuine_flagged": fitted.genuine_flagged,
+                "expected_fake_recall": fitted.expected_fake_recall, "method": fitted.method}
+        return {"brand": brand, "max_genuine_flagged": self.policy_for(brand).max_genuine_flagged,
+                "modes": modes}
+
     def _state(self, brand: str) -> tuple[_BrandState, BrandCalibration]:
         """The brand's index and calibration for the current revision, rebuilt when stale."""
         with self._lock:
@@ -454,7 +480,7 @@ class Gallery:
                           stored.groups)
                 state = self._states[brand] = _BrandState(stored.revision, index, None)
             if state.calibration is None:
-                state.calibration = calibrate_brand(state.index, self.policy)
+                state.calibration = calibrate_brand(state.index, self.policy_for(brand))
             return state, state.calibration
 
     def _reembed(self, brand: str) -> int:
@@ -556,6 +582,10 @@ def _figures(is_fake: np.ndarray, verdicts: np.ndarray, scores: np.ndarray,
         if (~is_fake).any() else float("nan"),
         "inconclusive": float((~decided).sum() / n),
     }
+
+
+def _unchanged(index: BrandIndex) -> None:
+    """A change that leaves the references alone (a setting): only recalibration is due."""
 
 
 def _remove_from(index: BrandIndex, ids: list[int]) -> None:

@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL,
     PRIMARY KEY (ref_id, model_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS brand_settings (
+    brand_id INTEGER PRIMARY KEY REFERENCES brands(id) ON DELETE CASCADE,
+    max_genuine_flagged REAL NOT NULL CHECK (max_genuine_flagged > 0 AND max_genuine_flagged < 0.5)
+);
 CREATE TABLE IF NOT EXISTS id_points (
     id INTEGER PRIMARY KEY,
     ref_id INTEGER NOT NULL REFERENCES refs(id) ON DELETE CASCADE,
@@ -281,6 +285,27 @@ class GalleryStore:
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO products (brand_id, name, created_at) "
                        "VALUES (?, ?, ?)", (brand_id, product, _now()))
+
+    def max_genuine_flagged(self, brand: str) -> float | None:
+        """The brand's own operating point, if its right holder set one."""
+        row = self._query("SELECT s.max_genuine_flagged FROM brand_settings s JOIN brands b ON "
+                          "b.id=s.brand_id WHERE b.name=?", (brand,))
+        return float(row[0][0]) if row else None
+
+    def set_max_genuine_flagged(self, brand: str, share: float) -> Change:
+        """Set the brand's operating point; the brand's revision moves so every process
+        recalibrates."""
+        if not 0.0 < share < 0.5:
+            raise GalleryError("the share of genuine items flagged must be between 0 and 0.5 "
+                               "(e.g. 0.01 for 1 %)")
+        brand_id = self.brand_id(brand)
+        with self._transaction() as db:
+            db.execute("INSERT INTO brand_settings (brand_id, max_genuine_flagged) VALUES (?, ?) "
+                       "ON CONFLICT (brand_id) DO UPDATE SET max_genuine_flagged=excluded."
+                       "max_genuine_flagged", (brand_id, share))
+            revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
+                                  "RETURNING revision", (brand_id,)).fetchone()[0]
+        return Change(brand, [], int(revision))
 
     def revision(self, brand: str) -> int:
         row = self._query("SELECT revision FROM brands WHERE name=?", (brand,))

@@ -88,6 +88,10 @@ def test_gallery_info_list_remove(cli_gallery: Path, tmp_path: Path) -> None:
     info = json.loads(cli("gallery", "info", "--gallery", cli_gallery, "--json").stdout)
     bag = info["brands"]["acme"]["bag"]
     assert bag["genuine"] + bag["fake"] == 23
+    point = json.loads(cli("gallery", "operating-point", "--brand", "acme",
+                           "--max-genuine-flagged", "0.05", "--gallery", cli_gallery).stdout)
+    assert point["max_genuine_flagged"] == 0.05
+    assert 0.0 <= point["modes"]["contrast"]["expected_fake_recall"] <= 1.0
 
 
 @pytest.mark.parametrize(("args", "fragment"), [

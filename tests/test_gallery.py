@@ -245,3 +245,21 @@ def test_writes_by_another_process_are_seen(gallery: Gallery, tmp_path: Path,
     refs = {r.id for r in gallery.references("acme", "boot")}
     assert {mine, mine_too} <= refs and theirs not in refs
     assert len(refs) == 26
+
+
+def test_a_brand_sets_its_own_operating_point(gallery: Gallery, tmp_path: Path,
+                                              embedder: MobileNetV2Embedder) -> None:
+    strict = gallery.operating_point("acme")
+    assert strict["max_genuine_flagged"] == 0.01
+    loose = gallery.set_operating_point("acme", 0.25)
+    assert loose["max_genuine_flagged"] == 0.25
+    contrast = loose["modes"]["contrast"]
+    assert contrast["genuine_flagged"] <= 0.25
+    assert contrast["threshold"] <= strict["modes"]["contrast"]["threshold"]
+    assert contrast["expected_fake_recall"] >= strict["modes"]["contrast"]["expected_fake_recall"]
+    photo = query(tmp_path, "boot", "fake", 4321)
+    assert gallery.inspect(photo, brand="acme").operating_point["max_genuine_flagged"] == 0.25
+    other = Gallery(gallery.path, embedder=embedder)  # another process sees the setting
+    assert other.inspect(photo, brand="acme").operating_point["max_genuine_flagged"] == 0.25
+    with pytest.raises(GalleryError, match=r"between 0 and 0\.5"):
+        gallery.set_operating_point("acme", 0.7)
