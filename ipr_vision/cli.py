@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     a = actions.add_parser("remove", help="remove references by id")
     a.add_argument("refs", nargs="+", type=int, metavar="REF")
     gallery_arg(a)
+    a = actions.add_parser("note", help="set the right holder's note on a reference")
+    a.add_argument("ref", type=int, metavar="REF")
+    a.add_argument("text", help="the note (empty to clear it)")
+    gallery_arg(a)
     a = actions.add_parser("reembed", help="embed references with the current model")
     gallery_arg(a)
     a.add_argument("--brand")
@@ -328,6 +332,9 @@ def _gallery_command(args: argparse.Namespace) -> int:
             removed = gallery.remove(args.refs)
             print(f"removed {removed} of {len(args.refs)} reference(s)")
             return 0 if removed == len(args.refs) else 1
+        elif args.action == "note":
+            gallery.set_note(args.ref, args.text)
+            print(f"note set on reference #{args.ref}")
         elif args.action == "operating-point":
             point = (gallery.operating_point(args.brand) if args.max_genuine_flagged is None
                      else gallery.set_operating_point(args.brand, args.max_genuine_flagged))

@@ -221,6 +221,11 @@ class Gallery:
             else:
                 report.added.append((str(item.source), ref_id))
 
+    def set_note(self, ref_id: int, note: str) -> None:
+        """The right holder's free note on a reference (identification points, provenance),
+        shown beside it in every suggestion and evidence pack."""
+        self.store.set_note(ref_id, note.strip())
+
     def remove(self, ref_ids: Iterable[int]) -> int:
         """Remove references; returns how many existed. Usable at once, no retraining."""
         changes = self.store.remove_references(list(ref_ids))
@@ -308,9 +313,9 @@ class Gallery:
         suggestion = explanation.suggestion
         full = read_photo(photo.data, name=photo.name).image  # details need full resolution
         candidates = [m.ref for m in suggestion.nearest_genuine]
-        pointed = {p.ref_id for p in self.store.points(brand=suggestion.brand)}
-        candidates += [r.id for r in self.store.references(suggestion.brand, suggestion.product)
-                       if r.id in pointed and r.label == "genuine"][:_POINTED_CANDIDATES]
+        pointed = list(dict.fromkeys(p.ref_id for p in self.store.points(brand=suggestion.brand)))
+        candidates += [r.id for r in self.store.references(ids=pointed) if r.label == "genuine"
+                       and r.product == suggestion.product][:_POINTED_CANDIDATES]
         best: tuple[Alignment, int, Image.Image] | None = None
         for ref in self.store.references(ids=list(dict.fromkeys(candidates))):
             try:

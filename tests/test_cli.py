@@ -81,6 +81,14 @@ def test_gallery_info_list_remove(cli_gallery: Path, tmp_path: Path) -> None:
     refs = [json.loads(line) for line in cli("gallery", "list", "--gallery", cli_gallery,
                                              "--product", "bag", "--json").stdout.splitlines()]
     assert len(refs) == 24 and {r["product"] for r in refs} == {"bag"}
+    noted = cli("gallery", "note", refs[1]["ref"], "Genuine: 8 stitches on the heel tab",
+                "--gallery", cli_gallery)
+    assert "note set" in noted.stdout
+    again = json.loads(cli("gallery", "list", "--gallery", cli_gallery, "--product", "bag",
+                           "--json").stdout.splitlines()[1])
+    assert again["note"] == "Genuine: 8 stitches on the heel tab"
+    missing_ref = cli("gallery", "note", 99_999, "x", "--gallery", cli_gallery, check=False)
+    assert_one_line_error(missing_ref, "no reference with id 99999")
     removed = cli("gallery", "remove", refs[0]["ref"], "--gallery", cli_gallery)
     assert "removed 1 of 1" in removed.stdout
     missing = cli("gallery", "remove", refs[0]["ref"], "--gallery", cli_gallery, check=False)
