@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -269,11 +268,13 @@ def _describe(s: Any) -> str:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .results import json_safe
+
     with _gallery(args) as gallery:
         evaluation = gallery.evaluate(args.index, brand=args.brand)
     data = evaluation.to_dict()
     if args.json:
-        print(json.dumps(_finite(data)))
+        print(json.dumps(json_safe(data)))
         return 0
     print(f"photos {evaluation.photos} (genuine {evaluation.genuine}, fake {evaluation.fake}, "
           f"unreadable {evaluation.failed})  model {evaluation.model}")
@@ -283,15 +284,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     for name, figures in rows:
         print(f"{name:14}" + "".join(f"{figures[k]:16.3f}" for k in keys))
     return 0
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: undefined figures (e.g. AUROC with one class) become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
 
 
 def _gallery_command(args: argparse.Namespace) -> int:
@@ -336,9 +328,11 @@ def _gallery_command(args: argparse.Namespace) -> int:
             gallery.set_note(args.ref, args.text)
             print(f"note set on reference #{args.ref}")
         elif args.action == "operating-point":
+            from .results import json_safe
+
             point = (gallery.operating_point(args.brand) if args.max_genuine_flagged is None
                      else gallery.set_operating_point(args.brand, args.max_genuine_flagged))
-            print(json.dumps(_finite(point)))
+            print(json.dumps(json_safe(point)))
         elif args.action == "points":
             return _points(gallery, args)
         elif args.action == "reembed":

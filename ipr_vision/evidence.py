@@ -42,7 +42,7 @@ from PIL import Image
 from .errors import IprVisionError, PhotoError
 from .photo import Photo, read_photo
 from .processes import alive
-from .results import Match, Suggestion
+from .results import Match, Suggestion, json_safe
 from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE
 
 DISCLAIMER_EN = ("This is a suggestion computed by software from the right holder's reference "
@@ -207,7 +207,7 @@ def _fill(folder: Path, suggestion: Suggestion, inspected: Photo, officer: str,
         "pdf": PDF_NAME,
         "manifest": MANIFEST_NAME,
     }
-    text = json.dumps(_finite(document), ensure_ascii=False, indent=2, allow_nan=False,
+    text = json.dumps(json_safe(document), ensure_ascii=False, indent=2, allow_nan=False,
                       default=str)
     json_file = _store(folder, JSON_NAME, (text + "\n").encode())
     files = [photo, *(r.stored for r in references if r.stored), *stored_figures, json_file]
@@ -292,17 +292,6 @@ def _utc(moment: datetime | None) -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: undefined figures become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
 
 
 def _version() -> str:

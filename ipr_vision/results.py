@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -11,6 +12,17 @@ from .alignment import Alignment
 from .heatmap import HeatMap
 from .quality import QualityReport
 from .store import IdPoint
+
+
+def json_safe(value: Any) -> Any:
+    """JSON has no NaN or infinity: undefined figures (AUROC with one class, say) become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
