@@ -35,13 +35,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from PIL import Image
 
 from .errors import IprVisionError, PhotoError
 from .photo import Photo, read_photo
 from .processes import alive
+from .quality import QualityReport
 from .results import Match, Suggestion, json_safe
 from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE
 
@@ -347,9 +348,8 @@ def _render_pdf(suggestion: Suggestion, photo: Photo, officer: str, created: dat
     report.references(references)
     report.operating_point(suggestion)
     report.candidates(suggestion)
-    quality = getattr(suggestion, "quality", None)
-    if quality is not None:
-        report.quality(quality)
+    if suggestion.quality is not None:
+        report.quality(suggestion.quality)
     for figure in figures:
         report.figure(figure)
     report.notes(notes)
@@ -589,23 +589,20 @@ class _Report:
         self.table(rows, (90, 45, 45), headings=(self.bi("Product", "产品"),
                                                  self.bi("Similarity", "相似度"), ""))
 
-    def quality(self, quality: Any) -> None:
+    def quality(self, quality: QualityReport) -> None:
         """The photo-quality report, when the suggestion carries one."""
         self.heading(self.bi("Photo quality", "照片质量"), space=30)
-        ok = bool(getattr(quality, "ok", False))
-        self.paragraph(self.bi("Overall", "总体") + ": " + (
-            self.bi("good enough", "合格") if ok else self.bi("problems found", "存在问题")),
-            color=_VERDICTS[GENUINE if ok else INCONCLUSIVE][2])
+        overall = (self.bi("good enough", "合格") if quality.ok
+                   else self.bi("problems found", "存在问题"))
+        self.paragraph(self.bi("Overall", "总体") + ": " + overall,
+                       color=_VERDICTS[GENUINE if quality.ok else INCONCLUSIVE][2])
         rows, colors = [], {}
-        for check in getattr(quality, "checks", None) or []:
-            passed = bool(getattr(check, "ok", False))
-            hint = "-" if passed else self.bi(str(getattr(check, "hint_en", "")),
-                                              str(getattr(check, "hint_zh", "")), "\n")
-            rows.append((str(getattr(check, "name", "")),
-                         self.bi("ok", "合格") if passed else self.bi("retake?", "建议重拍"),
-                         _number(getattr(check, "value", None)),
-                         _number(getattr(check, "limit", None)), hint))
-            if not passed:
+        for check in quality.checks:
+            hint = "-" if check.ok else self.bi(check.hint_en, check.hint_zh, "\n")
+            rows.append((check.name,
+                         self.bi("ok", "合格") if check.ok else self.bi("retake?", "建议重拍"),
+                         _number(check.value), _number(check.limit), hint))
+            if not check.ok:
                 colors[(len(rows) - 1, 1)] = _VERDICTS[INCONCLUSIVE][2]
         if rows:
             self.table(rows, (22, 18, 17, 13, 110), colors=colors, size=7.5, headings=(
