@@ -328,7 +328,6 @@ class Gallery:
         if best is None:
             return explanation
         alignment, ref_id, reference = best
-        points = self.store.points([ref_id]) if alignment.ok else []
         if not alignment.ok:
             unplaced = [PlacedPoint(p, None, None, None, f"not placed: {alignment.reason}")
                         for p in self.store.points(candidates)]
@@ -336,7 +335,7 @@ class Gallery:
         warped, covered = warp_reference(reference, full.size, alignment)
         boxes = difference_boxes(full, warped, covered)
         placed = [self._place(p, alignment, reference, full, explanation.heat.heat)
-                  for p in points]
+                  for p in self.store.points([ref_id])]
         return replace(explanation, alignment=alignment, aligned_ref=ref_id,
                        aligned_view=side_by_side(full, warped, boxes), difference_boxes=boxes,
                        points=placed, points_view=draw_points(full, placed) if placed else None)

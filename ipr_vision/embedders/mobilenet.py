@@ -46,7 +46,8 @@ class MobileNetV2Embedder:
         # Folding batch-norm into the convolutions and running channels-last measured about
         # 1.4x (batch 1) to 2.3x (batch 8) faster on a 2-core CPU than the eager module
         # (bench/bench_engine.py); embeddings agree to 3e-7. Split at stride 16 so that the
-        # mid-level patch features (local texture, stitching, print) come from the same pass.
+        # mid-level patch features (local texture, stitching, print) are read from the same
+        # fused stem the embedding runs through.
         features = network.features.eval()
         self._stem = fx_optimization.fuse(features[:PATCH_STAGE]).to(
             memory_format=torch.channels_last)
