@@ -241,16 +241,8 @@ class GalleryStore:
         with self._transaction() as db:
             intents = db.execute("SELECT id, file, host, pid FROM file_intents").fetchall()
             for intent_id, file, intent_host, pid in intents:
-                if intent_host == host and alive(pid):
-                    continue
-                referenced = db.execute("SELECT 1 FROM refs WHERE file=? LIMIT 1",
-                                        (file,)).fetchone()
-                if not referenced:
-                    path = self.root / file
-                    if path.exists():
-                        path.unlink()
-                        removed += 1
-                db.execute("DELETE FROM file_intents WHERE id=?", (intent_id,))
+                if not (intent_host == host and alive(pid)):
+                    removed += self._resolve(db, intent_id, file)
         for temp in (self.root / "tmp").iterdir():
             pid = temp.name.split(".", 1)[0]
             if not (pid.isdigit() and alive(int(pid))):
@@ -377,11 +369,19 @@ class GalleryStore:
             for intent_id in intent_ids:
                 row = db.execute("SELECT file FROM file_intents WHERE id=?",
                                  (intent_id,)).fetchone()
-                if row is None:
-                    continue
-                if not db.execute("SELECT 1 FROM refs WHERE file=? LIMIT 1", (row[0],)).fetchone():
-                    (self.root / row[0]).unlink(missing_ok=True)
-                db.execute("DELETE FROM file_intents WHERE id=?", (intent_id,))
+                if row is not None:
+                    self._resolve(db, intent_id, row[0])
+
+    def _resolve(self, db: sqlite3.Connection, intent_id: int, file: str) -> bool:
+        """Close a file intent: the file stays if a reference uses it, else it goes. Returns
+        whether a file was deleted."""
+        removed = False
+        if not db.execute("SELECT 1 FROM refs WHERE file=? LIMIT 1", (file,)).fetchone():
+            path = self.root / file
+            removed = path.exists()
+            path.unlink(missing_ok=True)
+        db.execute("DELETE FROM file_intents WHERE id=?", (intent_id,))
+        return removed
 
     def remove_references(self, ref_ids: Sequence[int]) -> list[Change]:
         """Delete references (rows, embeddings, and files no other reference uses)."""
