@@ -22,6 +22,13 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def flag_threshold(negatives_sorted: np.ndarray, max_flagged: float) -> float:
+    """Smallest threshold that flags (score > threshold) at most ``max_flagged`` of the sorted
+    negative scores: a brand's operating point and the recall figures both use it."""
+    allowed = int(np.floor(max_flagged * len(negatives_sorted)))
+    return float(negatives_sorted[len(negatives_sorted) - 1 - allowed])
+
+
 def recall_at_flag_rate(labels: np.ndarray, scores: np.ndarray, max_flagged: float) -> float:
     """Share of positives caught when at most ``max_flagged`` of negatives are flagged."""
     labels = np.asarray(labels, dtype=bool)
@@ -29,9 +36,7 @@ def recall_at_flag_rate(labels: np.ndarray, scores: np.ndarray, max_flagged: flo
     negatives = np.sort(scores[~labels])
     if len(negatives) == 0 or labels.sum() == 0:
         return float("nan")
-    allowed = int(np.floor(max_flagged * len(negatives)))
-    threshold = negatives[len(negatives) - 1 - allowed]
-    return float(np.mean(scores[labels] > threshold))
+    return float(np.mean(scores[labels] > flag_threshold(negatives, max_flagged)))
 
 
 def reliability_bins(labels: np.ndarray, probabilities: np.ndarray,

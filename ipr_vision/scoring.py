@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .metrics import flag_threshold
+
 GENUINE, COUNTERFEIT, INCONCLUSIVE = "genuine", "counterfeit", "inconclusive"
 CONTRAST, GENUINE_ONLY = "contrast", "genuine_only"
 
@@ -194,7 +196,7 @@ def calibrate(scores: np.ndarray, is_fake: np.ndarray, nearest: np.ndarray, mode
     if mode == CONTRAST and len(fake) < policy.min_calibration_fake:
         return (f"too few known fakes to calibrate ({len(fake)}; at least "
                 f"{policy.min_calibration_fake} needed)")
-    threshold = _flag_threshold(genuine, policy.max_genuine_flagged)
+    threshold = flag_threshold(genuine, policy.max_genuine_flagged)
     method: str = "rank"
     params: tuple[np.ndarray, ...] = ()
     if mode == CONTRAST:
@@ -214,11 +216,6 @@ def calibrate(scores: np.ndarray, is_fake: np.ndarray, nearest: np.ndarray, mode
     return Calibration(mode, threshold, clear_below, min_similarity, genuine, fake, method,
                        params)
 
-
-def _flag_threshold(genuine_sorted: np.ndarray, max_flagged: float) -> float:
-    """Smallest threshold that flags at most ``max_flagged`` of the genuine scores."""
-    allowed = int(np.floor(max_flagged * len(genuine_sorted)))
-    return float(genuine_sorted[len(genuine_sorted) - 1 - allowed])
 
 
 def _clear_threshold(fake_sorted: np.ndarray, max_cleared: float) -> float:
