@@ -25,3 +25,7 @@ class WeightsMissingError(IprVisionError):
 
 class GalleryError(IprVisionError):
     """A gallery operation that cannot proceed (unknown brand, bad CSV, locked store, ...)."""
+
+
+class PermissionDenied(IprVisionError):
+    """The logged-in user's role or brands do not allow this (see :mod:`ipr_vision.roles`)."""

@@ -36,6 +36,7 @@ from .alignment import (
 )
 from .embedders import Embedder, PatchEmbedder, default_embedder, embed_all
 from .errors import GalleryError, PhotoError
+from .health import ProductHealth, product_health
 from .heatmap import PatchMemory, build_memory, heat_map, overlay
 from .index import BrandIndex
 from .metrics import auroc, expected_calibration_error, reliability_bins
@@ -45,6 +46,7 @@ from .results import Evaluation, Explanation, ImportReport, Match, PlacedPoint, 
 from .scoring import COUNTERFEIT, GENUINE, INCONCLUSIVE, Policy
 from .store import LABELS, Change, GalleryStore, IdPoint, NewReference, Reference
 from .suggest import BrandCalibration, assess, calibrate_brand
+from .workshop import confusable_pairs
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +125,38 @@ class Gallery:
         self.store.brand_id(brand)
         return self.store.products(brand)
 
-    def references(self, brand: str | None = None, product: str | None = None) -> list[Reference]:
-        return self.store.references(brand, product)
+    def references(self, brand: str | None = None, product: str | None = None, *,
+                   ids: Iterable[int] | None = None) -> list[Reference]:
+        return self.store.references(brand, product, None if ids is None else list(ids))
+
+    def add_brand(self, brand: str) -> None:
+        """Create a brand with no products yet (importing photos creates brands as well)."""
+        if not brand.strip():
+            raise GalleryError("a brand needs a name")
+        self.store.brand_id(brand.strip(), create=True)
+
+    def add_product(self, brand: str, product: str) -> None:
+        """Create a product of an existing brand, before any photo of it is added."""
+        self.store.brand_id(brand)
+        if not product.strip():
+            raise GalleryError("a product needs a name")
+        self.store.add_product(brand, product.strip())
+        with self._lock:  # a loaded brand knows its products only from when it was loaded
+            state = self._states.get(brand)
+            if state is not None and product.strip() not in state.index.products:
+                state.index.add_product(product.strip())
+                state.calibration = None  # calibrated per product: the new one needs its own
+
+    def confusable_pairs(self, brand: str, product: str,
+                         n: int = 5) -> list[tuple[Reference, Reference, float]]:
+        """The product's most alike (genuine, fake) reference pairs, for workshops."""
+        state, _ = self._state(brand)
+        rows = state.index.products.get(product)
+        if rows is None:
+            raise GalleryError(f"brand {brand!r} has no product {product!r}")
+        pairs = confusable_pairs(rows, n)
+        refs = self._matches([i for g, f, _ in pairs for i in (g, f)])
+        return [(refs[g], refs[f], s) for g, f, s in pairs if g in refs and f in refs]
 
     # -- importing ------------------------------------------------------------------------
 
@@ -287,6 +319,21 @@ class Gallery:
             nearest_fake=[_match(matches[i], s) for i, s in result.nearest_fake],
             operating_point=operating_point, model=self.embedder.model_id,
             gallery_revision=state.revision, quality=quality)
+
+    def health(self, brand: str, product: str) -> ProductHealth:
+        """How well a product's references separate genuine from fake, each left out in turn
+        and judged at the brand's operating point: what a right holder curates by."""
+        # Under the lock: imports and removals update the rows in place while they are scored.
+        with self._lock:
+            state, brand_calibration = self._state(brand)
+            rows = state.index.products.get(product)
+            if rows is None:
+                known = ", ".join(self.store.products(brand)) or "none yet"
+                raise GalleryError(f"brand {brand!r} has no product {product!r} "
+                                   f"(products: {known})")
+            mode = brand_calibration.modes[product]
+            calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
+            return product_health(rows, mode, calibration, self.policy_for(brand))
 
     def explain(self, photo: str | Path | bytes | Photo, *, brand: str,
                 product: str | None = None, name: str | None = None) -> Explanation:

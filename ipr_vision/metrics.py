@@ -22,6 +22,27 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates as the flag threshold sweeps down through the scores,
+    from (0, 0) to (1, 1); empty arrays when either class is absent.
+
+    Tied scores are one step (a diagonal segment when both classes share the score), so the
+    trapezoid area under the points equals :func:`auroc`, which counts ties as half.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    n_pos = int(labels.sum())
+    n_neg = len(labels) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(-scores, kind="mergesort")
+    descending = scores[order]
+    last_of_tie = np.flatnonzero(np.r_[descending[1:] != descending[:-1], True])
+    true_pos = np.cumsum(labels[order])[last_of_tie]
+    false_pos = last_of_tie + 1 - true_pos
+    return np.r_[0.0, false_pos / n_neg], np.r_[0.0, true_pos / n_pos]
+
+
 def flag_threshold(negatives_sorted: np.ndarray, max_flagged: float) -> float:
     """Smallest threshold that flags (score > threshold) at most ``max_flagged`` of the sorted
     negative scores: a brand's operating point and the recall figures both use it."""

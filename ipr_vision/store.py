@@ -16,18 +16,21 @@ either a complete reference (row, embedding, file) or nothing, and no orphan fil
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from .database import connect, transaction
 from .errors import GalleryError
+from .files import write_atomically
 from .processes import alive
 
 SCHEMA_VERSION = 1
@@ -193,11 +196,7 @@ class GalleryStore:
         (self.root / "tmp").mkdir(exist_ok=True)
         self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(db_path, timeout=30.0, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db = connect(db_path)
             with self._transaction():
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -216,17 +215,8 @@ class GalleryStore:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken eagerly so concurrent writers queue instead of failing."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -246,7 +236,10 @@ class GalleryStore:
         for temp in (self.root / "tmp").iterdir():
             pid = temp.name.split(".", 1)[0]
             if not (pid.isdigit() and alive(int(pid))):
-                temp.unlink(missing_ok=True)
+                if temp.is_dir():  # an upload being unpacked (see service.upload)
+                    shutil.rmtree(temp, ignore_errors=True)
+                else:
+                    temp.unlink(missing_ok=True)
         return removed
 
     # -- brands and products --------------------------------------------------------------
@@ -543,16 +536,7 @@ class GalleryStore:
         return f"photos/{sha256[:2]}/{sha256}{extension}"
 
     def _write_file(self, file: str, data: bytes) -> None:
-        target = self.root / file
-        if target.is_file() and target.stat().st_size == len(data):
-            return  # content-addressed: the same name means the same bytes
-        target.parent.mkdir(exist_ok=True)
-        temp = self.root / "tmp" / f"{os.getpid()}.{target.name}"
-        with temp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
+        write_atomically(self.root / file, data, self.root / "tmp")
 
 
 def _insert(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:

@@ -37,22 +37,34 @@ def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
                         len(np.unique(rows.group[rows.is_fake])), policy)
 
 
+def left_out_scores(rows: ProductRows, mode: str, policy: Policy
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, labels and nearest-other-group similarities of a product's references, each
+    scored with its own photo group left out: what the brand's calibration is fitted on, and
+    what a product's health figures show, so both see exactly the same references.
+
+    Beyond ``policy.max_calibration_queries`` references a sample is scored, seeded by the
+    product's size: the same gallery always gives the same operating point.
+    """
+    queries = None
+    if len(rows) > policy.max_calibration_queries:
+        queries = np.sort(np.random.default_rng(len(rows)).choice(
+            len(rows), policy.max_calibration_queries, replace=False))
+    left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
+    scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
+    # A copy: the rows are updated in place by later imports and removals.
+    is_fake = rows.is_fake.copy() if queries is None else rows.is_fake[queries]
+    return scores, is_fake, left_out.nearest
+
+
 def calibrate_brand(index: BrandIndex, policy: Policy) -> BrandCalibration:
     """Leave-one-photo-group-out scores of every product, pooled over the brand per mode."""
     modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
     pooled: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     for name, rows in index.products.items():
         mode = modes[name].mode
-        if mode is None:
-            continue
-        queries = None
-        if len(rows) > policy.max_calibration_queries:  # seeded: same gallery, same operating point
-            queries = np.sort(np.random.default_rng(len(rows)).choice(
-                len(rows), policy.max_calibration_queries, replace=False))
-        left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
-        scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
-        is_fake = rows.is_fake if queries is None else rows.is_fake[queries]
-        pooled.setdefault(mode, []).append((scores, is_fake, left_out.nearest))
+        if mode is not None:
+            pooled.setdefault(mode, []).append(left_out_scores(rows, mode, policy))
     by_mode: dict[str, Calibration | str] = {}
     for mode in (CONTRAST, GENUINE_ONLY):
         if mode in pooled:

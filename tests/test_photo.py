@@ -76,7 +76,8 @@ def test_broken_exif_keeps_the_photo() -> None:
 ])
 def test_any_mode_becomes_rgb(mode: str, colour: object, expected: tuple | None) -> None:
     image = Image.new(mode, (16, 16), colour)  # type: ignore[arg-type]
-    fmt = "JPEG" if mode == "CMYK" else "PNG" if mode != "P" else "BMP"
+    # Palette images go through PNG: Pillow 12.3 writes a palette BMP it cannot read back.
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
     photo = read_photo(encode(image, fmt))
     assert photo.image.mode == "RGB"
     if expected is not None:

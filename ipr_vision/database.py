@@ -1,0 +1,35 @@
+"""SQLite as every ipr-vision store opens it: WAL, foreign keys, eager write transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """One connection shared by a process's threads (callers hold a lock around each use).
+
+    WAL lets readers in other processes (CLI, web app) go on while one writes; a writer waits
+    up to 30 s for another instead of failing at once.
+    """
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlite3.Connection]:
+    """One write transaction, taken eagerly so concurrent writers queue instead of failing."""
+    with lock:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
