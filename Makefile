@@ -22,6 +22,7 @@ test: setup browser
 
 bench: setup
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_web.py
 
 setup: $(INSTALLED) $(IMAGENET)
 
