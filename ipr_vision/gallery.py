@@ -39,7 +39,13 @@ from .errors import GalleryError, PhotoError
 from .health import ProductHealth, product_health
 from .heatmap import PatchMemory, build_memory, heat_map, overlay
 from .index import BrandIndex
-from .metrics import auroc, expected_calibration_error, reliability_bins
+from .metrics import (
+    auroc,
+    expected_calibration_error,
+    recall_at_flag_rate,
+    reliability_bins,
+    tie_broken_ranks,
+)
 from .photo import PHOTO_EXTENSIONS, Photo, read_photo
 from .quality import assess_quality
 from .results import Evaluation, Explanation, ImportReport, Match, PlacedPoint, Suggestion
@@ -458,6 +464,7 @@ class Gallery:
         """Inspect every photo listed in a CSV (with its product) and compare with its label."""
         items, report = read_index(index_csv)
         labels, verdicts, scores, products, calibrated_flags = [], [], [], [], []
+        raw: list[float] = []
         failed = len(report.failed)
         for item in items:
             try:
@@ -469,21 +476,25 @@ class Gallery:
             verdicts.append(suggestion.verdict)
             scores.append(np.nan if suggestion.p_counterfeit is None
                           else suggestion.p_counterfeit)
+            raw.append(np.nan if suggestion.score is None else suggestion.score)
             products.append(item.product)
             calibrated_flags.append(suggestion.calibrated)
         is_fake, calibrated = np.array(labels, dtype=bool), np.array(calibrated_flags, dtype=bool)
         p = np.array(scores, dtype=np.float64)
-        figures = _figures(is_fake, np.array(verdicts, dtype=object), p, calibrated)
+        ranks = tie_broken_ranks(p, np.array(raw, dtype=np.float64))
+        figures = _figures(is_fake, np.array(verdicts, dtype=object), p, calibrated, ranks)
         per_product = {}
         for name in sorted(set(products)):
             rows = np.array([product == name for product in products])
             per_product[name] = _figures(is_fake[rows], np.array(verdicts)[rows], p[rows],
-                                         calibrated[rows])
+                                         calibrated[rows], ranks[rows])
         fitted = calibrated & np.isfinite(p)
         return Evaluation(photos=len(labels), genuine=int(len(labels) - sum(labels)),
                           fake=int(sum(labels)), failed=failed, model=self.embedder.model_id,
                           per_product=per_product,
                           reliability=reliability_bins(is_fake[fitted], p[fitted]),
+                          is_fake=is_fake.tolist(),
+                          p_counterfeit=[None if np.isnan(v) else float(v) for v in p],
                           **figures)
 
     # -- internals ------------------------------------------------------------------------
@@ -616,7 +627,7 @@ def _prefetch(items: list[LabelledPhoto], draft_size: int | None
 
 
 def _figures(is_fake: np.ndarray, verdicts: np.ndarray, scores: np.ndarray,
-             calibrated: np.ndarray) -> dict[str, float]:
+             calibrated: np.ndarray, ranks: np.ndarray) -> dict[str, float]:
     decided = verdicts != INCONCLUSIVE
     right = ((verdicts == COUNTERFEIT) & is_fake) | ((verdicts == GENUINE) & ~is_fake)
     scored = np.isfinite(scores)
@@ -632,6 +643,9 @@ def _figures(is_fake: np.ndarray, verdicts: np.ndarray, scores: np.ndarray,
         "genuine_flagged": float((verdicts[~is_fake] == COUNTERFEIT).mean())
         if (~is_fake).any() else float("nan"),
         "inconclusive": float((~decided).sum() / n),
+        # The catch rate a brand would get were the operating point set on these very photos.
+        "fake_recall_at_1pct": recall_at_flag_rate(is_fake[scored], ranks[scored], 0.01),
+        "fake_recall_at_5pct": recall_at_flag_rate(is_fake[scored], ranks[scored], 0.05),
     }
 
 

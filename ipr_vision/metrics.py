@@ -87,3 +87,16 @@ def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray,
         return float("nan")
     return float(sum(p["count"] * abs(p["observed"] - p["mean_predicted"])
                      for p in points) / total)
+
+
+def tie_broken_ranks(p: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Order photos by p_counterfeit, ties broken by the raw score (NaN where p is NaN).
+
+    p is clipped to [0.01, 0.99] and isotonic fits are flat in steps, so many photos can share
+    the top value; a "flag at most 1 %" threshold on p alone would then flag nothing.
+    """
+    ranks = np.full(len(p), np.nan)
+    scored = np.flatnonzero(np.isfinite(p))
+    order = np.lexsort((np.nan_to_num(raw[scored], nan=-np.inf), p[scored]))
+    ranks[scored[order]] = np.arange(len(order), dtype=np.float64)
+    return ranks

@@ -73,9 +73,10 @@ _TEXT: dict[str, dict[str, str]] = {
 
 
 def roc_plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, lang: str = "en",
-             operating_point: float | None = None) -> Image.Image:
+             operating_point: float | None = None, title: str | None = None) -> Image.Image:
     """ROC curves by name (the caller puts AUROC in the name), over the chance diagonal; the
-    operating point is the brand's max share of genuine flagged, drawn as a vertical line."""
+    operating point is the brand's max share of genuine flagged, drawn as a vertical line.
+    ``title`` replaces the health panel's ("each photo group left out in turn")."""
     text, font = _language(lang)
     figure, axes = _figure()
     axes.plot([0, 1], [0, 1], linestyle="--", color=LINE_COLOUR, linewidth=1,
@@ -91,7 +92,7 @@ def roc_plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, lang: str =
         axes.axvline(operating_point, color=FAKE_COLOUR, linestyle=":", linewidth=1.5,
                      label=f"{text['operating']} ({operating_point:.0%})")
     axes.set(xlim=(0, 1), ylim=(0, 1.01))
-    _label(axes, text["roc"], text["fpr"], text["tpr"], font)
+    _label(axes, title or text["roc"], text["fpr"], text["tpr"], font)
     axes.legend(loc="lower right", prop=_legend_font(font))
     return _image(figure)
 

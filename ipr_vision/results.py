@@ -113,11 +113,17 @@ class Evaluation:
     fake_recall: float  # share of fakes called counterfeit
     genuine_flagged: float  # share of genuines called counterfeit
     inconclusive: float  # share of photos with no verdict
+    fake_recall_at_1pct: float  # fakes caught by score when at most 1 % of genuines are flagged
+    fake_recall_at_5pct: float  # the same at 5 %
     failed: int  # photos that could not be read
     model: str
     per_product: dict[str, dict[str, float]] = field(default_factory=dict)
     #: Reliability diagram points of the calibrated p_counterfeit values.
     reliability: list[dict[str, float]] = field(default_factory=list)
+    #: Per inspected photo, in order: whether it is fake, and its p_counterfeit (None: no
+    #: score); ROC curves and other figures are drawn from these.
+    is_fake: list[bool] = field(default_factory=list, repr=False)
+    p_counterfeit: list[float | None] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

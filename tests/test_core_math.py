@@ -278,3 +278,16 @@ def test_calibration_error_and_reliability_bins() -> None:
     assert len(points) == 10 and sum(pt["count"] for pt in points) == 20_000
     assert all(abs(pt["observed"] - pt["mean_predicted"]) < 0.05 for pt in points)
     assert np.isnan(expected_calibration_error(np.array([]), np.array([])))
+
+
+def test_tie_broken_ranks_let_a_flag_rate_work_on_clipped_probabilities() -> None:
+    from ipr_vision.metrics import recall_at_flag_rate, tie_broken_ranks
+
+    # 100 genuine and 10 fakes all clipped to p = 0.99; the raw score still orders them.
+    p = np.full(110, 0.99)
+    raw = np.concatenate([np.linspace(0, 1, 100), np.linspace(2, 3, 10)])
+    is_fake = np.arange(110) >= 100
+    assert recall_at_flag_rate(is_fake, p, 0.01) == 0.0  # ties: nothing can be flagged
+    ranks = tie_broken_ranks(np.append(p, np.nan), np.append(raw, 5.0))
+    assert np.isnan(ranks[-1])
+    assert recall_at_flag_rate(is_fake, ranks[:-1], 0.01) == 1.0

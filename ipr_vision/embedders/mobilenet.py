@@ -20,6 +20,15 @@ _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255.0
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255.0
 
 
+def squash_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
+    """Resize each whole photo to a ``size`` square and normalise: a channels-last float batch."""
+    pixels = np.stack([
+        np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0))
+        for image in images])
+    batch = torch.from_numpy(pixels).permute(0, 3, 1, 2).float()  # channels-last strides
+    return (batch - _MEAN) / _STD
+
+
 class MobileNetV2Embedder:
     """Global-average-pooled MobileNetV2 features (1280-d), L2-normalised.
 
@@ -66,13 +75,7 @@ class MobileNetV2Embedder:
         return 1280
 
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        """Resize and normalise to a channels-last float batch."""
-        size = (self.input_size, self.input_size)
-        pixels = np.stack([
-            np.asarray(image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0))
-            for image in images])
-        batch = torch.from_numpy(pixels).permute(0, 3, 1, 2).float()  # channels-last strides
-        return (batch - _MEAN) / _STD
+        return squash_batch(images, self.input_size)
 
     @torch.inference_mode()
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:

@@ -1,0 +1,100 @@
+"""Training: the split it evaluates on, checkpoints, and a two-process DDP run (gloo on CPU)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, synthetic_photo, write_index, write_photo_folder
+from safetensors import safe_open
+
+from ipr_vision import weights
+from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
+from ipr_vision.embedders.mobilenet import squash_batch
+from training.data import class_name, load_index, split
+from training.evaluate import PROTOCOLS, protocol_sides
+
+
+def synthetic_index(root: Path, per_cell: int = 6) -> Path:
+    """An index of generated photos, two files per photo group."""
+    photos = write_photo_folder(root / "photos", per_cell=per_cell)
+    rows = [{"path": str(p.relative_to(photos)), "label": p.parent.name,
+             "product": p.parent.parent.name, "dup_group": f"{p.parent.parent.name}-"
+             f"{p.parent.name}-{int(p.stem) // 2}"} for p in sorted(photos.rglob("*.jpg"))]
+    return write_index(root / "index.csv", rows, photos)
+
+
+def groups_of(items: list) -> set[str]:
+    return {item.group for item in items}
+
+
+def test_split_never_puts_a_photo_group_on_both_sides(tmp_path: Path, nike_dir: Path) -> None:
+    for index in (synthetic_index(tmp_path), nike_dir / "index.csv"):
+        items = load_index(index)
+        for seed in (0, 1):
+            train, held = split(items, 0.25, seed)
+            assert len(train) + len(held) == len(items)
+            assert not groups_of(train) & groups_of(held)
+            assert {class_name(i) for i in held} == {class_name(i) for i in items}
+        assert split(items, 0.25, 0) == split(items, 0.25, 0)  # seeded: reproducible
+
+
+def test_evaluation_protocols_never_put_a_photo_group_on_both_sides(nike_dir: Path) -> None:
+    items = load_index(nike_dir / "index.csv")
+    _, held = split(items, 0.2, 0)
+    held_groups = groups_of(held)
+    for protocol in PROTOCOLS:
+        gallery, queries = protocol_sides(items, held_groups, protocol, "jordan_1")
+        assert gallery and queries
+        assert not groups_of(gallery) & groups_of(queries), protocol
+        assert {i.label for i in queries} == {"genuine", "fake"}, protocol
+        if protocol == "genuine-only":
+            assert {i.label for i in gallery} == {"genuine"}
+        if protocol == "unseen-product":
+            assert {i.product for i in gallery + queries} == {"jordan_1"}
+        else:
+            assert groups_of(queries) == held_groups
+
+
+def test_checkpoint_reloads_to_identical_embeddings(tmp_path: Path) -> None:
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=64)
+    net.head[1].bias.data.uniform_(-0.1, 0.1)  # not the freshly initialised head
+    net.eval()
+    path = tmp_path / "model.safetensors"
+    net.save(path, {"note": "test"})
+    images = [synthetic_photo("boot", "fake", seed) for seed in range(3)]
+    first, second = FineTunedEmbedder(path), FineTunedEmbedder(path)
+    assert first.model_id == second.model_id and first.dim == 64
+    np.testing.assert_array_equal(first.embed(images), second.embed(images))
+    expected = net(squash_batch(images, 224)).detach().numpy()
+    np.testing.assert_allclose(first.embed(images), expected, atol=2e-6)
+    np.testing.assert_allclose(np.linalg.norm(first.embed(images), axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_two_process_ddp_smoke_run(tmp_path: Path) -> None:
+    index = synthetic_index(tmp_path)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+               "--standalone", "-m", "training.train", "--index", str(index), "--out",
+               str(out), "--epochs", "2", "--batch-size", "8", "--m-per-class", "2",
+               "--size", "64", "--workers", "0", "--dim", "32", "--cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "epoch 2/2" in done.stdout
+    with safe_open(str(out / "model.safetensors"), framework="pt") as handle:
+        training = json.loads(handle.metadata()["training"])
+    assert training["processes"] == 2 and training["device"] == "cpu"
+    held = set(json.loads((out / "split.json").read_text())["held_out_groups"])
+    trained = groups_of(load_index(index)) - held
+    assert held and trained and not held & trained
+    embedder = FineTunedEmbedder(out / "model.safetensors", input_size=64)
+    vectors = embedder.embed([synthetic_photo("bag", "genuine", 1)])
+    assert vectors.shape == (1, 32)

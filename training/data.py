@@ -1,0 +1,94 @@
+"""Training photos: split by photo group, decoded once, augmented the way phone photos vary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision.transforms.v2 as T
+from PIL import Image
+
+from ipr_vision.gallery import LabelledPhoto, read_index
+from ipr_vision.photo import read_photo
+from ipr_vision.splits import split_groups
+
+#: Photos are kept in memory at this size (a little above the network's input, so random crops
+#: still see detail); 3,000 photos take about 0.6 GB.
+STORED_SIDE = 288
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+def class_name(item: LabelledPhoto) -> str:
+    """What training separates: each product's genuine and fake are two classes, so the
+    hardest negatives (same product, other label) sit closest in every batch."""
+    return f"{item.product}/{item.label}"
+
+
+def split(items: list[LabelledPhoto], query_share: float, seed: int
+          ) -> tuple[list[LabelledPhoto], list[LabelledPhoto]]:
+    """(train, held out) by photo group, stratified by product and label: no group is on both
+    sides, so a copy of a training photo is never scored as a new one."""
+    groups = [item.group or f"file:{item.source}" for item in items]
+    held = split_groups(groups, [class_name(i) for i in items], query_share, seed)
+    return ([i for i, h in zip(items, held, strict=True) if not h],
+            [i for i, h in zip(items, held, strict=True) if h])
+
+
+def load_index(index_csv: str | Path, products: set[str] | None = None) -> list[LabelledPhoto]:
+    items, report = read_index(index_csv)
+    if report.failed:
+        raise ValueError(f"{index_csv}: {len(report.failed)} rows unusable, first: "
+                         f"{report.failed[0]}")
+    return [i for i in items if products is None or i.product in products]
+
+
+def phone_augment(size: int) -> T.Compose:
+    """Rotation, framing, perspective, light, colour cast, blur and JPEG quality, as officers'
+    phone photos of one item differ from each other."""
+    return T.Compose([
+        T.RandomResizedCrop(size, scale=(0.55, 1.0), ratio=(0.75, 1.33), antialias=True),
+        T.RandomHorizontalFlip(),
+        T.RandomApply([T.RandomRotation(20)], p=0.5),
+        T.RandomPerspective(distortion_scale=0.25, p=0.4),
+        T.ColorJitter(brightness=0.35, contrast=0.3, saturation=0.25, hue=0.04),
+        T.RandomApply([T.GaussianBlur(5, sigma=(0.1, 1.8))], p=0.3),
+        T.RandomApply([T.JPEG((35, 95))], p=0.5),
+        T.ToDtype(torch.float32, scale=True),
+        T.Normalize(MEAN, STD),
+    ])
+
+
+def plain(size: int) -> T.Compose:
+    """What inference does: the whole photo squashed to a square (see MobileNetV2Embedder)."""
+    return T.Compose([T.Resize((size, size), antialias=True),
+                      T.ToDtype(torch.float32, scale=True), T.Normalize(MEAN, STD)])
+
+
+@dataclass
+class PhotoSet(torch.utils.data.Dataset):
+    """Decoded photos (uint8 CHW tensors) with their class ids, augmented on access."""
+
+    images: list[torch.Tensor]
+    labels: np.ndarray
+    classes: list[str]
+    transform: T.Compose
+
+    @classmethod
+    def decode(cls, items: list[LabelledPhoto], classes: list[str], transform: T.Compose
+               ) -> PhotoSet:
+        images = []
+        for item in items:
+            image = read_photo(item.source, draft_size=STORED_SIDE).image
+            image = image.resize((STORED_SIDE, STORED_SIDE), Image.Resampling.BILINEAR)
+            images.append(torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1))
+        labels = np.array([classes.index(class_name(i)) for i in items], dtype=np.int64)
+        return cls(images, labels, classes, transform)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.images[index]), int(self.labels[index])

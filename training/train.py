@@ -1,0 +1,157 @@
+"""Fine-tune MobileNetV2 + a projection head by metric learning on a photo index.
+
+One command, on CPU or GPU, alone or under ``torchrun --nproc_per_node=N`` (DDP: gloo on CPU,
+nccl on GPU)::
+
+    python -m training.train --index ../shared/datasets/nike_af1_j1/index.csv --out runs/nike
+
+Classes are product x label, so each batch (m photos per class) holds a product's genuine and
+fake photos together and the multi-similarity miner picks its hardest pairs: same product,
+other label. The split is by photo group (``dup_group``); the held-out groups are written to
+``OUT/split.json`` for the evaluation, and the weights to ``OUT/model.safetensors``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from pytorch_metric_learning import losses, miners, samplers
+from torch.nn.parallel import DistributedDataParallel
+
+from ipr_vision import weights
+from ipr_vision.embedders.finetuned import EmbeddingNet
+from ipr_vision.gallery import LabelledPhoto
+
+from .data import PhotoSet, class_name, load_index, phone_augment, split
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m training.train",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, required=True, help="CSV: path,label,product,"
+                        "dup_group (as ../shared/datasets/*/index.csv)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the run's files")
+    parser.add_argument("--products", nargs="*", help="train on these products only "
+                        "(protocol 3: air_force_1, evaluated on jordan_1)")
+    parser.add_argument("--held-out-share", type=float, default=0.2,
+                        help="share of photo groups kept out of training for evaluation")
+    parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=64, help="per process")
+    parser.add_argument("--m-per-class", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3, help="head; the backbone gets a tenth")
+    parser.add_argument("--dim", type=int, default=256)
+    parser.add_argument("--size", type=int, default=224, help="input side in pixels")
+    parser.add_argument("--workers", type=int, default=2, help="data loader processes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=0,
+                        help="at most this many training photos per class (smoke runs)")
+    parser.add_argument("--cpu", action="store_true", help="train on CPU even if CUDA is there")
+    return parser.parse_args(argv)
+
+
+def first_per_class(items: list[LabelledPhoto], limit: int) -> list[LabelledPhoto]:
+    """The first ``limit`` photos of each class, for smoke runs on a handful of photos."""
+    kept: list[LabelledPhoto] = []
+    counts: dict[str, int] = {}
+    for item in items:
+        name = class_name(item)
+        if counts.get(name, 0) < limit:
+            counts[name] = counts.get(name, 0) + 1
+            kept.append(item)
+    return kept
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
+    rank = 0
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank = dist.get_rank()
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+    torch.manual_seed(args.seed)  # the same initial head on every process
+    np.random.seed(args.seed + rank)  # different batches per process (the sampler uses NumPy)
+
+    items = load_index(args.index, set(args.products) if args.products else None)
+    train_items, held_out = split(items, args.held_out_share, args.split_seed)
+    if args.limit:
+        train_items = first_per_class(train_items, args.limit)
+    classes = sorted({class_name(i) for i in train_items})
+    dataset = PhotoSet.decode(train_items, classes, phone_augment(args.size))
+    steps = max(1, len(dataset) // (args.batch_size * world))
+    sampler = samplers.MPerClassSampler(dataset.labels, args.m_per_class, args.batch_size,
+                                        length_before_new_iter=steps * args.batch_size)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, sampler=sampler,
+                                         num_workers=args.workers, drop_last=True,
+                                         persistent_workers=args.workers > 0)
+
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), args.dim)
+    net = net.to(device, memory_format=torch.channels_last)
+    model: torch.nn.Module = net
+    if world > 1:
+        model = DistributedDataParallel(net, device_ids=[device.index] if device.index is not None
+                                        else None)
+    optimizer = torch.optim.AdamW([
+        {"params": net.features.parameters(), "lr": args.lr / 10},
+        {"params": net.head.parameters(), "lr": args.lr}], weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[args.lr / 10, args.lr], total_steps=steps * args.epochs,
+        pct_start=0.1)
+    loss_fn = losses.MultiSimilarityLoss(alpha=2, beta=50, base=0.5)
+    miner = miners.MultiSimilarityMiner(epsilon=0.1)
+
+    started = time.perf_counter()
+    history = []
+    for epoch in range(args.epochs):
+        model.train()
+        total, seen, tick = 0.0, 0, time.perf_counter()
+        for images, labels in loader:
+            images = images.to(device, memory_format=torch.channels_last, non_blocking=True)
+            labels = labels.to(device)
+            embeddings = model(images)
+            loss = loss_fn(embeddings, labels, miner(embeddings, labels))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(labels)
+            seen += len(labels)
+        rate = seen * world / (time.perf_counter() - tick)
+        history.append({"epoch": epoch + 1, "loss": total / max(seen, 1), "images_per_s": rate})
+        if rank == 0:
+            print(f"epoch {epoch + 1}/{args.epochs}  loss {total / max(seen, 1):.4f}  "
+                  f"{rate:.1f} img/s", flush=True)
+
+    if rank == 0:
+        args.out.mkdir(parents=True, exist_ok=True)
+        held_groups = sorted({i.group or f"file:{i.source}" for i in held_out})
+        (args.out / "split.json").write_text(json.dumps({
+            "index": str(args.index), "held_out_share": args.held_out_share,
+            "split_seed": args.split_seed, "products": args.products,
+            "held_out_groups": held_groups}, indent=1))
+        net.save(args.out / "model.safetensors", {
+            "command": " ".join(sys.argv), "classes": classes, "train_photos": len(dataset),
+            "processes": world, "device": device.type, "seconds": time.perf_counter() - started,
+            "history": history, **{k: str(v) for k, v in vars(args).items()}})
+        print(f"saved {args.out / 'model.safetensors'} after "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+    if world > 1:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
