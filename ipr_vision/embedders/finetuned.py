@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .. import weights as weights_mod
-from .mobilenet import PATCH_STAGE, squash_batch
+from .mobilenet import PATCH_STAGE, local_patches, squash_batch
 
 
 class EmbeddingNet(nn.Module):
@@ -99,6 +99,4 @@ class FineTunedEmbedder:
     def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
         """The fine-tuned backbone's stride-16 patches, as :meth:`MobileNetV2Embedder.
         patch_features` reads the ImageNet one's."""
-        stem = self.net.features[:PATCH_STAGE](self.preprocess(images))
-        local = torch.nn.functional.avg_pool2d(stem, 3, stride=1, padding=1)
-        return local.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)
+        return local_patches(self.net.features[:PATCH_STAGE](self.preprocess(images)))

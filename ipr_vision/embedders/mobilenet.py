@@ -29,6 +29,13 @@ def squash_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
     return (batch - _MEAN) / _STD
 
 
+def local_patches(stem: torch.Tensor) -> np.ndarray:
+    """Stride-16 stem features ``(n, c, 14, 14)`` -> ``(n, 14, 14, c)``, each averaged over its
+    3x3 neighbourhood (PatchCore's locally aware patches)."""
+    local = torch.nn.functional.avg_pool2d(stem, 3, stride=1, padding=1)
+    return local.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)
+
+
 class MobileNetV2Embedder:
     """Global-average-pooled MobileNetV2 features (1280-d), L2-normalised.
 
@@ -89,6 +96,4 @@ class MobileNetV2Embedder:
         """Mid-level features on a 14x14 grid, ``(n, 14, 14, 96)``, each averaged over its 3x3
         neighbourhood (PatchCore's locally aware patches): where a photo departs from genuine
         references shows up here before it is pooled away in the embedding."""
-        stem = self._stem(self.preprocess(images))
-        local = torch.nn.functional.avg_pool2d(stem, 3, stride=1, padding=1)
-        return local.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)
+        return local_patches(self._stem(self.preprocess(images)))
