@@ -20,7 +20,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .database import connect, transaction
+from .database import connect, create_tables, transaction
 from .errors import IprVisionError
 from .roles import RIGHT_HOLDER, ROLES
 
@@ -70,9 +70,7 @@ class UserStore:
         self._failures: dict[str, tuple[int, float]] = {}  # name -> (failures, locked until)
         self._db = connect(path)
         with transaction(self._db, self._lock):
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
+            create_tables(self._db, _SCHEMA)
         # Verifying an unknown name costs as much as a known one, so timing tells nothing.
         self._dummy_hash = self._hasher.hash("not a password of anyone")
 
@@ -87,15 +85,14 @@ class UserStore:
         _check_password(password)
         password_hash = self._hasher.hash(password)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self._lock:
-            try:
-                with transaction(self._db, self._lock):
-                    self._db.execute("INSERT INTO users VALUES (?, ?, ?, ?)",
-                                     (name, role, password_hash, created))
-                    self._db.executemany("INSERT INTO user_brands VALUES (?, ?)",
-                                         [(name, b) for b in brands])
-            except sqlite3.IntegrityError:
-                raise AccountError(f"a user named {name!r} already exists") from None
+        try:
+            with transaction(self._db, self._lock):
+                self._db.execute("INSERT INTO users VALUES (?, ?, ?, ?)",
+                                 (name, role, password_hash, created))
+                self._db.executemany("INSERT INTO user_brands VALUES (?, ?)",
+                                     [(name, b) for b in brands])
+        except sqlite3.IntegrityError:
+            raise AccountError(f"a user named {name!r} already exists") from None
         return User(name, role, tuple(brands), created)
 
     def set_password(self, name: str, password: str) -> None:

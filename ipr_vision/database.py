@@ -33,3 +33,11 @@ def transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlit
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+
+def create_tables(db: sqlite3.Connection, schema: str) -> None:
+    """Run a store's ``CREATE ... IF NOT EXISTS`` statements (inside the caller's transaction,
+    which ``executescript`` would commit)."""
+    for statement in schema.split(";"):
+        if statement.strip():
+            db.execute(statement)

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .database import connect, transaction
+from .database import connect, create_tables, transaction
 from .errors import IprVisionError
 from .files import write_atomically
 from .photo import Photo
@@ -102,9 +102,7 @@ class InspectionLog:
         self._lock = threading.RLock()
         self._db = connect(self.root / DB_NAME)
         with transaction(self._db, self._lock):
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
+            create_tables(self._db, _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

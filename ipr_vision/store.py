@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .database import connect, transaction
+from .database import connect, create_tables, transaction
 from .errors import GalleryError
 from .files import write_atomically
 from .processes import alive
@@ -198,9 +198,7 @@ class GalleryStore:
         try:
             self._db = connect(db_path)
             with self._transaction():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._db.execute(statement)
+                create_tables(self._db, _SCHEMA)
                 row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
                     self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
