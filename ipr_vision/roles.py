@@ -86,5 +86,17 @@ def sees_inspection(user: User, officer: str, brand: str) -> bool:
     return False
 
 
+def inspection_scope(user: User) -> tuple[str | None, tuple[str, ...] | None] | None:
+    """:func:`sees_inspection` as a filter for listing: (officer, brands) to restrict to, each
+    None for no restriction; None when the user sees no inspections at all."""
+    if user.role == ADMIN:
+        return None, None
+    if user.role == OFFICER:
+        return user.name, None
+    if user.role == RIGHT_HOLDER:
+        return None, user.brands
+    return None
+
+
 def can_record_outcome(user: User, outcome: str, officer: str, brand: str) -> bool:
     return user.role in OUTCOMES.get(outcome, ()) and sees_inspection(user, officer, brand)

@@ -33,6 +33,7 @@ from .roles import (
     can_manage_users,
     can_record_outcome,
     can_run_workshop,
+    inspection_scope,
     sees_brand,
     sees_inspection,
     visible_brands,
@@ -142,13 +143,11 @@ class Service:
 
     def inspections(self, user: User, limit: int = 200) -> list[Inspection]:
         """The inspections this user may see, newest first."""
-        if user.role == "officer":
-            return self.log.inspections(officer=user.name, limit=limit)
-        if user.role == "right_holder":
-            return self.log.inspections(brands=list(user.brands), limit=limit)
-        if user.role == "admin":
-            return self.log.inspections(limit=limit)
-        return []
+        scope = inspection_scope(user)
+        if scope is None:
+            return []
+        officer, brands = scope
+        return self.log.inspections(officer=officer, brands=brands, limit=limit)
 
     def set_outcome(self, user: User, inspection_id: str, outcome: str, note: str = "") -> None:
         if outcome not in OUTCOMES:

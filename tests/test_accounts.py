@@ -331,6 +331,16 @@ def test_sees_inspection(name: str) -> None:
     assert seen == SEES[name]
 
 
+@pytest.mark.parametrize("name", SEES)
+def test_inspection_scope_lists_what_sees_inspection_allows(name: str) -> None:
+    """The listing filter and the per-inspection rule are two forms of one rule."""
+    scope = roles.inspection_scope(USERS[name])
+    listed = set() if scope is None else {
+        key for key, (officer, brand) in INSPECTIONS.items()
+        if scope[0] in (None, officer) and (scope[1] is None or brand in scope[1])}
+    assert listed == SEES[name]
+
+
 #: (user, outcome) -> the inspections whose outcome they may record.
 OUTCOME_RIGHTS = {
     ("olga", "seized"): {"olga-nike"},
