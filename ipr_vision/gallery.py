@@ -396,9 +396,7 @@ class Gallery:
     def _place(self, point: IdPoint, alignment: Alignment, reference: Image.Image,
                photo: Image.Image, heat: np.ndarray) -> PlacedPoint:
         """Project a point's box onto the photo; compare the two regions."""
-        width, height = reference.size
-        x0, y0, x1, y1 = point.box
-        source = (round(x0 * width), round(y0 * height), round(x1 * width), round(y1 * height))
+        source = point.pixel_box(reference.size)
         box = project_box(source, alignment, photo.size)
         if box is None:
             return PlacedPoint(point, None, None, None, "not placed: it falls outside the photo")

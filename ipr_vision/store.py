@@ -129,6 +129,12 @@ class IdPoint:
     added_by: str
     added_at: str
 
+    def pixel_box(self, size: tuple[int, int]) -> tuple[int, int, int, int]:
+        """The box in the pixels of the photo as decoded at ``size`` (width, height)."""
+        width, height = size
+        x0, y0, x1, y1 = self.box
+        return round(x0 * width), round(y0 * height), round(x1 * width), round(y1 * height)
+
 
 @dataclass(frozen=True)
 class NewReference:

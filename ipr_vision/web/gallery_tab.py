@@ -16,10 +16,11 @@ from ..results import PlacedPoint
 from ..roles import can_manage
 from .common import Ui, choices, dropdown, percent, shown
 from .i18n import t
+from .render import thumbnail
 
 _LABELS = (("genuine", "genuine"), ("fake", "fake"))
 _SHOW = (("all", "all"), ("genuine", "genuine"), ("fake", "fake"))
-_GRID_LIMIT = 400  # thumbnails per page load; the grid says when more exist
+_GRID_LIMIT = 400  # thumbnails per grid, at most: the first references by id
 
 
 def build(ui: Ui, lang: Any) -> Any:
@@ -130,13 +131,11 @@ def build(ui: Ui, lang: Any) -> Any:
                      if show in ("all", r.label)][:_GRID_LIMIT]
             items = []
             for ref in found:
-                try:
-                    image = Image.open(ref.path)
-                    image.draft("RGB", (200, 200))
-                    image.thumbnail((200, 200))
-                    items.append((image.convert("RGB"), f"#{ref.id} · {t(lang, ref.label)}"))
-                except OSError:
+                image = thumbnail(ref.path, 200)
+                if image is None:
                     items.append((Image.new("RGB", (200, 200), "grey"), f"#{ref.id} ?"))
+                else:
+                    items.append((image, f"#{ref.id} · {t(lang, ref.label)}"))
             return items, [r.id for r in found]
 
     def select(lang: str, refs: list[int], event: gr.SelectData,
@@ -151,10 +150,7 @@ def build(ui: Ui, lang: Any) -> Any:
             ref = ui.service.reference(user, ref_id)
             image = ui.service.photo(user, ref_id)
             points = ui.service.points(user, ref_id)
-            width, height = image.size
-            placed = [PlacedPoint(p, (round(p.box[0] * width), round(p.box[1] * height),
-                                      round(p.box[2] * width), round(p.box[3] * height)),
-                                  None, None) for p in points]
+            placed = [PlacedPoint(p, p.pixel_box(image.size), None, None) for p in points]
             listing = "\n".join(f"{n}. (#{p.id}) {p.note}" for n, p in enumerate(points, 1))
             return (ref_id, draw_points(image, placed) if placed else image,
                     t(lang, "selected_info", id=ref.id, label=t(lang, ref.label),

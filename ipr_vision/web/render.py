@@ -69,15 +69,24 @@ def verdict_card(lang: str, s: Suggestion) -> str:
     return "\n".join(parts)
 
 
+def thumbnail(path: Path, side: int) -> Image.Image | None:
+    """A reference photo upright (EXIF orientation applied) within ``side`` pixels; None when
+    the file cannot be read."""
+    try:
+        image = read_photo(path, draft_size=side).image
+    except PhotoError:
+        return None
+    image.thumbnail((side, side))
+    return image
+
+
 def match_items(lang: str, matches: Sequence[Match]) -> list[tuple[Image.Image, str]]:
     """Reference photos with captions for a gr.Gallery: id, similarity, label, note."""
     items = []
     for match in matches:
-        try:
-            image = read_photo(match.path, draft_size=640).image
-        except PhotoError:
+        image = thumbnail(Path(match.path), 640)
+        if image is None:
             continue
-        image.thumbnail((640, 640))
         caption = f"#{match.ref} · {t(lang, match.label)} · {match.similarity:.2f}"
         if match.note:
             caption += f" · {match.note}"
