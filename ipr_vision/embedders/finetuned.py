@@ -4,18 +4,15 @@ embedder that serves a trained checkpoint. The training loop lives in ``training
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 import torchvision
-from PIL import Image
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .. import weights as weights_mod
-from .mobilenet import PATCH_STAGE, local_patches, squash_batch
+from .mobilenet import PATCH_STAGE, SquashEmbedder
 
 
 class EmbeddingNet(nn.Module):
@@ -62,7 +59,7 @@ class EmbeddingNet(nn.Module):
         return net.eval()
 
 
-class FineTunedEmbedder:
+class FineTunedEmbedder(SquashEmbedder):
     """A trained :class:`EmbeddingNet` checkpoint behind the ``Embedder`` protocol.
 
     Preprocessing is the ImageNet embedder's (whole photo squashed to a square), so training,
@@ -79,24 +76,11 @@ class FineTunedEmbedder:
         self._model_id = f"{self.architecture}{self.net.dim}@{sha[:16]}/squash{input_size}"
 
     @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
     def dim(self) -> int:
         return self.net.dim
 
-    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        return squash_batch(images, self.input_size)
+    def _stem(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.net.features[:PATCH_STAGE](batch)
 
-    @torch.inference_mode()
-    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
-        if not images:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self.net(self.preprocess(images)).numpy().astype(np.float32)
-
-    @torch.inference_mode()
-    def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """The fine-tuned backbone's stride-16 patches, as :meth:`MobileNetV2Embedder.
-        patch_features` reads the ImageNet one's."""
-        return local_patches(self.net.features[:PATCH_STAGE](self.preprocess(images)))
+    def _vectors(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.net(batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,14 +30,51 @@ def squash_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
     return (batch - _MEAN) / _STD
 
 
-def local_patches(stem: torch.Tensor) -> np.ndarray:
-    """Stride-16 stem features ``(n, c, 14, 14)`` -> ``(n, 14, 14, c)``, each averaged over its
-    3x3 neighbourhood (PatchCore's locally aware patches)."""
-    local = torch.nn.functional.avg_pool2d(stem, 3, stride=1, padding=1)
-    return local.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)
+class SquashEmbedder(ABC):
+    """What every MobileNetV2-based embedder shares: the whole photo squashed to a square,
+    the model id, and patch features read from the stride-16 stem.
+
+    Subclasses set ``input_size`` and ``_model_id`` and implement :meth:`_stem` (photos to
+    stride-16 features) and :meth:`_vectors` (a preprocessed batch to L2-normalised vectors).
+    """
+
+    input_size: int
+    _model_id: str
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    @abstractmethod
+    def dim(self) -> int: ...
+
+    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        return squash_batch(images, self.input_size)
+
+    @abstractmethod
+    def _stem(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+    @abstractmethod
+    def _vectors(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+    @torch.inference_mode()
+    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._vectors(self.preprocess(images)).numpy().astype(np.float32)
+
+    @torch.inference_mode()
+    def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Mid-level features on a 14x14 grid, ``(n, 14, 14, c)``, each averaged over its 3x3
+        neighbourhood (PatchCore's locally aware patches): where a photo departs from genuine
+        references shows up here before it is pooled away in the embedding."""
+        local = torch.nn.functional.avg_pool2d(self._stem(self.preprocess(images)), 3, stride=1,
+                                               padding=1)
+        return local.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)
 
 
-class MobileNetV2Embedder:
+class MobileNetV2Embedder(SquashEmbedder):
     """Global-average-pooled MobileNetV2 features (1280-d), L2-normalised.
 
     The whole photo is resized to ``input_size`` square rather than centre-cropped: officers'
@@ -65,35 +103,21 @@ class MobileNetV2Embedder:
         # mid-level patch features (local texture, stitching, print) are read from the same
         # fused stem the embedding runs through.
         features = network.features.eval()
-        self._stem = fx_optimization.fuse(features[:PATCH_STAGE]).to(
+        self._stem_net = fx_optimization.fuse(features[:PATCH_STAGE]).to(
             memory_format=torch.channels_last)
-        self._head = fx_optimization.fuse(features[PATCH_STAGE:]).to(
+        self._head_net = fx_optimization.fuse(features[PATCH_STAGE:]).to(
             memory_format=torch.channels_last)
         self.input_size = input_size
         self.weights_sha256 = sha
         self._model_id = f"{self.architecture}@{sha[:16]}/squash{input_size}"
 
     @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
     def dim(self) -> int:
         return 1280
 
-    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
-        return squash_batch(images, self.input_size)
+    def _stem(self, batch: torch.Tensor) -> torch.Tensor:
+        return self._stem_net(batch)
 
-    @torch.inference_mode()
-    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
-        if not images:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        features = self._head(self._stem(self.preprocess(images))).mean(dim=(2, 3))
-        return torch.nn.functional.normalize(features, dim=1).numpy().astype(np.float32)
-
-    @torch.inference_mode()
-    def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """Mid-level features on a 14x14 grid, ``(n, 14, 14, 96)``, each averaged over its 3x3
-        neighbourhood (PatchCore's locally aware patches): where a photo departs from genuine
-        references shows up here before it is pooled away in the embedding."""
-        return local_patches(self._stem(self.preprocess(images)))
+    def _vectors(self, batch: torch.Tensor) -> torch.Tensor:
+        features = self._head_net(self._stem_net(batch)).mean(dim=(2, 3))
+        return torch.nn.functional.normalize(features, dim=1)
