@@ -304,7 +304,7 @@ def throughput(embed: Callable[[list[Image.Image]], np.ndarray], images: Sequenc
 
 def bench_embedding(embedder: MobileNetV2Embedder, images: Sequence[Image.Image],
                     settings: Settings) -> None:
-    """Ours (FX conv-BN fusion + channels-last) against the eager module, same preprocessing."""
+    """Ours (batch norm folded, channels-last) against the eager module, same preprocessing."""
     features = eager_features()
 
     @torch.inference_mode()
@@ -324,7 +324,7 @@ def bench_embedding(embedder: MobileNetV2Embedder, images: Sequence[Image.Image]
             theirs, theirs_ms = throughput(eager, images, batch_size, settings.images_per_run)
             table.row(batch_size, f"{ours:.1f}", f"{ours_ms:.1f}", f"{theirs:.1f}",
                       f"{theirs_ms:.1f}", f"{ours / theirs:.2f}x")
-        note("fused+CL = MobileNetV2Embedder.embed (FX conv-BN fusion, channels-last); eager = "
+        note("fused+CL = MobileNetV2Embedder.embed (batch norm folded, channels-last); eager = "
              "torchvision's features module as shipped (NCHW, batch-norm unfused), same "
              "preprocessing; img/s = batch size / median call. Largest |difference| between "
              f"their embeddings: {difference:.1e}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.fx.experimental.optimization as fx_optimization
 import torchvision
 from PIL import Image
 
@@ -19,6 +19,25 @@ PATCH_STAGE = 14
 
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255.0
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255.0
+
+
+def fold_batch_norm(module: torch.nn.Module) -> torch.nn.Module:
+    """Fold each batch norm into the convolution before it, in place, for inference.
+
+    Measured on a 2-core CPU with channels-last tensors: about 1.4x (batch 1) to 2.3x (batch 8)
+    faster than the eager module (bench/bench_engine.py); embeddings agree to 1e-6. The module
+    keeps its structure, so its stages can still be sliced (as the patch features need).
+    """
+    module.eval()
+    for parent in module.modules():
+        if not isinstance(parent, torch.nn.Sequential):
+            continue
+        children = list(parent)
+        for i, (conv, norm) in enumerate(itertools.pairwise(children)):
+            if isinstance(conv, torch.nn.Conv2d) and isinstance(norm, torch.nn.BatchNorm2d):
+                parent[i] = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, norm)
+                parent[i + 1] = torch.nn.Identity()
+    return module.to(memory_format=torch.channels_last)
 
 
 def squash_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
@@ -97,16 +116,10 @@ class MobileNetV2Embedder(SquashEmbedder):
         network = torchvision.models.mobilenet_v2(weights=None)
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
         network.load_state_dict(state, strict=True)
-        # Folding batch-norm into the convolutions and running channels-last measured about
-        # 1.4x (batch 1) to 2.3x (batch 8) faster on a 2-core CPU than the eager module
-        # (bench/bench_engine.py); embeddings agree to 3e-7. Split at stride 16 so that the
-        # mid-level patch features (local texture, stitching, print) are read from the same
-        # fused stem the embedding runs through.
-        features = network.features.eval()
-        self._stem_net = fx_optimization.fuse(features[:PATCH_STAGE]).to(
-            memory_format=torch.channels_last)
-        self._head_net = fx_optimization.fuse(features[PATCH_STAGE:]).to(
-            memory_format=torch.channels_last)
+        # Split at stride 16 so that the mid-level patch features (local texture, stitching,
+        # print) are read from the same folded stem the embedding runs through.
+        features = fold_batch_norm(network.features)
+        self._stem_net, self._head_net = features[:PATCH_STAGE], features[PATCH_STAGE:]
         self.input_size = input_size
         self.weights_sha256 = sha
         self._model_id = f"{self.architecture}@{sha[:16]}/squash{input_size}"
