@@ -10,14 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import REPO, synthetic_photo, write_index, write_photo_folder
 from safetensors import safe_open
 
 from ipr_vision import weights
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
-from ipr_vision.embedders.mobilenet import squash_batch
+from ipr_vision.embedders.mobilenet import fold_batch_norm, squash_batch
+from training.classifier import BINARY, METRIC, BinaryClassifier, objective_of
 from training.data import class_name, load_index, split
-from training.evaluate import PROTOCOLS, protocol_sides
+from training.evaluate import PROTOCOLS, classifier_summary, classify, protocol_sides
+from training.train import main as train_main
 
 
 def synthetic_index(root: Path, per_cell: int = 6) -> Path:
@@ -98,3 +101,44 @@ def test_two_process_ddp_smoke_run(tmp_path: Path) -> None:
     embedder = FineTunedEmbedder(out / "model.safetensors", input_size=64)
     vectors = embedder.embed([synthetic_photo("bag", "genuine", 1)])
     assert vectors.shape == (1, 32)
+
+
+def test_folding_batch_norm_keeps_the_embeddings(tmp_path: Path) -> None:
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=32)
+    for norm in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        norm.running_mean.uniform_(-0.2, 0.2)  # statistics unlike the defaults
+    batch = squash_batch([synthetic_photo("bag", "fake", s) for s in range(2)], 224)
+    eager = net.eval()(batch).detach()
+    folded = fold_batch_norm(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    np.testing.assert_allclose(folded(batch).detach(), eager, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_frozen_stem_runs_keep_the_stem_and_train_both_objectives(tmp_path: Path) -> None:
+    index = synthetic_index(tmp_path)
+    common = ["--index", str(index), "--epochs", "2", "--batch-size", "8", "--m-per-class", "2",
+              "--size", "64", "--dim", "16", "--cpu", "--workers", "0", "--frozen-stem",
+              "--validation-share", "0.5"]
+    assert train_main([*common, "--out", str(tmp_path / "metric")]) == 0
+    assert train_main([*common, "--out", str(tmp_path / "binary"), "--objective", "binary"]) == 0
+    imagenet = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2))
+    for run, objective in (("metric", METRIC), ("binary", BINARY)):
+        checkpoint = tmp_path / run / "model.safetensors"
+        assert objective_of(checkpoint) == objective
+        net = (BinaryClassifier if objective == BINARY else EmbeddingNet).load(checkpoint)
+        stem, tuned = (torch.nn.utils.parameters_to_vector(n.features[:14].parameters())
+                       for n in (imagenet, net))
+        assert torch.equal(stem, tuned)  # frozen: identical to ImageNet's
+        rest, later = (torch.nn.utils.parameters_to_vector(n.features[14:].parameters())
+                       for n in (imagenet, net))
+        assert not torch.equal(rest, later)  # the later stages did train
+    run_split = json.loads((tmp_path / "binary" / "split.json").read_text())
+    validation, held = set(run_split["validation_groups"]), set(run_split["held_out_groups"])
+    assert validation and held and not validation & held
+    queries = [i for i in load_index(index) if i.group in held]
+    is_fake, p_fake = classify(tmp_path / "binary" / "model.safetensors", queries, 64)
+    assert len(p_fake) == len(queries) and ((p_fake >= 0) & (p_fake <= 1)).all()
+    assert is_fake.tolist() == [i.label == "fake" for i in queries]
+    figures = classifier_summary(is_fake, p_fake)
+    assert 0.0 <= figures["auroc"] <= 1.0 and figures["queries"] == len(queries)

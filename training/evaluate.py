@@ -12,6 +12,11 @@ calibration error, and saves the ROC curve as PNG::
     python -m training.evaluate --index ../shared/datasets/nike_af1_j1/index.csv \\
         --split runs/nike/split.json --model runs/nike/model.safetensors --out reports/nike
     python -m training.evaluate ... --model imagenet          # the frozen baseline
+
+A checkpoint trained with ``--objective binary`` is the classifier baseline: it needs no gallery,
+so each query's softmax "fake" probability is scored directly. ``--queries validation`` scores
+the run's validation groups instead (against a gallery without the held-out groups), for
+choosing settings without looking at the held-out photos.
 """
 
 from __future__ import annotations
@@ -29,25 +34,28 @@ import numpy as np
 from ipr_vision import Gallery
 from ipr_vision.embedders import Embedder
 from ipr_vision.embedders.finetuned import FineTunedEmbedder
-from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.embedders.mobilenet import MobileNetV2Embedder, squash_batch
 from ipr_vision.gallery import LabelledPhoto
-from ipr_vision.metrics import roc_curve
+from ipr_vision.metrics import auroc, expected_calibration_error, recall_at_flag_rate, roc_curve
+from ipr_vision.photo import read_photo
 from ipr_vision.plots import roc_plot
 from ipr_vision.results import Evaluation
 
+from .classifier import BINARY, BinaryClassifier, objective_of
 from .data import load_index, split
 
 PROTOCOLS = ("known-fakes", "genuine-only", "unseen-product")
 
 
-def protocol_sides(items: list[LabelledPhoto], held_out_groups: set[str], protocol: str,
-                   product: str = "jordan_1", seed: int = 0
-                   ) -> tuple[list[LabelledPhoto], list[LabelledPhoto]]:
-    """(gallery, queries) of a protocol; a photo group is never on both sides."""
+def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol: str,
+                   product: str = "jordan_1", seed: int = 0, unused_groups: frozenset[str] =
+                   frozenset()) -> tuple[list[LabelledPhoto], list[LabelledPhoto]]:
+    """(gallery, queries) of a protocol; a photo group is never on both sides, and
+    ``unused_groups`` on neither."""
     if protocol == "unseen-product":
         return split([i for i in items if i.product == product], 0.2, seed)
-    queries = [i for i in items if i.group in held_out_groups]
-    gallery = [i for i in items if i.group not in held_out_groups]
+    queries = [i for i in items if i.group in query_groups]
+    gallery = [i for i in items if i.group not in query_groups | unused_groups]
     if protocol == "genuine-only":
         gallery = [i for i in gallery if i.label == "genuine"]
     return gallery, queries
@@ -72,6 +80,25 @@ def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
             return gallery.evaluate(write_csv(root / "queries.csv", queries), brand="eval")
 
 
+def classify(checkpoint: str | Path, queries: list[LabelledPhoto], input_size: int = 224,
+             batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """(is_fake, p_fake) of each query under the classifier baseline, preprocessed as the
+    embedders preprocess (the whole photo squashed to a square)."""
+    net = BinaryClassifier.load(checkpoint)
+    p_fake = []
+    for start in range(0, len(queries), batch_size):
+        images = [read_photo(i.source).image for i in queries[start:start + batch_size]]
+        p_fake.append(net.p_fake(squash_batch(images, input_size)).numpy())
+    return np.array([i.label == "fake" for i in queries]), np.concatenate(p_fake)
+
+
+def classifier_summary(is_fake: np.ndarray, p_fake: np.ndarray) -> dict[str, float | int]:
+    return {"queries": len(p_fake), "auroc": auroc(is_fake, p_fake),
+            "fake_recall_at_1pct": recall_at_flag_rate(is_fake, p_fake, 0.01),
+            "fake_recall_at_5pct": recall_at_flag_rate(is_fake, p_fake, 0.05),
+            "ece": expected_calibration_error(is_fake, p_fake), "inconclusive": 0}
+
+
 def summary(evaluation: Evaluation) -> dict[str, float | int]:
     return {"queries": evaluation.photos, "auroc": evaluation.auroc,
             "fake_recall_at_1pct": evaluation.fake_recall_at_1pct,
@@ -94,23 +121,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="'imagenet' or a .safetensors checkpoint (repeat to compare)")
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
+    parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     items = load_index(args.index)
-    held = set(json.loads(args.split.read_text())["held_out_groups"])
+    run_split = json.loads(args.split.read_text())
+    held = set(run_split["held_out_groups"])
+    query_groups, unused = held, frozenset[str]()
+    if args.queries == "validation":
+        query_groups, unused = set(run_split["validation_groups"]), frozenset(held)
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, dict[str, float | int]]] = {}
     for protocol in args.protocol or PROTOCOLS[:2]:
-        gallery_items, queries = protocol_sides(items, held, protocol, args.product)
+        gallery_items, queries = protocol_sides(items, query_groups, protocol, args.product,
+                                                unused_groups=unused)
         curves = {}
         for model in args.model:
-            embedder: Embedder = (MobileNetV2Embedder() if model == "imagenet"
-                                  else FineTunedEmbedder(model))
-            evaluation = evaluate(embedder, gallery_items, queries)
-            figures = summary(evaluation)
+            if model != "imagenet" and objective_of(model) == BINARY:
+                is_fake, p_fake = classify(model, queries)
+                figures = classifier_summary(is_fake, p_fake)
+                points = roc_curve(is_fake, p_fake)
+            else:
+                embedder: Embedder = (MobileNetV2Embedder() if model == "imagenet"
+                                      else FineTunedEmbedder(model))
+                evaluation = evaluate(embedder, gallery_items, queries)
+                figures, points = summary(evaluation), roc_points(evaluation)
             results.setdefault(protocol, {})[model] = figures
-            curves[f"{Path(model).parent.name or model} (AUROC {evaluation.auroc:.3f})"] = (
-                roc_points(evaluation))
+            curves[f"{Path(model).parent.name or model} (AUROC {figures['auroc']:.3f})"] = points
             print(f"{protocol:15s} {model}: " + ", ".join(
                 f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                 for k, v in figures.items()), flush=True)
