@@ -297,7 +297,8 @@ def _gallery_command(args: argparse.Namespace) -> int:
         if args.action == "info":
             counts = store.counts()
             info = {"path": str(store.root), "brands": {}, "models": store.model_ids(),
-                    "bytes": store.disk_bytes()}
+                    "bytes": store.disk_bytes(), "model": gallery.embedder.model_id,
+                    "stale_embeddings": gallery.stale_embeddings()}
             for brand, product, label, count in counts:
                 info["brands"].setdefault(brand, {}).setdefault(product, {})[label] = count
             for brand in store.brands():
@@ -313,6 +314,10 @@ def _gallery_command(args: argparse.Namespace) -> int:
                               f"{labels.get('fake', 0)} fake")
                 for model, count in info["models"].items():
                     print(f"  embeddings from {model}: {count}")
+                for brand, count in info["stale_embeddings"].items():
+                    print(f"  {count} reference(s) of {brand} are not embedded with the current "
+                          f"model {info['model']}: run `{PROG} gallery reembed --brand {brand}` "
+                          "(otherwise this happens on the brand's first use)")
         elif args.action == "list":
             refs = store.references(args.brand, args.product)
             for ref in refs:
@@ -390,6 +395,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     service = Service.open(args.gallery, create=False)
     try:
+        for brand, count in service.gallery.stale_embeddings().items():
+            print(f"{PROG}: re-embedding {count} reference(s) of {brand} with "
+                  f"{service.gallery.embedder.model_id} before serving", flush=True)
+            service.gallery.reembed(brand)
         print(f"{PROG}: serving {args.gallery} at http://{args.host}:{args.port} "
               "(Ctrl-C stops)", flush=True)
         launch(service, host=args.host, port=args.port)

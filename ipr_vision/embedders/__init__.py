@@ -7,7 +7,10 @@ stores it with every embedding and re-embeds rather than mixing vectors from two
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -69,11 +72,39 @@ def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int |
     return np.concatenate(rows)
 
 
+log = logging.getLogger("ipr_vision")
+
+#: Environment variable that picks the default model: "imagenet" or a checkpoint path.
+MODEL_ENV = "IPR_VISION_MODEL"
+
+
 def default_embedder() -> Embedder:
-    """The model ipr-vision uses when none is named: ImageNet MobileNetV2 for now."""
+    """The model ipr-vision uses when none is named.
+
+    ``$IPR_VISION_MODEL`` picks one: ``imagenet`` (the frozen ImageNet features) or the path of
+    a checkpoint written by ``training.train``. Unset, it is the fine-tuned checkpoint shipped
+    in ``weights/``, or ImageNet MobileNetV2 with a warning when that is absent or altered
+    (suggestions still work, but tell genuine from fake less well; see weights/MODEL_CARD.md).
+    A gallery embedded with another model is re-embedded on its first use.
+    """
+    from .. import weights
+    from ..errors import WeightsMissingError
+    from .finetuned import FineTunedEmbedder
     from .mobilenet import MobileNetV2Embedder
 
-    return MobileNetV2Embedder()
+    chosen = os.environ.get(MODEL_ENV, "")
+    if chosen == "imagenet":
+        return MobileNetV2Embedder()
+    if chosen:
+        if not Path(chosen).is_file():
+            raise WeightsMissingError(f"${MODEL_ENV} names {chosen}, which is not a file")
+        return FineTunedEmbedder(chosen)
+    try:
+        return FineTunedEmbedder(weights.require(weights.FINETUNED))
+    except WeightsMissingError as error:
+        log.warning("%s. Falling back to ImageNet MobileNetV2 features, which tell genuine "
+                    "from fake less well.", error)
+        return MobileNetV2Embedder()
 
 
 __all__ = ["Embedder", "PatchEmbedder", "default_embedder", "embed_all"]

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .. import weights as weights_mod
-from .mobilenet import PATCH_STAGE, SquashEmbedder
+from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm
 
 
 class EmbeddingNet(nn.Module):
@@ -29,8 +29,18 @@ class EmbeddingNet(nn.Module):
         self.dim = dim
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        pooled = self.features(images).mean(dim=(2, 3))
-        return nn.functional.normalize(self.head(pooled), dim=1)
+        return self.from_stem(self.stem(images))
+
+    def stem(self, images: torch.Tensor) -> torch.Tensor:
+        """Stride-16 features: what the heat maps read, and what training may freeze and cache."""
+        return self.features[:PATCH_STAGE](images)
+
+    def pooled(self, stem_features: torch.Tensor) -> torch.Tensor:
+        """The rest of the backbone, average pooled: 1280 numbers per photo."""
+        return self.features[PATCH_STAGE:](stem_features).mean(dim=(2, 3))
+
+    def from_stem(self, stem_features: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.head(self.pooled(stem_features)), dim=1)
 
     @classmethod
     def from_imagenet(cls, weights_path: str | Path, dim: int = 256) -> EmbeddingNet:
@@ -70,7 +80,7 @@ class FineTunedEmbedder(SquashEmbedder):
 
     def __init__(self, checkpoint: str | Path, *, input_size: int = 224) -> None:
         checkpoint = Path(checkpoint)
-        self.net = EmbeddingNet.load(checkpoint).to(memory_format=torch.channels_last)
+        self.net = fold_batch_norm(EmbeddingNet.load(checkpoint))
         self.input_size = input_size
         sha = weights_mod.sha256_file(checkpoint)
         self._model_id = f"{self.architecture}{self.net.dim}@{sha[:16]}/squash{input_size}"
@@ -80,7 +90,7 @@ class FineTunedEmbedder(SquashEmbedder):
         return self.net.dim
 
     def _stem(self, batch: torch.Tensor) -> torch.Tensor:
-        return self.net.features[:PATCH_STAGE](batch)
+        return self.net.stem(batch)
 
     def _vectors(self, batch: torch.Tensor) -> torch.Tensor:
         return self.net(batch)

@@ -1,0 +1,76 @@
+"""The shipped fine-tuned model: the default, verified, replaced by ImageNet's with a warning when
+missing, and galleries embedded with another model told to re-embed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import write_photo_folder
+from test_cli import cli
+
+from ipr_vision import Gallery, weights
+from ipr_vision.embedders import MODEL_ENV, default_embedder
+from ipr_vision.embedders.finetuned import FineTunedEmbedder
+from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.errors import WeightsMissingError
+
+
+def test_the_shipped_checkpoint_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MODEL_ENV, raising=False)
+    path = weights.require(weights.FINETUNED)  # present and matching its published sha256
+    assert path.stat().st_size <= 20_000_000
+    assert (path.parent / "MODEL_CARD.md").is_file()
+    embedder = default_embedder()
+    assert isinstance(embedder, FineTunedEmbedder)
+    assert weights.FINETUNED.sha256[:16] in embedder.model_id
+
+
+def test_the_environment_picks_another_model(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODEL_ENV, "imagenet")
+    assert isinstance(default_embedder(), MobileNetV2Embedder)
+    checkpoint = tmp_path / "mine.safetensors"
+    shutil.copyfile(weights.require(weights.FINETUNED), checkpoint)
+    monkeypatch.setenv(MODEL_ENV, str(checkpoint))
+    assert default_embedder().model_id == FineTunedEmbedder(checkpoint).model_id
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "missing.safetensors"))
+    with pytest.raises(WeightsMissingError, match=r"missing\.safetensors, which is not a file"):
+        default_embedder()
+
+
+@pytest.mark.parametrize("content", [None, b"not a checkpoint"])
+def test_without_the_checkpoint_imagenet_stands_in_with_a_warning(
+        content: bytes | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv(MODEL_ENV, raising=False)
+    if content is not None:
+        (tmp_path / weights.FINETUNED.filename).write_bytes(content)
+    monkeypatch.setattr(weights, "FINETUNED",
+                        dataclasses.replace(weights.FINETUNED, folder=str(tmp_path)))
+    with caplog.at_level(logging.WARNING, logger="ipr_vision"):
+        embedder = default_embedder()
+    assert isinstance(embedder, MobileNetV2Embedder)
+    assert "Falling back to ImageNet" in caplog.text
+    assert ("not found" if content is None else "expected " + weights.FINETUNED.sha256) \
+        in caplog.text
+
+
+def test_a_gallery_embedded_with_another_model_is_told_to_reembed(
+        tmp_path: Path, embedder: MobileNetV2Embedder) -> None:
+    folder = write_photo_folder(tmp_path / "photos", per_cell=4, seed=7)
+    with Gallery(tmp_path / "g", embedder=embedder) as gallery:  # ImageNet, not the default
+        assert len(gallery.import_folder(folder, brand="acme").added) == 16
+        assert gallery.stale_embeddings() == {}
+    info = cli("gallery", "info", "--gallery", tmp_path / "g", model=None)
+    assert "16 reference(s) of acme are not embedded with the current model" in info.stdout
+    assert "ipr-vision gallery reembed --brand acme" in info.stdout
+    cli("gallery", "reembed", "--gallery", tmp_path / "g", model=None)
+    info = json.loads(cli("gallery", "info", "--json", "--gallery", tmp_path / "g",
+                          model=None).stdout)
+    assert info["stale_embeddings"] == {} and info["model"].startswith("mobilenet_v2_metric")
+    assert info["models"] == {embedder.model_id: 16, info["model"]: 16}
