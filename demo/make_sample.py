@@ -9,6 +9,8 @@ the full dataset. Why it looks the way it does:
 * Seeded and sorted before any random choice, so a rerun gives byte-identical CSVs and files.
 * Balanced: the same number of photos for each product/label cell, so the demo shows both
   verdicts for both products instead of mirroring the dataset's proportions.
+* The query photos come from the photo groups the shipped model was never trained on (its
+  ``weights/*.split.json``), so the demo's verdicts are not flattered by photos it memorised.
 * Files are copied unmodified (checked against the dataset's sha256), as the CC BY 4.0
   attribution in ``ATTRIBUTION.md`` says.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
 import shutil
 import sys
 from collections import defaultdict
@@ -32,6 +35,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO.parent / "shared" / "datasets" / "nike_af1_j1"
 DEFAULT_OUT = REPO / "demo" / "sample"
+DEFAULT_SPLIT = REPO / "weights" / "ipr-vision-metric256-nike-v1.split.json"
 
 #: Photos per product/label cell: the first GALLERY_PER_CELL go to the gallery, the rest to queries.
 GALLERY_PER_CELL = 12
@@ -46,7 +50,8 @@ ATTRIBUTION = """\
 The photos in this folder are a small sample of the `nike_af1_j1` development dataset, one photo
 per photo group, chosen by `demo/make_sample.py` (seed {seed}). The files are **unmodified
 copies** of the dataset files (same bytes; sha256 checked when copied); only their folders
-changed, to `<label>/<product>/`.
+changed, to `<label>/<product>/`. The 12 query photos (`queries.csv`) come from photo groups the
+shipped model (`weights/ipr-vision-metric256-nike-v1.safetensors`) was never trained on.
 
 Source and licence, as given in the dataset's README:
 
@@ -67,9 +72,10 @@ def _read_index(source: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def select(rows: list[dict[str, str]], seed: int) -> tuple[list[dict[str, str]],
-                                                           list[dict[str, str]]]:
+def select(rows: list[dict[str, str]], seed: int, held_out: frozenset[str]
+           ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Pick one file from each of 15 photo groups per cell; return (gallery rows, query rows).
+    Query photos come only from the ``held_out`` groups.
 
     Groups whose files disagree on product or label would make a cell ambiguous, so they are
     skipped (the dataset README says label conflicts were removed; this only guards it).
@@ -82,14 +88,16 @@ def select(rows: list[dict[str, str]], seed: int) -> tuple[list[dict[str, str]],
         if len({(m["label"], m["product"]) for m in members}) == 1:
             cells[(members[0]["label"], members[0]["product"])].append(group)
     rng = np.random.default_rng(seed)
-    per_cell = GALLERY_PER_CELL + QUERIES_PER_CELL
     gallery: list[dict[str, str]] = []
     queries: list[dict[str, str]] = []
     for cell in sorted(cells):
-        groups = sorted(cells[cell])
-        if len(groups) < per_cell:
-            raise SystemExit(f"cell {cell} has only {len(groups)} photo groups, need {per_cell}")
-        chosen = [groups[i] for i in rng.permutation(len(groups))[:per_cell]]
+        held = sorted(g for g in cells[cell] if g in held_out)
+        others = sorted(g for g in cells[cell] if g not in held_out)
+        if len(held) < QUERIES_PER_CELL or len(others) < GALLERY_PER_CELL:
+            raise SystemExit(f"cell {cell} has {len(held)} held-out and {len(others)} other "
+                             f"photo groups, need {QUERIES_PER_CELL} and {GALLERY_PER_CELL}")
+        chosen = ([others[i] for i in rng.permutation(len(others))[:GALLERY_PER_CELL]]
+                  + [held[i] for i in rng.permutation(len(held))[:QUERIES_PER_CELL]])
         picks = []
         for group in chosen:
             members = sorted(by_group[group], key=lambda m: m["path"])
@@ -111,9 +119,11 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
         writer.writerows(rows)
 
 
-def build(source: Path, out: Path, seed: int) -> tuple[int, int]:
+def build(source: Path, out: Path, seed: int, split: Path) -> tuple[int, int]:
     """Write the sample into ``out`` (replacing it); return (photos, bytes)."""
-    gallery, queries = select(_read_index(source), seed)
+    held_out = frozenset(g.removeprefix("group:")
+                         for g in json.loads(split.read_text())["held_out_groups"])
+    gallery, queries = select(_read_index(source), seed, held_out)
     chosen = gallery + queries
     if len(chosen) > MAX_PHOTOS:
         raise SystemExit(f"{len(chosen)} photos selected, the sample allows {MAX_PHOTOS}")
@@ -153,11 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"where the sample goes (default: {DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", type=Path, default=DEFAULT_SPLIT,
+                        help="the shipped model's split.json: queries come from its held-out "
+                        f"groups (default: {DEFAULT_SPLIT})")
     args = parser.parse_args(argv)
     if not (args.source / "index.csv").is_file():
         print(f"make_sample: {args.source}/index.csv not found (give --source)", file=sys.stderr)
         return 2
-    photos, size = build(args.source, args.out, args.seed)
+    photos, size = build(args.source, args.out, args.seed, args.split)
     print(f"wrote {photos} photos ({size / 1e6:.2f} MB) to {args.out}")
     return 0
 

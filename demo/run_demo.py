@@ -16,7 +16,8 @@ Why it works this way:
   photos you add to the demo gallery yourself are kept.
 * The 12 photos in ``demo/sample/queries.csv`` were never imported: they come from other photo
   groups (the sample holds one file per group), so the demo cannot "recognise" a copy of a
-  reference photo and look better than it is.
+  reference photo and look better than it is; and from groups the shipped model was never
+  trained on, so it cannot have memorised them either.
 * Each photo is inspected with its product given, as an officer would after reading the label.
 * Twelve photos show how the output reads; they do not measure accuracy. Use
   ``ipr-vision evaluate`` on a larger, group-split set for that.
