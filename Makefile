@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 IMAGENET := weights/imagenet/mobilenet_v2-b0353104.pth
 
-.PHONY: demo demo-cli test setup bench browser
+.PHONY: demo demo-cli test setup bench browser train
 .DEFAULT_GOAL := demo
 
 demo: setup
@@ -22,7 +22,15 @@ test: setup browser
 
 bench: setup
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_model.py
 	$(BIN)/python bench/bench_web.py
+
+# Retrain the shipped model and evaluate it (weights/MODEL_CARD.md; about 25 min on 2 cores).
+NIKE ?= ../shared/datasets/nike_af1_j1/index.csv
+train: setup
+	$(BIN)/python -m training.train --index $(NIKE) --out runs/nike $(TRAIN_ARGS)
+	$(BIN)/python -m training.evaluate --index $(NIKE) --split runs/nike/split.json \
+		--model imagenet --model runs/nike/model.safetensors --out reports/nike
 
 setup: $(INSTALLED) $(IMAGENET)
 

@@ -17,9 +17,9 @@ ENV_KEYS = ("photo", "brand", "product", "verdict", "p_counterfeit", "nearest_ge
 
 def cli(*args: object, check: bool = True, model: str | None = "imagenet"
         ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; ``model`` sets $IPR_VISION_MODEL (None: the shipped default). These tests
-    use generated shapes, which the ImageNet features separate and the sneaker-trained model
-    was never meant to."""
+    """Run the CLI; ``model`` sets $IPR_VISION_MODEL (None: unset). These tests use generated
+    shapes, which the ImageNet features separate and the sneaker-trained model was never meant
+    to, so they pin ImageNet's whatever the default is."""
     env = {k: v for k, v in os.environ.items() if k != "IPR_VISION_MODEL"}
     if model is not None:
         env["IPR_VISION_MODEL"] = model
@@ -141,7 +141,7 @@ def test_missing_or_wrong_weights_name_the_fetch_command(cli_gallery: Path, tmp_
     synthetic_photo("boot", "fake", 5).save(photo)
     monkeypatch.setenv("IPR_VISION_WEIGHTS_DIR", str(tmp_path / "weights"))
     result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False,
-                 model=None)
+                 model="finetuned")
     fallback, error = result.stderr.strip().splitlines()  # no fine-tuned model: ImageNet's
     assert "fine-tuned weights not found" in fallback and "Falling back to ImageNet" in fallback
     assert "ImageNet weights not found" in error and "ipr-vision fetch-weights" in error

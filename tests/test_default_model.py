@@ -1,5 +1,6 @@
-"""The shipped fine-tuned model: the default, verified, replaced by ImageNet's with a warning when
-missing, and galleries embedded with another model told to re-embed."""
+"""Which model embeds: the shipped fine-tuned checkpoint (verified, replaced by ImageNet's with a
+warning when missing), the default, another checkpoint; galleries embedded with another model are
+told to re-embed."""
 
 from __future__ import annotations
 
@@ -14,20 +15,24 @@ from conftest import write_photo_folder
 from test_cli import cli
 
 from ipr_vision import Gallery, weights
-from ipr_vision.embedders import MODEL_ENV, default_embedder
+from ipr_vision.embedders import DEFAULT_MODEL, MODEL_ENV, default_embedder
 from ipr_vision.embedders.finetuned import FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import WeightsMissingError
 
 
-def test_the_shipped_checkpoint_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(MODEL_ENV, raising=False)
+def test_the_shipped_checkpoint_is_verified_and_documented(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     path = weights.require(weights.FINETUNED)  # present and matching its published sha256
     assert path.stat().st_size <= 20_000_000
     assert (path.parent / "MODEL_CARD.md").is_file()
+    monkeypatch.setenv(MODEL_ENV, "finetuned")
     embedder = default_embedder()
     assert isinstance(embedder, FineTunedEmbedder)
     assert weights.FINETUNED.sha256[:16] in embedder.model_id
+    monkeypatch.delenv(MODEL_ENV)
+    assert isinstance(default_embedder(), {"imagenet": MobileNetV2Embedder,
+                                           "finetuned": FineTunedEmbedder}[DEFAULT_MODEL])
 
 
 def test_the_environment_picks_another_model(tmp_path: Path,
@@ -47,7 +52,7 @@ def test_the_environment_picks_another_model(tmp_path: Path,
 def test_without_the_checkpoint_imagenet_stands_in_with_a_warning(
         content: bytes | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.delenv(MODEL_ENV, raising=False)
+    monkeypatch.setenv(MODEL_ENV, "finetuned")
     if content is not None:
         (tmp_path / weights.FINETUNED.filename).write_bytes(content)
     monkeypatch.setattr(weights, "FINETUNED",
@@ -66,11 +71,11 @@ def test_a_gallery_embedded_with_another_model_is_told_to_reembed(
     with Gallery(tmp_path / "g", embedder=embedder) as gallery:  # ImageNet, not the default
         assert len(gallery.import_folder(folder, brand="acme").added) == 16
         assert gallery.stale_embeddings() == {}
-    info = cli("gallery", "info", "--gallery", tmp_path / "g", model=None)
+    info = cli("gallery", "info", "--gallery", tmp_path / "g", model="finetuned")
     assert "16 reference(s) of acme are not embedded with the current model" in info.stdout
     assert "ipr-vision gallery reembed --brand acme" in info.stdout
-    cli("gallery", "reembed", "--gallery", tmp_path / "g", model=None)
+    cli("gallery", "reembed", "--gallery", tmp_path / "g", model="finetuned")
     info = json.loads(cli("gallery", "info", "--json", "--gallery", tmp_path / "g",
-                          model=None).stdout)
+                          model="finetuned").stdout)
     assert info["stale_embeddings"] == {} and info["model"].startswith("mobilenet_v2_metric")
     assert info["models"] == {embedder.model_id: 16, info["model"]: 16}
