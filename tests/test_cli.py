@@ -140,6 +140,9 @@ def test_missing_or_wrong_weights_name_the_fetch_command(cli_gallery: Path, tmp_
     photo = tmp_path / "p.jpg"
     synthetic_photo("boot", "fake", 5).save(photo)
     monkeypatch.setenv("IPR_VISION_WEIGHTS_DIR", str(tmp_path / "weights"))
+    result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False)
+    assert_one_line_error(result, "ImageNet weights not found")
+    assert "ipr-vision fetch-weights" in result.stderr
     result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False,
                  model="finetuned")
     fallback, error = result.stderr.strip().splitlines()  # no fine-tuned model: ImageNet's

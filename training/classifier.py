@@ -19,10 +19,7 @@ METRIC, BINARY = "metric", "binary"
 
 
 class BinaryClassifier(EmbeddingNet):
-    """Logits ``(n, 2)``: column 1 is "fake"."""
-
-    def __init__(self, dim: int = 2) -> None:
-        super().__init__(2)
+    """Logits ``(n, 2)``: column 1 is "fake" (built with ``dim=2``)."""
 
     def from_stem(self, stem_features: torch.Tensor) -> torch.Tensor:
         return self.head(self.pooled(stem_features))

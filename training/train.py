@@ -93,7 +93,7 @@ def first_per_class(items: list[LabelledPhoto], limit: int) -> list[LabelledPhot
 
 
 class _FromStem(torch.nn.Module):
-    """Trains on cached stem features: the network minus its frozen stem."""
+    """The network minus its frozen stem, as the module DDP wraps: it takes stem features."""
 
     def __init__(self, net: EmbeddingNet) -> None:
         super().__init__()
@@ -128,8 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     is_fake = torch.tensor([name.endswith("/fake") for name in classes], device=device).long()
     started = time.perf_counter()
 
-    network = BinaryClassifier if args.objective == BINARY else EmbeddingNet
-    net = network.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), args.dim)
+    network, dim = ((BinaryClassifier, 2) if args.objective == BINARY
+                    else (EmbeddingNet, args.dim))
+    net = network.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim)
     net = net.to(device, memory_format=torch.channels_last)
     dataset = PhotoSet.decode(train_items, classes, phone_augment(args.size))
     model: torch.nn.Module = net
@@ -165,9 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return loss_fn(outputs, labels, miner(outputs, labels))
 
     history: list[dict[str, float]] = []
+    if rank == 0:
+        args.out.mkdir(parents=True, exist_ok=True)
 
     def save(path: Path) -> None:
-        args.out.mkdir(parents=True, exist_ok=True)
         net.save(path, {
             "command": " ".join(sys.argv), "classes": classes, "train_photos": len(dataset),
             "processes": world, "device": device.type, "seconds": time.perf_counter() - started,
@@ -197,7 +199,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 save(args.out / f"epoch-{epoch + 1}.safetensors")
 
     if rank == 0:
-        args.out.mkdir(parents=True, exist_ok=True)
         held_groups = sorted({i.group or f"file:{i.source}" for i in held_out})
         (args.out / "split.json").write_text(json.dumps({
             "index": str(args.index), "held_out_share": args.held_out_share,
