@@ -339,7 +339,8 @@ class Gallery:
                                    f"(products: {known})")
             mode = brand_calibration.modes[product]
             calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
-            return product_health(rows, mode, calibration, self.policy_for(brand))
+            return product_health(rows, mode, calibration, self.policy_for(brand),
+                                  brand_calibration.skipped, brand_calibration.trained_included)
 
     def explain(self, photo: str | Path | bytes | Photo, *, brand: str,
                 product: str | None = None, name: str | None = None) -> Explanation:
@@ -522,7 +523,8 @@ class Gallery:
                 "threshold": fitted.threshold, "genuine_flagged": fitted.genuine_flagged,
                 "expected_fake_recall": fitted.expected_fake_recall, "method": fitted.method}
         return {"brand": brand, "max_genuine_flagged": self.policy_for(brand).max_genuine_flagged,
-                "modes": modes}
+                "modes": modes, "skipped_training_photos": len(calibration.skipped),
+                "warning": calibration.warning}
 
     def _state(self, brand: str) -> tuple[_BrandState, BrandCalibration]:
         """The brand's index and calibration for the current revision, rebuilt when stale."""
@@ -540,8 +542,17 @@ class Gallery:
                           stored.groups)
                 state = self._states[brand] = _BrandState(stored.revision, index, None)
             if state.calibration is None:
-                state.calibration = calibrate_brand(state.index, self.policy_for(brand))
+                state.calibration = calibrate_brand(state.index, self.policy_for(brand),
+                                                    self._trained_on(brand))
+                if state.calibration.warning:
+                    log.warning("brand %r: %s", brand, state.calibration.warning)
             return state, state.calibration
+
+    def _trained_on(self, brand: str) -> frozenset[int]:
+        """The brand's references that the model was trained on (a fine-tuned checkpoint
+        lists its training photos' sha256)."""
+        shas = getattr(self.embedder, "trained_on", frozenset())
+        return frozenset(self.store.find_sha(brand, sorted(shas)).values()) if shas else frozenset()
 
     def _reembed(self, brand: str) -> int:
         """Embed references that have no vector under the current model (model changed)."""

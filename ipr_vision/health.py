@@ -47,6 +47,12 @@ class ProductHealth:
     genuine_flagged: float  # share of this product's left-out genuine references flagged
     expected_fake_caught: float  # share of this product's left-out known fakes flagged
     brand_expected_fake_recall: float | None  # the same over the whole brand
+    #: References of this product the model was trained on: neither scored here nor used to
+    #: calibrate (see :func:`.suggest.calibrate_brand`).
+    skipped: int = 0
+    #: Training photos the brand's calibration had to include: its operating point is then
+    #: optimistic (:attr:`.suggest.BrandCalibration.warning`).
+    trained_included: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Summary figures and curve points (4 decimals) as JSON, undefined figures as null; the
@@ -58,6 +64,8 @@ class ProductHealth:
             "mode": self.mode, "reason": self.reason,
             "scored_genuine": int((~self.is_fake).sum()), "scored_fake": int(self.is_fake.sum()),
             "calibrated": self.calibrated, "auroc": self.auroc, "ece": self.ece,
+            "skipped_training_photos": self.skipped,
+            "calibrated_on_training_photos": self.trained_included,
             "roc": {"fpr": np.round(fpr, 4).tolist(), "tpr": np.round(tpr, 4).tolist()},
             "reliability": self.reliability,
             "operating_point": {
@@ -71,19 +79,22 @@ class ProductHealth:
 
 
 def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibration | str | None,
-                   policy: Policy) -> ProductHealth:
+                   policy: Policy, skip: frozenset[int] = frozenset(), trained_included: int = 0
+                   ) -> ProductHealth:
     """The product's health figures under the brand's calibration for its mode.
 
     ``mode`` is the product's entry in :attr:`.suggest.BrandCalibration.modes` and
     ``calibration`` the brand's entry for that mode in ``by_mode`` (a reason when the brand
     could not be calibrated), or None when the product has no mode. ``policy`` must be the one
-    the brand was calibrated with, so the left-out sample is the same. Without a calibration
-    the separation (scores, AUROC, ROC) is still shown: it is what more references would fix.
+    the brand was calibrated with, and ``skip`` and ``trained_included`` the brand
+    calibration's ``skipped`` and ``trained_included``, so the left-out sample is the same.
+    Without a calibration the separation (scores, AUROC, ROC) is still shown: it is what more
+    references would fix.
     """
     empty = np.zeros(0)
     scores, is_fake = empty, np.zeros(0, dtype=bool)
     if mode.mode is not None:
-        scores, is_fake, _ = left_out_scores(rows, mode.mode, policy)
+        scores, is_fake, _ = left_out_scores(rows, mode.mode, policy, skip)
         usable = np.isfinite(scores)
         scores, is_fake = scores[usable], is_fake[usable]
     fitted = calibration if isinstance(calibration, Calibration) else None
@@ -103,7 +114,9 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
         threshold=threshold, max_genuine_flagged=policy.max_genuine_flagged,
         genuine_flagged=_flagged(scores[~is_fake], threshold),
         expected_fake_caught=_flagged(scores[is_fake], threshold),
-        brand_expected_fake_recall=fitted.expected_fake_recall if fitted else None)
+        brand_expected_fake_recall=fitted.expected_fake_recall if fitted else None,
+        skipped=int(np.isin(rows.ids, list(skip)).sum()) if skip else 0,
+        trained_included=trained_included)
 
 
 def _flagged(scores: np.ndarray, threshold: float | None) -> float:

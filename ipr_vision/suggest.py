@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,20 @@ class BrandCalibration:
 
     modes: dict[str, ProductMode]  # by product name
     by_mode: dict[str, Calibration | str]  # a Calibration, or why there is none
+    #: References the model was trained on, left out of the calibration (never of the search):
+    #: their left-out scores separate better than a new photo's will.
+    skipped: frozenset[int] = frozenset()
+    #: Training photos the calibration had to include, too few others being left: while this
+    #: is non-zero the operating point is optimistic and the brand is told so.
+    trained_included: int = 0
+
+    @property
+    def warning(self) -> str:
+        if not self.trained_included:
+            return ""
+        return (f"calibrated on {self.trained_included} reference(s) the model was trained on, "
+                "so fewer genuine items are flagged here than will be in use; add photos the "
+                "model has not seen")
 
 
 def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
@@ -37,41 +51,62 @@ def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
                         len(np.unique(rows.group[rows.is_fake])), policy)
 
 
-def left_out_scores(rows: ProductRows, mode: str, policy: Policy
+def left_out_scores(rows: ProductRows, mode: str, policy: Policy,
+                    skip: frozenset[int] = frozenset()
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scores, labels and nearest-other-group similarities of a product's references, each
     scored with its own photo group left out: what the brand's calibration is fitted on, and
     what a product's health figures show, so both see exactly the same references.
 
-    Beyond ``policy.max_calibration_queries`` references a sample is scored, seeded by the
-    product's size: the same gallery always gives the same operating point.
+    References whose id is in ``skip`` are not scored (they still count as neighbours). Beyond
+    ``policy.max_calibration_queries`` references a sample is scored, seeded by the product's
+    size: the same gallery always gives the same operating point.
     """
-    queries = None
-    if len(rows) > policy.max_calibration_queries:
+    queries = np.flatnonzero(~np.isin(rows.ids, list(skip))) if skip else np.arange(len(rows))
+    if len(queries) > policy.max_calibration_queries:
         queries = np.sort(np.random.default_rng(len(rows)).choice(
-            len(rows), policy.max_calibration_queries, replace=False))
+            queries, policy.max_calibration_queries, replace=False))
     left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
     scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
-    # A copy: the rows are updated in place by later imports and removals.
-    is_fake = rows.is_fake.copy() if queries is None else rows.is_fake[queries]
-    return scores, is_fake, left_out.nearest
+    # Indexing copies: the rows are updated in place by later imports and removals.
+    return scores, rows.is_fake[queries], left_out.nearest
 
 
-def calibrate_brand(index: BrandIndex, policy: Policy) -> BrandCalibration:
-    """Leave-one-photo-group-out scores of every product, pooled over the brand per mode."""
+def calibrate_brand(index: BrandIndex, policy: Policy,
+                    trained_on: frozenset[int] = frozenset()) -> BrandCalibration:
+    """Leave-one-photo-group-out scores of every product, pooled over the brand per mode.
+
+    ``trained_on`` names references the model was trained on. A model scores its own training
+    photos more confidently than new ones (the fine-tuned model on its nike training photos:
+    1 % of them flagged at the operating point, 6.4 % of new genuine photos), so they are left
+    out of the calibration whenever the other references suffice to calibrate every mode;
+    otherwise all are used and :attr:`BrandCalibration.warning` says so.
+    """
+    ids = np.concatenate([rows.ids for rows in index.products.values()] or [np.zeros(0, int)])
+    present = frozenset(ids[np.isin(ids, list(trained_on))].tolist()) if trained_on else None
+    if present:
+        unseen = _calibrate(index, policy, present)
+        if not any(isinstance(c, str) for c in unseen.by_mode.values()):
+            return unseen
+        return replace(_calibrate(index, policy), trained_included=len(present))
+    return _calibrate(index, policy)
+
+
+def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozenset()
+               ) -> BrandCalibration:
     modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
     pooled: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     for name, rows in index.products.items():
         mode = modes[name].mode
         if mode is not None:
-            pooled.setdefault(mode, []).append(left_out_scores(rows, mode, policy))
+            pooled.setdefault(mode, []).append(left_out_scores(rows, mode, policy, skip))
     by_mode: dict[str, Calibration | str] = {}
     for mode in (CONTRAST, GENUINE_ONLY):
         if mode in pooled:
             scores, is_fake, nearest = (np.concatenate(part) for part in zip(*pooled[mode],
                                                                              strict=True))
             by_mode[mode] = calibrate(scores, is_fake, nearest, mode, policy)
-    return BrandCalibration(modes, by_mode)
+    return BrandCalibration(modes, by_mode, skip)
 
 
 @dataclass(frozen=True)

@@ -291,3 +291,24 @@ def test_tie_broken_ranks_let_a_flag_rate_work_on_clipped_probabilities() -> Non
     ranks = tie_broken_ranks(np.append(p, np.nan), np.append(raw, 5.0))
     assert np.isnan(ranks[-1])
     assert recall_at_flag_rate(is_fake, ranks[:-1], 0.01) == 1.0
+
+
+def test_references_the_model_trained_on_are_not_calibrated_on() -> None:
+    rng = np.random.default_rng(11)
+    index = clustered_brand(rng, n_groups=60)  # ids 1-180 genuine, 181-360 fake
+    policy = Policy()
+    trained = frozenset(range(1, 91)) | frozenset(range(181, 271))
+    brand = calibrate_brand(index, policy, trained | {99_999})  # other brands' photos too
+    fitted = brand.by_mode["contrast"]
+    assert brand.skipped == trained and brand.trained_included == 0 and brand.warning == ""
+    assert len(fitted.genuine_scores) == len(fitted.fake_scores) == 90
+    # The skipped rows still answer searches: every reference is scored against all others.
+    plain = calibrate_brand(index, policy)
+    assert len(plain.by_mode["contrast"].genuine_scores) == 180
+    # When the model saw nearly everything, calibrating on it all is the only way left; the
+    # brand is told its operating point is optimistic.
+    most = frozenset(range(1, 351))
+    fallback = calibrate_brand(index, policy, most)
+    assert fallback.skipped == frozenset() and fallback.trained_included == 350
+    assert "350 reference(s) the model was trained on" in fallback.warning
+    assert fallback.by_mode["contrast"].threshold == plain.by_mode["contrast"].threshold

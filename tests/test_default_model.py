@@ -16,7 +16,7 @@ from test_cli import cli
 
 from ipr_vision import Gallery, weights
 from ipr_vision.embedders import DEFAULT_MODEL, MODEL_ENV, default_embedder
-from ipr_vision.embedders.finetuned import FineTunedEmbedder
+from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import WeightsMissingError
 
@@ -79,3 +79,29 @@ def test_a_gallery_embedded_with_another_model_is_told_to_reembed(
                           model="finetuned").stdout)
     assert info["stale_embeddings"] == {} and info["model"].startswith("mobilenet_v2_metric")
     assert info["models"] == {embedder.model_id: 16, info["model"]: 16}
+
+
+def test_photos_the_model_trained_on_are_left_out_of_the_calibration(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = write_photo_folder(tmp_path / "photos", per_cell=16, seed=3)
+    photos = sorted(folder.rglob("*.jpg"))
+    seen = [p for p in photos if int(p.stem) < 4]  # 4 of each product and label
+    checkpoint = tmp_path / "trained-here.safetensors"
+    net = EmbeddingNet.load(weights.require(weights.FINETUNED))
+    net.save(checkpoint, {}, trained_on={weights.sha256_file(p) for p in seen})
+    embedder = FineTunedEmbedder(checkpoint)
+    assert len(embedder.trained_on) == 16
+    with Gallery(tmp_path / "g", embedder=embedder) as gallery:
+        gallery.import_folder(folder, brand="acme")
+        point = gallery.operating_point("acme")
+        assert point["skipped_training_photos"] == 16 and point["warning"] == ""
+        health = gallery.health("acme", "boot")
+        assert health.skipped == 8 and len(health.scores) == 24  # 32 boots, 8 seen
+    net.save(checkpoint, {}, trained_on={weights.sha256_file(p) for p in photos})
+    with Gallery(tmp_path / "g", embedder=FineTunedEmbedder(checkpoint)) as gallery:
+        with caplog.at_level(logging.WARNING, logger="ipr_vision"):
+            point = gallery.operating_point("acme")
+        assert point["skipped_training_photos"] == 0
+        assert "calibrated on 64 reference(s) the model was trained on" in point["warning"]
+        assert point["warning"] in caplog.text
+        assert gallery.health("acme", "bag").trained_included == 64

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO, synthetic_photo, write_index, write_photo_folder
-from safetensors import safe_open
 
 from ipr_vision import weights
-from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
+from ipr_vision.embedders.finetuned import CheckpointInfo, EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import fold_batch_norm, squash_batch
 from training.classifier import BINARY, METRIC, BinaryClassifier, objective_of
 from training.data import class_name, load_index, split
@@ -62,6 +61,11 @@ def test_evaluation_protocols_never_put_a_photo_group_on_both_sides(nike_dir: Pa
             assert {i.product for i in gallery + queries} == {"jordan_1"}
         else:
             assert groups_of(queries) == held_groups
+    # Calibrating on photos the model never saw: some held-out groups move to the gallery.
+    gallery, queries = protocol_sides(items, held_groups, "known-fakes", calibration_share=0.5)
+    moved = groups_of(gallery) & held_groups
+    assert moved and not groups_of(gallery) & groups_of(queries)
+    assert moved | groups_of(queries) == held_groups
 
 
 def test_checkpoint_reloads_to_identical_embeddings(tmp_path: Path) -> None:
@@ -92,13 +96,17 @@ def test_two_process_ddp_smoke_run(tmp_path: Path) -> None:
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "epoch 2/2" in done.stdout
-    with safe_open(str(out / "model.safetensors"), framework="pt") as handle:
-        training = json.loads(handle.metadata()["training"])
-    assert training["processes"] == 2 and training["device"] == "cpu"
+    info = CheckpointInfo.read(out / "model.safetensors")
+    assert info.training["processes"] == 2 and info.training["device"] == "cpu"
     held = set(json.loads((out / "split.json").read_text())["held_out_groups"])
-    trained = groups_of(load_index(index)) - held
+    items = load_index(index)
+    trained = groups_of(items) - held
     assert held and trained and not held & trained
-    embedder = FineTunedEmbedder(out / "model.safetensors", input_size=64)
+    # The checkpoint names its training photos, so galleries do not calibrate on them.
+    assert info.trained_on == {weights.sha256_file(i.source) for i in items
+                               if i.group not in held}
+    embedder = FineTunedEmbedder(out / "model.safetensors")  # at the side it was trained at
+    assert embedder.input_size == 64 and embedder.model_id.endswith("/squash64")
     vectors = embedder.embed([synthetic_photo("bag", "genuine", 1)])
     assert vectors.shape == (1, 32)
 

@@ -7,13 +7,11 @@ two-way decision instead of an embedding searched against a gallery.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
-from ipr_vision.embedders.finetuned import EmbeddingNet
+from ipr_vision.embedders.finetuned import CheckpointInfo, EmbeddingNet
 
 METRIC, BINARY = "metric", "binary"
 
@@ -31,5 +29,4 @@ class BinaryClassifier(EmbeddingNet):
 
 def objective_of(checkpoint: str | Path) -> str:
     """Which objective a checkpoint written by ``training.train`` was trained with."""
-    with safe_open(str(checkpoint), framework="pt") as handle:
-        return json.loads(handle.metadata()["training"]).get("objective", METRIC)
+    return str(CheckpointInfo.read(checkpoint).training.get("objective", METRIC))

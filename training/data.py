@@ -14,9 +14,9 @@ from ipr_vision.gallery import LabelledPhoto, read_index
 from ipr_vision.photo import read_photo
 from ipr_vision.splits import split_groups
 
-#: Photos are kept in memory at this size (a little above the network's input, so random crops
-#: still see detail); 3,000 photos take about 0.6 GB.
-STORED_SIDE = 288
+#: Photos are kept in memory this much above the network's input side, so random crops still
+#: see detail: 288 px for a 224 px input, where 3,000 photos take about 0.6 GB.
+STORED_MARGIN = 9 / 7
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
@@ -77,12 +77,13 @@ class PhotoSet(torch.utils.data.Dataset):
     transform: T.Compose
 
     @classmethod
-    def decode(cls, items: list[LabelledPhoto], classes: list[str], transform: T.Compose
-               ) -> PhotoSet:
+    def decode(cls, items: list[LabelledPhoto], classes: list[str], transform: T.Compose,
+               size: int) -> PhotoSet:
+        side = round(size * STORED_MARGIN)
         images = []
         for item in items:
-            image = read_photo(item.source, draft_size=STORED_SIDE).image
-            image = image.resize((STORED_SIDE, STORED_SIDE), Image.Resampling.BILINEAR)
+            image = read_photo(item.source, draft_size=side).image
+            image = image.resize((side, side), Image.Resampling.BILINEAR)
             images.append(torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1))
         labels = np.array([classes.index(class_name(i)) for i in items], dtype=np.int64)
         return cls(images, labels, classes, transform)

@@ -17,6 +17,11 @@ A checkpoint trained with ``--objective binary`` is the classifier baseline: it 
 so each query's softmax "fake" probability is scored directly. ``--queries validation`` scores
 the run's validation groups instead (against a gallery without the held-out groups), for
 choosing settings without looking at the held-out photos.
+
+In protocols 1 and 2 every gallery photo is one the model trained on, so the brand cannot be
+calibrated on photos it has not seen and its ECE is that of an optimistic calibration.
+``--calibration-share 0.5`` moves half of the query groups into the gallery: the brand is then
+calibrated on those alone, as a right holder's gallery of new photos would be.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import numpy as np
 
 from ipr_vision import Gallery
 from ipr_vision.embedders import Embedder
-from ipr_vision.embedders.finetuned import FineTunedEmbedder
+from ipr_vision.embedders.finetuned import CheckpointInfo, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder, squash_batch
 from ipr_vision.gallery import LabelledPhoto
 from ipr_vision.metrics import auroc, expected_calibration_error, recall_at_flag_rate, roc_curve
@@ -49,13 +54,19 @@ PROTOCOLS = ("known-fakes", "genuine-only", "unseen-product")
 
 def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol: str,
                    product: str = "jordan_1", seed: int = 0, unused_groups: frozenset[str] =
-                   frozenset()) -> tuple[list[LabelledPhoto], list[LabelledPhoto]]:
+                   frozenset(), calibration_share: float = 0.0
+                   ) -> tuple[list[LabelledPhoto], list[LabelledPhoto]]:
     """(gallery, queries) of a protocol; a photo group is never on both sides, and
-    ``unused_groups`` on neither."""
+    ``unused_groups`` on neither. ``calibration_share`` of the query groups join the gallery
+    instead: photos the model never trained on, which the brand is then calibrated on (the
+    training photos are left out of calibration, see ``calibrate_brand``)."""
     if protocol == "unseen-product":
         return split([i for i in items if i.product == product], 0.2, seed)
     queries = [i for i in items if i.group in query_groups]
     gallery = [i for i in items if i.group not in query_groups | unused_groups]
+    if calibration_share:
+        calibration, queries = split(queries, 1 - calibration_share, seed)
+        gallery += calibration
     if protocol == "genuine-only":
         gallery = [i for i in gallery if i.label == "genuine"]
     return gallery, queries
@@ -80,11 +91,12 @@ def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
             return gallery.evaluate(write_csv(root / "queries.csv", queries), brand="eval")
 
 
-def classify(checkpoint: str | Path, queries: list[LabelledPhoto], input_size: int = 224,
-             batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def classify(checkpoint: str | Path, queries: list[LabelledPhoto], batch_size: int = 16
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(is_fake, p_fake) of each query under the classifier baseline, preprocessed as the
-    embedders preprocess (the whole photo squashed to a square)."""
+    embedders preprocess (the whole photo squashed to the side it was trained at)."""
     net = BinaryClassifier.load(checkpoint)
+    input_size = CheckpointInfo.read(checkpoint).input_size
     p_fake = []
     for start in range(0, len(queries), batch_size):
         images = [read_photo(i.source).image for i in queries[start:start + batch_size]]
@@ -112,6 +124,15 @@ def roc_points(evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
     return roc_curve(np.array([f for f, _ in scored]), np.array([p for _, p in scored]))
 
 
+def curve_label(model: str) -> str:
+    """A run's checkpoint is named by its run folder (runs/nike/model.safetensors: "nike"),
+    a shipped one by its file name."""
+    if model == "imagenet":
+        return "ImageNet (frozen)"
+    path = Path(model)
+    return path.parent.name if path.stem == "model" else path.stem
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate",
                                      description=__doc__.splitlines()[0])
@@ -122,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
     parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")
+    parser.add_argument("--calibration-share", type=float, default=0.0,
+                        help="move this share of the query groups into the gallery, so the "
+                        "brand is calibrated on photos the model never trained on")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     items = load_index(args.index)
@@ -134,7 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, dict[str, dict[str, float | int]]] = {}
     for protocol in args.protocol or PROTOCOLS[:2]:
         gallery_items, queries = protocol_sides(items, query_groups, protocol, args.product,
-                                                unused_groups=unused)
+                                                unused_groups=unused,
+                                                calibration_share=args.calibration_share)
         curves = {}
         for model in args.model:
             if model != "imagenet" and objective_of(model) == BINARY:
@@ -147,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 evaluation = evaluate(embedder, gallery_items, queries)
                 figures, points = summary(evaluation), roc_points(evaluation)
             results.setdefault(protocol, {})[model] = figures
-            curves[f"{Path(model).parent.name or model} (AUROC {figures['auroc']:.3f})"] = points
+            curves[f"{curve_label(model)} (AUROC {figures['auroc']:.3f})"] = points
             print(f"{protocol:15s} {model}: " + ", ".join(
                 f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                 for k, v in figures.items()), flush=True)

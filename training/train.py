@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else (EmbeddingNet, args.dim))
     net = network.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim)
     net = net.to(device, memory_format=torch.channels_last)
-    dataset = PhotoSet.decode(train_items, classes, phone_augment(args.size))
+    dataset = PhotoSet.decode(train_items, classes, phone_augment(args.size), args.size)
     model: torch.nn.Module = net
     trained = list(net.features.parameters())
     stem: torch.nn.Module = torch.nn.Identity()
@@ -169,11 +169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rank == 0:
         args.out.mkdir(parents=True, exist_ok=True)
 
+    trained_on = {weights.sha256_file(item.source) for item in train_items}
+
     def save(path: Path) -> None:
         net.save(path, {
             "command": " ".join(sys.argv), "classes": classes, "train_photos": len(dataset),
             "processes": world, "device": device.type, "seconds": time.perf_counter() - started,
-            "history": history, **{k: str(v) for k, v in vars(args).items()}})
+            "history": history, **{k: str(v) for k, v in vars(args).items()}},
+            trained_on=trained_on)
 
     for epoch in range(args.epochs):
         model.train()

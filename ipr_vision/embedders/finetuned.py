@@ -4,10 +4,14 @@ embedder that serves a trained checkpoint. The training loop lives in ``training
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torchvision
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -52,21 +56,42 @@ class EmbeddingNet(nn.Module):
         net.features.load_state_dict(features, strict=True)
         return net
 
-    def save(self, path: str | Path, metadata: dict[str, object]) -> None:
-        """safetensors: loading it runs no code, unlike a pickled state dict."""
+    def save(self, path: str | Path, metadata: dict[str, object],
+             trained_on: Iterable[str] = ()) -> None:
+        """safetensors: loading it runs no code, unlike a pickled state dict. ``trained_on``
+        (the training photos' sha256) travels with the weights, so a gallery holding those
+        photos knows not to calibrate on them."""
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(state, str(path), metadata={"dim": str(self.dim),
-                                              "training": json.dumps(metadata)})
+                                              "training": json.dumps(metadata),
+                                              "trained_on": json.dumps(sorted(trained_on))})
 
     @classmethod
     def load(cls, path: str | Path) -> EmbeddingNet:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:
-            dim = int(handle.metadata()["dim"])
-        net = cls(dim)
+        net = cls(CheckpointInfo.read(path).dim)
         net.load_state_dict(load_file(str(path)), strict=True)
         return net.eval()
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a checkpoint written by ``training.train`` says of itself (safetensors metadata)."""
+
+    dim: int
+    training: dict[str, Any]  # the run's settings and history
+    trained_on: frozenset[str]  # sha256 of the training photos (empty for older checkpoints)
+
+    @property
+    def input_size(self) -> int:
+        """The side photos were trained at: inference squashes them to the same."""
+        return int(self.training.get("size", 224))
+
+    @classmethod
+    def read(cls, path: str | Path) -> CheckpointInfo:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+        return cls(int(meta["dim"]), json.loads(meta.get("training", "{}")),
+                   frozenset(json.loads(meta.get("trained_on", "[]"))))
 
 
 class FineTunedEmbedder(SquashEmbedder):
@@ -78,12 +103,14 @@ class FineTunedEmbedder(SquashEmbedder):
 
     architecture = "mobilenet_v2_metric"
 
-    def __init__(self, checkpoint: str | Path, *, input_size: int = 224) -> None:
+    def __init__(self, checkpoint: str | Path, *, input_size: int | None = None) -> None:
         checkpoint = Path(checkpoint)
+        info = CheckpointInfo.read(checkpoint)
         self.net = fold_batch_norm(EmbeddingNet.load(checkpoint))
-        self.input_size = input_size
+        self.input_size = input_size or info.input_size
+        self.trained_on = info.trained_on
         sha = weights_mod.sha256_file(checkpoint)
-        self._model_id = f"{self.architecture}{self.net.dim}@{sha[:16]}/squash{input_size}"
+        self._model_id = f"{self.architecture}{self.net.dim}@{sha[:16]}/squash{self.input_size}"
 
     @property
     def dim(self) -> int:

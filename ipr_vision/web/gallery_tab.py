@@ -204,6 +204,10 @@ def build(ui: Ui, lang: Any) -> Any:
             if h.reason:
                 lines.append(t(lang, "health_reason", reason=h.reason))
                 return "\n\n".join(lines), None, None, None, gr.update()
+            if h.skipped:
+                lines.append(t(lang, "health_skipped", count=h.skipped))
+            if h.trained_included:
+                lines.append(t(lang, "health_trained", count=h.trained_included))
             lines.append(t(lang, "health_auroc", auroc=_figure(h.auroc)))
             lines.append(t(lang, "health_ece", ece=_figure(h.ece)))
             lines.append(t(lang, "health_catch", flag=percent(h.max_genuine_flagged),

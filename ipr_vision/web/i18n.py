@@ -162,6 +162,14 @@ TEXT: dict[str, tuple[str, str]] = {
                      "在品牌工作点（最多误报 {flag} 的正品）下，该产品误报 {flagged} 的正品参考，"
                      "预计可识别 {catch} 的已知假冒。"),
     "health_reason": ("No figures yet: {reason}", "暂无统计：{reason}"),
+    "health_skipped": ("{count} references were used to train the model; they are left out of "
+                       "these figures and of the calibration.",
+                       "{count} 张参考照片曾用于训练模型，未计入以下统计和校准。"),
+    "health_trained": ("Caution: the calibration includes {count} photos the model was trained "
+                       "on, so more genuine items will be flagged than shown. Add photos the "
+                       "model has not seen.",
+                       "注意：校准包含 {count} 张模型训练用过的照片，实际误报的正品会多于此处所示。"
+                       "请添加模型未见过的照片。"),
     "operating_slider": ("Operating point: flag at most this share of genuine items (%)",
                          "工作点：最多误报的正品比例（%）"),
     "set_operating": ("Set operating point for the brand", "设置品牌工作点"),
