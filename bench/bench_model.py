@@ -1,7 +1,7 @@
 """CPU inference of the shipped fine-tuned model: what each speed-up buys and what it costs.
 
 Prints; asserts nothing. The same checkpoint run four ways, same preprocessing (whole photo
-squashed to 224 px):
+squashed to the checkpoint's inference side):
 
 * ``eager``: ``EmbeddingNet`` as trained (NCHW tensors, batch norm as separate layers);
 * ``folded+CL``: what the package runs (``FineTunedEmbedder``: batch norm folded into the
@@ -58,10 +58,11 @@ class Variant:
 
     model_id: str
     dim: int
+    input_size: int  # read by the gallery too, to decode photos at this side
     run: Callable[[torch.Tensor], np.ndarray]  # preprocessed batch -> unit vectors
 
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
-        return self.run(squash_batch(images, 224)).astype(np.float32)
+        return self.run(squash_batch(images, self.input_size)).astype(np.float32)
 
 
 def normalised(vectors: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -71,11 +72,11 @@ def normalised(vectors: torch.Tensor | np.ndarray) -> np.ndarray:
 
 def variants(checkpoint: Path, calibration: torch.Tensor) -> list[Variant]:
     folded = FineTunedEmbedder(checkpoint)
-    dim = folded.dim
+    dim, side = folded.dim, folded.input_size
     eager = EmbeddingNet.load(checkpoint)
     found = [
-        Variant("eager", dim, lambda b: eager(b.contiguous()).numpy()),
-        Variant("folded+CL", dim, lambda b: folded.net(b).numpy()),
+        Variant("eager", dim, side, lambda b: eager(b.contiguous()).numpy()),
+        Variant("folded+CL", dim, side, lambda b: folded.net(b).numpy()),
     ]
     try:
         import onnxruntime
@@ -90,7 +91,7 @@ def variants(checkpoint: Path, calibration: torch.Tensor) -> list[Variant]:
         options.intra_op_num_threads = torch.get_num_threads()
         session = onnxruntime.InferenceSession(str(path), options,
                                                providers=["CPUExecutionProvider"])
-        found.append(Variant("onnxruntime", dim, lambda b: session.run(
+        found.append(Variant("onnxruntime", dim, side, lambda b: session.run(
             None, {"photos": b.contiguous().numpy()})[0]))
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
@@ -105,7 +106,7 @@ def variants(checkpoint: Path, calibration: torch.Tensor) -> list[Variant]:
             for start in range(0, len(calibration), 8):
                 prepared(calibration[start:start + 8])
         quantised = convert_fx(prepared)
-    found.append(Variant("int8", dim, lambda b: normalised(
+    found.append(Variant("int8", dim, side, lambda b: normalised(
         eager.head(quantised(b.contiguous()).mean(dim=(2, 3))))))
     return found
 
@@ -132,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_split = args.split or checkpoint.with_suffix(".split.json")
     index = DATASET / "nike_af1_j1" / "index.csv"
     torch.set_grad_enabled(False)
-    print(f"checkpoint {checkpoint.name}, torch {torch.__version__}, "
+    side = FineTunedEmbedder(checkpoint).input_size
+    print(f"checkpoint {checkpoint.name}, {side} px, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     if index.is_file():
         items = load_index(index)
@@ -142,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rng = np.random.default_rng(0)
         photos = [Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8))
                   for _ in range(64)]
-    calibration = squash_batch(photos, 224)
+    calibration = squash_batch(photos, side)
     found = variants(checkpoint, calibration)
     reference = found[1].run(calibration[:16])
     accuracy = index.is_file() and run_split.is_file() and not args.no_accuracy

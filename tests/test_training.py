@@ -141,6 +141,16 @@ def test_frozen_stem_runs_keep_the_stem_and_train_both_objectives(tmp_path: Path
         rest, later = (torch.nn.utils.parameters_to_vector(n.features[14:].parameters())
                        for n in (imagenet, net))
         assert not torch.equal(rest, later)  # the later stages did train
+        # The inference side is chosen on the validation groups among 64 and 96 px: the best
+        # AUROC for the classifier, which scores each photo itself; the training side for the
+        # embedding, whose gallery of these few photos has too few groups to score any.
+        info = CheckpointInfo.read(checkpoint)
+        tried = {int(side): row["auroc"] for side, row in
+                 info.training["embed_size_validation"].items()}
+        scored = {side: value for side, value in tried.items() if not np.isnan(value)}
+        assert set(tried) == {64, 96} and bool(scored) == (objective == BINARY)
+        assert info.input_size == (max(scored, key=scored.__getitem__) if scored else 64)
+        assert FineTunedEmbedder(checkpoint).input_size == info.input_size
     run_split = json.loads((tmp_path / "binary" / "split.json").read_text())
     validation, held = set(run_split["validation_groups"]), set(run_split["held_out_groups"])
     assert validation and held and not validation & held

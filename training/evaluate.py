@@ -18,10 +18,12 @@ so each query's softmax "fake" probability is scored directly. ``--queries valid
 the run's validation groups instead (against a gallery without the held-out groups), for
 choosing settings without looking at the held-out photos.
 
-In protocols 1 and 2 every gallery photo is one the model trained on, so the brand cannot be
-calibrated on photos it has not seen and its ECE is that of an optimistic calibration.
-``--calibration-share 0.5`` moves half of the query groups into the gallery: the brand is then
-calibrated on those alone, as a right holder's gallery of new photos would be.
+In protocols 1 and 2 the gallery is the training side: the photos the model trained on, which
+the brand's calibration leaves out (``ipr_vision.suggest.calibrate_brand``), and the run's
+validation groups, which it is calibrated on, as a right holder's gallery of new photos would
+be. A run without validation groups leaves only its training photos to calibrate on, which is
+optimistic; ``--calibration-share 0.5`` then moves half of the query groups into the gallery
+to calibrate on instead. ``--model imagenet@SIDE`` runs the frozen baseline at another side.
 """
 
 from __future__ import annotations
@@ -91,17 +93,43 @@ def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
             return gallery.evaluate(write_csv(root / "queries.csv", queries), brand="eval")
 
 
-def classify(checkpoint: str | Path, queries: list[LabelledPhoto], batch_size: int = 16
-             ) -> tuple[np.ndarray, np.ndarray]:
+def classify(checkpoint: str | Path, queries: list[LabelledPhoto], batch_size: int = 16,
+             input_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(is_fake, p_fake) of each query under the classifier baseline, preprocessed as the
-    embedders preprocess (the whole photo squashed to the side it was trained at)."""
+    embedders preprocess (the whole photo squashed to the checkpoint's inference side unless
+    ``input_size`` says otherwise)."""
     net = BinaryClassifier.load(checkpoint)
-    input_size = CheckpointInfo.read(checkpoint).input_size
+    input_size = input_size or CheckpointInfo.read(checkpoint).input_size
     p_fake = []
     for start in range(0, len(queries), batch_size):
         images = [read_photo(i.source).image for i in queries[start:start + batch_size]]
         p_fake.append(net.p_fake(squash_batch(images, input_size)).numpy())
     return np.array([i.label == "fake" for i in queries]), np.concatenate(p_fake)
+
+
+def choose_input_size(checkpoint: Path, gallery_items: list[LabelledPhoto],
+                      queries: list[LabelledPhoto], sizes: Sequence[int]
+                      ) -> tuple[int, dict[int, dict[str, float | int]]]:
+    """The inference side with the best AUROC on these (validation) queries, and the figures
+    at every side tried; a tie goes to the smaller, cheaper side, and so does a validation set
+    too small to give any AUROC.
+
+    Random crops in training show an item larger than the whole photo squashed to the training
+    side does, so a network sees best at a somewhat larger side at inference (Touvron et al.,
+    "Fixing the train-test resolution discrepancy", 2019). How much larger is measured, on
+    photo groups kept out of both training and the held-out evaluation.
+    """
+    binary = objective_of(checkpoint) == BINARY
+    figures: dict[int, dict[str, float | int]] = {}
+    for size in sorted(set(sizes)):
+        if binary:
+            figures[size] = classifier_summary(*classify(checkpoint, queries, input_size=size))
+        else:
+            embedder = FineTunedEmbedder(checkpoint, input_size=size)
+            figures[size] = summary(evaluate(embedder, gallery_items, queries))
+    scored = [size for size, row in figures.items() if np.isfinite(row["auroc"])]
+    return (max(scored, key=lambda size: figures[size]["auroc"]) if scored else min(figures),
+            figures)
 
 
 def classifier_summary(is_fake: np.ndarray, p_fake: np.ndarray) -> dict[str, float | int]:
@@ -124,11 +152,19 @@ def roc_points(evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
     return roc_curve(np.array([f for f, _ in scored]), np.array([p for _, p in scored]))
 
 
+def imagenet_side(model: str) -> int | None:
+    """The side of an ``imagenet`` or ``imagenet@SIDE`` model argument (224 by default: what
+    the package runs), None for a checkpoint."""
+    name, _, side = model.partition("@")
+    return (int(side) if side else 224) if name == "imagenet" else None
+
+
 def curve_label(model: str) -> str:
     """A run's checkpoint is named by its run folder (runs/nike/model.safetensors: "nike"),
     a shipped one by its file name."""
-    if model == "imagenet":
-        return "ImageNet (frozen)"
+    side = imagenet_side(model)
+    if side is not None:
+        return f"ImageNet (frozen, {side} px)"
     path = Path(model)
     return path.parent.name if path.stem == "model" else path.stem
 
@@ -139,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--split", type=Path, required=True, help="the run's split.json")
     parser.add_argument("--model", action="append", required=True,
-                        help="'imagenet' or a .safetensors checkpoint (repeat to compare)")
+                        help="'imagenet' (224 px), 'imagenet@SIDE' or a .safetensors checkpoint "
+                        "(repeat to compare)")
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
     parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")
@@ -162,12 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                 calibration_share=args.calibration_share)
         curves = {}
         for model in args.model:
-            if model != "imagenet" and objective_of(model) == BINARY:
+            side = imagenet_side(model)
+            if side is None and objective_of(model) == BINARY:
                 is_fake, p_fake = classify(model, queries)
                 figures = classifier_summary(is_fake, p_fake)
                 points = roc_curve(is_fake, p_fake)
             else:
-                embedder: Embedder = (MobileNetV2Embedder() if model == "imagenet"
+                embedder: Embedder = (MobileNetV2Embedder(input_size=side) if side
                                       else FineTunedEmbedder(model))
                 evaluation = evaluate(embedder, gallery_items, queries)
                 figures, points = summary(evaluation), roc_points(evaluation)

@@ -17,6 +17,11 @@ stages and the head: about twice as fast on a CPU, but it measured worse on vali
 stem's output for 8 augmented views per photo was faster still and overfitted, 0.867).
 ``--objective binary`` trains the genuine/fake classifier baseline on the same split instead of
 the embedding.
+
+With ``--validation-share``, the inference side (photos squashed to it before embedding) is
+chosen after training among ``--infer-sizes`` by AUROC on the validation groups, and recorded in
+the checkpoint (``embed_size``): a network trained on random crops sees best at a larger side
+than it was trained at (see ``training.evaluate.choose_input_size``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from ipr_vision.gallery import LabelledPhoto
 
 from .classifier import BINARY, METRIC, BinaryClassifier
 from .data import PhotoSet, class_name, load_index, phone_augment, split
+from .evaluate import choose_input_size
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -71,7 +77,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--m-per-class", type=int, default=12)
     parser.add_argument("--lr", type=float, default=1e-3, help="head; the backbone gets a tenth")
     parser.add_argument("--dim", type=int, default=256)
-    parser.add_argument("--size", type=int, default=224, help="input side in pixels")
+    parser.add_argument("--size", type=int, default=224, help="training input side in pixels")
+    parser.add_argument("--infer-sizes", type=int, nargs="+", metavar="SIDE",
+                        help="inference sides to choose from on the validation groups "
+                        "(default: --size and about 1.2 and 1.4 times it)")
     parser.add_argument("--workers", type=int, default=1, help="data loader processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0,
@@ -90,6 +99,12 @@ def first_per_class(items: list[LabelledPhoto], limit: int) -> list[LabelledPhot
             counts[name] = counts.get(name, 0) + 1
             kept.append(item)
     return kept
+
+
+def infer_sizes(size: int) -> list[int]:
+    """The training side and about 1.2 and 1.4 times it, in multiples of 32 (MobileNetV2's
+    stride), as candidates for the inference side."""
+    return sorted({size, *(max(32, round(size * f / 32) * 32) for f in (1.2, 1.4))})
 
 
 class _FromStem(torch.nn.Module):
@@ -171,11 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     trained_on = {weights.sha256_file(item.source) for item in train_items}
 
-    def save(path: Path) -> None:
+    def save(path: Path, **extra: object) -> None:
         net.save(path, {
             "command": " ".join(sys.argv), "classes": classes, "train_photos": len(dataset),
             "processes": world, "device": device.type, "seconds": time.perf_counter() - started,
-            "history": history, **{k: str(v) for k, v in vars(args).items()}},
+            "history": history, **{k: str(v) for k, v in vars(args).items()}, **extra},
             trained_on=trained_on)
 
     for epoch in range(args.epochs):
@@ -209,9 +224,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "held_out_groups": held_groups,
             "validation_groups": sorted({i.group or f"file:{i.source}" for i in validation})},
             indent=1))
-        save(args.out / "model.safetensors")
-        print(f"saved {args.out / 'model.safetensors'} after "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
+        final = args.out / "model.safetensors"
+        save(final)
+        if validation:
+            net.eval()
+            chosen, figures = choose_input_size(final, train_items, validation,
+                                                args.infer_sizes or infer_sizes(args.size))
+            for size, row in figures.items():
+                print(f"validation at {size} px: AUROC {row['auroc']:.3f}, fake recall "
+                      f"{row['fake_recall_at_1pct']:.3f} @1 %, {row['fake_recall_at_5pct']:.3f} "
+                      "@5 %", flush=True)
+            save(final, embed_size=chosen, embed_size_validation=figures)
+            print(f"inference side: {chosen} px", flush=True)
+        print(f"saved {final} after {time.perf_counter() - started:.0f} s", flush=True)
     if world > 1:
         dist.destroy_process_group()
     return 0

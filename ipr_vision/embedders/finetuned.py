@@ -83,8 +83,9 @@ class CheckpointInfo:
 
     @property
     def input_size(self) -> int:
-        """The side photos were trained at: inference squashes them to the same."""
-        return int(self.training.get("size", 224))
+        """The side inference squashes photos to: the one chosen on validation photos after
+        training (``embed_size``), else the side it was trained at."""
+        return int(self.training.get("embed_size") or self.training.get("size", 224))
 
     @classmethod
     def read(cls, path: str | Path) -> CheckpointInfo:
