@@ -65,11 +65,6 @@ class Variant:
         return self.run(squash_batch(images, self.input_size)).astype(np.float32)
 
 
-def normalised(vectors: torch.Tensor | np.ndarray) -> np.ndarray:
-    array = np.asarray(vectors, dtype=np.float32)
-    return array / np.linalg.norm(array, axis=1, keepdims=True)
-
-
 def variants(checkpoint: Path, calibration: torch.Tensor) -> list[Variant]:
     folded = FineTunedEmbedder(checkpoint)
     dim, side = folded.dim, folded.input_size
@@ -106,8 +101,8 @@ def variants(checkpoint: Path, calibration: torch.Tensor) -> list[Variant]:
             for start in range(0, len(calibration), 8):
                 prepared(calibration[start:start + 8])
         quantised = convert_fx(prepared)
-    found.append(Variant("int8", dim, side, lambda b: normalised(
-        eager.head(quantised(b.contiguous()).mean(dim=(2, 3))))))
+    found.append(Variant("int8", dim, side, lambda b: eager.from_pooled(
+        quantised(b.contiguous()).mean(dim=(2, 3))).numpy()))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -14,11 +15,25 @@ import torch
 from conftest import REPO, synthetic_photo, write_index, write_photo_folder
 
 from ipr_vision import weights
-from ipr_vision.embedders.finetuned import CheckpointInfo, EmbeddingNet, FineTunedEmbedder
+from ipr_vision.embedders.finetuned import (
+    HEAD,
+    POOLED,
+    CheckpointInfo,
+    EmbeddingNet,
+    FineTunedEmbedder,
+)
 from ipr_vision.embedders.mobilenet import fold_batch_norm, squash_batch
+from ipr_vision.scoring import CONTRAST, counterfeit_score, leave_one_group_out
 from training.classifier import BINARY, METRIC, BinaryClassifier, objective_of
 from training.data import class_name, load_index, split
-from training.evaluate import PROTOCOLS, classifier_summary, classify, protocol_sides
+from training.evaluate import (
+    PROTOCOLS,
+    ModelArgument,
+    classifier_summary,
+    classify,
+    protocol_sides,
+)
+from training.losses import GalleryScoreLoss
 from training.train import main as train_main
 
 
@@ -78,8 +93,10 @@ def test_checkpoint_reloads_to_identical_embeddings(tmp_path: Path) -> None:
     first, second = FineTunedEmbedder(path), FineTunedEmbedder(path)
     assert first.model_id == second.model_id and first.dim == 64
     np.testing.assert_array_equal(first.embed(images), second.embed(images))
-    expected = net(squash_batch(images, 224)).detach().numpy()
-    np.testing.assert_allclose(first.embed(images), expected, atol=2e-6)
+    batch = squash_batch(images, 224)
+    # Each photo and its mirror image, averaged (training flips photos at random).
+    expected = torch.nn.functional.normalize(net(batch) + net(batch.flip(3)), dim=1)
+    np.testing.assert_allclose(first.embed(images), expected.detach().numpy(), atol=2e-6)
     np.testing.assert_allclose(np.linalg.norm(first.embed(images), axis=1), 1.0, atol=1e-5)
 
 
@@ -90,7 +107,8 @@ def test_two_process_ddp_smoke_run(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
                "--standalone", "-m", "training.train", "--index", str(index), "--out",
                str(out), "--epochs", "2", "--batch-size", "8", "--m-per-class", "2",
-               "--size", "64", "--workers", "0", "--dim", "32", "--cpu"]
+               "--size", "64", "--workers", "0", "--dim", "32", "--cpu",
+               "--validation-share", "0"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
@@ -106,9 +124,95 @@ def test_two_process_ddp_smoke_run(tmp_path: Path) -> None:
     assert info.trained_on == {weights.sha256_file(i.source) for i in items
                                if i.group not in held}
     embedder = FineTunedEmbedder(out / "model.safetensors")  # at the side it was trained at
-    assert embedder.input_size == 64 and embedder.model_id.endswith("/squash64")
+    assert embedder.input_size == 64 and embedder.model_id.endswith("/squash64+mirror")
+    # By default galleries search the pooled backbone features; the 32-d head trained them.
     vectors = embedder.embed([synthetic_photo("bag", "genuine", 1)])
-    assert vectors.shape == (1, 32)
+    assert info.searched == POOLED and info.dim == 32 and vectors.shape == (1, 1280)
+
+
+def test_a_checkpoint_searching_its_pooled_features_embeds_them(tmp_path: Path) -> None:
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=32,
+                                     searched=POOLED)
+    net.features[-1][0].weight.data.mul_(1.1)  # not ImageNet's backbone
+    net.eval()
+    path = tmp_path / "model.safetensors"
+    net.save(path, {"size": 96})
+    images = [synthetic_photo("boot", "genuine", seed) for seed in range(2)]
+    batch = squash_batch(images, 96)
+    pooled = torch.nn.functional.normalize(net.pooled(net.stem(batch)), dim=1).detach()
+    embedder = FineTunedEmbedder(path, mirror=False)
+    assert CheckpointInfo.read(path).searched == POOLED and embedder.dim == 1280
+    assert embedder.model_id.startswith("mobilenet_v2_metric_pooled@")
+    np.testing.assert_allclose(embedder.embed(images), pooled.numpy(), atol=2e-5)
+    # The same checkpoint searching its head: another model id, the head's vectors.
+    head = FineTunedEmbedder(path, searched=HEAD, mirror=False)
+    assert head.dim == 32 and head.model_id.startswith("mobilenet_v2_metric32@")
+    assert head.model_id.split("@")[1] == embedder.model_id.split("@")[1]  # same file, side
+    projected = torch.nn.functional.normalize(net.head(net.pooled(net.stem(batch))), dim=1)
+    np.testing.assert_allclose(head.embed(images), projected.detach().numpy(), atol=2e-5)
+
+
+def test_model_arguments_name_a_model_its_side_and_what_it_searches() -> None:
+    assert ModelArgument.parse("imagenet") == ModelArgument("imagenet")
+    assert ModelArgument.parse("imagenet@288").label == "ImageNet (frozen, 288 px)"
+    argument = ModelArgument.parse("runs/nike/model.safetensors@320#head")
+    assert argument == ModelArgument("runs/nike/model.safetensors", 320, HEAD)
+    assert argument.label == "nike @320 (head)" and argument.mirrored
+    argument = ModelArgument.parse("runs/nike/model.safetensors#pooled-mirror")
+    assert argument == ModelArgument("runs/nike/model.safetensors", None, POOLED, False)
+    assert not argument.mirrored and argument.label == "nike (pooled) -mirror"
+    argument = ModelArgument.parse("imagenet@320+mirror")
+    assert argument.mirrored and argument.label == "ImageNet (frozen, 320 px +mirror)"
+    assert not ModelArgument.parse("imagenet").mirrored
+    assert ModelArgument.parse("weights/x-v2.safetensors").label == "x-v2"
+    for wrong in ("imagenet#head", "runs/a.safetensors#neck"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            ModelArgument.parse(wrong)
+
+
+def random_gallery(rows: int = 60, dim: int = 8, seed: int = 0
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Unit vectors of two products, both labels, in photo groups of one to three copies."""
+    rng = np.random.default_rng(seed)
+    vectors = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(rows, dim))), dim=1)
+    group = torch.from_numpy(np.sort(rng.integers(0, rows // 2, rows)))
+    is_fake = torch.from_numpy(rng.random(rows // 2) < 0.5)[group]
+    product = (group >= rows // 4).long()
+    return vectors.float(), is_fake, product, group
+
+
+def test_the_gallery_score_loss_scores_each_photo_as_the_gallery_would() -> None:
+    vectors, is_fake, product, group = random_gallery()
+    loss = GalleryScoreLoss(vectors, is_fake, product, group, k=3)
+    rows = torch.arange(len(vectors))
+    wrongness = loss.wrongness(vectors, rows).numpy()
+    for code in (0, 1):
+        mine = (product == code).numpy()
+        left_out = leave_one_group_out(vectors.numpy()[mine], is_fake.numpy()[mine],
+                                       group.numpy()[mine], k=3)
+        score = counterfeit_score(left_out.s_genuine, left_out.s_fake, CONTRAST)
+        expected = np.where(is_fake.numpy()[mine], -score, score)
+        np.testing.assert_allclose(wrongness[mine], expected, atol=1e-5)
+
+
+def test_the_gallery_score_loss_pushes_wrong_photos_right_and_remembers_them() -> None:
+    vectors, is_fake, product, group = random_gallery(seed=1)
+    loss = GalleryScoreLoss(vectors, is_fake, product, group, k=3, margin=0.1)
+    rows = torch.arange(len(vectors))
+    before = loss.wrongness(vectors, rows)
+    batch = rows[before > -0.1][:8]  # photos the gallery scores wrong or within the margin
+    assert len(batch) == 8
+    anchors = vectors[batch].clone().requires_grad_(True)
+    memory = loss.memory.clone()
+    loss(anchors, batch).backward()
+    # A small step against the gradient makes the gallery's score of every one of them better.
+    moved = torch.nn.functional.normalize(anchors.detach() - 0.5 * anchors.grad, dim=1)
+    assert (loss.wrongness(moved, batch) < before[batch]).all()
+    # The memory holds each photo's latest embedding, and only the batch's changed.
+    loss(moved, batch)
+    torch.testing.assert_close(loss.memory[batch], moved)
+    others = ~torch.isin(rows, batch)
+    torch.testing.assert_close(loss.memory[others], memory[others])
 
 
 def test_folding_batch_norm_keeps_the_embeddings(tmp_path: Path) -> None:
@@ -141,14 +245,14 @@ def test_frozen_stem_runs_keep_the_stem_and_train_both_objectives(tmp_path: Path
         rest, later = (torch.nn.utils.parameters_to_vector(n.features[14:].parameters())
                        for n in (imagenet, net))
         assert not torch.equal(rest, later)  # the later stages did train
-        # The inference side is chosen on the validation groups among 64 and 96 px: the best
+        # The inference side is chosen on the validation groups among 64, 96 and 128 px: the best
         # AUROC for the classifier, which scores each photo itself; the training side for the
         # embedding, whose gallery of these few photos has too few groups to score any.
         info = CheckpointInfo.read(checkpoint)
         tried = {int(side): row["auroc"] for side, row in
                  info.training["embed_size_validation"].items()}
         scored = {side: value for side, value in tried.items() if not np.isnan(value)}
-        assert set(tried) == {64, 96} and bool(scored) == (objective == BINARY)
+        assert set(tried) == {64, 96, 128} and bool(scored) == (objective == BINARY)
         assert info.input_size == (max(scored, key=scored.__getitem__) if scored else 64)
         assert FineTunedEmbedder(checkpoint).input_size == info.input_size
     run_split = json.loads((tmp_path / "binary" / "split.json").read_text())

@@ -91,5 +91,6 @@ class PhotoSet(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.images[index]), int(self.labels[index])
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        """An augmented view, its class id and its row (the gallery-score loss's memory slot)."""
+        return self.transform(self.images[index]), int(self.labels[index]), index

@@ -23,7 +23,8 @@ the brand's calibration leaves out (``ipr_vision.suggest.calibrate_brand``), and
 validation groups, which it is calibrated on, as a right holder's gallery of new photos would
 be. A run without validation groups leaves only its training photos to calibrate on, which is
 optimistic; ``--calibration-share 0.5`` then moves half of the query groups into the gallery
-to calibrate on instead. ``--model imagenet@SIDE`` runs the frozen baseline at another side.
+to calibrate on instead. ``--model imagenet@SIDE`` runs the frozen baseline at another side;
+``--model CHECKPOINT@SIDE#head`` a checkpoint at another side or searching its other output.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ import json
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ipr_vision import Gallery
 from ipr_vision.embedders import Embedder
-from ipr_vision.embedders.finetuned import CheckpointInfo, FineTunedEmbedder
+from ipr_vision.embedders.finetuned import HEAD, POOLED, CheckpointInfo, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder, squash_batch
 from ipr_vision.gallery import LabelledPhoto
 from ipr_vision.metrics import auroc, expected_calibration_error, recall_at_flag_rate, roc_curve
@@ -94,16 +96,20 @@ def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
 
 
 def classify(checkpoint: str | Path, queries: list[LabelledPhoto], batch_size: int = 16,
-             input_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+             input_size: int | None = None, mirror: bool = True
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(is_fake, p_fake) of each query under the classifier baseline, preprocessed as the
-    embedders preprocess (the whole photo squashed to the checkpoint's inference side unless
-    ``input_size`` says otherwise)."""
+    fine-tuned embedder preprocesses (the whole photo squashed to the checkpoint's inference
+    side unless ``input_size`` says otherwise, and averaged with its mirror image unless
+    ``mirror`` is false), so the baseline sees photos exactly as the embedding does."""
     net = BinaryClassifier.load(checkpoint)
     input_size = input_size or CheckpointInfo.read(checkpoint).input_size
     p_fake = []
     for start in range(0, len(queries), batch_size):
         images = [read_photo(i.source).image for i in queries[start:start + batch_size]]
-        p_fake.append(net.p_fake(squash_batch(images, input_size)).numpy())
+        batch = squash_batch(images, input_size)
+        p = net.p_fake(batch)
+        p_fake.append(((p + net.p_fake(batch.flip(3))) / 2 if mirror else p).numpy())
     return np.array([i.label == "fake" for i in queries]), np.concatenate(p_fake)
 
 
@@ -152,21 +158,61 @@ def roc_points(evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
     return roc_curve(np.array([f for f, _ in scored]), np.array([p for _, p in scored]))
 
 
-def imagenet_side(model: str) -> int | None:
-    """The side of an ``imagenet`` or ``imagenet@SIDE`` model argument (224 by default: what
-    the package runs), None for a checkpoint."""
-    name, _, side = model.partition("@")
-    return (int(side) if side else 224) if name == "imagenet" else None
+@dataclass(frozen=True)
+class ModelArgument:
+    """A ``--model`` argument: ``imagenet`` or a checkpoint path, then optionally ``@SIDE`` (the
+    inference side; default 224 for ImageNet, the checkpoint's own otherwise), for a checkpoint
+    ``#head`` or ``#pooled`` (which of its outputs is searched; default its own), and ``+mirror``
+    or ``-mirror`` (average each photo with its mirror image, or not; default as the package
+    runs it: ImageNet without, checkpoints with)."""
 
+    name: str
+    side: int | None = None
+    searched: str | None = None
+    mirror: bool | None = None
 
-def curve_label(model: str) -> str:
-    """A run's checkpoint is named by its run folder (runs/nike/model.safetensors: "nike"),
-    a shipped one by its file name."""
-    side = imagenet_side(model)
-    if side is not None:
-        return f"ImageNet (frozen, {side} px)"
-    path = Path(model)
-    return path.parent.name if path.stem == "model" else path.stem
+    @classmethod
+    def parse(cls, text: str) -> ModelArgument:
+        rest, mirror = text, None
+        for suffix, value in (("+mirror", True), ("-mirror", False)):
+            if rest.endswith(suffix):
+                rest, mirror = rest.removesuffix(suffix), value
+        rest, _, searched = rest.partition("#")
+        name, _, side = rest.partition("@")
+        if searched not in ("", HEAD, POOLED) or (searched and name == "imagenet"):
+            raise argparse.ArgumentTypeError(f"{text}: '#' takes 'head' or 'pooled', after a "
+                                             "checkpoint")
+        return cls(name, int(side) if side else None, searched or None, mirror)
+
+    @property
+    def mirrored(self) -> bool:
+        return (not self.is_imagenet) if self.mirror is None else self.mirror
+
+    @property
+    def is_imagenet(self) -> bool:
+        return self.name == "imagenet"
+
+    @property
+    def is_classifier(self) -> bool:
+        return not self.is_imagenet and objective_of(self.name) == BINARY
+
+    def embedder(self) -> Embedder:
+        if self.is_imagenet:
+            return MobileNetV2Embedder(input_size=self.side or 224, mirror=self.mirrored)
+        return FineTunedEmbedder(self.name, input_size=self.side, searched=self.searched,
+                                 mirror=self.mirrored)
+
+    @property
+    def label(self) -> str:
+        """For plots: ImageNet with its side; a run's checkpoint by its run folder
+        (runs/nike/model.safetensors: "nike"), a shipped one by its file name."""
+        mirror = "" if self.mirror is None else (" +mirror" if self.mirror else " -mirror")
+        if self.is_imagenet:
+            return f"ImageNet (frozen, {self.side or 224} px{mirror})"
+        path = Path(self.name)
+        name = path.parent.name if path.stem == "model" else path.stem
+        return name + (f" @{self.side}" if self.side else "") + (
+            f" ({self.searched})" if self.searched else "") + mirror
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,8 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--split", type=Path, required=True, help="the run's split.json")
     parser.add_argument("--model", action="append", required=True,
-                        help="'imagenet' (224 px), 'imagenet@SIDE' or a .safetensors checkpoint "
-                        "(repeat to compare)")
+                        help="'imagenet' or a .safetensors checkpoint, optionally @SIDE "
+                        "(inference side) and, for a checkpoint, #head or #pooled (what is "
+                        "searched); repeat to compare")
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
     parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")
@@ -198,20 +245,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                 unused_groups=unused,
                                                 calibration_share=args.calibration_share)
         curves = {}
-        for model in args.model:
-            side = imagenet_side(model)
-            if side is None and objective_of(model) == BINARY:
-                is_fake, p_fake = classify(model, queries)
+        for text in args.model:
+            model = ModelArgument.parse(text)
+            if model.is_classifier:
+                is_fake, p_fake = classify(model.name, queries, input_size=model.side,
+                                           mirror=model.mirrored)
                 figures = classifier_summary(is_fake, p_fake)
                 points = roc_curve(is_fake, p_fake)
             else:
-                embedder: Embedder = (MobileNetV2Embedder(input_size=side) if side
-                                      else FineTunedEmbedder(model))
-                evaluation = evaluate(embedder, gallery_items, queries)
+                evaluation = evaluate(model.embedder(), gallery_items, queries)
                 figures, points = summary(evaluation), roc_points(evaluation)
-            results.setdefault(protocol, {})[model] = figures
-            curves[f"{curve_label(model)} (AUROC {figures['auroc']:.3f})"] = points
-            print(f"{protocol:15s} {model}: " + ", ".join(
+            results.setdefault(protocol, {})[text] = figures
+            curves[f"{model.label} (AUROC {figures['auroc']:.3f})"] = points
+            print(f"{protocol:15s} {text}: " + ", ".join(
                 f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                 for k, v in figures.items()), flush=True)
         title = f"ROC, protocol {protocol}: {len(queries)} held-out photos"

@@ -1,15 +1,30 @@
 """Fine-tune MobileNetV2 + a projection head by metric learning on a photo index.
 
 One command, on CPU or GPU, alone or under ``torchrun --nproc_per_node=N`` (DDP: gloo on CPU,
-nccl on GPU)::
+nccl on GPU); its defaults are the shipped model's recipe (``weights/MODEL_CARD.md``)::
 
     python -m training.train --index ../shared/datasets/nike_af1_j1/index.csv --out runs/nike
 
-Classes are product x label, so each batch (m photos per class) holds a product's genuine and
-fake photos together and the multi-similarity miner picks its hardest pairs: same product,
-other label. The split is by photo group (``dup_group``); the held-out (and validation) groups
-are written to ``OUT/split.json`` for the evaluation, and the weights to
-``OUT/model.safetensors``.
+Two losses, summed (``--loss``):
+
+* multi-similarity over product x label classes, on the head's output: each batch (m photos per
+  class) holds a product's genuine and fake photos together and the miner picks its hardest
+  pairs, same product and other label, which teaches the backbone what tells them apart;
+* the gallery score (:mod:`training.losses`), on the pooled backbone features: every training
+  photo scored against all the others of its product exactly as an inspection scores it, its
+  own photo group left out, so the nearest references keep saying the right label.
+
+Galleries then search the pooled backbone features (``--search pooled``): the head pulls each
+class together, which throws away what tells one item from another, and a nearest-neighbour
+search over a gallery lives on that (``ipr_vision.embedders.finetuned.EmbeddingNet``).
+
+The split is by photo group (``dup_group``): the held-out groups, never seen, are for the
+evaluation (``training.evaluate``); ``--validation-share`` of the rest is kept out too, to
+choose the inference side on (photos squashed to it before embedding; among ``--infer-sizes``,
+by AUROC, recorded in the checkpoint as ``embed_size``: a network trained on random crops sees
+best at a larger side than it was trained at, see ``training.evaluate.choose_input_size``)
+and for galleries to calibrate on: photos the model never saw, as a right holder's will be.
+Both are written to ``OUT/split.json``, the weights to ``OUT/model.safetensors``.
 
 ``--frozen-stem`` keeps the ImageNet stem (up to stride 16) as it is and trains only the last
 stages and the head: about twice as fast on a CPU, but it measured worse on validation groups
@@ -17,11 +32,6 @@ stages and the head: about twice as fast on a CPU, but it measured worse on vali
 stem's output for 8 augmented views per photo was faster still and overfitted, 0.867).
 ``--objective binary`` trains the genuine/fake classifier baseline on the same split instead of
 the embedding.
-
-With ``--validation-share``, the inference side (photos squashed to it before embedding) is
-chosen after training among ``--infer-sizes`` by AUROC on the validation groups, and recorded in
-the checkpoint (``embed_size``): a network trained on random crops sees best at a larger side
-than it was trained at (see ``training.evaluate.choose_input_size``).
 """
 
 from __future__ import annotations
@@ -42,13 +52,17 @@ from pytorch_metric_learning import losses, miners, samplers
 from torch.nn.parallel import DistributedDataParallel
 
 from ipr_vision import weights
-from ipr_vision.embedders.finetuned import EmbeddingNet
+from ipr_vision.embedders.finetuned import HEAD, POOLED, EmbeddingNet
 from ipr_vision.embedders.mobilenet import PATCH_STAGE, fold_batch_norm
 from ipr_vision.gallery import LabelledPhoto
 
 from .classifier import BINARY, METRIC, BinaryClassifier
-from .data import PhotoSet, class_name, load_index, phone_augment, split
+from .data import PhotoSet, class_name, load_index, phone_augment, plain, split
 from .evaluate import choose_input_size
+from .losses import GalleryScoreLoss
+
+MS, GALLERY, BOTH = "multi-similarity", "gallery", "both"
+LOSSES = (MS, GALLERY, BOTH)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -61,12 +75,23 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         "(protocol 3: air_force_1, evaluated on jordan_1)")
     parser.add_argument("--held-out-share", type=float, default=0.2,
                         help="share of photo groups kept out of training for evaluation")
-    parser.add_argument("--validation-share", type=float, default=0.0,
-                        help="share of the remaining groups kept out for choosing settings "
-                        "(0: none)")
+    parser.add_argument("--validation-share", type=float, default=0.15,
+                        help="share of the remaining groups kept out of training: the inference "
+                        "side is chosen on them, and a gallery holding them is calibrated on "
+                        "them (0: none)")
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--objective", choices=(METRIC, BINARY), default=METRIC,
                         help="metric: the embedding; binary: the genuine/fake classifier baseline")
+    parser.add_argument("--loss", choices=LOSSES, default=BOTH,
+                        help="metric objective: multi-similarity over product x label classes, "
+                        "the gallery score against a memory of every training photo, or both "
+                        "summed")
+    parser.add_argument("--search", choices=(POOLED, HEAD), default=POOLED,
+                        help="what galleries search: the pooled backbone features (the head "
+                        "only trains them) or the head's output")
+    parser.add_argument("--gallery-on", choices=(POOLED, HEAD), default=POOLED,
+                        help="what the gallery-score loss shapes: the pooled backbone features "
+                        "or the projection head's output")
     parser.add_argument("--frozen-stem", action="store_true",
                         help="keep the stride-16 stem ImageNet's and train the rest (about "
                         "twice as fast on a CPU)")
@@ -77,7 +102,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--m-per-class", type=int, default=12)
     parser.add_argument("--lr", type=float, default=1e-3, help="head; the backbone gets a tenth")
     parser.add_argument("--dim", type=int, default=256)
-    parser.add_argument("--size", type=int, default=224, help="training input side in pixels")
+    parser.add_argument("--size", type=int, default=288, help="training input side in pixels")
     parser.add_argument("--infer-sizes", type=int, nargs="+", metavar="SIDE",
                         help="inference sides to choose from on the validation groups "
                         "(default: --size and about 1.2 and 1.4 times it)")
@@ -102,20 +127,46 @@ def first_per_class(items: list[LabelledPhoto], limit: int) -> list[LabelledPhot
 
 
 def infer_sizes(size: int) -> list[int]:
-    """The training side and about 1.2 and 1.4 times it, in multiples of 32 (MobileNetV2's
-    stride), as candidates for the inference side."""
-    return sorted({size, *(max(32, round(size * f / 32) * 32) for f in (1.2, 1.4))})
+    """The training side and one and two of MobileNetV2's strides (32 px) above it, as
+    candidates for the inference side."""
+    return [size, size + 32, size + 64]
 
 
-class _FromStem(torch.nn.Module):
-    """The network minus its frozen stem, as the module DDP wraps: it takes stem features."""
+@torch.no_grad()
+def gallery_score_loss(model: torch.nn.Module, side: str, stem: torch.nn.Module,
+                       dataset: PhotoSet, items: list[LabelledPhoto], size: int,
+                       device: torch.device) -> GalleryScoreLoss:
+    """The loss with its memory filled by the starting network's view of every training photo
+    (whole photo squashed, as inference sees it), so it scores against all of them from the
+    first step. ``side`` (POOLED or HEAD) is the output the loss shapes."""
+    model.eval()
+    view = plain(size)
+    memory = torch.cat([
+        model(stem(torch.stack([view(image) for image in dataset.images[start:start + 32]]).to(
+            device, memory_format=torch.channels_last)))[0 if side == POOLED else 1]
+        for start in range(0, len(dataset), 32)])
+    model.train()
+    codes = {name: code for code, name in enumerate(sorted({i.product for i in items}))}
+    groups: dict[str, int] = {}
+    return GalleryScoreLoss(
+        memory, torch.tensor([i.label == "fake" for i in items]),
+        torch.tensor([codes[i.product] for i in items]),
+        torch.tensor([groups.setdefault(i.group or f"file:{i.source}", len(groups))
+                      for i in items])).to(device)
 
-    def __init__(self, net: EmbeddingNet) -> None:
+
+class _Trainable(torch.nn.Module):
+    """What the optimiser (and DDP) sees: the network from its input, or from the output of a
+    frozen stem, returning both the pooled backbone features and the head's output, so each
+    loss can take the one it shapes."""
+
+    def __init__(self, net: EmbeddingNet, from_stem: bool) -> None:
         super().__init__()
-        self.net = net
+        self.net, self.from_stem = net, from_stem
 
-    def forward(self, stem_features: torch.Tensor) -> torch.Tensor:
-        return self.net.from_stem(stem_features)
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pooled = self.net.pooled(images if self.from_stem else self.net.stem(images))
+        return pooled, self.net.head(pooled)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,10 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     network, dim = ((BinaryClassifier, 2) if args.objective == BINARY
                     else (EmbeddingNet, args.dim))
-    net = network.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim)
+    net = network.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim,
+                                args.search if args.objective == METRIC else HEAD)
     net = net.to(device, memory_format=torch.channels_last)
     dataset = PhotoSet.decode(train_items, classes, phone_augment(args.size), args.size)
-    model: torch.nn.Module = net
+    model: torch.nn.Module = _Trainable(net, from_stem=args.frozen_stem)
     trained = list(net.features.parameters())
     stem: torch.nn.Module = torch.nn.Identity()
     if args.frozen_stem:
@@ -156,7 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for parameter in net.features[:PATCH_STAGE].parameters():
             parameter.requires_grad_(False)
         trained = list(net.features[PATCH_STAGE:].parameters())
-        model = _FromStem(net)
+    gallery_loss = (gallery_score_loss(model, args.gallery_on, stem, dataset, train_items,
+                                       args.size, device)
+                    if args.objective == METRIC and args.loss != MS else None)
     steps = max(1, len(dataset) // (args.batch_size * world))
     sampler = samplers.MPerClassSampler(dataset.labels, args.m_per_class, args.batch_size,
                                         length_before_new_iter=steps * args.batch_size)
@@ -175,10 +229,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     loss_fn = losses.MultiSimilarityLoss(alpha=2, beta=50, base=0.5)
     miner = miners.MultiSimilarityMiner(epsilon=0.1)
 
-    def objective(outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def objective(pooled: torch.Tensor, head: torch.Tensor, labels: torch.Tensor,
+                  indices: torch.Tensor) -> torch.Tensor:
         if args.objective == BINARY:
-            return torch.nn.functional.cross_entropy(outputs, is_fake[labels])
-        return loss_fn(outputs, labels, miner(outputs, labels))
+            return torch.nn.functional.cross_entropy(head, is_fake[labels])
+        total = head.new_zeros(())
+        projected = torch.nn.functional.normalize(head, dim=1)
+        if args.loss != GALLERY:
+            total = total + loss_fn(projected, labels, miner(projected, labels))
+        if gallery_loss is not None:
+            searched = projected if args.gallery_on == HEAD else pooled
+            total = total + gallery_loss(torch.nn.functional.normalize(searched, dim=1), indices)
+        return total
 
     history: list[dict[str, float]] = []
     if rank == 0:
@@ -196,12 +258,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for epoch in range(args.epochs):
         model.train()
         total, seen, tick = 0.0, 0, time.perf_counter()
-        for images, labels in loader:
+        for images, labels, indices in loader:
             images = images.to(device, memory_format=torch.channels_last, non_blocking=True)
-            labels = labels.to(device)
+            labels, indices = labels.to(device), indices.to(device)
             with torch.no_grad():
                 images = stem(images)
-            loss = objective(model(images), labels)
+            loss = objective(*model(images), labels, indices)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

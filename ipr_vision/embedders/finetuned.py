@@ -18,25 +18,42 @@ from torch import nn
 from .. import weights as weights_mod
 from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm
 
+#: What a checkpoint's embedding is: the projection head's output, or the backbone's pooled
+#: features with the head used only to train them (``training.train --search``).
+HEAD, POOLED = "head", "pooled"
+
 
 class EmbeddingNet(nn.Module):
-    """MobileNetV2 features, average pooled, projected to ``dim`` and L2-normalised.
+    """MobileNetV2 features, average pooled, projected to ``dim`` by a small head.
 
-    A 128-256-d embedding is what metric learning shapes (and 5-10x less to search than the
-    1280-d ImageNet features); the backbone is fine-tuned with it, at a lower learning rate.
+    Metric learning shapes the head's ``dim``-d output, and through it the backbone (at a lower
+    learning rate). Which of the two a gallery searches is ``searched``: the head's output is
+    5x smaller, but a loss over product x label classes pulls each class together there, while
+    the pooled 1280-d features below it keep what tells one item (and seller) from another as
+    well as what the head learnt to separate, and that is what a nearest-neighbour search over
+    a gallery lives on (the head is then discarded at inference, as in SimCLR; the figures are
+    in ``weights/MODEL_CARD.md``).
     """
 
-    def __init__(self, dim: int = 256) -> None:
+    def __init__(self, dim: int = 256, searched: str = HEAD) -> None:
         super().__init__()
+        if searched not in (HEAD, POOLED):
+            raise ValueError(f"searched must be {HEAD!r} or {POOLED!r}, not {searched!r}")
         self.features = torchvision.models.mobilenet_v2(weights=None).features
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, dim))
         self.dim = dim
+        self.searched = searched
+
+    @property
+    def embedding_dim(self) -> int:
+        """Length of the vectors a gallery stores."""
+        return 1280 if self.searched == POOLED else self.dim
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.from_stem(self.stem(images))
 
     def stem(self, images: torch.Tensor) -> torch.Tensor:
-        """Stride-16 features: what the heat maps read, and what training may freeze and cache."""
+        """Stride-16 features: what the heat maps read, and what training may freeze."""
         return self.features[:PATCH_STAGE](images)
 
     def pooled(self, stem_features: torch.Tensor) -> torch.Tensor:
@@ -44,12 +61,18 @@ class EmbeddingNet(nn.Module):
         return self.features[PATCH_STAGE:](stem_features).mean(dim=(2, 3))
 
     def from_stem(self, stem_features: torch.Tensor) -> torch.Tensor:
-        return nn.functional.normalize(self.head(self.pooled(stem_features)), dim=1)
+        return self.from_pooled(self.pooled(stem_features))
+
+    def from_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The searched embedding, L2-normalised."""
+        return nn.functional.normalize(pooled if self.searched == POOLED else self.head(pooled),
+                                       dim=1)
 
     @classmethod
-    def from_imagenet(cls, weights_path: str | Path, dim: int = 256) -> EmbeddingNet:
+    def from_imagenet(cls, weights_path: str | Path, dim: int = 256,
+                      searched: str = HEAD) -> EmbeddingNet:
         """Start from torchvision's ImageNet MobileNetV2 file (the ``classifier`` is dropped)."""
-        net = cls(dim)
+        net = cls(dim, searched)
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
         features = {k.removeprefix("features."): v for k, v in state.items()
                     if k.startswith("features.")}
@@ -62,13 +85,15 @@ class EmbeddingNet(nn.Module):
         (the training photos' sha256) travels with the weights, so a gallery holding those
         photos knows not to calibrate on them."""
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(path), metadata={"dim": str(self.dim),
+        save_file(state, str(path), metadata={"dim": str(self.dim), "searched": self.searched,
                                               "training": json.dumps(metadata),
                                               "trained_on": json.dumps(sorted(trained_on))})
 
     @classmethod
-    def load(cls, path: str | Path) -> EmbeddingNet:
-        net = cls(CheckpointInfo.read(path).dim)
+    def load(cls, path: str | Path, searched: str | None = None) -> EmbeddingNet:
+        """The checkpoint's network, searching what it records unless ``searched`` says."""
+        info = CheckpointInfo.read(path)
+        net = cls(info.dim, searched or info.searched)
         net.load_state_dict(load_file(str(path)), strict=True)
         return net.eval()
 
@@ -80,6 +105,7 @@ class CheckpointInfo:
     dim: int
     training: dict[str, Any]  # the run's settings and history
     trained_on: frozenset[str]  # sha256 of the training photos (empty for older checkpoints)
+    searched: str = HEAD  # HEAD or POOLED (older checkpoints: HEAD)
 
     @property
     def input_size(self) -> int:
@@ -92,7 +118,8 @@ class CheckpointInfo:
         with safe_open(str(path), framework="pt") as handle:
             meta = handle.metadata() or {}
         return cls(int(meta["dim"]), json.loads(meta.get("training", "{}")),
-                   frozenset(json.loads(meta.get("trained_on", "[]"))))
+                   frozenset(json.loads(meta.get("trained_on", "[]"))),
+                   meta.get("searched", HEAD))
 
 
 class FineTunedEmbedder(SquashEmbedder):
@@ -104,18 +131,24 @@ class FineTunedEmbedder(SquashEmbedder):
 
     architecture = "mobilenet_v2_metric"
 
-    def __init__(self, checkpoint: str | Path, *, input_size: int | None = None) -> None:
+    def __init__(self, checkpoint: str | Path, *, input_size: int | None = None,
+                 searched: str | None = None, mirror: bool = True) -> None:
+        """``input_size`` and ``searched`` override what the checkpoint records, ``mirror``
+        the averaging with the mirror image (for evaluating it other ways; the model id says
+        which was used). Training flips photos at random, so the mirror image is on by default
+        (validation figures in ``weights/MODEL_CARD.md``)."""
         checkpoint = Path(checkpoint)
         info = CheckpointInfo.read(checkpoint)
-        self.net = fold_batch_norm(EmbeddingNet.load(checkpoint))
-        self.input_size = input_size or info.input_size
+        self.net = fold_batch_norm(EmbeddingNet.load(checkpoint, searched))
+        self.input_size, self.mirror = input_size or info.input_size, mirror
         self.trained_on = info.trained_on
         sha = weights_mod.sha256_file(checkpoint)
-        self._model_id = f"{self.architecture}{self.net.dim}@{sha[:16]}/squash{self.input_size}"
+        output = "_pooled" if self.net.searched == POOLED else str(self.net.dim)
+        self._model_id = f"{self.architecture}{output}@{sha[:16]}/{self.view}"
 
     @property
     def dim(self) -> int:
-        return self.net.dim
+        return self.net.embedding_dim
 
     def _stem(self, batch: torch.Tensor) -> torch.Tensor:
         return self.net.stem(batch)

@@ -51,18 +51,29 @@ def squash_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
 
 class SquashEmbedder(ABC):
     """What every MobileNetV2-based embedder shares: the whole photo squashed to a square,
-    the model id, and patch features read from the stride-16 stem.
+    optionally averaged with its mirror image, the model id, and patch features read from the
+    stride-16 stem.
 
-    Subclasses set ``input_size`` and ``_model_id`` and implement :meth:`_stem` (photos to
-    stride-16 features) and :meth:`_vectors` (a preprocessed batch to L2-normalised vectors).
+    Subclasses set ``input_size``, ``mirror`` and ``_model_id`` (ending in :attr:`view`) and
+    implement :meth:`_stem` (photos to stride-16 features) and :meth:`_vectors` (a preprocessed
+    batch to L2-normalised vectors).
     """
 
     input_size: int
+    #: Embed the photo and its mirror image and average the two: for a network trained on
+    #: randomly flipped photos both are equally its view of the item, and their mean is a
+    #: steadier one, at twice the cost.
+    mirror: bool = False
     _model_id: str
 
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    @property
+    def view(self) -> str:
+        """How photos are presented to the network, as the model id records it."""
+        return f"squash{self.input_size}" + ("+mirror" if self.mirror else "")
 
     @property
     @abstractmethod
@@ -81,11 +92,19 @@ class SquashEmbedder(ABC):
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._vectors(self.preprocess(images)).numpy().astype(np.float32)
+        batch = self.preprocess(images)
+        if not self.mirror:
+            return self._vectors(batch).numpy().astype(np.float32)
+        # One call on photos and mirror images together: a batch of two runs faster on a CPU
+        # than two batches of one.
+        both = self._vectors(torch.cat([batch, batch.flip(3)]))
+        vectors = torch.nn.functional.normalize(both[:len(images)] + both[len(images):], dim=1)
+        return vectors.numpy().astype(np.float32)
 
     @torch.inference_mode()
     def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """Mid-level features on a 14x14 grid, ``(n, 14, 14, c)``, each averaged over its 3x3
+        """Mid-level features on a grid of side ``input_size / 16`` (14 x 14 at 224 px),
+        ``(n, h, w, c)``, each averaged over its 3x3
         neighbourhood (PatchCore's locally aware patches): where a photo departs from genuine
         references shows up here before it is pooled away in the embedding."""
         local = torch.nn.functional.avg_pool2d(self._stem(self.preprocess(images)), 3, stride=1,
@@ -104,7 +123,7 @@ class MobileNetV2Embedder(SquashEmbedder):
     architecture = "mobilenet_v2"
 
     def __init__(self, weights_path: str | Path | None = None, *, input_size: int = 224,
-                 num_threads: int | None = None) -> None:
+                 mirror: bool = False, num_threads: int | None = None) -> None:
         if weights_path is None:
             weights_path = weights_mod.require(weights_mod.IMAGENET_MOBILENET_V2)
             sha = weights_mod.IMAGENET_MOBILENET_V2.sha256
@@ -120,9 +139,9 @@ class MobileNetV2Embedder(SquashEmbedder):
         # print) are read from the same folded stem the embedding runs through.
         features = fold_batch_norm(network.features)
         self._stem_net, self._head_net = features[:PATCH_STAGE], features[PATCH_STAGE:]
-        self.input_size = input_size
+        self.input_size, self.mirror = input_size, mirror
         self.weights_sha256 = sha
-        self._model_id = f"{self.architecture}@{sha[:16]}/squash{input_size}"
+        self._model_id = f"{self.architecture}@{sha[:16]}/{self.view}"
 
     @property
     def dim(self) -> int:

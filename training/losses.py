@@ -1,0 +1,85 @@
+"""The gallery-score loss: train the embedding on the score inspection computes.
+
+An inspection compares a photo with its product's references and scores it by how much nearer
+its nearest fakes are than its nearest genuine references (``ipr_vision.scoring``). A loss over
+a handful of photos per class (multi-similarity, say) pulls *every* genuine photo of a product
+towards every other, which flattens what the search lives on: a new photo's nearest references
+are usually photos of the same item from the same seller, not the class average. This loss
+instead scores each training photo exactly as a gallery would: against a memory of every other
+training photo of its product, its own photo group left out, and asks its top-``k`` same-label
+similarity to beat its top-``k`` other-label similarity by a margin. Photos whose neighbourhood
+already says the right thing give no gradient; the ones a gallery would get wrong do.
+
+The memory holds one detached embedding per training photo, refreshed whenever the photo is in
+a batch (a cross-batch memory, Wang et al., "Cross-Batch Memory for Embedding Learning", 2020);
+under DDP every process keeps the same memory by gathering each step's embeddings.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+class GalleryScoreLoss(nn.Module):
+    """``softplus(scale * (s_other - s_same + margin)) / scale``, averaged over the batch, where
+    ``s_same`` and ``s_other`` are the mean of the top-``k`` cosine similarities to the photo's
+    own label and to the other label among the memory's photos of its product, photo group
+    excluded.
+    """
+
+    def __init__(self, memory: torch.Tensor, is_fake: torch.Tensor, product: torch.Tensor,
+                 group: torch.Tensor, k: int = 3, margin: float = 0.1,
+                 scale: float = 16.0) -> None:
+        super().__init__()
+        self.register_buffer("memory", nn.functional.normalize(memory.float(), dim=1))
+        self.register_buffer("is_fake", is_fake.bool())
+        self.register_buffer("product", product.long())
+        self.register_buffer("group", group.long())
+        self.k, self.margin, self.scale = k, margin, scale
+
+    def forward(self, embeddings: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        wrongness = self.wrongness(embeddings, indices)
+        self.remember(embeddings.detach(), indices)
+        known = torch.isfinite(wrongness)
+        if not known.any():
+            return embeddings.sum() * 0.0  # keeps the graph (and DDP's reducer) whole
+        gap = wrongness[known] + self.margin
+        return nn.functional.softplus(self.scale * gap).mean() / self.scale
+
+    def wrongness(self, embeddings: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """``s_other - s_same`` per photo: the counterfeit score a gallery of the memory would
+        give a genuine photo, or minus it for a fake (``ipr_vision.scoring``), so positive means
+        the gallery would lean the wrong way; NaN where the product lacks either label."""
+        sims = embeddings @ self.memory.T
+        usable = ((self.product[indices][:, None] == self.product[None, :])
+                  & (self.group[indices][:, None] != self.group[None, :]))
+        same = self.is_fake[indices][:, None] == self.is_fake[None, :]
+        wrongness = (_top_k_mean(sims, usable & ~same, self.k)
+                     - _top_k_mean(sims, usable & same, self.k))
+        return wrongness.where(wrongness.isfinite(), float("nan"))
+
+    @torch.no_grad()
+    def remember(self, embeddings: torch.Tensor, indices: torch.Tensor) -> None:
+        """Store the batch's embeddings (every process's, under DDP) in the memory.
+
+        Out of place: this step's similarities still need the old memory for their gradient.
+        """
+        if dist.is_available() and dist.is_initialized():
+            embeddings, indices = _gather(embeddings), _gather(indices)
+        self.memory = self.memory.index_copy(
+            0, indices, nn.functional.normalize(embeddings.float(), dim=1))
+
+
+def _top_k_mean(sims: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """Mean of each row's ``k`` largest similarities where ``mask`` holds (-inf if none)."""
+    masked = sims.masked_fill(~mask, float("-inf"))
+    k = min(k, sims.shape[1])
+    return masked.topk(k, dim=1).values.mean(dim=1)
+
+
+def _gather(tensor: torch.Tensor) -> torch.Tensor:
+    parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.cat(parts)
