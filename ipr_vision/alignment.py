@@ -46,7 +46,8 @@ def align(photo: Image.Image, reference: Image.Image) -> Alignment:
     sift = cv2.SIFT.create(nfeatures=4000)
     photo_points, photo_descriptors = sift.detectAndCompute(photo_small, None)
     ref_points, ref_descriptors = sift.detectAndCompute(reference_small, None)
-    if photo_descriptors is None or ref_descriptors is None or len(ref_points) < 2:
+    # OpenCV 4 gives no descriptors for a photo without keypoints, OpenCV 5 an empty array.
+    if min(len(photo_points), len(ref_points)) < 2:
         return Alignment(None, 0, 0, "too few keypoints (a plain or blurred photo?)")
     pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(ref_descriptors, photo_descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
