@@ -222,8 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", type=Path, required=True, help="the run's split.json")
     parser.add_argument("--model", action="append", required=True,
                         help="'imagenet' or a .safetensors checkpoint, optionally @SIDE "
-                        "(inference side) and, for a checkpoint, #head or #pooled (what is "
-                        "searched); repeat to compare")
+                        "(inference side), for a checkpoint #head or #pooled (what is searched), "
+                        "and +mirror or -mirror (average with the mirror image, or not; by "
+                        "default checkpoints do and ImageNet does not); repeat to compare")
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
     parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")

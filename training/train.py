@@ -40,6 +40,7 @@ import argparse
 import copy
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -247,10 +248,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
 
     trained_on = {weights.sha256_file(item.source) for item in train_items}
+    # As a user would retype it: not the script's path on the machine that trained.
+    command = shlex.join(["python", "-m", "training.train",
+                          *(sys.argv[1:] if argv is None else argv)])
 
     def save(path: Path, **extra: object) -> None:
         net.save(path, {
-            "command": " ".join(sys.argv), "classes": classes, "train_photos": len(dataset),
+            "command": command, "classes": classes, "train_photos": len(dataset),
             "processes": world, "device": device.type, "seconds": time.perf_counter() - started,
             "history": history, **{k: str(v) for k, v in vars(args).items()}, **extra},
             trained_on=trained_on)
