@@ -25,7 +25,7 @@ bench: setup
 	$(BIN)/python bench/bench_model.py
 	$(BIN)/python bench/bench_web.py
 
-# Retrain the shipped model and evaluate it (weights/MODEL_CARD.md; about 25 min on 2 cores).
+# Retrain the shipped model and evaluate it (weights/MODEL_CARD.md; about 46 min on 2 cores).
 NIKE ?= ../shared/datasets/nike_af1_j1/index.csv
 train: setup
 	$(BIN)/python -m training.train --index $(NIKE) --out runs/nike $(TRAIN_ARGS)

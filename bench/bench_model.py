@@ -14,7 +14,9 @@ squashed to the checkpoint's inference side):
 For each: images per second at batch 1 and 8 (median call, after warm-up), the largest
 difference from ``folded+CL``'s embeddings, and, with the dataset present, protocol 1 (known
 fakes) on the checkpoint's held-out photo groups: AUROC and fake recall at 1 % of genuine
-flagged, through the same ``Gallery.evaluate`` the training report uses.
+flagged, through the same ``Gallery.evaluate`` the training report uses. All of it per network
+pass, on the photo alone: the package also embeds each photo's mirror image (in the same
+batch), so it embeds photos at half these rates, with the model card's accuracy.
 
 Usage::
 

@@ -9,8 +9,10 @@ the full dataset. Why it looks the way it does:
 * Seeded and sorted before any random choice, so a rerun gives byte-identical CSVs and files.
 * Balanced: the same number of photos for each product/label cell, so the demo shows both
   verdicts for both products instead of mirroring the dataset's proportions.
-* The query photos come from the photo groups the shipped model was never trained on (its
-  ``weights/*.split.json``), so the demo's verdicts are not flattered by photos it memorised.
+* No photo the shipped model was trained on: the query photos come from its held-out photo
+  groups and the gallery photos from its validation groups (both in ``weights/*.split.json``),
+  so the demo's verdicts are not flattered by photos it memorised, and the demo brand is
+  calibrated on photos it has never seen, as a right holder's would be.
 * Files are copied unmodified (checked against the dataset's sha256), as the CC BY 4.0
   attribution in ``ATTRIBUTION.md`` says.
 
@@ -35,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO.parent / "shared" / "datasets" / "nike_af1_j1"
 DEFAULT_OUT = REPO / "demo" / "sample"
-DEFAULT_SPLIT = REPO / "weights" / "ipr-vision-metric256-nike-v1.split.json"
+DEFAULT_SPLIT = REPO / "weights" / "ipr-vision-metric-nike-v2.split.json"
 
 #: Photos per product/label cell: the first GALLERY_PER_CELL go to the gallery, the rest to queries.
 GALLERY_PER_CELL = 12
@@ -50,8 +52,10 @@ ATTRIBUTION = """\
 The photos in this folder are a small sample of the `nike_af1_j1` development dataset, one photo
 per photo group, chosen by `demo/make_sample.py` (seed {seed}). The files are **unmodified
 copies** of the dataset files (same bytes; sha256 checked when copied); only their folders
-changed, to `<label>/<product>/`. The 12 query photos (`queries.csv`) come from photo groups the
-shipped model (`weights/ipr-vision-metric256-nike-v1.safetensors`) was never trained on.
+changed, to `<label>/<product>/`. The shipped model
+(`weights/ipr-vision-metric-nike-v2.safetensors`) was trained on none of them: the 12 query
+photos (`queries.csv`) come from its held-out photo groups, the 48 gallery photos from its
+validation groups.
 
 Source and licence, as given in the dataset's README:
 
@@ -72,10 +76,10 @@ def _read_index(source: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def select(rows: list[dict[str, str]], seed: int, held_out: frozenset[str]
-           ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def select(rows: list[dict[str, str]], seed: int, held_out: frozenset[str],
+           validation: frozenset[str]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Pick one file from each of 15 photo groups per cell; return (gallery rows, query rows).
-    Query photos come only from the ``held_out`` groups.
+    Query photos come only from the ``held_out`` groups, gallery photos from ``validation``.
 
     Groups whose files disagree on product or label would make a cell ambiguous, so they are
     skipped (the dataset README says label conflicts were removed; this only guards it).
@@ -92,10 +96,11 @@ def select(rows: list[dict[str, str]], seed: int, held_out: frozenset[str]
     queries: list[dict[str, str]] = []
     for cell in sorted(cells):
         held = sorted(g for g in cells[cell] if g in held_out)
-        others = sorted(g for g in cells[cell] if g not in held_out)
+        others = sorted(g for g in cells[cell] if g in validation)
         if len(held) < QUERIES_PER_CELL or len(others) < GALLERY_PER_CELL:
-            raise SystemExit(f"cell {cell} has {len(held)} held-out and {len(others)} other "
-                             f"photo groups, need {QUERIES_PER_CELL} and {GALLERY_PER_CELL}")
+            raise SystemExit(f"cell {cell} has {len(held)} held-out and {len(others)} "
+                             f"validation photo groups, need {QUERIES_PER_CELL} and "
+                             f"{GALLERY_PER_CELL}")
         chosen = ([others[i] for i in rng.permutation(len(others))[:GALLERY_PER_CELL]]
                   + [held[i] for i in rng.permutation(len(held))[:QUERIES_PER_CELL]])
         picks = []
@@ -121,9 +126,10 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
 
 def build(source: Path, out: Path, seed: int, split: Path) -> tuple[int, int]:
     """Write the sample into ``out`` (replacing it); return (photos, bytes)."""
-    held_out = frozenset(g.removeprefix("group:")
-                         for g in json.loads(split.read_text())["held_out_groups"])
-    gallery, queries = select(_read_index(source), seed, held_out)
+    groups = json.loads(split.read_text())
+    held_out, validation = (frozenset(g.removeprefix("group:") for g in groups[side])
+                            for side in ("held_out_groups", "validation_groups"))
+    gallery, queries = select(_read_index(source), seed, held_out, validation)
     chosen = gallery + queries
     if len(chosen) > MAX_PHOTOS:
         raise SystemExit(f"{len(chosen)} photos selected, the sample allows {MAX_PHOTOS}")
@@ -165,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", type=Path, default=DEFAULT_SPLIT,
                         help="the shipped model's split.json: queries come from its held-out "
-                        f"groups (default: {DEFAULT_SPLIT})")
+                        f"groups, the gallery from its validation groups (default: "
+                        f"{DEFAULT_SPLIT})")
     args = parser.parse_args(argv)
     if not (args.source / "index.csv").is_file():
         print(f"make_sample: {args.source}/index.csv not found (give --source)", file=sys.stderr)

@@ -55,8 +55,8 @@ IMAGENET_MOBILENET_V2 = WeightsFile(
 #: The fine-tuned embedding model shipped in the checkout's ``weights/`` (model card beside it).
 FINETUNED = WeightsFile(
     name="fine-tuned weights",
-    filename="ipr-vision-metric256-nike-v1.safetensors",
-    sha256="2038e7aff6c3425c9b18d0eff756c4e121ac716395037033fcefe88ea771a599",
+    filename="ipr-vision-metric-nike-v2.safetensors",
+    sha256="d1adb72dbaea541955266d9c3372138aed2f3f463aade05963e1e3d62d43865e",
     folder=".",
     remedy="restore it from the ipr-vision checkout's weights/ folder (git checkout -- weights)",
 )
