@@ -27,11 +27,16 @@ def class_name(item: LabelledPhoto) -> str:
     return f"{item.product}/{item.label}"
 
 
+def group_key(item: LabelledPhoto) -> str:
+    """A photo's group: its ``dup_group``, or the file alone when it has none."""
+    return item.group or f"file:{item.source}"
+
+
 def split(items: list[LabelledPhoto], query_share: float, seed: int
           ) -> tuple[list[LabelledPhoto], list[LabelledPhoto]]:
     """(train, held out) by photo group, stratified by product and label: no group is on both
     sides, so a copy of a training photo is never scored as a new one."""
-    groups = [item.group or f"file:{item.source}" for item in items]
+    groups = [group_key(item) for item in items]
     held = split_groups(groups, [class_name(i) for i in items], query_share, seed)
     return ([i for i, h in zip(items, held, strict=True) if not h],
             [i for i, h in zip(items, held, strict=True) if h])

@@ -58,7 +58,7 @@ from ipr_vision.embedders.mobilenet import PATCH_STAGE, fold_batch_norm
 from ipr_vision.gallery import LabelledPhoto
 
 from .classifier import BINARY, METRIC, BinaryClassifier
-from .data import PhotoSet, class_name, load_index, phone_augment, plain, split
+from .data import PhotoSet, class_name, group_key, load_index, phone_augment, plain, split
 from .evaluate import choose_input_size
 from .losses import GalleryScoreLoss
 
@@ -152,7 +152,7 @@ def gallery_score_loss(model: torch.nn.Module, side: str, stem: torch.nn.Module,
     return GalleryScoreLoss(
         memory, torch.tensor([i.label == "fake" for i in items]),
         torch.tensor([codes[i.product] for i in items]),
-        torch.tensor([groups.setdefault(i.group or f"file:{i.source}", len(groups))
+        torch.tensor([groups.setdefault(group_key(i), len(groups))
                       for i in items])).to(device)
 
 
@@ -283,12 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 save(args.out / f"epoch-{epoch + 1}.safetensors")
 
     if rank == 0:
-        held_groups = sorted({i.group or f"file:{i.source}" for i in held_out})
+        held_groups = sorted({group_key(i) for i in held_out})
         (args.out / "split.json").write_text(json.dumps({
             "index": str(args.index), "held_out_share": args.held_out_share,
             "split_seed": args.split_seed, "products": args.products,
             "held_out_groups": held_groups,
-            "validation_groups": sorted({i.group or f"file:{i.source}" for i in validation})},
+            "validation_groups": sorted({group_key(i) for i in validation})},
             indent=1))
         final = args.out / "model.safetensors"
         save(final)
