@@ -23,9 +23,10 @@ from ipr_vision.embedders.finetuned import (
     FineTunedEmbedder,
 )
 from ipr_vision.embedders.mobilenet import fold_batch_norm, squash_batch
+from ipr_vision.gallery import LabelledPhoto
 from ipr_vision.scoring import CONTRAST, counterfeit_score, leave_one_group_out
 from training.classifier import BINARY, METRIC, BinaryClassifier, objective_of
-from training.data import class_name, load_index, split
+from training.data import class_name, group_key, load_index, split
 from training.evaluate import (
     PROTOCOLS,
     ModelArgument,
@@ -59,6 +60,17 @@ def test_split_never_puts_a_photo_group_on_both_sides(tmp_path: Path, nike_dir: 
             assert not groups_of(train) & groups_of(held)
             assert {class_name(i) for i in held} == {class_name(i) for i in items}
         assert split(items, 0.25, 0) == split(items, 0.25, 0)  # seeded: reproducible
+
+
+def test_photos_without_a_group_are_held_out_as_their_own_group() -> None:
+    """An index without dup_group: each file is its own group, in split.json and in the
+    protocols alike, so a held-out photo is a query and never a gallery reference."""
+    items = [LabelledPhoto(Path(f"{product}/{label}/{n}.jpg"), product, label)
+             for product in ("boot", "bag") for label in ("genuine", "fake") for n in range(8)]
+    _, held = split(items, 0.25, 0)
+    gallery, queries = protocol_sides(items, {group_key(i) for i in held}, "known-fakes")
+    assert queries == held and len(gallery) == len(items) - len(held)
+    assert not {i.source for i in gallery} & {i.source for i in held}
 
 
 def test_evaluation_protocols_never_put_a_photo_group_on_both_sides(nike_dir: Path) -> None:

@@ -51,7 +51,7 @@ from ipr_vision.plots import roc_plot
 from ipr_vision.results import Evaluation
 
 from .classifier import BINARY, BinaryClassifier, objective_of
-from .data import load_index, split
+from .data import group_key, load_index, split
 
 PROTOCOLS = ("known-fakes", "genuine-only", "unseen-product")
 
@@ -66,8 +66,8 @@ def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol:
     training photos are left out of calibration, see ``calibrate_brand``)."""
     if protocol == "unseen-product":
         return split([i for i in items if i.product == product], 0.2, seed)
-    queries = [i for i in items if i.group in query_groups]
-    gallery = [i for i in items if i.group not in query_groups | unused_groups]
+    queries = [i for i in items if group_key(i) in query_groups]
+    gallery = [i for i in items if group_key(i) not in query_groups | unused_groups]
     if calibration_share:
         calibration, queries = split(queries, 1 - calibration_share, seed)
         gallery += calibration
