@@ -16,8 +16,10 @@ demo: setup
 demo-cli: setup
 	$(BIN)/python demo/run_demo.py --cli
 
+# ruff, the type checker, then the tests (the import rules of ARCHITECTURE.md among them).
 test: setup browser
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import sqlite3
@@ -39,15 +38,22 @@ import torch
 import torchvision
 from PIL import Image, ImageDraw
 
-from ipr_vision import Gallery, Policy, read_photo
-from ipr_vision import weights as weights_mod
+from ipr_vision import Gallery, Label, Policy, read_photo
+from ipr_vision.core.index import BrandIndex
+from ipr_vision.core.splits import split_groups
+from ipr_vision.core.suggest import BrandCalibration, assess, calibrate_brand
+from ipr_vision.embedders import weights as weights_mod
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import IprVisionError
-from ipr_vision.gallery import LabelledPhoto, read_index
-from ipr_vision.index import BrandIndex
-from ipr_vision.splits import split_groups
-from ipr_vision.store import DB_NAME, LABELS
-from ipr_vision.suggest import BrandCalibration, assess, calibrate_brand
+from ipr_vision.intake.labelled import (
+    LabelledPhoto,
+    group_key,
+    named_group,
+    read_index,
+    stratum,
+    write_index,
+)
+from ipr_vision.storage.gallery_schema import DB_NAME
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = Path(os.environ.get("IPR_VISION_DATASETS",
@@ -187,9 +193,9 @@ def load_photos(dataset: Path | None, scratch: Path, seed: int) -> tuple[list[La
     if dataset is None:
         where = "not used (--synthetic)"
     elif (dataset / "index.csv").is_file():
-        items, report = read_index(dataset.resolve() / "index.csv")
+        items, failed = read_index(dataset.resolve() / "index.csv")
         if items:
-            skipped = f", {len(report.failed)} index rows unusable" if report.failed else ""
+            skipped = f", {len(failed)} index rows unusable" if failed else ""
             return items, f"photos: real, {len(items):,} from {dataset}{skipped}"
         where = f"unusable at {dataset} (no usable rows in index.csv)"
     else:
@@ -203,9 +209,9 @@ def write_generated_dataset(folder: Path, seed: int, groups_per_cell: int = 34) 
     """Write 640-px JPEGs and an ``index.csv`` shaped like the real set: 2 products x 2 labels,
     each photo present as 3 copies (original, mirrored, rotated) sharing a ``dup_group``."""
     rng = np.random.default_rng(seed)
-    rows = []
+    items = []
     for product in ("boot", "bag"):
-        for label in LABELS:
+        for label in Label:
             for number in range(groups_per_cell):
                 base = generated_photo(rng, product, label)
                 group = f"{product}-{label}-{number:03d}"
@@ -215,9 +221,9 @@ def write_generated_dataset(folder: Path, seed: int, groups_per_cell: int = 34) 
                     relative = Path(label, product, f"{group}-{copy_number}.jpg")
                     (folder / relative).parent.mkdir(parents=True, exist_ok=True)
                     image.save(folder / relative, quality=90)
-                    rows.append({"path": relative.as_posix(), "label": label,
-                                 "product": product, "dup_group": group})
-    return write_index(folder / "index.csv", rows)
+                    items.append(LabelledPhoto(folder / relative, product, label,
+                                               named_group(group)))
+    return write_index(folder / "index.csv", items)
 
 
 def generated_photo(rng: np.random.Generator, product: str, label: str,
@@ -239,32 +245,12 @@ def generated_photo(rng: np.random.Generator, product: str, label: str,
     return Image.fromarray(pixels)
 
 
-def write_index(path: Path, rows: Sequence[dict[str, str]]) -> Path:
-    """Write an index CSV in the format ``Gallery.import_index`` reads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "label", "product", "dup_group"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def index_rows(items: Sequence[LabelledPhoto]) -> list[dict[str, str]]:
-    return [{"path": str(item.source.resolve()), "label": item.label, "product": item.product,
-             "dup_group": item.group or ""} for item in items]
-
-
-def group_of(item: LabelledPhoto) -> str:
-    """A photo's group; a photo without one is a group of its own."""
-    return item.group or str(item.source)
-
-
 def split(items: Sequence[LabelledPhoto], gallery_photos: int, query_photos: int,
           seed: int) -> tuple[list[LabelledPhoto], list[LabelledPhoto]]:
     """About ``gallery_photos`` + ``query_photos`` photos, split by photo group and stratified
     by product/label, so that, as in real use, no copy of a query photo is in the gallery."""
-    groups = [group_of(item) for item in items]
-    strata = [f"{item.product}/{item.label}" for item in items]
+    groups = [group_key(item) for item in items]
+    strata = [stratum(item) for item in items]
     share = (gallery_photos + query_photos) / len(items)
     # split_groups draws a stratified set of whole groups; here it picks the subset to use.
     chosen = (np.ones(len(items), dtype=bool) if share >= 1.0
@@ -272,8 +258,8 @@ def split(items: Sequence[LabelledPhoto], gallery_photos: int, query_photos: int
     used = np.flatnonzero(chosen)
     on_query = split_groups([groups[i] for i in used], [strata[i] for i in used],
                             query_photos / (gallery_photos + query_photos), seed + 1)
-    gallery = [items[i] for i, query in zip(used, on_query, strict=True) if not query]
-    queries = [items[i] for i, query in zip(used, on_query, strict=True) if query]
+    gallery = [items[int(i)] for i, query in zip(used, on_query, strict=True) if not query]
+    queries = [items[int(i)] for i, query in zip(used, on_query, strict=True) if query]
     return gallery, queries
 
 
@@ -339,11 +325,11 @@ def bench_gallery(embedder: MobileNetV2Embedder, items: Sequence[LabelledPhoto],
     (open) for the storage figures."""
     gallery_items, queries = split(items, settings.gallery_photos, settings.query_photos, seed)
     with section("2. Gallery import and one-photo inspect (warm process, model already loaded)"):
-        groups = {group_of(item) for item in gallery_items}
-        overlap = groups & {group_of(item) for item in queries}
+        groups = {group_key(item) for item in gallery_items}
+        overlap = groups & {group_key(item) for item in queries}
         note(f"gallery: {len(gallery_items)} photos in {len(groups)} photo groups; queries: "
              f"{len(queries)} held-out photos, {len(overlap)} of their groups in the gallery")
-        csv_path = write_index(scratch / "gallery.csv", index_rows(gallery_items))
+        csv_path = write_index(scratch / "gallery.csv", gallery_items)
         gallery = Gallery(scratch / "gallery", embedder=embedder)
         report = gallery.import_index(csv_path, brand=BRAND)
         rate = len(report.added) / report.seconds if report.seconds > 0 else float("nan")

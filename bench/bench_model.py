@@ -41,14 +41,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ipr_vision import read_photo, weights
+from ipr_vision import read_photo
+from ipr_vision.embedders import weights
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import squash_batch
+from training.data import load_index
+from training.evaluate import evaluate, protocol_sides
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from training.data import load_index  # noqa: E402
-from training.evaluate import evaluate, protocol_sides  # noqa: E402
 
 DATASET = Path(os.environ.get("IPR_VISION_DATASETS", REPO.parent / "shared" / "datasets"))
 WARM_UP, CALLS = 3, 12

@@ -26,11 +26,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from ipr_vision import Gallery
+from ipr_vision.app.web.app import launch, prepare_environment
+from ipr_vision.intake.labelled import read_index
 
-from ipr_vision.gallery import Gallery, read_index  # noqa: E402
-from ipr_vision.web.app import launch, prepare_environment  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SAMPLE = REPO / "demo" / "sample"
 OFFICERS = 5
@@ -52,8 +52,8 @@ def main() -> int:
         prepare_environment(root)
         from gradio_client import Client, handle_file
 
-        from ipr_vision.photo import read_photo
-        from ipr_vision.service import Service
+        from ipr_vision.app.service import Service
+        from ipr_vision.intake.photo import read_photo
 
         gallery = Gallery(root)
         gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="bench")
@@ -81,10 +81,12 @@ def main() -> int:
         user = service.user("officer")
         explain = []
         for photo in photos:
-            outcome = service.inspect(user, "nike", None, [photo])
-            picture, suggestion = outcome.results[0]
+            inspected = service.inspect(user, "nike", None, [photo]).inspected(0)
+            if isinstance(inspected, str):
+                raise SystemExit(f"bench_web: {photo} could not be inspected: {inspected}")
+            picture, suggestion = inspected
             started = time.perf_counter()
-            service.explain(user, picture, suggestion)  # type: ignore[arg-type]
+            service.explain(user, picture, suggestion)
             explain.append(time.perf_counter() - started)
         print(f"explain (heat map, alignment, points): {percentiles(explain)}")
         sizes = [read_photo(p).original_size for p in photos]

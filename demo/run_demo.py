@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 from ipr_vision import Gallery, IprVisionError, Match, Suggestion
-from ipr_vision.gallery import read_index
+from ipr_vision.intake.labelled import read_index
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "demo" / "sample"
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def demo_logins(gallery: Path) -> list[tuple[str, str, str]]:
     """(name, role, password) of the demo accounts, created with random passwords once."""
-    from ipr_vision.accounts import UserStore
+    from ipr_vision.app.accounts import Accounts
 
     logins_file = gallery / LOGINS
     known = {}
@@ -150,7 +150,7 @@ def demo_logins(gallery: Path) -> list[tuple[str, str, str]]:
         for line in logins_file.read_text(encoding="utf-8").splitlines():
             name, _, password = line.partition(" ")
             known[name] = password
-    users = UserStore(gallery)
+    users = Accounts.open(gallery)
     try:
         logins = []
         for name, role, brands in DEMO_USERS:
@@ -169,10 +169,10 @@ def demo_logins(gallery: Path) -> list[tuple[str, str, str]]:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from ipr_vision.web.app import launch, prepare_environment
+    from ipr_vision.app.web.app import launch, prepare_environment
 
     prepare_environment(args.gallery)  # Gradio's offline switches, before it is imported
-    from ipr_vision.service import Service
+    from ipr_vision.app.service import Service
 
     try:
         gallery = ensure_gallery(args.gallery)
@@ -196,7 +196,7 @@ def serve(args: argparse.Namespace) -> int:
 def inspect_in_terminal(args: argparse.Namespace) -> int:
     try:
         with ensure_gallery(args.gallery) as gallery:
-            queries, report = read_index(SAMPLE / "queries.csv")
+            queries, failed = read_index(SAMPLE / "queries.csv")
             rows: list[list[str]] = []
             reasons: list[str] = []
             operating_point: dict[str, float | None] | None = None
@@ -225,7 +225,7 @@ def inspect_in_terminal(args: argparse.Namespace) -> int:
     if reasons:
         print("Why inconclusive:")
         print("\n".join(reasons))
-    for source, reason in report.failed:
+    for source, reason in failed:
         print(f"  skipped {source}: {reason}")
     print(_describe_operating_point(operating_point))
     print("\nA verdict is a suggestion, not a legal determination: "

@@ -14,15 +14,16 @@ A suggestion is not a legal determination: the officer and the right holder deci
 an inspection (photos, JSON, PDF, sha256 of each file) that can be checked later.
 """
 
+from ._version import __version__
+from .core.scoring import Policy
+from .domain import Label, Verdict
 from .embedders import Embedder, default_embedder
 from .errors import GalleryError, IprVisionError, PhotoError, WeightsMissingError
-from .evidence import EvidenceFigure, EvidencePack, write_evidence_pack
+from .evidence import EvidencePack, write_evidence_pack
+from .figures import EvidenceFigure
 from .gallery import Gallery
-from .photo import load_image, read_photo
+from .intake.photo import load_image, read_photo
 from .results import Evaluation, Explanation, ImportReport, Match, Suggestion
-from .scoring import Policy
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Embedder",
@@ -34,11 +35,14 @@ __all__ = [
     "GalleryError",
     "ImportReport",
     "IprVisionError",
+    "Label",
     "Match",
     "PhotoError",
     "Policy",
     "Suggestion",
+    "Verdict",
     "WeightsMissingError",
+    "__version__",
     "default_embedder",
     "load_image",
     "read_photo",

@@ -28,4 +28,8 @@ class GalleryError(IprVisionError):
 
 
 class PermissionDenied(IprVisionError):
-    """The logged-in user's role or brands do not allow this (see :mod:`ipr_vision.roles`)."""
+    """The logged-in user's role or brands do not allow this (see :mod:`ipr_vision.core.roles`)."""
+
+
+class AccountError(IprVisionError):
+    """A web user cannot be added, changed or found."""

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from PIL import Image
 
-from .alignment import Alignment
-from .heatmap import HeatMap
-from .quality import QualityReport
-from .store import IdPoint
-
-
-def json_safe(value: Any) -> Any:
-    """JSON has no NaN or infinity: undefined figures (AUROC with one class, say) become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    return value
+from .core.alignment import Alignment
+from .core.heatmap import HeatMap
+from .core.quality import QualityReport
+from .core.scoring import Mode
+from .domain import IdPoint, Label, Verdict
 
 
 @dataclass(frozen=True)
@@ -32,7 +21,7 @@ class Match:
     ref: int
     similarity: float
     product: str
-    label: str
+    label: Label
     source_name: str
     note: str
     path: str
@@ -55,12 +44,12 @@ class Suggestion:
     product: str | None
     product_proposed: bool
     product_candidates: list[tuple[str, float]]
-    verdict: str
+    verdict: Verdict
     p_counterfeit: float | None
     calibrated: bool
     reason: str
     score: float | None
-    mode: str | None
+    mode: Mode | None
     nearest_genuine: list[Match]
     nearest_fake: list[Match]
     operating_point: dict[str, float | None] | None

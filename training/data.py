@@ -10,26 +10,19 @@ import torch
 import torchvision.transforms.v2 as T
 from PIL import Image
 
-from ipr_vision.gallery import LabelledPhoto, read_index
-from ipr_vision.photo import read_photo
-from ipr_vision.splits import split_groups
+from ipr_vision.core.splits import split_groups
+from ipr_vision.embedders.mobilenet import IMAGENET_MEAN, IMAGENET_STD
+from ipr_vision.intake.labelled import LabelledPhoto, group_key, read_index, stratum
+from ipr_vision.intake.photo import read_photo
 
 #: Photos are kept in memory this much above the network's input side, so random crops still
 #: see detail: 288 px for a 224 px input, where 3,000 photos take about 0.6 GB.
 STORED_MARGIN = 9 / 7
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
 
-
-def class_name(item: LabelledPhoto) -> str:
-    """What training separates: each product's genuine and fake are two classes, so the
-    hardest negatives (same product, other label) sit closest in every batch."""
-    return f"{item.product}/{item.label}"
-
-
-def group_key(item: LabelledPhoto) -> str:
-    """A photo's group: its ``dup_group``, or the file alone when it has none."""
-    return item.group or f"file:{item.source}"
+#: What training separates: each product's genuine and fake are two classes (the strata splits
+#: keep in proportion), so the hardest negatives (same product, other label) sit closest in
+#: every batch.
+class_name = stratum
 
 
 def split(items: list[LabelledPhoto], query_share: float, seed: int
@@ -37,16 +30,15 @@ def split(items: list[LabelledPhoto], query_share: float, seed: int
     """(train, held out) by photo group, stratified by product and label: no group is on both
     sides, so a copy of a training photo is never scored as a new one."""
     groups = [group_key(item) for item in items]
-    held = split_groups(groups, [class_name(i) for i in items], query_share, seed)
+    held = split_groups(groups, [stratum(i) for i in items], query_share, seed)
     return ([i for i, h in zip(items, held, strict=True) if not h],
             [i for i, h in zip(items, held, strict=True) if h])
 
 
 def load_index(index_csv: str | Path, products: set[str] | None = None) -> list[LabelledPhoto]:
-    items, report = read_index(index_csv)
-    if report.failed:
-        raise ValueError(f"{index_csv}: {len(report.failed)} rows unusable, first: "
-                         f"{report.failed[0]}")
+    items, failed = read_index(index_csv)
+    if failed:
+        raise ValueError(f"{index_csv}: {len(failed)} rows unusable, first: {failed[0]}")
     return [i for i in items if products is None or i.product in products]
 
 
@@ -62,14 +54,15 @@ def phone_augment(size: int) -> T.Compose:
         T.RandomApply([T.GaussianBlur(5, sigma=(0.1, 1.8))], p=0.3),
         T.RandomApply([T.JPEG((35, 95))], p=0.5),
         T.ToDtype(torch.float32, scale=True),
-        T.Normalize(MEAN, STD),
+        T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
     ])
 
 
 def plain(size: int) -> T.Compose:
     """What inference does: the whole photo squashed to a square (see MobileNetV2Embedder)."""
     return T.Compose([T.Resize((size, size), antialias=True),
-                      T.ToDtype(torch.float32, scale=True), T.Normalize(MEAN, STD)])
+                      T.ToDtype(torch.float32, scale=True),
+                      T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
 @dataclass

@@ -19,7 +19,7 @@ the run's validation groups instead (against a gallery without the held-out grou
 choosing settings without looking at the held-out photos.
 
 In protocols 1 and 2 the gallery is the training side: the photos the model trained on, which
-the brand's calibration leaves out (``ipr_vision.suggest.calibrate_brand``), and the run's
+the brand's calibration leaves out (``ipr_vision.core.suggest.calibrate_brand``), and the run's
 validation groups, which it is calibrated on, as a right holder's gallery of new photos would
 be. A run without validation groups leaves only its training photos to calibrate on, which is
 optimistic; ``--calibration-share 0.5`` then moves half of the query groups into the gallery
@@ -30,7 +30,6 @@ to calibrate on instead. ``--model imagenet@SIDE`` runs the frozen baseline at a
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import tempfile
@@ -40,18 +39,22 @@ from pathlib import Path
 
 import numpy as np
 
-from ipr_vision import Gallery
+from ipr_vision import Evaluation, Gallery
+from ipr_vision.core.metrics import (
+    auroc,
+    expected_calibration_error,
+    recall_at_flag_rate,
+    roc_curve,
+)
 from ipr_vision.embedders import Embedder
 from ipr_vision.embedders.finetuned import HEAD, POOLED, CheckpointInfo, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder, squash_batch
-from ipr_vision.gallery import LabelledPhoto
-from ipr_vision.metrics import auroc, expected_calibration_error, recall_at_flag_rate, roc_curve
-from ipr_vision.photo import read_photo
-from ipr_vision.plots import roc_plot
-from ipr_vision.results import Evaluation
+from ipr_vision.figures.plots import roc_plot
+from ipr_vision.intake.labelled import LabelledPhoto, group_key, write_index
+from ipr_vision.intake.photo import read_photo
 
 from .classifier import BINARY, BinaryClassifier, objective_of
-from .data import group_key, load_index, split
+from .data import load_index, split
 
 PROTOCOLS = ("known-fakes", "genuine-only", "unseen-product")
 
@@ -76,23 +79,15 @@ def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol:
     return gallery, queries
 
 
-def write_csv(path: Path, items: list[LabelledPhoto]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "product", "dup_group"])
-        writer.writerows([i.source.resolve(), i.label, i.product, i.group] for i in items)
-    return path
-
-
 def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
              queries: list[LabelledPhoto]) -> Evaluation:
     """Build a throw-away gallery with this model and inspect the queries against it."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         with Gallery(root / "gallery", embedder=embedder) as gallery:
-            gallery.import_index(write_csv(root / "gallery.csv", gallery_items), brand="eval",
+            gallery.import_index(write_index(root / "gallery.csv", gallery_items), brand="eval",
                                  added_by="evaluation")
-            return gallery.evaluate(write_csv(root / "queries.csv", queries), brand="eval")
+            return gallery.evaluate(write_index(root / "queries.csv", queries), brand="eval")
 
 
 def classify(checkpoint: str | Path, queries: list[LabelledPhoto], batch_size: int = 16,

@@ -1,7 +1,7 @@
 """The gallery-score loss: train the embedding on the score inspection computes.
 
 An inspection compares a photo with its product's references and scores it by how much nearer
-its nearest fakes are than its nearest genuine references (``ipr_vision.scoring``). A loss over
+its nearest fakes are than its nearest genuine references (``ipr_vision.core.scoring``). A loss over
 a handful of photos per class (multi-similarity, say) pulls *every* genuine photo of a product
 towards every other, which flattens what the search lives on: a new photo's nearest references
 are usually photos of the same item from the same seller, not the class average. This loss
@@ -29,6 +29,12 @@ class GalleryScoreLoss(nn.Module):
     excluded.
     """
 
+    # Buffers: moved with the module between devices, and kept in its state.
+    memory: torch.Tensor
+    is_fake: torch.Tensor
+    product: torch.Tensor
+    group: torch.Tensor
+
     def __init__(self, memory: torch.Tensor, is_fake: torch.Tensor, product: torch.Tensor,
                  group: torch.Tensor, k: int = 3, margin: float = 0.1,
                  scale: float = 16.0) -> None:
@@ -50,8 +56,8 @@ class GalleryScoreLoss(nn.Module):
 
     def wrongness(self, embeddings: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         """``s_other - s_same`` per photo: the counterfeit score a gallery of the memory would
-        give a genuine photo, or minus it for a fake (``ipr_vision.scoring``), so positive means
-        the gallery would lean the wrong way; NaN where the product lacks either label."""
+        give a genuine photo, or minus it for a fake (``ipr_vision.core.scoring``), so positive
+        means the gallery would lean the wrong way; NaN where the product lacks either label."""
         sims = embeddings @ self.memory.T
         usable = ((self.product[indices][:, None] == self.product[None, :])
                   & (self.group[indices][:, None] != self.group[None, :]))

@@ -52,13 +52,13 @@ import torch.distributed as dist
 from pytorch_metric_learning import losses, miners, samplers
 from torch.nn.parallel import DistributedDataParallel
 
-from ipr_vision import weights
+from ipr_vision.embedders import weights
 from ipr_vision.embedders.finetuned import HEAD, POOLED, EmbeddingNet
 from ipr_vision.embedders.mobilenet import PATCH_STAGE, fold_batch_norm
-from ipr_vision.gallery import LabelledPhoto
+from ipr_vision.intake.labelled import LabelledPhoto, group_key
 
 from .classifier import BINARY, METRIC, BinaryClassifier
-from .data import PhotoSet, class_name, group_key, load_index, phone_augment, plain, split
+from .data import PhotoSet, class_name, load_index, phone_augment, plain, split
 from .evaluate import choose_input_size
 from .losses import GalleryScoreLoss
 
@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else (EmbeddingNet, args.dim))
     net = network.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim,
                                 args.search if args.objective == METRIC else HEAD)
-    net = net.to(device, memory_format=torch.channels_last)
+    net = net.to(device).to(memory_format=torch.channels_last)
     dataset = PhotoSet.decode(train_items, classes, phone_augment(args.size), args.size)
     model: torch.nn.Module = _Trainable(net, from_stem=args.frozen_stem)
     trained = list(net.features.parameters())
@@ -267,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             labels, indices = labels.to(device), indices.to(device)
             with torch.no_grad():
                 images = stem(images)
-            loss = objective(*model(images), labels, indices)
+            pooled, head = model(images)
+            loss = objective(pooled, head, labels, indices)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

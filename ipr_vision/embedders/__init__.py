@@ -4,7 +4,7 @@ Any model plugs in by offering ``model_id``, ``dim`` and ``embed``. ``model_id``
 whenever the vectors would change (architecture, weights, preprocessing), because the gallery
 stores it with every embedding and re-embeds rather than mixing vectors from two models.
 A model may also offer ``trained_on``, the sha256 of the photos it was trained on: the gallery
-then leaves those photos out of its calibration (see :func:`ipr_vision.suggest.calibrate_brand`).
+then leaves those photos out of its calibration (:func:`ipr_vision.core.suggest.calibrate_brand`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,13 @@ class PatchEmbedder(Embedder, Protocol):
     def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Return ``(len(images), h, w, c)`` float32 features on a spatial grid."""
         ...
+
+
+def draft_size(embedder: Embedder) -> int | None:
+    """The side a photo need be decoded at for this model (JPEG decodes several times faster at
+    a reduced scale), or None when the model does not say and photos are decoded whole."""
+    size = getattr(embedder, "input_size", None)
+    return size if isinstance(size, int) else None
 
 
 def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int | None = None,
@@ -96,8 +103,8 @@ def default_embedder() -> Embedder:
     another model than asked for. A gallery embedded with another model is re-embedded on its
     first use.
     """
-    from .. import weights
     from ..errors import WeightsMissingError
+    from . import weights
     from .finetuned import FineTunedEmbedder
     from .mobilenet import MobileNetV2Embedder
 
@@ -115,4 +122,4 @@ def default_embedder() -> Embedder:
         return MobileNetV2Embedder()
 
 
-__all__ = ["Embedder", "PatchEmbedder", "default_embedder", "embed_all"]
+__all__ = ["Embedder", "PatchEmbedder", "default_embedder", "draft_size", "embed_all"]

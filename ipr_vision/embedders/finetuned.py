@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torchvision
@@ -15,12 +15,13 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .. import weights as weights_mod
+from . import weights as weights_mod
 from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm
 
 #: What a checkpoint's embedding is: the projection head's output, or the backbone's pooled
 #: features with the head used only to train them (``training.train --search``).
 HEAD, POOLED = "head", "pooled"
+Net = TypeVar("Net", bound="EmbeddingNet")
 
 
 class EmbeddingNet(nn.Module):
@@ -69,8 +70,8 @@ class EmbeddingNet(nn.Module):
                                        dim=1)
 
     @classmethod
-    def from_imagenet(cls, weights_path: str | Path, dim: int = 256,
-                      searched: str = HEAD) -> EmbeddingNet:
+    def from_imagenet(cls: type[Net], weights_path: str | Path, dim: int = 256,
+                      searched: str = HEAD) -> Net:
         """Start from torchvision's ImageNet MobileNetV2 file (the ``classifier`` is dropped)."""
         net = cls(dim, searched)
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
@@ -90,7 +91,7 @@ class EmbeddingNet(nn.Module):
                                               "trained_on": json.dumps(sorted(trained_on))})
 
     @classmethod
-    def load(cls, path: str | Path, searched: str | None = None) -> EmbeddingNet:
+    def load(cls: type[Net], path: str | Path, searched: str | None = None) -> Net:
         """The checkpoint's network, searching what it records unless ``searched`` says."""
         info = CheckpointInfo.read(path)
         net = cls(info.dim, searched or info.searched)

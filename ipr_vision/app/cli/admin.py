@@ -1,0 +1,81 @@
+"""Running an installation: ``fetch-weights``, ``serve`` and ``user``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from ...embedders import weights
+from ...errors import IprVisionError
+from ..accounts import Accounts
+from .parser import PROG
+
+
+def fetch_weights(args: argparse.Namespace) -> int:
+    print(f"ImageNet weights ready at {weights.fetch()}")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from ..web.app import launch, prepare_environment
+
+    prepare_environment(Path(args.gallery))  # before gradio is imported
+    from ..service import Service
+
+    service = Service.open(args.gallery, create=False)
+    try:
+        service.reembed_stale(lambda brand, count, model: print(
+            f"{PROG}: re-embedding {count} reference(s) of {brand} with {model} before serving",
+            flush=True))
+        print(f"{PROG}: serving {args.gallery} at http://{args.host}:{args.port} "
+              "(Ctrl-C stops)", flush=True)
+        launch(service, host=args.host, port=args.port)
+    finally:
+        service.close()
+    return 0
+
+
+def user(args: argparse.Namespace) -> int:
+    gallery = Path(args.gallery)
+    if not gallery.is_dir():
+        raise IprVisionError(f"no gallery folder at {gallery}")
+    users = Accounts.open(gallery)
+    try:
+        if args.verb == "add":
+            added = users.add(args.name, args.role, _password(args), args.brands)
+            brands = f" for {', '.join(added.brands)}" if added.brands else ""
+            print(f"added {added.role} {added.name}{brands}")
+        elif args.verb == "passwd":
+            users.set_password(args.name, _password(args))
+            print(f"password of {args.name} changed")
+        elif args.verb == "list":
+            for each in users.users():
+                if args.json:
+                    print(json.dumps({"name": each.name, "role": each.role,
+                                      "brands": list(each.brands),
+                                      "created_at": each.created_at}))
+                else:
+                    print(f"{each.name}\t{each.role}\t{','.join(each.brands) or '-'}"
+                          f"\t{each.created_at}")
+        elif not users.remove(args.name):
+            print(f"{PROG}: no user {args.name!r}", file=sys.stderr)
+            return 1
+        else:
+            print(f"removed {args.name}")
+    finally:
+        users.close()
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    """From stdin for scripts, else typed twice without echo; never from the command line,
+    where other users of the machine could read it in the process list."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != first:
+        raise IprVisionError("the two passwords differ")
+    return first

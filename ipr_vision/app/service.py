@@ -1,0 +1,339 @@
+"""What the web app (and its API) can do, each operation checked against the user's role.
+
+The one place where permissions are enforced: the Gradio handlers pass the logged-in user name
+and never touch the gallery, the user store or the inspection log directly. A right holder who
+calls an endpoint by hand for another brand gets :class:`PermissionDenied`, exactly as the page
+would refuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from ..core.health import ProductHealth
+from ..core.roles import (
+    can_inspect,
+    can_manage,
+    can_manage_users,
+    can_record_outcome,
+    can_run_workshop,
+    inspection_scope,
+    sees_brand,
+    sees_inspection,
+    visible_brands,
+)
+from ..core.workshop import QuizResult, draw_quiz, grade
+from ..domain import IdPoint, Inspection, Outcome, Reference, User, parse
+from ..errors import GalleryError, IprVisionError, PermissionDenied, PhotoError
+from ..evidence import write_evidence_pack
+from ..figures import explanation_figures
+from ..gallery import Gallery
+from ..intake.photo import Photo, read_photo
+from ..intake.uploads import expand_uploads
+from ..results import Explanation, ImportReport, Suggestion
+from ..storage import InspectionLog, NewInspectedPhoto, open_inspection_log
+from .accounts import Accounts
+
+#: Called with (photos done, photos in all) while a batch is inspected.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class InspectionOutcome:
+    """An inspection as recorded, with the live results (the photos and suggestions in memory,
+    for showing them and for evidence packs)."""
+
+    inspection: Inspection
+    results: list[tuple[Photo, Suggestion] | tuple[str, IprVisionError]]
+
+    def inspected(self, index: int) -> tuple[Photo, Suggestion] | str:
+        """A photo of the inspection with its suggestion, or why it could not be inspected."""
+        photo, result = self.results[index]
+        if isinstance(photo, Photo) and isinstance(result, Suggestion):
+            return photo, result
+        return str(result)
+
+
+class Service:
+    """A gallery folder served to logged-in users: the gallery, its users, its inspection log.
+
+    Evidence packs are kept under ``GALLERY/evidence/<officer>/`` as well as offered for
+    download, so every pack handed out can be found again.
+    """
+
+    def __init__(self, gallery: Gallery, users: Accounts | None = None,
+                 log: InspectionLog | None = None) -> None:
+        self.gallery = gallery
+        self.users = users or Accounts.open(gallery.path)
+        self.log = log or open_inspection_log(gallery.path)
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> Service:
+        return cls(Gallery(path, create=create))
+
+    @property
+    def location(self) -> Path:
+        """Where the gallery lives (for messages)."""
+        return self.gallery.path
+
+    def has_users(self) -> bool:
+        """Whether anybody could log in."""
+        return bool(self.users.users())
+
+    def reembed_stale(self, announce: Callable[[str, int, str], None]) -> None:
+        """Embed every brand's references the current model has no vectors for, before serving
+        (``announce(brand, count, model id)`` is called first for each)."""
+        for brand, count in self.gallery.stale_embeddings().items():
+            announce(brand, count, self.gallery.embedder.model_id)
+            self.gallery.reembed(brand)
+
+    def close(self) -> None:
+        self.gallery.close()
+        self.users.close()
+        self.log.close()
+
+    # -- who ------------------------------------------------------------------------------
+
+    def login(self, name: str, password: str) -> bool:
+        return self.users.verify(name, password) is not None
+
+    def user(self, name: str | None) -> User:
+        """The user behind a request; one removed since they logged in has no access left."""
+        user = self.users.get(name) if name else None
+        if user is None:
+            raise PermissionDenied("please log in again")
+        return user
+
+    def brands(self, user: User) -> list[str]:
+        return visible_brands(user, self.gallery.brands())
+
+    def stocked_brands(self, user: User) -> list[str]:
+        """The brands this user may see that hold references, in order."""
+        stocked = self.gallery.stocked_brands()
+        return [brand for brand in self.brands(user) if brand in stocked]
+
+    def products(self, user: User, brand: str) -> list[str]:
+        self._see(user, brand)
+        return self.gallery.products(brand)
+
+    # -- inspecting -----------------------------------------------------------------------
+
+    def inspect(self, user: User, brand: str, product: str | None,
+                sources: Sequence[Path], progress: Progress | None = None) -> InspectionOutcome:
+        """Inspect photos of one brand (a failing file is reported, the rest go on) and record
+        the inspection."""
+        if not can_inspect(user, brand):
+            raise PermissionDenied(f"{user.name} may not inspect {brand!r}")
+        if not sources:
+            raise IprVisionError("no photos to inspect")
+        results: list[tuple[Photo, Suggestion] | tuple[str, IprVisionError]] = []
+        for done, source in enumerate(sources):
+            try:
+                photo = read_photo(source, name=source.name)
+                results.append((photo, self.gallery.inspect(photo, brand=brand,
+                                                            product=product)))
+            except PhotoError as error:
+                results.append((source.name, error))
+            if progress is not None:
+                progress(done + 1, len(sources))
+        inspection = self.log.record(user.name, brand, product, [_recorded(*r) for r in results])
+        return InspectionOutcome(inspection, results)
+
+    def explain(self, user: User, photo: Photo, suggestion: Suggestion) -> Explanation:
+        """Where an inspected photo departs from the product's genuine references."""
+        if not can_inspect(user, suggestion.brand):
+            raise PermissionDenied(f"{user.name} may not inspect {suggestion.brand!r}")
+        return self.gallery.explain(photo, brand=suggestion.brand, product=suggestion.product)
+
+    def evidence_pack(self, user: User, photo: Photo, suggestion: Suggestion,
+                      explanation: Explanation | None, download_dir: Path) -> Path:
+        """Write the inspection's evidence pack under the gallery and return a zip of it."""
+        if not can_inspect(user, suggestion.brand):
+            raise PermissionDenied(f"{user.name} may not inspect {suggestion.brand!r}")
+        figures = explanation_figures(explanation) if explanation is not None else []
+        pack = write_evidence_pack(suggestion, photo.data, self.gallery.path / "evidence" /
+                                   user.name, officer=user.name, extra_figures=figures)
+        download_dir.mkdir(parents=True, exist_ok=True)
+        archive = download_dir / f"evidence-{pack.folder.name}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+            for file in sorted(pack.folder.rglob("*")):
+                if file.is_file():
+                    out.write(file, f"{pack.folder.name}/{file.relative_to(pack.folder)}")
+        return archive
+
+    def inspections(self, user: User, limit: int = 200) -> list[Inspection]:
+        """The inspections this user may see, newest first."""
+        scope = inspection_scope(user)
+        if scope is None:
+            return []
+        officer, brands = scope
+        return self.log.inspections(officer=officer, brands=brands, limit=limit)
+
+    def set_outcome(self, user: User, inspection_id: str, outcome: str, note: str = "") -> None:
+        chosen = parse(Outcome, outcome, "outcome")
+        inspection = self.log.get(inspection_id)
+        if not can_record_outcome(user, chosen, inspection.officer, inspection.brand):
+            raise PermissionDenied(f"{user.name} may not record {outcome!r} for inspection "
+                                   f"{inspection_id}")
+        self.log.set_outcome(inspection_id, chosen, user.name, note)
+
+    def inspection(self, user: User, inspection_id: str) -> Inspection:
+        inspection = self.log.get(inspection_id)
+        if not sees_inspection(user, inspection.officer, inspection.brand):
+            raise PermissionDenied(f"{user.name} may not see inspection {inspection_id}")
+        return inspection
+
+    # -- curating (right holders) ---------------------------------------------------------
+
+    def add_brand(self, user: User, brand: str) -> None:
+        if not can_manage_users(user):
+            raise PermissionDenied("only an admin creates brands")
+        self.gallery.add_brand(brand)
+
+    def add_product(self, user: User, brand: str, product: str) -> None:
+        self._manage(user, brand)
+        self.gallery.add_product(brand, product)
+
+    def upload(self, user: User, brand: str, product: str, label: str,
+               files: Sequence[Path]) -> ImportReport:
+        """Add photos and zip files of photos of one product and label; every file that is
+        not added (duplicate, unreadable, not a photo) is listed with its reason."""
+        self._manage(user, brand)
+        if product not in self.gallery.products(brand):
+            raise GalleryError(f"brand {brand!r} has no product {product!r}; create it first")
+        # Named after this process, so crash recovery knows when the folder is abandoned.
+        staging = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}.upload-",
+                                        dir=self.gallery.path / "tmp"))
+        try:
+            photos, failed = expand_uploads(files, staging)
+            paths = [path for path, _ in photos]
+            report = (self.gallery.add_photos(paths, brand=brand, product=product, label=label,
+                                              added_by=user.name) if paths else ImportReport())
+            shown = {str(path): name for path, name in photos}
+            report.added = [(shown.get(f, f), r) for f, r in report.added]
+            report.duplicates = [(shown.get(f, f), r) for f, r in report.duplicates]
+            report.failed = failed + [(shown.get(f, f), r) for f, r in report.failed]
+            return report
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def references(self, user: User, brand: str, product: str | None = None) -> list[Reference]:
+        self._see(user, brand)
+        return self.gallery.references(brand, product)
+
+    def reference(self, user: User, ref_id: int) -> Reference:
+        found = self.gallery.references(ids=[ref_id])
+        if not found or not sees_brand(user, found[0].brand):
+            raise PermissionDenied(f"no reference #{ref_id} that {user.name} may see")
+        return found[0]
+
+    def remove(self, user: User, ref_ids: Iterable[int]) -> int:
+        refs = self.gallery.references(ids=list(ref_ids))
+        for ref in refs:
+            self._manage(user, ref.brand)
+        return self.gallery.remove([ref.id for ref in refs])
+
+    def set_note(self, user: User, ref_id: int, note: str) -> None:
+        self._manage(user, self.reference(user, ref_id).brand)
+        self.gallery.set_note(ref_id, note)
+
+    def add_point(self, user: User, ref_id: int, box: tuple[int, int, int, int],
+                  note: str) -> int:
+        self._manage(user, self.reference(user, ref_id).brand)
+        return self.gallery.add_point(ref_id, box, note, added_by=user.name)
+
+    def points(self, user: User, ref_id: int) -> list[IdPoint]:
+        self.reference(user, ref_id)
+        return self.gallery.points([ref_id])
+
+    def remove_point(self, user: User, ref_id: int, point_id: int) -> bool:
+        self._manage(user, self.reference(user, ref_id).brand)
+        if point_id not in {p.id for p in self.gallery.points([ref_id])}:
+            return False
+        return self.gallery.remove_point(point_id)
+
+    def health(self, user: User, brand: str, product: str) -> ProductHealth:
+        self._see(user, brand)
+        return self.gallery.health(brand, product)
+
+    def set_operating_point(self, user: User, brand: str, max_genuine_flagged: float) -> None:
+        self._manage(user, brand)
+        self.gallery.set_operating_point(brand, max_genuine_flagged)
+
+    def photo(self, user: User, ref_id: int) -> Image.Image:
+        """A reference photo, upright, for showing (access checked like its brand)."""
+        return read_photo(self.reference(user, ref_id).path).image
+
+    # -- workshop (trainers) --------------------------------------------------------------
+
+    def quiz(self, user: User, brand: str, product: str | None, size: int,
+             seed: int) -> list[Reference]:
+        self._workshop(user, brand)
+        return draw_quiz(self.gallery.references(brand, product), size, seed)
+
+    def grade_quiz(self, user: User, ref_ids: Sequence[int],
+                   answers: Sequence[str | None]) -> QuizResult:
+        refs = {r.id: r for r in self.gallery.references(ids=list(ref_ids))}
+        items = [refs[i] for i in ref_ids if i in refs]
+        for ref in items:
+            self._workshop(user, ref.brand)
+        if len(items) != len(ref_ids):
+            raise IprVisionError("some quiz photos were removed from the gallery meanwhile")
+        return grade(items, answers)
+
+    def confusable_pairs(self, user: User, brand: str, product: str,
+                         n: int = 5) -> list[tuple[Reference, Reference, float]]:
+        self._workshop(user, brand)
+        return self.gallery.confusable_pairs(brand, product, n)
+
+    # -- users (admins) -------------------------------------------------------------------
+
+    def add_user(self, user: User, name: str, role: str, password: str,
+                 brands: Iterable[str] = ()) -> User:
+        self._admin(user)
+        return self.users.add(name, role, password, brands)
+
+    def remove_user(self, user: User, name: str) -> bool:
+        self._admin(user)
+        if name == user.name:
+            raise IprVisionError("an admin cannot remove their own account")
+        return self.users.remove(name)
+
+    def list_users(self, user: User) -> list[User]:
+        self._admin(user)
+        return self.users.users()
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def _see(self, user: User, brand: str) -> None:
+        if not sees_brand(user, brand):
+            raise PermissionDenied(f"{user.name} has no access to brand {brand!r}")
+
+    def _manage(self, user: User, brand: str) -> None:
+        if not can_manage(user, brand):
+            raise PermissionDenied(f"{user.name} may not change brand {brand!r}")
+
+    def _workshop(self, user: User, brand: str) -> None:
+        if not can_run_workshop(user, brand):
+            raise PermissionDenied(f"{user.name} may not run a workshop on brand {brand!r}")
+
+    def _admin(self, user: User) -> None:
+        if not can_manage_users(user):
+            raise PermissionDenied("only an admin manages users and brands")
+
+
+def _recorded(photo: Photo | str, result: Suggestion | IprVisionError) -> NewInspectedPhoto:
+    """One photo of an inspection as the log keeps it."""
+    if isinstance(photo, Photo) and isinstance(result, Suggestion):
+        return NewInspectedPhoto(photo.name, photo.sha256, photo.extension, photo.data,
+                                 result.verdict, result.p_counterfeit, result.product,
+                                 result.to_dict())
+    return NewInspectedPhoto(str(photo), error=str(result))

@@ -1,0 +1,54 @@
+"""A JSON API beside the page, for scripts and other systems (``gradio_client``).
+
+The page's own events are private; these endpoints are the documented ones. They log in like
+the page (``Client(url, auth=(name, password))``) and go through the same permission checks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.data_classes import FileData
+
+from ...domain import json_safe
+from ...results import Suggestion
+from ..service import Service
+from .common import shown
+
+
+def add_api(service: Service) -> None:
+    """Register the endpoints inside the Blocks being built."""
+
+    def brands(request: gr.Request) -> list[str]:
+        """Brands the logged-in user may see."""
+        with shown("en"):
+            return service.brands(service.user(request.username))
+
+    def references(brand: str, product: str, request: gr.Request) -> list[dict[str, Any]]:
+        """A product's reference photos: id, label, note and who added them."""
+        with shown("en"):
+            found = service.references(service.user(request.username), brand, product or None)
+        return [{"id": r.id, "product": r.product, "label": r.label, "note": r.note,
+                 "source_name": r.source_name, "added_by": r.added_by, "added_at": r.added_at}
+                for r in found]
+
+    def inspect(photo: FileData, brand: str, product: str,
+                request: gr.Request) -> dict[str, Any]:
+        """Inspect one photo (the product is proposed when empty); the inspection is recorded
+        under the logged-in user. Returns the suggestion as the CLI's --json prints it."""
+        source = Path(photo.path if isinstance(photo, FileData) else photo["path"])
+        with shown("en"):
+            outcome = service.inspect(service.user(request.username), brand, product or None,
+                                      [source])
+        _, result = outcome.results[0]
+        if not isinstance(result, Suggestion):
+            raise gr.Error(str(result))
+        data = json_safe(result.to_dict())
+        for match in data["nearest_genuine"] + data["nearest_fake"]:
+            del match["path"]  # a server path: meaningless to the caller, and not served
+        return {"inspection": outcome.inspection.id, **data}
+
+    for fn in (brands, references, inspect):
+        gr.api(fn, api_name=fn.__name__, concurrency_limit=2)

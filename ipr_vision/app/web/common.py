@@ -1,0 +1,87 @@
+"""What every tab of the web app shares: the service, translated labels, errors, the user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ...domain import User
+from ...errors import IprVisionError, PermissionDenied
+from ..service import Service
+from .i18n import t
+
+
+@dataclass
+class Translated:
+    """A component attribute that follows the language switch."""
+
+    component: Any
+    attr: str  # "label", "value", or "choices"
+    key: str | tuple[tuple[str, str], ...]  # a text key, or (text key, value) choices
+
+
+@dataclass
+class Ui:
+    """The service and the registry of translated texts, passed to every tab builder."""
+
+    service: Service
+    downloads: Path
+    translated: list[Translated] = field(default_factory=list)
+
+    def text(self, component: Any, key: str, attr: str = "label") -> Any:
+        """Show the text ``key`` as ``component``'s ``attr`` (in English until the language
+        switch says otherwise); returns the component."""
+        setattr(component, attr, t("en", key))
+        self.translated.append(Translated(component, attr, key))
+        return component
+
+    def choices(self, component: Any, choices: Sequence[tuple[str, str]]) -> Any:
+        """Register a radio's or dropdown's choices as (text key, value) pairs."""
+        self.translated.append(Translated(component, "choices", tuple(choices)))
+        return component
+
+    def relabel(self, lang: str) -> list[Any]:
+        """Updates that show every registered text in ``lang`` (the language switch's output)."""
+        updates = []
+        for item in self.translated:
+            if item.attr == "choices":
+                assert isinstance(item.key, tuple)
+                updates.append(gr.update(choices=[(t(lang, k), v) for k, v in item.key]))
+            else:
+                assert isinstance(item.key, str)
+                text: dict[str, Any] = {item.attr: t(lang, item.key)}
+                updates.append(gr.update(**text))
+        return updates
+
+    def user(self, request: gr.Request | None) -> User:
+        return self.service.user(request.username if request is not None else None)
+
+
+def choices(lang: str, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(t(lang, key), value) for key, value in pairs]
+
+
+@contextmanager
+def shown(lang: str) -> Iterator[None]:
+    """Turn a user's error into a message on the page (a toast), never a traceback."""
+    try:
+        yield
+    except PermissionDenied as error:
+        raise gr.Error(t(lang, "denied", detail=error)) from None
+    except IprVisionError as error:
+        raise gr.Error(t(lang, "failed", detail=error)) from None
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def dropdown(values: Sequence[str], value: str | None = None) -> Any:
+    """New choices for a dropdown, keeping ``value`` when still offered."""
+    return gr.update(choices=list(values),
+                     value=value if value in values else (values[0] if values else None))

@@ -1,0 +1,88 @@
+"""The page: a header with the language switch, then one tab per job, shown by role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ...core.roles import can_inspect, can_manage, tabs
+from ...domain import Role
+from ..service import Service
+from . import gallery_tab, inspect_tab, records_tab, users_tab, workshop_tab
+from .api import add_api
+from .common import Ui, dropdown
+from .i18n import LANGUAGES, t
+
+
+def build_app(service: Service, downloads: Path) -> Any:
+    """The Blocks app over one service (its gallery, users and inspection log)."""
+    ui = Ui(service, downloads)
+    with gr.Blocks(title="ipr-vision", delete_cache=(3600, 86400)) as app:
+        with gr.Row(equal_height=True):
+            ui.text(gr.Markdown("## ipr-vision", elem_id="title"), "title", "value")
+            lang = ui.text(gr.Radio(choices=list(LANGUAGES), value="en", label="Language",
+                                    elem_id="lang", scale=0, min_width=180), "language")
+        with gr.Row(equal_height=True):
+            who = gr.Markdown(elem_id="who")
+            ui.text(gr.Button("Log out", link="/logout", size="sm", scale=0,
+                                       elem_id="logout"), "logout", "value")
+        ui.text(gr.Markdown(elem_id="disclaimer"), "disclaimer", "value")
+        with gr.Tabs() as tab_row:
+            with gr.Tab("Inspect", id="inspect", visible=False) as inspect_box:
+                inspect = inspect_tab.build(ui, lang)
+            with gr.Tab("Records", id="records", visible=False) as records_box:
+                records_listing, records_outputs = records_tab.build(ui, lang)
+            with gr.Tab("Gallery", id="gallery", visible=False) as gallery_box:
+                gallery_brand = gallery_tab.build(ui, lang)
+            with gr.Tab("Workshop", id="workshop", visible=False) as workshop_box:
+                workshop_brand = workshop_tab.build(ui, lang)
+            with gr.Tab("Users", id="users", visible=False) as users_box:
+                users_listing, users_outputs = users_tab.build(ui, lang)
+        boxes = {"inspect": inspect_box, "records": records_box, "gallery": gallery_box,
+                 "workshop": workshop_box, "users": users_box}
+        for name, box in boxes.items():
+            ui.text(box, f"tab_{name}")
+        add_api(service)
+
+        def start(request: gr.Request) -> tuple[Any, ...]:
+            """Show the logged-in user's tabs and brands, in their browser's language."""
+            user = ui.user(request)
+            accepted = request.headers.get("accept-language", "") if request else ""
+            language = "zh" if accepted.lower().startswith("zh") else "en"
+            brands = service.brands(user)
+            stocked = service.stocked_brands(user)
+            first = stocked[0] if stocked else None  # preselect a usable brand
+            allowed = tabs(user)
+            return (language, who_line(language, request), gr.update(selected=allowed[0]),
+                    *(gr.update(visible=name in allowed) for name in boxes),
+                    dropdown([b for b in brands if can_inspect(user, b)], first),
+                    dropdown([b for b in brands if can_manage(user, b)], first),
+                    dropdown(brands, first))
+
+        def who_line(lang: str, request: gr.Request) -> str:
+            user = ui.user(request)
+            return t(lang, "signed_in", name=user.name, role=t(lang, f"role_{user.role}"))
+
+        def relabel(lang: str, request: gr.Request) -> list[Any]:
+            return [*ui.relabel(lang), who_line(lang, request)]
+
+        def maybe_users(lang: str, request: gr.Request) -> tuple[Any, ...]:
+            if ui.user(request).role != Role.ADMIN:
+                return tuple(gr.update() for _ in users_outputs)
+            return users_listing(lang, request)
+
+        private = {"api_visibility": "private"}
+        translated = [item.component for item in ui.translated]
+        rerender, rerender_inputs, rerender_outputs = inspect.rerender
+        lang.change(relabel, lang, [*translated, who], **private).then(
+            rerender, rerender_inputs, rerender_outputs, **private).then(
+            records_listing, lang, records_outputs, **private).then(
+            maybe_users, lang, users_outputs, **private)
+        app.load(start, None, [lang, who, tab_row, *boxes.values(), inspect.brand, gallery_brand,
+                               workshop_brand], **private).then(
+            records_listing, lang, records_outputs, **private).then(
+            maybe_users, lang, users_outputs, **private)
+        records_box.select(records_listing, lang, records_outputs, **private)
+    return app

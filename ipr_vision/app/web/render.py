@@ -1,0 +1,124 @@
+"""Suggestions and reports as the page shows them: HTML cards, gallery captions, CSV files."""
+
+from __future__ import annotations
+
+import csv
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image
+
+from ...domain import Verdict
+from ...errors import PhotoError
+from ...intake.photo import read_photo
+from ...results import Explanation, Match, Suggestion
+from .common import percent
+from .i18n import t
+
+CSS = """
+.ipr-verdict {border-radius: 10px; padding: 16px 20px; border: 3px solid; margin-bottom: 8px}
+.ipr-verdict .ipr-label {font-size: 1.8em; font-weight: 800; letter-spacing: .03em}
+.ipr-counterfeit {border-color: #b91c1c; background: #fef2f2; color: #7f1d1d}
+.ipr-genuine {border-color: #15803d; background: #f0fdf4; color: #14532d}
+.ipr-inconclusive {border-color: #b45309; color: #78350f; background: repeating-linear-gradient(
+  45deg, #fffbeb, #fffbeb 14px, #fef3c7 14px, #fef3c7 28px)}
+.ipr-inconclusive .ipr-label::before {content: "? "}
+.ipr-bar {height: 18px; border-radius: 9px; background: linear-gradient(90deg, #16a34a, #eab308,
+  #dc2626); position: relative; margin: 10px 0 4px}
+.ipr-bar .ipr-mark {position: absolute; top: -4px; width: 4px; height: 26px; background: #111;
+  border-radius: 2px}
+.ipr-muted {opacity: .8; font-size: .95em}
+"""
+
+
+def verdict_card(lang: str, s: Suggestion) -> str:
+    """The verdict as a coloured card: "can't tell" is striped amber with a question mark, so
+    it cannot be mistaken for a verdict at a glance."""
+    label = t(lang, {Verdict.COUNTERFEIT: "verdict_counterfeit",
+                     Verdict.GENUINE: "verdict_genuine"}.get(
+        s.verdict, "verdict_inconclusive"))
+    parts = [f'<div class="ipr-verdict ipr-{s.verdict}" data-verdict="{s.verdict}">',
+             f'<div class="ipr-label">{html.escape(label)}</div>']
+    if s.p_counterfeit is not None:
+        position = min(max(100 * s.p_counterfeit, 0.0), 100.0)
+        parts.append(f'<div class="ipr-bar" role="img" aria-label="{position:.0f} %">'
+                     f'<div class="ipr-mark" style="left: calc({position:.1f}% - 2px)"></div>'
+                     "</div>")
+        line = t(lang, "p_counterfeit", p=percent(s.p_counterfeit))
+        if not s.calibrated:
+            line += " " + t(lang, "p_uncalibrated")
+        parts.append(f"<div>{html.escape(line)}</div>")
+    else:
+        parts.append(f"<div>{html.escape(t(lang, 'no_score'))}</div>")
+    if s.verdict not in (Verdict.COUNTERFEIT, Verdict.GENUINE):
+        parts.append(f"<div><b>{html.escape(t(lang, 'verdict_hint_inconclusive'))}</b></div>")
+    if s.reason:
+        parts.append(f"<div>{html.escape(t(lang, 'why'))}: {html.escape(s.reason)}</div>")
+    product = s.product or "–"
+    if s.product_proposed and s.product_candidates:
+        others = ", ".join(f"{p} ({v:.2f})" for p, v in s.product_candidates[1:]) or "–"
+        product += f" ({t(lang, 'proposed', others=others)})"
+    parts.append(f'<div class="ipr-muted">{html.escape(t(lang, "product_line", product=product))}'
+                 "</div>")
+    if s.operating_point:
+        op = s.operating_point
+        parts.append('<div class="ipr-muted">' + html.escape(t(
+            lang, "operating_point", flag=percent(op.get("max_genuine_flagged")),
+            catch=percent(op.get("expected_fake_recall")))) + "</div>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def thumbnail(path: Path, side: int) -> Image.Image | None:
+    """A reference photo upright (EXIF orientation applied) within ``side`` pixels; None when
+    the file cannot be read."""
+    try:
+        image = read_photo(path, draft_size=side).image
+    except PhotoError:
+        return None
+    image.thumbnail((side, side))
+    return image
+
+
+def match_items(lang: str, matches: Sequence[Match]) -> list[tuple[Image.Image, str]]:
+    """Reference photos with captions for a gr.Gallery: id, similarity, label, note."""
+    items = []
+    for match in matches:
+        image = thumbnail(Path(match.path), 640)
+        if image is None:
+            continue
+        caption = f"#{match.ref} · {t(lang, match.label)} · {match.similarity:.2f}"
+        if match.note:
+            caption += f" · {match.note}"
+        items.append((image, caption))
+    return items
+
+
+def notes_markdown(lang: str, s: Suggestion) -> str:
+    notes = [f"- **#{m.ref}** ({t(lang, m.label)}): {m.note}"
+             for m in [*s.nearest_genuine, *s.nearest_fake] if m.note]
+    return "\n".join(notes) if notes else t(lang, "no_notes")
+
+
+def explanation_markdown(lang: str, e: Explanation) -> str:
+    lines = [t(lang, "heat_caption", novelty=e.heat.novelty, n=e.genuine_references)]
+    if e.aligned_view is None and e.alignment is not None:
+        lines.append(t(lang, "not_aligned", reason=e.alignment.reason))
+    for n, p in enumerate(e.points, start=1):
+        if p.box is not None and p.similarity is not None and p.heat is not None:
+            lines.append(t(lang, "point_line", n=n, note=p.point.note, similarity=p.similarity,
+                           heat=p.heat))
+        else:
+            lines.append(t(lang, "point_unplaced", n=n, note=p.point.note, reason=p.reason))
+    return "\n\n".join(lines)
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    """A CSV that spreadsheet programs open correctly in any locale (UTF-8 with BOM)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path

@@ -1,0 +1,125 @@
+"""How well one product's references separate genuine from fake (pure: arrays in, figures out).
+
+Right holders curate galleries; a product whose fakes score like its genuine references, or
+whose probabilities are off, needs better references. The figures come from the same
+leave-one-photo-group-out scores the brand is calibrated on (:func:`.suggest.left_out_scores`)
+and are judged at the brand's own operating point, so they show what inspections will do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..domain import json_safe
+from .index import ProductRows
+from .metrics import auroc, expected_calibration_error, reliability_bins, roc_curve
+from .scoring import Calibration, Mode, Policy, ProductMode
+from .suggest import left_out_scores
+
+
+# eq=False: arrays have no single truth value, so two health records compare by identity.
+@dataclass(frozen=True, eq=False)
+class ProductHealth:
+    """A product's references, each scored with its own photo group left out."""
+
+    genuine: int  # genuine references
+    fake: int  # known fakes
+    genuine_groups: int  # distinct genuine photos (copies of one photo count once)
+    fake_groups: int
+    mode: Mode | None  # None when the product cannot be scored
+    reason: str  # why figures are missing ("" when all are given)
+    scores: np.ndarray = field(repr=False)  # left-out scores (a fixed sample on large products)
+    is_fake: np.ndarray = field(repr=False)  # the label of each score
+    p_counterfeit: np.ndarray = field(repr=False)  # each score through the brand's calibration
+    calibrated: bool  # p_counterfeit fitted on known fakes (else an atypicality rank)
+    auroc: float  # NaN without both labels
+    roc: tuple[np.ndarray, np.ndarray] = field(repr=False)  # (false, true positive rates)
+    #: Reliability diagram points of p_counterfeit, only when it is fitted. p_counterfeit
+    #: assumes equal priors, so a product with many more genuine references than fakes shows
+    #: observed shares below predicted ones even when well calibrated.
+    reliability: list[dict[str, float]]
+    ece: float  # expected calibration error over those bins; NaN when not fitted
+    threshold: float | None  # the brand's operating point: flagged when score > threshold
+    max_genuine_flagged: float  # the brand's policy
+    genuine_flagged: float  # share of this product's left-out genuine references flagged
+    expected_fake_caught: float  # share of this product's left-out known fakes flagged
+    brand_expected_fake_recall: float | None  # the same over the whole brand
+    #: References of this product the model was trained on: neither scored here nor used to
+    #: calibrate (see :func:`.suggest.calibrate_brand`).
+    skipped: int = 0
+    #: Training photos the brand's calibration had to include: its operating point is then
+    #: optimistic (:attr:`.suggest.BrandCalibration.warning`).
+    trained_included: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary figures and curve points (4 decimals) as JSON, undefined figures as null; the
+        raw per-reference arrays are left out, they can run to thousands of values."""
+        fpr, tpr = self.roc
+        return json_safe({
+            "genuine": self.genuine, "fake": self.fake,
+            "genuine_groups": self.genuine_groups, "fake_groups": self.fake_groups,
+            "mode": self.mode, "reason": self.reason,
+            "scored_genuine": int((~self.is_fake).sum()), "scored_fake": int(self.is_fake.sum()),
+            "calibrated": self.calibrated, "auroc": self.auroc, "ece": self.ece,
+            "skipped_training_photos": self.skipped,
+            "calibrated_on_training_photos": self.trained_included,
+            "roc": {"fpr": np.round(fpr, 4).tolist(), "tpr": np.round(tpr, 4).tolist()},
+            "reliability": self.reliability,
+            "operating_point": {
+                "threshold": self.threshold,
+                "max_genuine_flagged": self.max_genuine_flagged,
+                "genuine_flagged": self.genuine_flagged,
+                "expected_fake_caught": self.expected_fake_caught,
+                "brand_expected_fake_recall": self.brand_expected_fake_recall,
+            },
+        })
+
+
+def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibration | str | None,
+                   policy: Policy, skip: frozenset[int] = frozenset(), trained_included: int = 0
+                   ) -> ProductHealth:
+    """The product's health figures under the brand's calibration for its mode.
+
+    ``mode`` is the product's entry in :attr:`.suggest.BrandCalibration.modes` and
+    ``calibration`` the brand's entry for that mode in ``by_mode`` (a reason when the brand
+    could not be calibrated), or None when the product has no mode. ``policy`` must be the one
+    the brand was calibrated with, and ``skip`` and ``trained_included`` the brand
+    calibration's ``skipped`` and ``trained_included``, so the left-out sample is the same.
+    Without a calibration the separation (scores, AUROC, ROC) is still shown: it is what more
+    references would fix.
+    """
+    empty = np.zeros(0)
+    scores, is_fake = empty, np.zeros(0, dtype=bool)
+    if mode.mode is not None:
+        scores, is_fake, _ = left_out_scores(rows, mode.mode, policy, skip)
+        usable = np.isfinite(scores)
+        scores, is_fake = scores[usable], is_fake[usable]
+    fitted = calibration if isinstance(calibration, Calibration) else None
+    reason = mode.reason or (calibration if isinstance(calibration, str) else "")
+    # Python floats, as an inspection passes them: float32 scores would be clipped to a
+    # float32 0.99, a hair above the documented bound.
+    p = np.array([fitted.p_counterfeit(float(s)) for s in scores]) if fitted else empty
+    calibrated = fitted is not None and fitted.calibrated
+    threshold = fitted.threshold if fitted else None
+    return ProductHealth(
+        genuine=int((~rows.is_fake).sum()), fake=int(rows.is_fake.sum()),
+        genuine_groups=mode.genuine_groups, fake_groups=mode.fake_groups,
+        mode=mode.mode, reason=reason, scores=scores, is_fake=is_fake, p_counterfeit=p,
+        calibrated=calibrated, auroc=auroc(is_fake, scores), roc=roc_curve(is_fake, scores),
+        reliability=reliability_bins(is_fake, p) if calibrated else [],
+        ece=expected_calibration_error(is_fake, p) if calibrated else float("nan"),
+        threshold=threshold, max_genuine_flagged=policy.max_genuine_flagged,
+        genuine_flagged=_flagged(scores[~is_fake], threshold),
+        expected_fake_caught=_flagged(scores[is_fake], threshold),
+        brand_expected_fake_recall=fitted.expected_fake_recall if fitted else None,
+        skipped=int(np.isin(rows.ids, list(skip)).sum()) if skip else 0,
+        trained_included=trained_included)
+
+
+def _flagged(scores: np.ndarray, threshold: float | None) -> float:
+    if threshold is None or len(scores) == 0:
+        return float("nan")
+    return float(np.mean(scores > threshold))

@@ -1,0 +1,180 @@
+"""From a query embedding and a brand's index to an assessment (pure: arrays in, values out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..domain import Verdict
+from .index import BrandIndex, ProductRows
+from .scoring import (
+    Calibration,
+    Mode,
+    Policy,
+    ProductMode,
+    calibrate,
+    counterfeit_score,
+    decide,
+    label_similarity,
+    leave_one_group_out,
+    product_mode,
+    unlike_reason,
+)
+
+
+@dataclass(frozen=True)
+class BrandCalibration:
+    """Everything a brand's verdicts depend on, computed once per gallery revision."""
+
+    modes: dict[str, ProductMode]  # by product name
+    by_mode: dict[Mode, Calibration | str]  # a Calibration, or why there is none
+    #: References the model was trained on, left out of the calibration (never of the search):
+    #: their left-out scores separate better than a new photo's will.
+    skipped: frozenset[int] = frozenset()
+    #: Training photos the calibration had to include, too few others being left: while this
+    #: is non-zero the operating point is optimistic and the brand is told so.
+    trained_included: int = 0
+
+    @property
+    def warning(self) -> str:
+        if not self.trained_included:
+            return ""
+        return (f"calibrated on {self.trained_included} reference(s) the model was trained on, "
+                "so fewer genuine items are flagged here than will be in use; add photos the "
+                "model has not seen")
+
+
+def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
+    return product_mode(len(np.unique(rows.group[~rows.is_fake])),
+                        len(np.unique(rows.group[rows.is_fake])), policy)
+
+
+def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
+                    skip: frozenset[int] = frozenset()
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, labels and nearest-other-group similarities of a product's references, each
+    scored with its own photo group left out: what the brand's calibration is fitted on, and
+    what a product's health figures show, so both see exactly the same references.
+
+    References whose id is in ``skip`` are not scored (they still count as neighbours). Beyond
+    ``policy.max_calibration_queries`` references a sample is scored, seeded by the product's
+    size: the same gallery always gives the same operating point.
+    """
+    queries = np.flatnonzero(~np.isin(rows.ids, list(skip))) if skip else np.arange(len(rows))
+    if len(queries) > policy.max_calibration_queries:
+        queries = np.sort(np.random.default_rng(len(rows)).choice(
+            queries, policy.max_calibration_queries, replace=False))
+    left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
+    scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
+    # Indexing copies: the rows are updated in place by later imports and removals.
+    return scores, rows.is_fake[queries], left_out.nearest
+
+
+def calibrate_brand(index: BrandIndex, policy: Policy,
+                    trained_on: frozenset[int] = frozenset()) -> BrandCalibration:
+    """Leave-one-photo-group-out scores of every product, pooled over the brand per mode.
+
+    ``trained_on`` names references the model was trained on. A model scores its own training
+    photos more confidently than new ones (the fine-tuned model on its nike training photos:
+    1 % of them flagged at the operating point, 6.4 % of new genuine photos), so they are left
+    out of the calibration whenever the other references suffice to calibrate every mode;
+    otherwise all are used and :attr:`BrandCalibration.warning` says so.
+    """
+    ids = np.concatenate([rows.ids for rows in index.products.values()] or [np.zeros(0, int)])
+    present = frozenset(ids[np.isin(ids, list(trained_on))].tolist()) if trained_on else None
+    if present:
+        unseen = _calibrate(index, policy, present)
+        if not any(isinstance(c, str) for c in unseen.by_mode.values()):
+            return unseen
+        return replace(_calibrate(index, policy), trained_included=len(present))
+    return _calibrate(index, policy)
+
+
+def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozenset()
+               ) -> BrandCalibration:
+    modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
+    pooled: dict[Mode, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    for name, rows in index.products.items():
+        mode = modes[name].mode
+        if mode is not None:
+            pooled.setdefault(mode, []).append(left_out_scores(rows, mode, policy, skip))
+    by_mode: dict[Mode, Calibration | str] = {}
+    for mode in Mode:
+        if mode in pooled:
+            scores, is_fake, nearest = (np.concatenate(part) for part in zip(*pooled[mode],
+                                                                             strict=True))
+            by_mode[mode] = calibrate(scores, is_fake, nearest, mode, policy)
+    return BrandCalibration(modes, by_mode, skip)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The pure result for one photo; references are named by their ids."""
+
+    product: str | None
+    product_candidates: list[tuple[str, float]]
+    verdict: Verdict
+    reason: str
+    p_counterfeit: float | None
+    score: float | None
+    mode: Mode | None
+    nearest_genuine: list[tuple[int, float]]
+    nearest_fake: list[tuple[int, float]]
+    calibration: Calibration | None
+
+
+def assess(query: np.ndarray, index: BrandIndex, brand_calibration: BrandCalibration,
+           policy: Policy, product: str | None = None, n_neighbours: int = 3,
+           n_candidates: int = 3) -> Assessment:
+    """Compare one embedding with a product's references; ``product=None`` proposes one.
+
+    Only the product's rows are read when the product is given; proposing one reads the brand
+    (see :meth:`BrandIndex.product_maxima`).
+    """
+    query = np.asarray(query, dtype=np.float32)
+    if len(index) == 0:
+        return _inconclusive(product, [], "this brand has no references yet")
+    candidates: list[tuple[str, float]] = []
+    if product is None:
+        candidates = index.product_maxima(query)[0][:n_candidates]
+        product = candidates[0][0]
+    rows = index.products.get(product)
+    if rows is None or len(rows) == 0:
+        return _inconclusive(product, candidates, "this product has no references yet")
+    sims = rows.similarities(query)
+    if not candidates:
+        candidates = [(product, float(sims.max()))]
+    fake = rows.is_fake
+    nearest_genuine = _nearest(rows.ids[~fake], sims[~fake], n_neighbours)
+    nearest_fake = _nearest(rows.ids[fake], sims[fake], n_neighbours)
+    mode = brand_calibration.modes[product]
+    if mode.mode is None:
+        return _inconclusive(product, candidates, mode.reason, nearest_genuine, nearest_fake)
+    calibration = brand_calibration.by_mode[mode.mode]
+    if isinstance(calibration, str):
+        return _inconclusive(product, candidates, calibration, nearest_genuine, nearest_fake)
+    unlike = unlike_reason(float(sims.max()), calibration)
+    if unlike:
+        return _inconclusive(product, candidates, unlike, nearest_genuine, nearest_fake)
+    s_genuine, s_fake = label_similarity(sims, fake, policy.k)
+    score = float(counterfeit_score(s_genuine[0], s_fake[0], mode.mode))
+    verdict, reason = decide(score, calibration)
+    return Assessment(product, candidates, verdict, reason, calibration.p_counterfeit(score),
+                      score, mode.mode, nearest_genuine, nearest_fake, calibration)
+
+
+def _nearest(ids: np.ndarray, sims: np.ndarray, n: int) -> list[tuple[int, float]]:
+    if len(sims) > n:
+        top = np.argpartition(-sims, n - 1)[:n]
+        order = top[np.argsort(-sims[top], kind="stable")]
+    else:
+        order = np.argsort(-sims, kind="stable")
+    return [(int(ids[i]), float(sims[i])) for i in order]
+
+
+def _inconclusive(product: str | None, candidates: list[tuple[str, float]], reason: str,
+                  nearest_genuine: list[tuple[int, float]] | None = None,
+                  nearest_fake: list[tuple[int, float]] | None = None) -> Assessment:
+    return Assessment(product, candidates, Verdict.INCONCLUSIVE, reason, None, None, None,
+                      nearest_genuine or [], nearest_fake or [], None)

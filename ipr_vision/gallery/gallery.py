@@ -1,0 +1,297 @@
+"""The gallery as users see it: import photos, inspect a photo, explain, evaluate, curate.
+
+A thin front. Each job lives in its own module of this package: :mod:`.importer`,
+:mod:`.inspector`, :mod:`.explainer`, :mod:`.evaluator`, and :mod:`.brands` (each brand's index
+and calibration, kept current across processes). The store underneath is any
+:class:`~ipr_vision.storage.GalleryStore`; the math is the pure core's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ..core.health import ProductHealth, product_health
+from ..core.index import BrandIndex
+from ..core.scoring import Policy
+from ..core.workshop import confusable_pairs
+from ..domain import IdPoint, Reference, parse_label
+from ..embedders import Embedder, default_embedder
+from ..errors import GalleryError, PhotoError
+from ..intake.labelled import LabelledPhoto, named_group, read_index
+from ..intake.photo import Photo, read_photo
+from ..results import Evaluation, Explanation, ImportReport, Suggestion
+from ..storage import GalleryStore, open_gallery_store
+from .brands import BrandCache
+from .evaluator import evaluate
+from .explainer import Explainer, patch_embedder
+from .importer import Importer, current_user, scan_folder
+from .inspector import Inspector
+
+
+@dataclass(frozen=True)
+class GallerySummary:
+    """What a gallery holds: ``gallery info`` prints it."""
+
+    path: Path
+    #: brand -> product -> label -> count (brands and products without references included)
+    brands: dict[str, dict[str, dict[str, int]]]
+    revisions: dict[str, int]
+    models: dict[str, int]  # model id -> embeddings stored
+    bytes: int
+    model: str  # the current model
+    stale_embeddings: dict[str, int]  # brand -> references not embedded with the current model
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "brands": self.brands, "models": self.models,
+                "bytes": self.bytes, "model": self.model,
+                "stale_embeddings": self.stale_embeddings}
+
+
+class Gallery:
+    """A folder of reference photos for one or more brands, searchable by embedding.
+
+    >>> gallery = Gallery("galleries/nike")                          # doctest: +SKIP
+    >>> gallery.import_folder("photos/", brand="nike")               # doctest: +SKIP
+    >>> gallery.inspect("suspect.jpg", brand="nike").verdict         # doctest: +SKIP
+    'counterfeit'
+    """
+
+    def __init__(self, path: str | Path, *, embedder: Embedder | None = None,
+                 policy: Policy | None = None, create: bool = True) -> None:
+        self.store: GalleryStore = open_gallery_store(path, create=create)
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self._brands = BrandCache(self.store, lambda: self.embedder, policy or Policy())
+        self._importer = Importer(self.store, self._brands, lambda: self.embedder)
+        self._inspector = Inspector(self.store, self._brands, lambda: self.embedder)
+        self._explainer = Explainer(self.store, lambda: self.embedder)
+
+    @property
+    def path(self) -> Path:
+        return self.store.root
+
+    @property
+    def policy(self) -> Policy:
+        """The operating rules; a brand's own operating point overrides its share flagged."""
+        return self._brands.policy
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use so listing a gallery never waits for it."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = default_embedder()
+            return self._embedder
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def brands(self) -> list[str]:
+        return self.store.brands()
+
+    def products(self, brand: str) -> list[str]:
+        self.store.require_brand(brand)
+        return self.store.products(brand)
+
+    def references(self, brand: str | None = None, product: str | None = None, *,
+                   ids: Iterable[int] | None = None) -> list[Reference]:
+        return self.store.references(brand, product, None if ids is None else list(ids))
+
+    def points(self, ref_ids: Iterable[int] | None = None, *,
+               brand: str | None = None) -> list[IdPoint]:
+        """Identification points, of some references or of a brand."""
+        return self.store.points(None if ref_ids is None else list(ref_ids), brand)
+
+    def stocked_brands(self) -> set[str]:
+        """Brands that hold at least one reference."""
+        return {brand for brand, _, _, count in self.store.counts() if count}
+
+    def summary(self) -> GallerySummary:
+        brands: dict[str, dict[str, dict[str, int]]] = {}
+        for brand, product, label, count in self.store.counts():
+            brands.setdefault(brand, {}).setdefault(product, {})[label] = count
+        names = self.brands()
+        for brand in names:
+            brands.setdefault(brand, {})
+        return GallerySummary(self.path, brands, {b: self.store.revision(b) for b in names},
+                              self.store.model_ids(), self.store.disk_bytes(),
+                              self.embedder.model_id, self.stale_embeddings())
+
+    def confusable_pairs(self, brand: str, product: str,
+                         n: int = 5) -> list[tuple[Reference, Reference, float]]:
+        """The product's most alike (genuine, fake) reference pairs, for workshops."""
+        state, _ = self._brands.get(brand)
+        rows = state.index.products.get(product)
+        if rows is None:
+            raise GalleryError(f"brand {brand!r} has no product {product!r}")
+        pairs = confusable_pairs(rows, n)
+        refs = self._inspector.references([i for g, f, _ in pairs for i in (g, f)])
+        return [(refs[g], refs[f], s) for g, f, s in pairs if g in refs and f in refs]
+
+    # -- curating -------------------------------------------------------------------------
+
+    def add_brand(self, brand: str) -> None:
+        """Create a brand with no products yet (importing photos creates brands as well)."""
+        if not brand.strip():
+            raise GalleryError("a brand needs a name")
+        self.store.add_brand(brand.strip())
+
+    def add_product(self, brand: str, product: str) -> None:
+        """Create a product of an existing brand, before any photo of it is added."""
+        self.store.require_brand(brand)
+        if not product.strip():
+            raise GalleryError("a product needs a name")
+        self.store.add_product(brand, product.strip())
+        self._brands.add_product(brand, product.strip())
+
+    def add_photos(self, photos: Iterable[str | Path], *, brand: str, product: str, label: str,
+                   group: str | None = None, added_by: str | None = None) -> ImportReport:
+        """Add photos of one product and label (e.g. a right holder's upload); ``group`` names
+        their photo group, as an index's ``dup_group`` does."""
+        kind = parse_label(label)
+        items = [LabelledPhoto(Path(p), product, kind, named_group(group)) for p in photos]
+        return self._importer.run(items, brand, added_by)
+
+    def import_folder(self, folder: str | Path, *, brand: str,
+                      added_by: str | None = None) -> ImportReport:
+        """Import ``folder/<product>/<genuine|fake>/<photos>`` (nested folders allowed)."""
+        items, report = scan_folder(Path(folder))
+        return self._importer.run(items, brand, added_by, report)
+
+    def import_index(self, index_csv: str | Path, *, brand: str,
+                     added_by: str | None = None) -> ImportReport:
+        """Import the photos listed in a CSV with columns ``path,label,product[,dup_group]``."""
+        items, failed = read_index(index_csv)
+        return self._importer.run(items, brand, added_by, ImportReport(failed=failed))
+
+    def set_note(self, ref_id: int, note: str) -> None:
+        """The right holder's free note on a reference (identification points, provenance),
+        shown beside it in every suggestion and evidence pack."""
+        self.store.set_note(ref_id, note.strip())
+
+    def remove(self, ref_ids: Iterable[int]) -> int:
+        """Remove references; returns how many existed. Usable at once, no retraining."""
+        changes = self.store.remove_references(list(ref_ids))
+        for change in changes:
+            self._brands.apply(change, partial(BrandIndex.remove, ids=change.ref_ids))
+        return sum(len(change.ref_ids) for change in changes)
+
+    def add_point(self, ref_id: int, box: tuple[int, int, int, int], note: str, *,
+                  added_by: str | None = None) -> int:
+        """Mark an identification point on a reference photo: a box in its pixels (as shown
+        upright) and what to check there; returns the point's id."""
+        refs = self.store.references(ids=[ref_id])
+        if not refs:
+            raise GalleryError(f"no reference with id {ref_id}")
+        width, height = read_photo(refs[0].path).original_size
+        x0, y0, x1, y1 = box
+        return self.store.add_point(ref_id, (x0 / width, y0 / height, x1 / width, y1 / height),
+                                    note, added_by or current_user())
+
+    def remove_point(self, point_id: int) -> bool:
+        return self.store.remove_point(point_id)
+
+    def policy_for(self, brand: str) -> Policy:
+        """The gallery's policy with the brand's own operating point, when one is set."""
+        return self._brands.policy_for(brand)
+
+    def set_operating_point(self, brand: str, max_genuine_flagged: float) -> dict[str, Any]:
+        """Flag at most this share of the brand's genuine items; returns what that means on the
+        brand's own references (per scoring mode: genuine flagged, expected fake catch rate)."""
+        change = self.store.set_max_genuine_flagged(brand, max_genuine_flagged)
+        self._brands.apply(change, _unchanged)
+        return self.operating_point(brand)
+
+    def operating_point(self, brand: str) -> dict[str, Any]:
+        """The brand's operating point and, per scoring mode, what it does on the brand's own
+        references left out in turn: the share of genuine flagged and of known fakes caught."""
+        _, calibration = self._brands.get(brand)
+        share = self.policy_for(brand).max_genuine_flagged
+        modes: dict[str, Any] = {}
+        for mode, fitted in calibration.by_mode.items():
+            if isinstance(fitted, str):
+                modes[mode] = {"reason": fitted}
+                continue
+            point = fitted.operating_point(share).to_dict()
+            del point["max_genuine_flagged"]  # the brand's, printed once above the modes
+            modes[mode] = {**point, "method": fitted.method}
+        return {"brand": brand, "max_genuine_flagged": share, "modes": modes,
+                "skipped_training_photos": len(calibration.skipped),
+                "warning": calibration.warning}
+
+    # -- inspecting -----------------------------------------------------------------------
+
+    def inspect(self, photo: str | Path | bytes | Photo, *, brand: str,
+                product: str | None = None, name: str | None = None) -> Suggestion:
+        """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product."""
+        return self._inspector.inspect(photo, brand, product, name)
+
+    def inspect_many(self, photos: Iterable[str | Path], *, brand: str,
+                     product: str | None = None) -> Iterator[Suggestion | PhotoError]:
+        """Inspect photos one by one; a bad file yields its error and the rest go on."""
+        for photo in photos:
+            try:
+                yield self.inspect(photo, brand=brand, product=product)
+            except PhotoError as error:
+                yield error
+
+    def explain(self, photo: str | Path | bytes | Photo, *, brand: str,
+                product: str | None = None, name: str | None = None) -> Explanation:
+        """Inspect a photo and show where it departs from the product's genuine references."""
+        patch_embedder(self.embedder)  # a model without patch features fails before any work
+        if not isinstance(photo, Photo):
+            self._brands.get(brand)  # a wrong brand fails before the photo is read
+        photo = self._inspector.read(photo, name)
+        return self._explainer.explain(photo, self.inspect(photo, brand=brand, product=product))
+
+    def health(self, brand: str, product: str) -> ProductHealth:
+        """How well a product's references separate genuine from fake, each left out in turn
+        and judged at the brand's operating point: what a right holder curates by."""
+        # Under the lock: imports and removals update the rows in place while they are scored.
+        with self._brands.lock:
+            state, brand_calibration = self._brands.get(brand)
+            rows = state.index.products.get(product)
+            if rows is None:
+                known = ", ".join(self.store.products(brand)) or "none yet"
+                raise GalleryError(f"brand {brand!r} has no product {product!r} "
+                                   f"(products: {known})")
+            mode = brand_calibration.modes[product]
+            calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
+            return product_health(rows, mode, calibration, self.policy_for(brand),
+                                  brand_calibration.skipped, brand_calibration.trained_included)
+
+    def evaluate(self, index_csv: str | Path, *, brand: str) -> Evaluation:
+        """Inspect every photo listed in a CSV (with its product) and compare with its label."""
+        items, failed = read_index(index_csv)
+        return evaluate(items, failed, lambda item: self.inspect(
+            item.source, brand=brand, product=item.product), self.embedder.model_id)
+
+    # -- models ---------------------------------------------------------------------------
+
+    def stale_embeddings(self) -> dict[str, int]:
+        """References per brand with no vector from the current model: a gallery built with
+        another model (the ImageNet fallback, an older checkpoint) until it is re-embedded."""
+        model_id = self.embedder.model_id
+        counts = {b: len(self.store.missing_embeddings(b, model_id)) for b in self.brands()}
+        return {brand: count for brand, count in counts.items() if count}
+
+    def reembed(self, brand: str | None = None) -> int:
+        """Embed every reference lacking a vector under the current model; returns how many."""
+        return sum(self._brands.embed_missing(b) for b in ([brand] if brand else self.brands()))
+
+
+def _unchanged(index: BrandIndex) -> None:
+    """A change that leaves the references alone (a setting): only recalibration is due."""

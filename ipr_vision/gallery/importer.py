@@ -1,0 +1,151 @@
+"""Adding reference photos: decode ahead of the model, skip duplicates, commit in small batches.
+
+Photos are decoded on a worker thread while the model embeds the previous ones, and stored 32
+at a time in one transaction: a process killed at any moment loses at most the batch in flight,
+never half of a reference. A photo that cannot be read is listed in the report with its reason;
+the rest go on.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..domain import Label
+from ..embedders import Embedder, draft_size, embed_all
+from ..errors import GalleryError, PhotoError
+from ..intake.labelled import LabelledPhoto, stored_group
+from ..intake.photo import PHOTO_EXTENSIONS, Photo, try_read_photo
+from ..results import ImportReport
+from ..storage import GalleryStore, NewReference
+from .brands import BrandCache
+
+#: Photos decoded ahead of the model while it runs (bounded to keep memory flat).
+_PREFETCH = 16
+#: References committed per transaction: a kill loses at most this many, never half of one.
+_COMMIT_EVERY = 32
+
+
+def current_user() -> str:
+    """The OS user name, recorded as who added references or inspected by default."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def scan_folder(folder: Path) -> tuple[list[LabelledPhoto], ImportReport]:
+    """The photos of ``folder/<product>/<genuine|fake>/…`` (nested folders allowed); files
+    elsewhere or of other types are reported, hidden files skipped."""
+    if not folder.is_dir():
+        raise GalleryError(f"{folder} is not a folder")
+    items, report = [], ImportReport()
+    labels = {label.value for label in Label}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        parts = path.relative_to(folder).parts
+        if path.name.startswith("."):
+            continue
+        if len(parts) < 3 or parts[1].lower() not in labels:
+            report.failed.append((str(path), "not under <product>/<genuine|fake>/"))
+        elif path.suffix.lower() not in PHOTO_EXTENSIONS:
+            report.failed.append((str(path), f"not a photo file type ({path.suffix})"))
+        else:
+            items.append(LabelledPhoto(path, parts[0], Label(parts[1].lower())))
+    if not items and not report.failed:
+        raise GalleryError(f"no photos found in {folder} (expected "
+                           "<product>/<genuine|fake>/<photos>)")
+    return items, report
+
+
+class Importer:
+    """Stores labelled photos as references of a brand, with their embeddings."""
+
+    def __init__(self, store: GalleryStore, brands: BrandCache,
+                 embedder: Callable[[], Embedder]) -> None:
+        self.store, self.brands, self._embedder = store, brands, embedder
+
+    def run(self, items: list[LabelledPhoto], brand: str, added_by: str | None,
+            report: ImportReport | None = None) -> ImportReport:
+        """Import ``items`` into ``brand`` (created if new); ``report`` carries failures found
+        before (unusable index rows) so one report lists everything."""
+        report = report or ImportReport()
+        started = time.perf_counter()
+        embedder = self._embedder()
+        added_by = added_by or current_user()
+        self.store.add_brand(brand)
+        pending: list[tuple[LabelledPhoto, Photo]] = []
+        seen: set[str] = set()
+        photos = tqdm(_prefetch(items, draft_size(embedder)), total=len(items),
+                      desc="importing", unit="photo", leave=False,
+                      disable=True if len(items) <= 50 else None)
+        for item, photo in photos:
+            if not isinstance(photo, Photo):
+                report.failed.append((str(item.source), photo.reason))
+                continue
+            if photo.sha256 in seen:  # the same photo twice in one import
+                report.duplicates.append((str(item.source), -1))
+                continue
+            seen.add(photo.sha256)
+            pending.append((item, photo))
+            if len(pending) == _COMMIT_EVERY:
+                self._commit(pending, brand, added_by, embedder, report)
+                pending = []
+        self._commit(pending, brand, added_by, embedder, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _commit(self, batch: list[tuple[LabelledPhoto, Photo]], brand: str, added_by: str,
+                embedder: Embedder, report: ImportReport) -> None:
+        if not batch:
+            return
+        known = self.store.find_sha(brand, [photo.sha256 for _, photo in batch])
+        fresh = []
+        for item, photo in batch:
+            if photo.sha256 in known:
+                report.duplicates.append((str(item.source), known[photo.sha256]))
+            else:
+                fresh.append((item, photo))
+        if not fresh:
+            return
+        vectors = embed_all(embedder, [photo.image for _, photo in fresh], progress=False)
+        news = [NewReference(item.product, item.label, photo.sha256, photo.extension, photo.data,
+                             item.source.name, stored_group(item, photo.sha256), vector)
+                for (item, photo), vector in zip(fresh, vectors, strict=True)]
+        ids, change = self.store.add_references(brand, news, model_id=embedder.model_id,
+                                                added_by=added_by)
+        stored = [(new, ref_id) for new, ref_id in zip(news, ids, strict=True) if ref_id]
+        self.brands.apply(change, lambda index: index.add(
+            np.array([i for _, i in stored], dtype=np.int64),
+            np.array([n.vector for n, _ in stored], dtype=np.float32).reshape(-1, index.dim),
+            [n.product for n, _ in stored], np.array([n.label == Label.FAKE for n, _ in stored]),
+            [n.photo_group for n, _ in stored]))
+        for (item, _), ref_id in zip(fresh, ids, strict=True):
+            if ref_id is None:  # another process added the same photo meanwhile
+                report.duplicates.append((str(item.source), -1))
+            else:
+                report.added.append((str(item.source), ref_id))
+
+
+def _prefetch(items: list[LabelledPhoto], side: int | None
+              ) -> Iterator[tuple[LabelledPhoto, Photo | PhotoError]]:
+    """Decode photos on a worker thread while the caller embeds (Pillow releases the GIL)."""
+    def load(item: LabelledPhoto) -> Photo | PhotoError:
+        return try_read_photo(item.source, draft_size=side)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="decode") as pool:
+        queue: deque[tuple[LabelledPhoto, Future[Photo | PhotoError]]] = deque()
+        for item in items:
+            queue.append((item, pool.submit(load, item)))
+            if len(queue) >= _PREFETCH:
+                head, future = queue.popleft()
+                yield head, future.result()
+        while queue:
+            head, future = queue.popleft()
+            yield head, future.result()

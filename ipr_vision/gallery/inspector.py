@@ -1,0 +1,78 @@
+"""One photo in, one suggestion out: quality gate, embedding, search and the brand's calibration.
+
+The verdict itself is the pure core's (:func:`ipr_vision.core.suggest.assess`); this module
+brings it the photo's embedding and the brand's loaded index, and turns reference ids back into
+the references an officer looks at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..core.quality import assess_quality
+from ..core.suggest import assess
+from ..domain import Reference, Verdict
+from ..embedders import Embedder, draft_size
+from ..errors import GalleryError
+from ..intake.photo import Photo, read_photo
+from ..results import Match, Suggestion
+from ..storage import GalleryStore
+from .brands import BrandCache
+
+
+class Inspector:
+    """Suggestions for photos of a gallery's brands."""
+
+    def __init__(self, store: GalleryStore, brands: BrandCache,
+                 embedder: Callable[[], Embedder]) -> None:
+        self.store, self.brands, self._embedder = store, brands, embedder
+
+    def read(self, source: str | Path | bytes | Photo, name: str | None = None) -> Photo:
+        """A photo decoded at the size the model needs."""
+        if isinstance(source, Photo):
+            return source
+        return read_photo(source, name=name, draft_size=draft_size(self._embedder()))
+
+    def inspect(self, source: str | Path | bytes | Photo, brand: str, product: str | None,
+                name: str | None = None) -> Suggestion:
+        """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product;
+        an unknown brand or product is refused before the photo is read."""
+        state, brand_calibration = self.brands.get(brand)
+        if product is not None and product not in state.index.products:
+            known = ", ".join(self.store.products(brand)) or "none yet"
+            raise GalleryError(f"brand {brand!r} has no product {product!r} (products: {known})")
+        photo = self.read(source, name)
+        embedder = self._embedder()
+        quality = assess_quality(photo.image, photo.original_size)
+        query = embedder.embed([photo.image])[0]
+        policy = self.brands.policy_for(brand)
+        result = assess(query, state.index, brand_calibration, policy, product)
+        verdict, reason = result.verdict, result.reason
+        if not quality.ok:  # a poor photo gets no confident verdict, whatever it scored
+            verdict = Verdict.INCONCLUSIVE
+            hints = " ".join(check.hint_en for check in quality.failed)
+            reason = f"photo quality: {hints}" + (f" Also: {reason}" if reason else "")
+        refs = self.references([i for i, _ in result.nearest_genuine + result.nearest_fake])
+        calibration = result.calibration
+        return Suggestion(
+            photo=photo.name, photo_sha256=photo.sha256, brand=brand, product=result.product,
+            product_proposed=product is None, product_candidates=result.product_candidates,
+            verdict=verdict, p_counterfeit=result.p_counterfeit,
+            calibrated=bool(calibration and calibration.calibrated), reason=reason,
+            score=result.score, mode=result.mode,
+            nearest_genuine=[match(refs[i], s) for i, s in result.nearest_genuine],
+            nearest_fake=[match(refs[i], s) for i, s in result.nearest_fake],
+            operating_point=None if calibration is None else calibration.operating_point(
+                policy.max_genuine_flagged).to_dict(),
+            model=embedder.model_id, gallery_revision=state.revision, quality=quality)
+
+    def references(self, ref_ids: list[int]) -> dict[int, Reference]:
+        """References by id (an empty request reads nothing)."""
+        return {ref.id: ref for ref in self.store.references(ids=ref_ids)} if ref_ids else {}
+
+
+def match(ref: Reference, similarity: float) -> Match:
+    """A reference as a suggestion shows it, with its similarity to the photo."""
+    return Match(ref.id, similarity, ref.product, ref.label, ref.source_name, ref.note,
+                 str(ref.path))

@@ -1,0 +1,97 @@
+"""The gallery database's tables (SQLite), and opening a gallery folder's database."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from ..errors import GalleryError
+from .sqlite import connect, create_tables, transaction
+
+SCHEMA_VERSION = 1
+DB_NAME = "gallery.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS brands (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    revision INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS products (
+    id INTEGER PRIMARY KEY,
+    brand_id INTEGER NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (brand_id, name)
+);
+CREATE TABLE IF NOT EXISTS refs (
+    id INTEGER PRIMARY KEY,
+    brand_id INTEGER NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
+    product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    label TEXT NOT NULL CHECK (label IN ('genuine', 'fake')),
+    sha256 TEXT NOT NULL,
+    file TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    photo_group TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    UNIQUE (brand_id, sha256)
+);
+CREATE INDEX IF NOT EXISTS refs_product ON refs (product_id);
+CREATE INDEX IF NOT EXISTS refs_file ON refs (file);
+CREATE TABLE IF NOT EXISTS embeddings (
+    ref_id INTEGER NOT NULL REFERENCES refs(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (ref_id, model_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS brand_settings (
+    brand_id INTEGER PRIMARY KEY REFERENCES brands(id) ON DELETE CASCADE,
+    max_genuine_flagged REAL NOT NULL CHECK (max_genuine_flagged > 0 AND max_genuine_flagged < 0.5)
+);
+CREATE TABLE IF NOT EXISTS id_points (
+    id INTEGER PRIMARY KEY,
+    ref_id INTEGER NOT NULL REFERENCES refs(id) ON DELETE CASCADE,
+    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+    note TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    CHECK (0 <= x0 AND x0 < x1 AND x1 <= 1 AND 0 <= y0 AND y0 < y1 AND y1 <= 1)
+);
+CREATE INDEX IF NOT EXISTS id_points_ref ON id_points (ref_id);
+CREATE TABLE IF NOT EXISTS file_intents (
+    id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL
+);
+"""
+
+
+def open_database(root: Path, lock: threading.RLock, *, create: bool) -> sqlite3.Connection:
+    """The gallery's database, its tables created; refused when a newer ipr-vision wrote it or
+    the file is not a database."""
+    db_path = root / DB_NAME
+    if not db_path.exists():
+        if not create:
+            raise GalleryError(f"no gallery at {root} (expected {db_path})")
+        if root.exists() and not root.is_dir():
+            raise GalleryError(f"{root} exists and is not a folder")
+        root.mkdir(parents=True, exist_ok=True)
+    try:
+        db = connect(db_path)
+        with transaction(db, lock):
+            create_tables(db, SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise GalleryError(f"{root} was written by a newer ipr-vision "
+                                   f"(schema {row[0]}); upgrade ipr-vision")
+    except sqlite3.DatabaseError as error:
+        raise GalleryError(f"{db_path} is not a usable gallery database ({error})") from None
+    return db

@@ -1,0 +1,366 @@
+"""The gallery on disk: one folder with a SQLite database and content-addressed photo files.
+
+Layout::
+
+    GALLERY/gallery.sqlite        brands, products, references, embeddings (WAL mode)
+    GALLERY/photos/ab/abcdef….jpg original bytes, named by sha256
+    GALLERY/tmp/                  files being written (pid in the name)
+
+Crash safety: a photo file is written (temp file, fsync, rename) only after an *intent* row
+naming it is committed, and the intent is deleted in the same transaction that adds the
+reference. Removal works the other way round. On open, intents left by dead processes are
+resolved: a file no reference points to is deleted. So a process killed at any instant leaves
+either a complete reference (row, embedding, file) or nothing, and no orphan files.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import numpy as np
+
+from ..domain import IdPoint, Label, Reference, parse_label
+from ..errors import GalleryError
+from .files import alive
+from .gallery_schema import open_database
+from .photo_files import PhotoFiles
+from .protocols import BrandVectors, Change, NewReference
+from .sqlite import insert, transaction, utc_now
+
+
+class SqliteGalleryStore:
+    """The :class:`~.protocols.GalleryStore` of one gallery folder: rows and files only.
+
+    Safe to share between threads (one connection behind a lock) and between processes
+    (SQLite WAL; each write is one short transaction).
+    """
+
+    def __init__(self, root: str | Path, *, create: bool = True) -> None:
+        self.root = Path(root)
+        self._lock = threading.RLock()
+        self._db = open_database(self.root, self._lock, create=create)
+        self._files = PhotoFiles(self.root, "photos")
+        self.recover()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db, self._lock)
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # -- crash recovery -------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Resolve intents and temp files of dead processes; return how many files were removed."""
+        host = socket.gethostname()
+        removed = 0
+        with self._transaction() as db:
+            intents = db.execute("SELECT id, file, host, pid FROM file_intents").fetchall()
+            for intent_id, file, intent_host, pid in intents:
+                if not (intent_host == host and alive(pid)):
+                    removed += self._resolve(db, intent_id, file)
+        self._files.sweep_temp()
+        return removed
+
+    # -- brands and products --------------------------------------------------------------
+
+    def add_brand(self, brand: str) -> None:
+        self._brand_id(brand, create=True)
+
+    def require_brand(self, brand: str) -> None:
+        self._brand_id(brand)
+
+    def _brand_id(self, brand: str, *, create: bool = False) -> int:
+        row = self._query("SELECT id FROM brands WHERE name=?", (brand,))
+        if row:
+            return int(row[0][0])
+        if not create:
+            known = ", ".join(self.brands()) or "none yet"
+            raise GalleryError(f"unknown brand {brand!r} (brands in this gallery: {known})")
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO brands (name, created_at) VALUES (?, ?)",
+                       (brand, utc_now()))
+        return self._brand_id(brand)
+
+    def brands(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT name FROM brands ORDER BY name")]
+
+    def products(self, brand: str) -> list[str]:
+        rows = self._query(
+            "SELECT p.name FROM products p JOIN brands b ON b.id=p.brand_id WHERE b.name=? "
+            "ORDER BY p.name", (brand,))
+        return [r[0] for r in rows]
+
+    def add_product(self, brand: str, product: str) -> None:
+        brand_id = self._brand_id(brand, create=True)
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO products (brand_id, name, created_at) "
+                       "VALUES (?, ?, ?)", (brand_id, product, utc_now()))
+
+    def max_genuine_flagged(self, brand: str) -> float | None:
+        """The brand's own operating point, if its right holder set one."""
+        row = self._query("SELECT s.max_genuine_flagged FROM brand_settings s JOIN brands b ON "
+                          "b.id=s.brand_id WHERE b.name=?", (brand,))
+        return float(row[0][0]) if row else None
+
+    def set_max_genuine_flagged(self, brand: str, share: float) -> Change:
+        """Set the brand's operating point; the brand's revision moves so every process
+        recalibrates."""
+        if not 0.0 < share < 0.5:
+            raise GalleryError("the share of genuine items flagged must be between 0 and 0.5 "
+                               "(e.g. 0.01 for 1 %)")
+        brand_id = self._brand_id(brand)
+        with self._transaction() as db:
+            db.execute("INSERT INTO brand_settings (brand_id, max_genuine_flagged) VALUES (?, ?) "
+                       "ON CONFLICT (brand_id) DO UPDATE SET max_genuine_flagged=excluded."
+                       "max_genuine_flagged", (brand_id, share))
+            revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
+                                  "RETURNING revision", (brand_id,)).fetchone()[0]
+        return Change(brand, [], int(revision))
+
+    def revision(self, brand: str) -> int:
+        row = self._query("SELECT revision FROM brands WHERE name=?", (brand,))
+        return int(row[0][0]) if row else -1
+
+    # -- references -------------------------------------------------------------------------
+
+    def find_sha(self, brand: str, shas: Sequence[str]) -> dict[str, int]:
+        """Which of these photos the brand already holds: sha256 -> reference id."""
+        found: dict[str, int] = {}
+        for start in range(0, len(shas), 500):
+            part = list(shas[start:start + 500])
+            marks = ",".join("?" * len(part))
+            rows = self._query(
+                f"SELECT r.sha256, r.id FROM refs r JOIN brands b ON b.id=r.brand_id "
+                f"WHERE b.name=? AND r.sha256 IN ({marks})", (brand, *part))
+            found.update({sha: int(ref_id) for sha, ref_id in rows})
+        return found
+
+    def add_references(self, brand: str, items: Sequence[NewReference], *, model_id: str,
+                       added_by: str) -> tuple[list[int | None], Change]:
+        """Store new references atomically; return each one's id (None for a duplicate)."""
+        if not items:
+            return [], Change(brand, [], self.revision(brand))
+        for item in items:
+            parse_label(item.label)
+        brand_id = self._brand_id(brand, create=True)
+        host, pid = socket.gethostname(), os.getpid()
+        files = [self._files.name_for(item.sha256, item.extension) for item in items]
+        with self._transaction() as db:
+            intent_ids = [insert(db, "INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
+                                  (file, host, pid)) for file in files]
+        try:
+            for item, file in zip(items, files, strict=True):
+                self._files.write(file, item.data)
+            ids: list[int | None] = []
+            with self._transaction() as db:
+                now = utc_now()
+                for item, file in zip(items, files, strict=True):
+                    db.execute("INSERT OR IGNORE INTO products (brand_id, name, created_at) "
+                               "VALUES (?, ?, ?)", (brand_id, item.product, now))
+                    product_id = db.execute("SELECT id FROM products WHERE brand_id=? AND name=?",
+                                            (brand_id, item.product)).fetchone()[0]
+                    cursor = db.execute(
+                        "INSERT OR IGNORE INTO refs (brand_id, product_id, label, sha256, file, "
+                        "source_name, photo_group, added_by, added_at, note) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (brand_id, product_id, item.label, item.sha256, file, item.source_name,
+                         item.photo_group, added_by, now, item.note))
+                    if cursor.rowcount == 0:
+                        ids.append(None)
+                        continue
+                    ref_id = int(cursor.lastrowid or 0)
+                    ids.append(ref_id)
+                    db.execute("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
+                               (ref_id, model_id, _blob(item.vector)))
+                revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
+                                      "RETURNING revision", (brand_id,)).fetchone()[0]
+                db.executemany("DELETE FROM file_intents WHERE id=?",
+                               [(i,) for i in intent_ids])
+        finally:
+            self.recover_own(intent_ids)
+        return ids, Change(brand, [i for i in ids if i is not None], int(revision))
+
+    def recover_own(self, intent_ids: Sequence[int]) -> None:
+        """Undo this process's unfinished intents (after an exception mid-add)."""
+        with self._transaction() as db:
+            for intent_id in intent_ids:
+                row = db.execute("SELECT file FROM file_intents WHERE id=?",
+                                 (intent_id,)).fetchone()
+                if row is not None:
+                    self._resolve(db, intent_id, row[0])
+
+    def _resolve(self, db: sqlite3.Connection, intent_id: int, file: str) -> bool:
+        """Close a file intent: the file stays if a reference uses it, else it goes. Returns
+        whether a file was deleted."""
+        removed = False
+        if not db.execute("SELECT 1 FROM refs WHERE file=? LIMIT 1", (file,)).fetchone():
+            removed = self._files.delete(file)
+        db.execute("DELETE FROM file_intents WHERE id=?", (intent_id,))
+        return removed
+
+    def remove_references(self, ref_ids: Sequence[int]) -> list[Change]:
+        """Delete references (rows, embeddings, and files no other reference uses)."""
+        host, pid = socket.gethostname(), os.getpid()
+        with self._transaction() as db:
+            removed: dict[str, list[int]] = {}
+            files = set()
+            for ref_id in dict.fromkeys(int(i) for i in ref_ids):
+                row = db.execute("SELECT b.name, r.file FROM refs r JOIN brands b ON "
+                                 "b.id=r.brand_id WHERE r.id=?", (ref_id,)).fetchone()
+                if row is None:
+                    continue
+                db.execute("DELETE FROM refs WHERE id=?", (ref_id,))
+                removed.setdefault(row[0], []).append(ref_id)
+                files.add(row[1])
+            changes = [Change(brand, ids, int(db.execute(
+                "UPDATE brands SET revision = revision + 1 WHERE name=? RETURNING revision",
+                (brand,)).fetchone()[0])) for brand, ids in removed.items()]
+            intent_ids = [insert(db, "INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
+                                  (file, host, pid)) for file in files]
+        self.recover_own(intent_ids)
+        return changes
+
+    def set_note(self, ref_id: int, note: str) -> None:
+        with self._transaction() as db:
+            if db.execute("UPDATE refs SET note=? WHERE id=?", (note, ref_id)).rowcount == 0:
+                raise GalleryError(f"no reference with id {ref_id}")
+
+    def references(self, brand: str | None = None, product: str | None = None,
+                   ids: Sequence[int] | None = None) -> list[Reference]:
+        sql = ("SELECT r.id, b.name, p.name, r.label, r.sha256, r.file, r.source_name, "
+               "r.photo_group, r.added_by, r.added_at, r.note FROM refs r "
+               "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id WHERE 1=1")
+        params: list[object] = []
+        if brand is not None:
+            sql, params = sql + " AND b.name=?", [*params, brand]
+        if product is not None:
+            sql, params = sql + " AND p.name=?", [*params, product]
+        if ids is not None:
+            ids = [int(i) for i in ids]
+            sql = sql + f" AND r.id IN ({','.join('?' * len(ids))})"
+            params = [*params, *ids]
+        rows = self._query(sql + " ORDER BY r.id", params)
+        return [Reference(r[0], r[1], r[2], Label(r[3]), r[4], self.root / r[5], *r[6:])
+                for r in rows]
+
+    # -- identification points ----------------------------------------------------------------
+
+    def add_point(self, ref_id: int, box: tuple[float, float, float, float], note: str,
+                  added_by: str) -> int:
+        x0, y0, x1, y1 = box
+        if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
+            raise GalleryError("an identification point's box must lie inside the photo")
+        if not note.strip():
+            raise GalleryError("an identification point needs a note saying what to check")
+        with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM refs WHERE id=?", (ref_id,)).fetchone():
+                raise GalleryError(f"no reference with id {ref_id}")
+            return insert(db, "INSERT INTO id_points (ref_id, x0, y0, x1, y1, note, added_by, "
+                           "added_at) VALUES (?,?,?,?,?,?,?,?)",
+                           (ref_id, x0, y0, x1, y1, note.strip(), added_by, utc_now()))
+
+    def points(self, ref_ids: Sequence[int] | None = None,
+               brand: str | None = None) -> list[IdPoint]:
+        sql = ("SELECT p.id, p.ref_id, p.x0, p.y0, p.x1, p.y1, p.note, p.added_by, p.added_at "
+               "FROM id_points p JOIN refs r ON r.id=p.ref_id JOIN brands b ON b.id=r.brand_id "
+               "WHERE 1=1")
+        params: list[object] = []
+        if ref_ids is not None:
+            ids = [int(i) for i in ref_ids]
+            sql += f" AND p.ref_id IN ({','.join('?' * len(ids))})"
+            params += ids
+        if brand is not None:
+            sql, params = sql + " AND b.name=?", [*params, brand]
+        rows = self._query(sql + " ORDER BY p.id", params)
+        return [IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), r[6], r[7], r[8]) for r in rows]
+
+    def remove_point(self, point_id: int) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM id_points WHERE id=?", (point_id,)).rowcount > 0
+
+    # -- embeddings -------------------------------------------------------------------------
+
+    def missing_embeddings(self, brand: str, model_id: str) -> list[Reference]:
+        """References of a brand that have no embedding under ``model_id`` (to re-embed)."""
+        rows = self._query(
+            "SELECT r.id FROM refs r JOIN brands b ON b.id=r.brand_id WHERE b.name=? AND "
+            "NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.ref_id=r.id AND e.model_id=?)",
+            (brand, model_id))
+        return self.references(ids=[r[0] for r in rows]) if rows else []
+
+    def put_embeddings(self, model_id: str, ref_ids: Sequence[int], vectors: np.ndarray) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings (ref_id, model_id, vector) "
+                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM refs WHERE id=?)",
+                [(int(i), model_id, _blob(v), int(i))
+                 for i, v in zip(ref_ids, vectors, strict=True)])
+
+    def model_ids(self) -> dict[str, int]:
+        """Models the stored embeddings come from, with how many embeddings each."""
+        return {m: n for m, n in self._query(
+            "SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")}
+
+    def brand_vectors(self, brand: str, model_id: str, dim: int) -> BrandVectors:
+        with self._lock:  # one read transaction: the revision matches the rows exactly
+            self._db.execute("BEGIN")
+            try:
+                revision = self.revision(brand)
+                products = self.products(brand)
+                rows = self._query(
+                    "SELECT r.id, e.vector, p.name, r.label, r.photo_group FROM refs r "
+                    "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
+                    "JOIN embeddings e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=? "
+                    "ORDER BY r.id", (model_id, brand))
+            finally:
+                self._db.execute("COMMIT")
+        vectors = np.empty((len(rows), dim), dtype=np.float32)  # filled in place: one copy
+        for row, record in zip(vectors, rows, strict=True):
+            row[:] = np.frombuffer(record[1], dtype="<f4")
+        return BrandVectors(
+            revision=revision,
+            all_products=products,
+            ids=np.array([r[0] for r in rows], dtype=np.int64),
+            vectors=vectors,
+            products=[r[2] for r in rows],
+            is_fake=np.array([r[3] == "fake" for r in rows], dtype=bool),
+            groups=[r[4] for r in rows])
+
+    # -- summary -------------------------------------------------------------------------------
+
+    def counts(self) -> list[tuple[str, str, str, int]]:
+        """(brand, product, label, count) for every non-empty combination."""
+        return [tuple(r) for r in self._query(
+            "SELECT b.name, p.name, r.label, COUNT(*) FROM refs r JOIN brands b ON "
+            "b.id=r.brand_id JOIN products p ON p.id=r.product_id GROUP BY b.name, p.name, "
+            "r.label ORDER BY b.name, p.name, r.label")]
+
+    def disk_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+
+    def integrity_problems(self) -> list[str]:
+        """What is inconsistent between rows and files (empty when the gallery is sound)."""
+        problems = [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]
+        files = {r[0] for r in self._query("SELECT DISTINCT file FROM refs")}
+        problems += [f"missing file {f}" for f in sorted(files) if not self._files.exists(f)]
+        problems += [f"orphan file {f}" for f in sorted(self._files.on_disk() - files)]
+        problems += [f"reference {r[0]} has no embedding" for r in self._query(
+            "SELECT id FROM refs r WHERE NOT EXISTS "
+            "(SELECT 1 FROM embeddings e WHERE e.ref_id=r.id)")]
+        return problems
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()

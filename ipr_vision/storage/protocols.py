@@ -1,0 +1,203 @@
+"""What ipr-vision needs from storage, as protocols: a backend is any class that offers these.
+
+Three stores, each of rows and files only (no models, no scoring, no permissions):
+
+* :class:`GalleryStore`: brands, products, references with their photos, embeddings per model,
+  notes, identification points, operating points and each brand's revision;
+* :class:`UserStore`: web users and their password hashes;
+* :class:`InspectionLog`: inspections, the photos in them and their outcomes.
+
+The SQLite implementations (one folder per gallery) are the embedded default; another backend
+implements the same protocols and is chosen in :func:`ipr_vision.storage.open_gallery_store`
+and its siblings. The value types below are what crosses the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..domain import IdPoint, Inspection, Label, Outcome, Reference, Role, User, Verdict
+
+
+@dataclass(frozen=True)
+class NewReference:
+    """A reference about to be stored: the photo's bytes, its metadata and its embedding."""
+
+    product: str
+    label: Label
+    sha256: str
+    extension: str
+    data: bytes
+    source_name: str
+    photo_group: str
+    vector: np.ndarray
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one write did to a brand: which references, and the brand's revision after it.
+
+    Each write moves a brand's revision by exactly one, so a reader holding revision
+    ``revision - 1`` can apply the change in place instead of reloading the brand.
+    """
+
+    brand: str
+    ref_ids: list[int]
+    revision: int
+
+
+@dataclass(frozen=True)
+class BrandVectors:
+    """A brand's embeddings under one model, with what the index needs per row, read in one
+    snapshot together with the brand's revision and its products (empty ones included)."""
+
+    revision: int
+    all_products: list[str]
+    ids: np.ndarray
+    vectors: np.ndarray
+    products: list[str]
+    is_fake: np.ndarray
+    groups: list[str]
+
+
+@dataclass(frozen=True)
+class NewInspectedPhoto:
+    """One photo of an inspection about to be recorded: the bytes and the suggestion as JSON,
+    or only its name and why it could not be read."""
+
+    name: str
+    sha256: str | None = None
+    extension: str = ""
+    data: bytes = b""
+    verdict: Verdict | None = None
+    p_counterfeit: float | None = None
+    product: str | None = None
+    suggestion: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class GalleryStore(Protocol):
+    """Brands, products and reference photos with their embeddings (see :mod:`.gallery_store`
+    for the SQLite one and what it promises on a crash)."""
+
+    @property
+    def root(self) -> Path:
+        """The gallery folder: photos, temporary files, and the files beside the gallery
+        (evidence packs, uploads) live under it."""
+        ...
+
+    def close(self) -> None: ...
+
+    def brands(self) -> list[str]: ...
+
+    def add_brand(self, brand: str) -> None:
+        """Create the brand unless it exists."""
+        ...
+
+    def require_brand(self, brand: str) -> None:
+        """Raise :class:`~ipr_vision.errors.GalleryError` naming the known brands if absent."""
+        ...
+
+    def products(self, brand: str) -> list[str]: ...
+
+    def add_product(self, brand: str, product: str) -> None: ...
+
+    def revision(self, brand: str) -> int:
+        """Moves by one with every change to the brand's references or settings."""
+        ...
+
+    def max_genuine_flagged(self, brand: str) -> float | None: ...
+
+    def set_max_genuine_flagged(self, brand: str, share: float) -> Change: ...
+
+    def find_sha(self, brand: str, shas: Sequence[str]) -> dict[str, int]:
+        """Which of these photos the brand already holds: sha256 -> reference id."""
+        ...
+
+    def add_references(self, brand: str, items: Sequence[NewReference], *, model_id: str,
+                       added_by: str) -> tuple[list[int | None], Change]:
+        """Store new references atomically; each one's id, or None for a duplicate."""
+        ...
+
+    def remove_references(self, ref_ids: Sequence[int]) -> list[Change]: ...
+
+    def set_note(self, ref_id: int, note: str) -> None: ...
+
+    def references(self, brand: str | None = None, product: str | None = None,
+                   ids: Sequence[int] | None = None) -> list[Reference]: ...
+
+    def add_point(self, ref_id: int, box: tuple[float, float, float, float], note: str,
+                  added_by: str) -> int: ...
+
+    def points(self, ref_ids: Sequence[int] | None = None,
+               brand: str | None = None) -> list[IdPoint]: ...
+
+    def remove_point(self, point_id: int) -> bool: ...
+
+    def missing_embeddings(self, brand: str, model_id: str) -> list[Reference]: ...
+
+    def put_embeddings(self, model_id: str, ref_ids: Sequence[int],
+                       vectors: np.ndarray) -> None: ...
+
+    def model_ids(self) -> dict[str, int]:
+        """Models the stored embeddings come from, with how many embeddings each."""
+        ...
+
+    def brand_vectors(self, brand: str, model_id: str, dim: int) -> BrandVectors: ...
+
+    def counts(self) -> list[tuple[str, str, str, int]]:
+        """(brand, product, label, count) for every non-empty combination."""
+        ...
+
+    def disk_bytes(self) -> int: ...
+
+    def integrity_problems(self) -> list[str]:
+        """What is inconsistent between rows and files (empty when the gallery is sound)."""
+        ...
+
+
+class UserStore(Protocol):
+    """Web users as rows: validation and password hashing are :mod:`ipr_vision.app.accounts`'s."""
+
+    def close(self) -> None: ...
+
+    def add(self, name: str, role: Role, brands: Sequence[str], password_hash: str) -> User:
+        """Create a user; :class:`~ipr_vision.errors.AccountError` if the name is taken."""
+        ...
+
+    def set_password_hash(self, name: str, password_hash: str) -> bool:
+        """Replace a user's hash; False when there is no such user."""
+        ...
+
+    def remove(self, name: str) -> bool: ...
+
+    def get(self, name: str) -> User | None: ...
+
+    def users(self) -> list[User]: ...
+
+    def password_hash(self, name: str) -> str | None: ...
+
+
+class InspectionLog(Protocol):
+    """Who inspected which photos when, what was suggested, and what came of it."""
+
+    def close(self) -> None: ...
+
+    def record(self, officer: str, brand: str, product: str | None,
+               photos: Sequence[NewInspectedPhoto]) -> Inspection: ...
+
+    def set_outcome(self, inspection_id: str, outcome: Outcome, by: str,
+                    note: str = "") -> None: ...
+
+    def get(self, inspection_id: str) -> Inspection: ...
+
+    def inspections(self, *, officer: str | None = None, brands: Sequence[str] | None = None,
+                    limit: int = 200) -> list[Inspection]:
+        """Newest first; filtered to one officer and/or to some brands."""
+        ...

@@ -1,0 +1,57 @@
+"""SQLite as every ipr-vision store opens it: WAL, foreign keys, eager write transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """One connection shared by a process's threads (callers hold a lock around each use).
+
+    WAL lets readers in other processes (CLI, web app) go on while one writes; a writer waits
+    up to 30 s for another instead of failing at once.
+    """
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlite3.Connection]:
+    """One write transaction, taken eagerly so concurrent writers queue instead of failing."""
+    with lock:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+def create_tables(db: sqlite3.Connection, schema: str) -> None:
+    """Run a store's ``CREATE ... IF NOT EXISTS`` statements (inside the caller's transaction,
+    which ``executescript`` would commit)."""
+    for statement in schema.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def insert(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
+    """Run an INSERT and return the new row's id."""
+    row_id = db.execute(sql, params).lastrowid
+    if row_id is None:
+        raise sqlite3.DatabaseError(f"no row inserted by: {sql}")
+    return row_id
+
+
+def utc_now() -> str:
+    """A time as every store records it: UTC, ISO 8601, to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,131 @@
+"""The CLI contract others script against: commands, JSON fields, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support import assert_one_line_error, cli, synthetic_photo, write_photo_folder
+
+ENV_KEYS = ("photo", "brand", "product", "verdict", "p_counterfeit", "nearest_genuine",
+            "nearest_fake", "model")
+
+
+@pytest.fixture(scope="module")
+def cli_gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    folder = write_photo_folder(root / "photos", per_cell=12, seed=3)
+    result = cli("import", folder, "--gallery", root / "g", "--brand", "acme", "--json")
+    report = json.loads(result.stdout)
+    assert len(report["added"]) == 48 and report["failed"] == []
+    return root / "g"
+
+
+def test_inspect_json_lines(cli_gallery: Path, tmp_path: Path) -> None:
+    photos = []
+    for i, (product, label) in enumerate([("boot", "fake"), ("bag", "genuine")]):
+        photos.append(tmp_path / f"{i}.jpg")
+        synthetic_photo(product, label, 77_000 + i).save(photos[-1])
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\x00" * 10)
+    result = cli("inspect", photos[0], broken, photos[1], "--gallery", cli_gallery,
+                 "--brand", "acme", "--json", check=False)
+    assert result.returncode == 1  # one photo failed; the others were still inspected
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 3 and lines[1] == {"photo": str(broken), "error": lines[1]["error"]}
+    first, last = lines[0], lines[2]
+    assert set(ENV_KEYS) <= set(first)
+    assert first["verdict"] == "counterfeit" and first["product"] == "boot"
+    assert last["verdict"] == "genuine" and last["product"] == "bag"
+    assert set(first["nearest_fake"][0]) >= {"ref", "similarity"}
+    assert first["model"].startswith("mobilenet_v2@b03531047ffacf1e")
+    assert "broken.jpg" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_evaluate_prints_the_figures(cli_gallery: Path, tmp_path: Path) -> None:
+    rows = ["path,label,product"]
+    for i, (product, label) in enumerate([(p, lab) for p in ("boot", "bag")
+                                          for lab in ("genuine", "fake")] * 2):
+        synthetic_photo(product, label, 88_000 + i).save(tmp_path / f"{i}.png")
+        rows.append(f"{i}.png,{label},{product}")
+    (tmp_path / "q.csv").write_text("\n".join(rows) + "\n")
+    data = json.loads(cli("evaluate", "--index", tmp_path / "q.csv", "--gallery", cli_gallery,
+                          "--brand", "acme", "--json").stdout)
+    assert {"auroc", "accuracy", "fake_recall", "genuine_flagged", "inconclusive"} <= set(data)
+    assert data["photos"] == 8 and data["auroc"] == 1.0 and data["accuracy"] == 1.0
+    assert 0.0 <= data["ece"] <= 1.0 and data["reliability"]
+
+
+def test_gallery_info_list_remove(cli_gallery: Path, tmp_path: Path) -> None:
+    info = json.loads(cli("gallery", "info", "--gallery", cli_gallery, "--json").stdout)
+    assert info["brands"]["acme"]["boot"] == {"genuine": 12, "fake": 12}
+    refs = [json.loads(line) for line in cli("gallery", "list", "--gallery", cli_gallery,
+                                             "--product", "bag", "--json").stdout.splitlines()]
+    assert len(refs) == 24 and {r["product"] for r in refs} == {"bag"}
+    noted = cli("gallery", "note", refs[1]["ref"], "Genuine: 8 stitches on the heel tab",
+                "--gallery", cli_gallery)
+    assert "note set" in noted.stdout
+    again = json.loads(cli("gallery", "list", "--gallery", cli_gallery, "--product", "bag",
+                           "--json").stdout.splitlines()[1])
+    assert again["note"] == "Genuine: 8 stitches on the heel tab"
+    missing_ref = cli("gallery", "note", 99_999, "x", "--gallery", cli_gallery, check=False)
+    assert_one_line_error(missing_ref, "no reference with id 99999")
+    removed = cli("gallery", "remove", refs[0]["ref"], "--gallery", cli_gallery)
+    assert "removed 1 of 1" in removed.stdout
+    missing = cli("gallery", "remove", refs[0]["ref"], "--gallery", cli_gallery, check=False)
+    assert missing.returncode == 1
+    info = json.loads(cli("gallery", "info", "--gallery", cli_gallery, "--json").stdout)
+    bag = info["brands"]["acme"]["bag"]
+    assert bag["genuine"] + bag["fake"] == 23
+    point = json.loads(cli("gallery", "operating-point", "--brand", "acme",
+                           "--max-genuine-flagged", "0.05", "--gallery", cli_gallery).stdout)
+    assert point["max_genuine_flagged"] == 0.05
+    assert 0.0 <= point["modes"]["contrast"]["expected_fake_recall"] <= 1.0
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["inspect"], "the following arguments are required"),
+    (["frobnicate"], "invalid choice"),
+    (["inspect", "x.jpg", "--gallery", "{missing}", "--brand", "b"], "no gallery at"),
+    (["inspect", "x.jpg", "--gallery", "{gallery}", "--brand", "nope"], "unknown brand 'nope'"),
+    (["import", "--gallery", "{gallery}", "--brand", "b"], "give either a folder or --index"),
+    (["import", "--index", "{missing}.csv", "--gallery", "{gallery}", "--brand", "b"],
+     "file not found"),
+    (["evaluate", "--index", "{missing}.csv", "--gallery", "{gallery}", "--brand", "acme"],
+     "file not found"),
+])
+def test_wrong_input_gives_one_clear_line(args: list[str], fragment: str, cli_gallery: Path,
+                                          tmp_path: Path) -> None:
+    args = [a.format(missing=tmp_path / "missing", gallery=cli_gallery) for a in args]
+    assert_one_line_error(cli(*args, check=False), fragment)
+
+
+def test_inspect_of_a_non_image_fails_cleanly(cli_gallery: Path, tmp_path: Path) -> None:
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    result = cli("inspect", text, "--gallery", cli_gallery, "--brand", "acme", check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert_one_line_error(result, "not an image")
+
+
+def test_missing_or_wrong_weights_name_the_fetch_command(cli_gallery: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = tmp_path / "p.jpg"
+    synthetic_photo("boot", "fake", 5).save(photo)
+    monkeypatch.setenv("IPR_VISION_WEIGHTS_DIR", str(tmp_path / "weights"))
+    result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False)
+    assert_one_line_error(result, "ImageNet weights not found")
+    assert "ipr-vision fetch-weights" in result.stderr
+    result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False,
+                 model="finetuned")
+    fallback, error = result.stderr.strip().splitlines()  # no fine-tuned model: ImageNet's
+    assert "fine-tuned weights not found" in fallback and "Falling back to ImageNet" in fallback
+    assert "ImageNet weights not found" in error and "ipr-vision fetch-weights" in error
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (tmp_path / "weights" / "imagenet").mkdir(parents=True)
+    (tmp_path / "weights" / "imagenet" / "mobilenet_v2-b0353104.pth").write_bytes(b"tampered")
+    result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False)
+    assert_one_line_error(result, "expected b03531047ffacf1e")
+    assert "ipr-vision fetch-weights" in result.stderr

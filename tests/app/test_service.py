@@ -1,0 +1,523 @@
+"""The web app's operations, each checked against the user's role, with the real MobileNetV2 on
+generated photos: who may see, inspect, curate, train and administer which brand (a refusal
+changes nothing), what an inspection records, outcomes, quizzes, evidence packs; and the pure
+parts beneath (inspection log, quiz drawing and grading, confusable pairs, new gallery calls)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+
+from ipr_vision import Gallery
+from ipr_vision.app.accounts import Accounts
+from ipr_vision.app.service import Service
+from ipr_vision.domain import Label, User
+from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.errors import GalleryError, IprVisionError, PermissionDenied, PhotoError
+from ipr_vision.intake.photo import Photo
+from ipr_vision.results import Suggestion
+from tests.support import given, query_photo
+
+query = partial(query_photo, suffix=".jpg")
+FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+PASSWORD = "correct horse battery"
+#: name: (role, brands); two officers so "own inspections" means something.
+PEOPLE = {
+    "olga": ("officer", ()), "oscar": ("officer", ()),
+    "rita": ("right_holder", ("nike",)), "ron": ("right_holder", ("acme",)),
+    "tom": ("trainer", ()), "ada": ("admin", ()),
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, embedder: MobileNetV2Embedder,
+          photo_folder: Path) -> Path:
+    """Brands nike and acme (48 generated photos each), everyone in PEOPLE, one
+    identification point per brand. Built once; tests work on copies."""
+    path = tmp_path_factory.mktemp("service") / "g"
+    service = Service(Gallery(path, embedder=embedder), users=Accounts.open(path, hasher=FAST))
+    for brand in ("nike", "acme"):
+        report = service.gallery.import_folder(photo_folder, brand=brand, added_by="setup")
+        assert len(report.added) == 48 and not report.failed
+        first = service.gallery.references(brand, "boot")[0]
+        service.gallery.add_point(first.id, (10, 10, 60, 60), "the stitching", added_by="setup")
+    for name, (role, brands) in PEOPLE.items():
+        service.users.add(name, role, PASSWORD, brands)
+    service.close()
+    return path
+
+
+def open_copy(built: Path, path: Path, embedder: MobileNetV2Embedder) -> Service:
+    """A service over a copy of the built gallery: copying is much cheaper than embedding."""
+    shutil.copytree(built, path)
+    return Service(Gallery(path, embedder=embedder), users=Accounts.open(path, hasher=FAST))
+
+
+@pytest.fixture
+def service(tmp_path: Path, built: Path, embedder: MobileNetV2Embedder) -> Iterator[Service]:
+    """A private copy of the built gallery, which the test may change."""
+    opened = open_copy(built, tmp_path / "g", embedder)
+    yield opened
+    opened.close()
+
+
+
+
+def snapshot(service: Service) -> dict[str, Any]:
+    """Everything a refused operation must leave as it was: rows and files."""
+    gallery, brands = service.gallery, service.gallery.brands()
+    root = gallery.path
+    return {
+        "brands": brands,
+        "products": {b: gallery.products(b) for b in brands},
+        "refs": [(r.id, r.brand, r.product, r.label, r.note) for r in gallery.references()],
+        "points": [(p.id, p.ref_id, p.box, p.note) for p in gallery.store.points()],
+        "operating_points": {b: gallery.store.max_genuine_flagged(b) for b in brands},
+        "revisions": {b: gallery.store.revision(b) for b in brands},
+        "users": service.users.users(),
+        "inspections": [(i.id, i.outcome, i.outcome_by) for i in service.log.inspections()],
+        "files": sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                        if ".sqlite" not in p.name),
+    }
+
+
+# -- the refusal matrix ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What the operations act on, per brand: a reference, its point, a recorded inspection
+    and the photo and suggestion it made."""
+
+    photo: Path
+    download: Path
+    ref: dict[str, int]
+    point: dict[str, int]
+    inspection: dict[str, str]
+    found: dict[str, tuple[Photo, Suggestion]]
+
+
+Op = Callable[[Service, User, Ctx, str], object]
+
+SEE: dict[str, Op] = {
+    "products": lambda s, u, c, b: s.products(u, b),
+    "references": lambda s, u, c, b: s.references(u, b),
+    "references_of_product": lambda s, u, c, b: s.references(u, b, "boot"),
+    "reference": lambda s, u, c, b: s.reference(u, c.ref[b]),
+    "photo": lambda s, u, c, b: s.photo(u, c.ref[b]),
+    "points": lambda s, u, c, b: s.points(u, c.ref[b]),
+    "health": lambda s, u, c, b: s.health(u, b, "boot"),
+}
+INSPECT: dict[str, Op] = {
+    "inspect": lambda s, u, c, b: s.inspect(u, b, None, [c.photo]),
+    "explain": lambda s, u, c, b: s.explain(u, *c.found[b]),
+    "evidence_pack": lambda s, u, c, b: s.evidence_pack(u, *c.found[b], None, c.download),
+}
+MANAGE: dict[str, Op] = {
+    "upload": lambda s, u, c, b: s.upload(u, b, "boot", "genuine", [c.photo]),
+    "add_product": lambda s, u, c, b: s.add_product(u, b, "cap"),
+    "remove": lambda s, u, c, b: s.remove(u, [c.ref[b]]),
+    "remove_with_own": lambda s, u, c, b: s.remove(u, [c.ref["acme"], c.ref["nike"]]),
+    "set_note": lambda s, u, c, b: s.set_note(u, c.ref[b], "looks real"),
+    "add_point": lambda s, u, c, b: s.add_point(u, c.ref[b], (1, 1, 20, 20), "the logo"),
+    "remove_point": lambda s, u, c, b: s.remove_point(u, c.ref[b], c.point[b]),
+    "set_operating_point": lambda s, u, c, b: s.set_operating_point(u, b, 0.05),
+}
+WORKSHOP: dict[str, Op] = {
+    "quiz": lambda s, u, c, b: s.quiz(u, b, None, 4, 0),
+    "grade_quiz": lambda s, u, c, b: s.grade_quiz(u, [c.ref[b]], ["genuine"]),
+    "confusable_pairs": lambda s, u, c, b: s.confusable_pairs(u, b, "boot"),
+}
+RECORDS: dict[str, Op] = {
+    "inspection": lambda s, u, c, b: s.inspection(u, c.inspection[b]),
+    "confirm": lambda s, u, c, b: s.set_outcome(u, c.inspection[b], "confirmed_fake"),
+    "seize": lambda s, u, c, b: s.set_outcome(u, c.inspection[b], "seized"),
+}
+ADMIN: dict[str, Op] = {
+    "add_brand": lambda s, u, c, b: s.add_brand(u, "puma"),
+    "add_user": lambda s, u, c, b: s.add_user(u, "mallory", "admin", PASSWORD),
+    "remove_user": lambda s, u, c, b: s.remove_user(u, "ada"),
+    "list_users": lambda s, u, c, b: s.list_users(u),
+}
+OPS = {**SEE, **INSPECT, **MANAGE, **WORKSHOP, **RECORDS, **ADMIN}
+EVERYTHING = (SEE, INSPECT, MANAGE, WORKSHOP, RECORDS, ADMIN)
+
+#: (user, brand the operation is about, operations that must be refused). The nike
+#: inspection is olga's, the acme one oscar's.
+REFUSALS = [
+    ("ron", "nike", EVERYTHING),  # another brand's right holder: nothing at all
+    ("rita", "acme", EVERYTHING),
+    ("olga", "nike", (MANAGE, ADMIN)),  # officers inspect, they do not curate
+    ("olga", "acme", (RECORDS,)),  # another officer's inspection
+    ("tom", "nike", (INSPECT, MANAGE, RECORDS, ADMIN)),  # trainers only train
+    ("rita", "nike", (ADMIN, {"seize": RECORDS["seize"]})),  # confirms, never seizes
+]
+REFUSED = [(user, brand, op) for user, brand, groups in REFUSALS
+           for group in groups for op in group]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, built: Path,
+           embedder: MobileNetV2Embedder) -> Iterator[tuple[Service, Ctx]]:
+    """One service for the refusal matrix: a refusal must change nothing, so none of these
+    tests may leave a trace for the next (each checks that it did not)."""
+    root = tmp_path_factory.mktemp("shared")
+    service = open_copy(built, root / "g", embedder)
+    photo = query(root / "in", "boot", "fake", 80_001)
+    found, inspection, ref, point = {}, {}, {}, {}
+    for brand, officer in (("nike", "olga"), ("acme", "oscar")):
+        outcome = service.inspect(service.user(officer), brand, None, [photo])
+        inspection[brand] = outcome.inspection.id
+        inspected = outcome.inspected(0)
+        assert not isinstance(inspected, str), inspected
+        found[brand] = inspected
+        point[brand] = service.gallery.store.points(brand=brand)[0].id
+        ref[brand] = service.gallery.store.points(brand=brand)[0].ref_id
+    yield service, Ctx(photo, root / "downloads", ref, point, inspection, found)
+    service.close()
+
+
+@pytest.mark.parametrize(("name", "brand", "op"), REFUSED,
+                         ids=[f"{n}-{b}-{o}" for n, b, o in REFUSED])
+def test_refused_and_nothing_changes(shared: tuple[Service, Ctx], name: str, brand: str,
+                                     op: str) -> None:
+    service, ctx = shared
+    before = snapshot(service)
+    with pytest.raises(PermissionDenied):
+        OPS[op](service, service.user(name), ctx, brand)
+    assert snapshot(service) == before
+    assert not ctx.download.exists()
+
+
+def test_the_refusal_matrix_covers_every_operation() -> None:
+    """A new Service method must be added to the matrix (or here, with the reason)."""
+    public = {name for name in vars(Service) if not name.startswith("_")}
+    covered = {"remove" if op == "remove_with_own" else op for op in OPS}
+    covered |= {"set_outcome", "references"}
+    not_per_brand = {"open", "close", "login", "user", "brands", "inspections",
+                     "stocked_brands",  # filtered by the user, as brands is
+                     "has_users", "location", "reembed_stale"}  # the server start, no user
+    assert public - covered - not_per_brand == set()
+
+
+def test_who_may_see_which_brand(shared: tuple[Service, Ctx]) -> None:
+    service, ctx = shared
+    assert service.brands(service.user("rita")) == ["nike"]
+    assert service.brands(service.user("ron")) == ["acme"]
+    for name in ("olga", "tom", "ada"):
+        assert service.brands(service.user(name)) == ["acme", "nike"]
+    for name in ("olga", "oscar", "tom", "ada", "ron"):  # officers and trainers read all
+        assert service.reference(service.user(name), ctx.ref["acme"]).brand == "acme"
+    assert service.products(service.user("tom"), "nike") == ["bag", "boot"]
+
+
+def test_unknown_or_removed_users_have_no_access(service: Service) -> None:
+    for name in (None, "", "ghost"):
+        with pytest.raises(PermissionDenied, match="please log in again"):
+            service.user(name)
+    assert service.login("olga", PASSWORD) and not service.login("olga", "wrong password")
+    assert not service.login("ghost", PASSWORD)
+    ada = service.user("ada")
+    assert service.remove_user(ada, "olga") is True
+    with pytest.raises(PermissionDenied):
+        service.user("olga")  # a session that is still open gets nothing more
+    assert not service.login("olga", PASSWORD)
+    assert service.remove_user(ada, "olga") is False
+
+
+# -- what each role may do -------------------------------------------------------------------
+
+
+def test_right_holder_curates_their_own_brand(service: Service, tmp_path: Path) -> None:
+    rita = service.user("rita")
+    refs = service.references(rita, "nike", "boot")
+    assert len(refs) == 24 and {r.brand for r in refs} == {"nike"}
+    ref = refs[0]
+    assert service.reference(rita, ref.id) == ref
+    assert service.photo(rita, ref.id).size == (320, 320)
+    service.set_note(rita, ref.id, "  swoosh ends too early  ")
+    assert service.reference(rita, ref.id).note == "swoosh ends too early"
+    point = service.add_point(rita, ref.id, (40, 40, 120, 120), "heel tab")
+    assert [p.note for p in service.points(rita, ref.id)] == ["the stitching", "heel tab"]
+    assert service.remove_point(rita, refs[1].id, point) is False  # not that reference's
+    assert service.remove_point(rita, ref.id, point) is True
+    assert service.remove_point(rita, ref.id, point) is False
+    health = service.health(rita, "nike", "boot")
+    assert (health.genuine, health.fake) == (12, 12)
+    service.set_operating_point(rita, "nike", 0.05)
+    assert service.gallery.store.max_genuine_flagged("nike") == 0.05
+    assert service.gallery.store.max_genuine_flagged("acme") is None
+    service.add_product(rita, "nike", "cap")
+    assert service.products(rita, "nike") == ["bag", "boot", "cap"]
+    report = service.upload(rita, "nike", "cap", "fake", [query(tmp_path, "bag", "fake", 1)])
+    assert len(report.added) == 1
+    assert service.remove(rita, [ref.id, 999_999]) == 1  # unknown ids are ignored
+    assert service.remove(rita, []) == 0
+    assert ref.id not in {r.id for r in service.references(rita, "nike")}
+    outcome = service.inspect(rita, "nike", "boot", [query(tmp_path, "boot", "fake", 2)])
+    assert outcome.inspection.officer == "rita"
+    assert len(service.quiz(rita, "nike", "boot", 4, 0)) == 4
+
+
+def test_officers_inspect_every_brand_and_read_references(service: Service,
+                                                          tmp_path: Path) -> None:
+    olga = service.user("olga")
+    photo = query(tmp_path, "boot", "genuine", 3)
+    for brand in ("nike", "acme"):
+        outcome = service.inspect(olga, brand, "boot", [photo])
+        assert outcome.inspection.brand == brand and outcome.inspection.product == "boot"
+        assert service.health(olga, brand, "bag").genuine == 12
+    assert len(service.quiz(olga, "acme", "bag", 2, 0)) == 2
+
+
+def test_trainers_run_the_workshop_on_every_brand(service: Service) -> None:
+    tom = service.user("tom")
+    for brand in ("nike", "acme"):
+        items = service.quiz(tom, brand, None, 6, 1)
+        assert len(items) == 6 and {r.brand for r in items} == {brand}
+        assert len(service.confusable_pairs(tom, brand, "bag", 2)) == 2
+    assert service.inspections(tom) == []
+
+
+def test_admins_manage_users_and_brands_but_never_themselves(service: Service) -> None:
+    ada = service.user("ada")
+    service.add_brand(ada, "  puma ")
+    assert "puma" in service.brands(ada)
+    added = service.add_user(ada, "pia", "right_holder", PASSWORD, ["puma"])
+    assert added.brands == ("puma",) and service.login("pia", PASSWORD)
+    assert service.brands(service.user("pia")) == ["puma"]
+    assert [u.name for u in service.list_users(ada)] == sorted([*PEOPLE, "pia"])
+    with pytest.raises(IprVisionError, match="cannot remove their own account"):
+        service.remove_user(ada, "ada")
+    assert service.user("ada") == ada
+    assert service.remove_user(ada, "pia") is True
+    # Admins may curate any brand.
+    acme_ref = service.gallery.references("acme")[0].id
+    service.set_note(ada, acme_ref, "checked")
+    service.set_operating_point(ada, "acme", 0.02)
+    assert service.gallery.references(ids=[acme_ref])[0].note == "checked"
+    with pytest.raises(GalleryError, match="unknown brand"):
+        service.add_product(ada, "nobrand", "x")
+
+
+# -- inspecting and recording ----------------------------------------------------------------
+
+
+def test_inspect_records_officer_photos_and_verdicts(service: Service, tmp_path: Path) -> None:
+    olga = service.user("olga")
+    fake, genuine = query(tmp_path, "boot", "fake", 4), query(tmp_path, "bag", "genuine", 5)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg at all")
+    calls: list[tuple[int, int]] = []
+    outcome = service.inspect(olga, "nike", None, [fake, broken, genuine],
+                              progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    record = service.log.get(outcome.inspection.id)
+    assert record == outcome.inspection
+    assert (record.officer, record.brand, record.product, record.outcome) == (
+        "olga", "nike", None, None)
+    assert [p.name for p in record.photos] == ["q-boot-fake-4.jpg", "broken.jpg",
+                                               "q-bag-genuine-5.jpg"]
+    first, bad, last = record.photos
+    assert (first.verdict, first.product) == ("counterfeit", "boot")
+    assert (last.verdict, last.product) == ("genuine", "bag")
+    assert given(first.p_counterfeit) > 0.5 > given(last.p_counterfeit)
+    assert given(first.suggestion)["verdict"] == "counterfeit"
+    assert given(first.suggestion)["brand"] == "nike"
+    assert bad.error and "broken.jpg" in bad.error and bad.verdict is None
+    assert bad.sha256 is None and bad.path is None and bad.suggestion is None
+    for photo, source in ((first, fake), (last, genuine)):
+        data = source.read_bytes()
+        assert photo.sha256 == hashlib.sha256(data).hexdigest() and photo.error is None
+        assert given(photo.path).read_bytes() == data
+        assert given(photo.path).parent == service.gallery.path / "inspections" / photo.sha256[:2]
+    assert isinstance(outcome.results[1][1], PhotoError)
+    assert isinstance(outcome.results[0][0], Photo)
+    assert outcome.results[0][1].verdict == "counterfeit"
+    # The same photo inspected again is stored once.
+    again = service.inspect(olga, "nike", "boot", [fake])
+    assert again.inspection.photos[0].path == first.path
+    assert len(list((service.gallery.path / "inspections").rglob("*.jpg"))) == 2
+
+
+def test_inspect_needs_photos_and_a_real_product(service: Service, tmp_path: Path) -> None:
+    olga = service.user("olga")
+    with pytest.raises(IprVisionError, match="no photos to inspect"):
+        service.inspect(olga, "nike", None, [])
+    with pytest.raises(GalleryError, match="no product 'cap'"):
+        service.inspect(olga, "nike", "cap", [query(tmp_path, "boot", "fake", 6)])
+    with pytest.raises(GalleryError, match="unknown brand"):
+        service.inspect(olga, "puma", None, [query(tmp_path, "boot", "fake", 6)])
+    assert service.log.inspections() == []
+
+
+def test_outcomes_by_role(service: Service, tmp_path: Path) -> None:
+    photo = query(tmp_path, "boot", "fake", 7)
+    user = service.user
+    olgas = service.inspect(user("olga"), "nike", None, [photo]).inspection.id
+    oscars = service.inspect(user("oscar"), "acme", None, [photo]).inspection.id
+
+    def outcome(inspection_id: str) -> tuple[str | None, str | None, str]:
+        found = service.log.get(inspection_id)
+        return found.outcome, found.outcome_by, found.outcome_note
+
+    service.set_outcome(user("olga"), olgas, "seized", "  200 pairs  ")
+    assert outcome(olgas) == ("seized", "olga", "200 pairs")
+    refused = [("oscar", olgas, "released"), ("olga", oscars, "seized"),
+               ("rita", olgas, "seized"), ("rita", oscars, "confirmed_genuine"),
+               ("olga", olgas, "confirmed_fake"), ("tom", olgas, "seized"),
+               ("ron", olgas, "confirmed_fake"), ("ada", olgas, "burned"),
+               ("olga", olgas, "")]
+    for name, inspection_id, result in refused:
+        with pytest.raises(IprVisionError):
+            service.set_outcome(user(name), inspection_id, result)
+        assert outcome(olgas) == ("seized", "olga", "200 pairs"), (name, result)
+        assert outcome(oscars) == (None, None, ""), (name, result)
+    service.set_outcome(user("rita"), olgas, "confirmed_fake")  # corrects the record
+    assert outcome(olgas) == ("confirmed_fake", "rita", "")
+    service.set_outcome(user("ron"), oscars, "confirmed_genuine", "original")
+    service.set_outcome(user("ada"), oscars, "released")
+    assert outcome(oscars) == ("released", "ada", "")
+    with pytest.raises(IprVisionError, match="no inspection 'nope'"):
+        service.set_outcome(user("ada"), "nope", "seized")
+
+
+def test_inspections_each_role_sees(service: Service, tmp_path: Path) -> None:
+    photo = query(tmp_path, "bag", "genuine", 8)
+    made = [service.inspect(service.user(officer), brand, None, [photo]).inspection.id
+            for officer, brand in (("olga", "nike"), ("oscar", "acme"), ("oscar", "nike"))]
+    olga_nike, oscar_acme, oscar_nike = made
+    expected = {  # newest first
+        "olga": [olga_nike], "oscar": [oscar_nike, oscar_acme],
+        "rita": [oscar_nike, olga_nike], "ron": [oscar_acme], "tom": [],
+        "ada": [oscar_nike, oscar_acme, olga_nike],
+    }
+    for name, ids in expected.items():
+        user = service.user(name)
+        assert [i.id for i in service.inspections(user)] == ids, name
+        for inspection_id in made:
+            if inspection_id in ids:
+                assert service.inspection(user, inspection_id).id == inspection_id
+            else:
+                with pytest.raises(PermissionDenied):
+                    service.inspection(user, inspection_id)
+    assert [i.id for i in service.inspections(service.user("ada"), limit=1)] == [oscar_nike]
+
+
+def test_evidence_pack_is_kept_and_offered_as_a_zip(service: Service, tmp_path: Path) -> None:
+    olga = service.user("olga")
+    outcome = service.inspect(olga, "nike", None, [query(tmp_path, "boot", "fake", 9)])
+    inspected = outcome.inspected(0)
+    assert not isinstance(inspected, str), inspected
+    photo, suggestion = inspected
+    archive = service.evidence_pack(olga, photo, suggestion, None, tmp_path / "dl")
+    assert archive.parent == tmp_path / "dl" and archive.suffix == ".zip"
+    kept = list((service.gallery.path / "evidence" / "olga").iterdir())
+    assert len(kept) == 1 and kept[0].is_dir()
+    with zipfile.ZipFile(archive) as zipped:
+        names = set(zipped.namelist())
+        sums = zipped.read(f"{kept[0].name}/SHA256SUMS").decode()
+    assert {f"{kept[0].name}/{n}" for n in ("evidence.json", "evidence.pdf", "SHA256SUMS")} \
+        <= names
+    assert names == {f"{kept[0].name}/{p.relative_to(kept[0])}"
+                     for p in kept[0].rglob("*") if p.is_file()}
+    assert archive.name == f"evidence-{kept[0].name}.zip"
+    assert "evidence.pdf" in sums and "evidence.json" in sums
+    assert (kept[0] / "photo.jpg").read_bytes() == photo.data
+
+
+# -- quizzes and confusable pairs ------------------------------------------------------------
+
+
+def test_quiz_through_the_service(service: Service) -> None:
+    tom = service.user("tom")
+    items = service.quiz(tom, "nike", "boot", 6, 3)
+    assert [r.id for r in items] == [r.id for r in service.quiz(tom, "nike", "boot", 6, 3)]
+    assert [r.label for r in items].count(Label.FAKE) == 3 and len(items) == 6
+    assert {(r.brand, r.product) for r in items} == {("nike", "boot")}
+    assert len({r.photo_group for r in items}) == 6
+    ids = [r.id for r in items]
+    perfect = service.grade_quiz(tom, ids, [r.label for r in items])
+    assert (perfect.score, perfect.total) == (6, 6)
+    lazy = service.grade_quiz(tom, ids, ["fake"] * 6)
+    assert (lazy.score, lazy.total) == (3, 6)
+    skipped = service.grade_quiz(tom, ids, [None] * 6)
+    assert skipped.score == 0 and [a.answer for a in skipped.answers] == [None] * 6
+    with pytest.raises(IprVisionError, match="5 answers for 6 quiz photos"):
+        service.grade_quiz(tom, ids, ["fake"] * 5)
+    assert len(service.quiz(tom, "nike", "boot", 1000, 0)) == 24  # 12 groups of each
+    service.remove(service.user("ada"), [ids[2]])
+    with pytest.raises(IprVisionError, match="removed from the gallery meanwhile"):
+        service.grade_quiz(tom, ids, [r.label for r in items])
+
+
+def test_confusable_pairs_of_a_product(service: Service) -> None:
+    pairs = service.confusable_pairs(service.user("rita"), "nike", "boot", 3)
+    assert len(pairs) == 3
+    assert all(g.label == "genuine" and f.label == "fake" for g, f, _ in pairs)
+    assert all((g.brand, g.product, f.product) == ("nike", "boot", "boot") for g, f, _ in pairs)
+    sims = [s for _, _, s in pairs]
+    assert sims == sorted(sims, reverse=True) and all(-1 <= s <= 1 for s in sims)
+    used = [r.id for g, f, _ in pairs for r in (g, f)]
+    assert len(used) == len(set(used))
+    assert len(service.gallery.confusable_pairs("nike", "boot", 100)) == 12
+    with pytest.raises(GalleryError, match="no product 'cap'"):
+        service.gallery.confusable_pairs("nike", "cap")
+    with pytest.raises(GalleryError, match="unknown brand"):
+        service.gallery.confusable_pairs("puma", "boot")
+
+
+# -- the new Gallery calls -------------------------------------------------------------------
+
+
+def test_gallery_add_brand_and_product(service: Service, tmp_path: Path) -> None:
+    gallery = service.gallery
+    with pytest.raises(GalleryError, match="a brand needs a name"):
+        gallery.add_brand("   ")
+    gallery.add_brand(" puma ")
+    gallery.add_brand("puma")  # twice is fine
+    assert gallery.brands() == ["acme", "nike", "puma"] and gallery.products("puma") == []
+    with pytest.raises(GalleryError, match="unknown brand 'adidas'"):
+        gallery.add_product("adidas", "shoe")
+    assert "adidas" not in gallery.brands()
+    with pytest.raises(GalleryError, match="a product needs a name"):
+        gallery.add_product("puma", " ")
+    gallery.add_product("puma", " shoe ")
+    assert gallery.products("puma") == ["shoe"]
+    assert gallery.health("puma", "shoe").genuine == 0
+
+
+def test_a_new_product_of_a_loaded_brand_is_usable_at_once(service: Service,
+                                                           tmp_path: Path) -> None:
+    """The brand's index was loaded before the product existed (by an inspection)."""
+    gallery = service.gallery
+    photo = query(tmp_path, "boot", "fake", 10)
+    gallery.inspect(photo, brand="nike")
+    gallery.add_product("nike", "cap")
+    health = gallery.health("nike", "cap")
+    assert (health.genuine, health.fake, health.mode) == (0, 0, None)
+    assert gallery.confusable_pairs("nike", "cap") == []
+    assert gallery.inspect(photo, brand="nike", product="cap").verdict == "inconclusive"
+    assert gallery.health("nike", "boot").genuine == 12  # the others are still calibrated
+    assert gallery.inspect(photo, brand="nike").product == "boot"
+
+
+def test_gallery_references_by_ids(service: Service) -> None:
+    gallery = service.gallery
+    nike, acme = gallery.references("nike"), gallery.references("acme")
+    assert gallery.references(ids=[]) == []
+    assert gallery.references(ids=[999_999]) == []
+    picked = gallery.references(ids=iter([acme[3].id, nike[5].id, 999_999, nike[5].id]))
+    assert picked == sorted([nike[5], acme[3]], key=lambda r: r.id)
+    assert gallery.references("nike", ids=[acme[3].id, nike[5].id]) == [nike[5]]
+    assert gallery.references("nike", "bag", ids=[r.id for r in nike]) == [
+        r for r in nike if r.product == "bag"]

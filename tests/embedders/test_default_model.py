@@ -1,0 +1,106 @@
+"""Which model embeds: the shipped fine-tuned checkpoint (verified, replaced by ImageNet's with a
+warning when missing), the default, another checkpoint; galleries embedded with another model are
+told to re-embed."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ipr_vision import Gallery
+from ipr_vision.embedders import DEFAULT_MODEL, MODEL_ENV, default_embedder, weights
+from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
+from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.errors import WeightsMissingError
+from tests.support import cli, write_photo_folder
+
+
+def test_the_shipped_checkpoint_is_verified_and_documented(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = weights.require(weights.FINETUNED)  # present and matching its published sha256
+    assert path.stat().st_size <= 20_000_000
+    assert (path.parent / "MODEL_CARD.md").is_file()
+    monkeypatch.setenv(MODEL_ENV, "finetuned")
+    embedder = default_embedder()
+    assert isinstance(embedder, FineTunedEmbedder)
+    assert weights.FINETUNED.sha256[:16] in embedder.model_id
+    monkeypatch.delenv(MODEL_ENV)
+    assert isinstance(default_embedder(), {"imagenet": MobileNetV2Embedder,
+                                           "finetuned": FineTunedEmbedder}[DEFAULT_MODEL])
+
+
+def test_the_environment_picks_another_model(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODEL_ENV, "imagenet")
+    assert isinstance(default_embedder(), MobileNetV2Embedder)
+    checkpoint = tmp_path / "mine.safetensors"
+    shutil.copyfile(weights.require(weights.FINETUNED), checkpoint)
+    monkeypatch.setenv(MODEL_ENV, str(checkpoint))
+    assert default_embedder().model_id == FineTunedEmbedder(checkpoint).model_id
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "missing.safetensors"))
+    with pytest.raises(WeightsMissingError, match=r"missing\.safetensors, which is not a file"):
+        default_embedder()
+
+
+@pytest.mark.parametrize("content", [None, b"not a checkpoint"])
+def test_without_the_checkpoint_imagenet_stands_in_with_a_warning(
+        content: bytes | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv(MODEL_ENV, "finetuned")
+    if content is not None:
+        (tmp_path / weights.FINETUNED.filename).write_bytes(content)
+    monkeypatch.setattr(weights, "FINETUNED",
+                        dataclasses.replace(weights.FINETUNED, folder=str(tmp_path)))
+    with caplog.at_level(logging.WARNING, logger="ipr_vision"):
+        embedder = default_embedder()
+    assert isinstance(embedder, MobileNetV2Embedder)
+    assert "Falling back to ImageNet" in caplog.text
+    assert ("not found" if content is None else "expected " + weights.FINETUNED.sha256) \
+        in caplog.text
+
+
+def test_a_gallery_embedded_with_another_model_is_told_to_reembed(
+        tmp_path: Path, embedder: MobileNetV2Embedder) -> None:
+    folder = write_photo_folder(tmp_path / "photos", per_cell=4, seed=7)
+    with Gallery(tmp_path / "g", embedder=embedder) as gallery:  # ImageNet, not the default
+        assert len(gallery.import_folder(folder, brand="acme").added) == 16
+        assert gallery.stale_embeddings() == {}
+    info = cli("gallery", "info", "--gallery", tmp_path / "g", model="finetuned")
+    assert "16 reference(s) of acme are not embedded with the current model" in info.stdout
+    assert "ipr-vision gallery reembed --brand acme" in info.stdout
+    cli("gallery", "reembed", "--gallery", tmp_path / "g", model="finetuned")
+    info = json.loads(cli("gallery", "info", "--json", "--gallery", tmp_path / "g",
+                          model="finetuned").stdout)
+    assert info["stale_embeddings"] == {} and info["model"].startswith("mobilenet_v2_metric")
+    assert info["models"] == {embedder.model_id: 16, info["model"]: 16}
+
+
+def test_photos_the_model_trained_on_are_left_out_of_the_calibration(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = write_photo_folder(tmp_path / "photos", per_cell=16, seed=3)
+    photos = sorted(folder.rglob("*.jpg"))
+    seen = [p for p in photos if int(p.stem) < 4]  # 4 of each product and label
+    checkpoint = tmp_path / "trained-here.safetensors"
+    net = EmbeddingNet.load(weights.require(weights.FINETUNED))
+    net.save(checkpoint, {}, trained_on={weights.sha256_file(p) for p in seen})
+    embedder = FineTunedEmbedder(checkpoint)
+    assert len(embedder.trained_on) == 16
+    with Gallery(tmp_path / "g", embedder=embedder) as gallery:
+        gallery.import_folder(folder, brand="acme")
+        point = gallery.operating_point("acme")
+        assert point["skipped_training_photos"] == 16 and point["warning"] == ""
+        health = gallery.health("acme", "boot")
+        assert health.skipped == 8 and len(health.scores) == 24  # 32 boots, 8 seen
+    net.save(checkpoint, {}, trained_on={weights.sha256_file(p) for p in photos})
+    with Gallery(tmp_path / "g", embedder=FineTunedEmbedder(checkpoint)) as gallery:
+        with caplog.at_level(logging.WARNING, logger="ipr_vision"):
+            point = gallery.operating_point("acme")
+        assert point["skipped_training_photos"] == 0
+        assert "calibrated on 64 reference(s) the model was trained on" in point["warning"]
+        assert point["warning"] in caplog.text
+        assert gallery.health("acme", "bag").trained_included == 64

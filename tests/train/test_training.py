@@ -1,0 +1,289 @@
+"""Training: the split it evaluates on, checkpoints, and a two-process DDP run (gloo on CPU)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ipr_vision.core.scoring import Mode, counterfeit_score, leave_one_group_out
+from ipr_vision.domain import Label
+from ipr_vision.embedders import weights
+from ipr_vision.embedders.finetuned import (
+    HEAD,
+    POOLED,
+    CheckpointInfo,
+    EmbeddingNet,
+    FineTunedEmbedder,
+)
+from ipr_vision.embedders.mobilenet import fold_batch_norm, squash_batch
+from ipr_vision.intake.labelled import LabelledPhoto, group_key
+from tests.support import REPO, given, synthetic_photo, write_index, write_photo_folder
+from training.classifier import BINARY, METRIC, BinaryClassifier, objective_of
+from training.data import class_name, load_index, split
+from training.evaluate import (
+    PROTOCOLS,
+    ModelArgument,
+    classifier_summary,
+    classify,
+    protocol_sides,
+)
+from training.losses import GalleryScoreLoss
+from training.train import main as train_main
+
+
+def synthetic_index(root: Path, per_cell: int = 6) -> Path:
+    """An index of generated photos, two files per photo group."""
+    photos = write_photo_folder(root / "photos", per_cell=per_cell)
+    rows = [{"path": str(p.relative_to(photos)), "label": p.parent.name,
+             "product": p.parent.parent.name, "dup_group": f"{p.parent.parent.name}-"
+             f"{p.parent.name}-{int(p.stem) // 2}"} for p in sorted(photos.rglob("*.jpg"))]
+    return write_index(root / "index.csv", rows, photos)
+
+
+def groups_of(items: list) -> set[str]:
+    return {item.group for item in items}
+
+
+def test_split_never_puts_a_photo_group_on_both_sides(tmp_path: Path, nike_dir: Path) -> None:
+    for index in (synthetic_index(tmp_path), nike_dir / "index.csv"):
+        items = load_index(index)
+        for seed in (0, 1):
+            train, held = split(items, 0.25, seed)
+            assert len(train) + len(held) == len(items)
+            assert not groups_of(train) & groups_of(held)
+            assert {class_name(i) for i in held} == {class_name(i) for i in items}
+        assert split(items, 0.25, 0) == split(items, 0.25, 0)  # seeded: reproducible
+
+
+def test_photos_without_a_group_are_held_out_as_their_own_group() -> None:
+    """An index without dup_group: each file is its own group, in split.json and in the
+    protocols alike, so a held-out photo is a query and never a gallery reference."""
+    items = [LabelledPhoto(Path(f"{product}/{label}/{n}.jpg"), product, label)
+             for product in ("boot", "bag") for label in Label for n in range(8)]
+    _, held = split(items, 0.25, 0)
+    gallery, queries = protocol_sides(items, {group_key(i) for i in held}, "known-fakes")
+    assert queries == held and len(gallery) == len(items) - len(held)
+    assert not {i.source for i in gallery} & {i.source for i in held}
+
+
+def test_evaluation_protocols_never_put_a_photo_group_on_both_sides(nike_dir: Path) -> None:
+    items = load_index(nike_dir / "index.csv")
+    _, held = split(items, 0.2, 0)
+    held_groups = groups_of(held)
+    for protocol in PROTOCOLS:
+        gallery, queries = protocol_sides(items, held_groups, protocol, "jordan_1")
+        assert gallery and queries
+        assert not groups_of(gallery) & groups_of(queries), protocol
+        assert {i.label for i in queries} == {"genuine", "fake"}, protocol
+        if protocol == "genuine-only":
+            assert {i.label for i in gallery} == {"genuine"}
+        if protocol == "unseen-product":
+            assert {i.product for i in gallery + queries} == {"jordan_1"}
+        else:
+            assert groups_of(queries) == held_groups
+    # Calibrating on photos the model never saw: some held-out groups move to the gallery.
+    gallery, queries = protocol_sides(items, held_groups, "known-fakes", calibration_share=0.5)
+    moved = groups_of(gallery) & held_groups
+    assert moved and not groups_of(gallery) & groups_of(queries)
+    assert moved | groups_of(queries) == held_groups
+
+
+def test_checkpoint_reloads_to_identical_embeddings(tmp_path: Path) -> None:
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=64)
+    linear = net.head[1]
+    assert isinstance(linear, torch.nn.Linear)
+    linear.bias.data.uniform_(-0.1, 0.1)  # not the freshly initialised head
+    net.eval()
+    path = tmp_path / "model.safetensors"
+    net.save(path, {"note": "test"})
+    images = [synthetic_photo("boot", "fake", seed) for seed in range(3)]
+    first, second = FineTunedEmbedder(path), FineTunedEmbedder(path)
+    assert first.model_id == second.model_id and first.dim == 64
+    np.testing.assert_array_equal(first.embed(images), second.embed(images))
+    batch = squash_batch(images, 224)
+    # Each photo and its mirror image, averaged (training flips photos at random).
+    expected = torch.nn.functional.normalize(net(batch) + net(batch.flip(3)), dim=1)
+    np.testing.assert_allclose(first.embed(images), expected.detach().numpy(), atol=2e-6)
+    np.testing.assert_allclose(np.linalg.norm(first.embed(images), axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_two_process_ddp_smoke_run(tmp_path: Path) -> None:
+    index = synthetic_index(tmp_path)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+               "--standalone", "-m", "training.train", "--index", str(index), "--out",
+               str(out), "--epochs", "2", "--batch-size", "8", "--m-per-class", "2",
+               "--size", "64", "--workers", "0", "--dim", "32", "--cpu",
+               "--validation-share", "0"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "epoch 2/2" in done.stdout
+    info = CheckpointInfo.read(out / "model.safetensors")
+    assert info.training["processes"] == 2 and info.training["device"] == "cpu"
+    held = set(json.loads((out / "split.json").read_text())["held_out_groups"])
+    items = load_index(index)
+    trained = groups_of(items) - held
+    assert held and trained and not held & trained
+    # The checkpoint names its training photos, so galleries do not calibrate on them.
+    assert info.trained_on == {weights.sha256_file(i.source) for i in items
+                               if i.group not in held}
+    embedder = FineTunedEmbedder(out / "model.safetensors")  # at the side it was trained at
+    assert embedder.input_size == 64 and embedder.model_id.endswith("/squash64+mirror")
+    # By default galleries search the pooled backbone features; the 32-d head trained them.
+    vectors = embedder.embed([synthetic_photo("bag", "genuine", 1)])
+    assert info.searched == POOLED and info.dim == 32 and vectors.shape == (1, 1280)
+
+
+def test_a_checkpoint_searching_its_pooled_features_embeds_them(tmp_path: Path) -> None:
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=32,
+                                     searched=POOLED)
+    net.features[-1][0].weight.data.mul_(1.1)  # not ImageNet's backbone
+    net.eval()
+    path = tmp_path / "model.safetensors"
+    net.save(path, {"size": 96})
+    images = [synthetic_photo("boot", "genuine", seed) for seed in range(2)]
+    batch = squash_batch(images, 96)
+    pooled = torch.nn.functional.normalize(net.pooled(net.stem(batch)), dim=1).detach()
+    embedder = FineTunedEmbedder(path, mirror=False)
+    assert CheckpointInfo.read(path).searched == POOLED and embedder.dim == 1280
+    assert embedder.model_id.startswith("mobilenet_v2_metric_pooled@")
+    np.testing.assert_allclose(embedder.embed(images), pooled.numpy(), atol=2e-5)
+    # The same checkpoint searching its head: another model id, the head's vectors.
+    head = FineTunedEmbedder(path, searched=HEAD, mirror=False)
+    assert head.dim == 32 and head.model_id.startswith("mobilenet_v2_metric32@")
+    assert head.model_id.split("@")[1] == embedder.model_id.split("@")[1]  # same file, side
+    projected = torch.nn.functional.normalize(net.head(net.pooled(net.stem(batch))), dim=1)
+    np.testing.assert_allclose(head.embed(images), projected.detach().numpy(), atol=2e-5)
+
+
+def test_model_arguments_name_a_model_its_side_and_what_it_searches() -> None:
+    assert ModelArgument.parse("imagenet") == ModelArgument("imagenet")
+    assert ModelArgument.parse("imagenet@288").label == "ImageNet (frozen, 288 px)"
+    argument = ModelArgument.parse("runs/nike/model.safetensors@320#head")
+    assert argument == ModelArgument("runs/nike/model.safetensors", 320, HEAD)
+    assert argument.label == "nike @320 (head)" and argument.mirrored
+    argument = ModelArgument.parse("runs/nike/model.safetensors#pooled-mirror")
+    assert argument == ModelArgument("runs/nike/model.safetensors", None, POOLED, False)
+    assert not argument.mirrored and argument.label == "nike (pooled) -mirror"
+    argument = ModelArgument.parse("imagenet@320+mirror")
+    assert argument.mirrored and argument.label == "ImageNet (frozen, 320 px +mirror)"
+    assert not ModelArgument.parse("imagenet").mirrored
+    assert ModelArgument.parse("weights/x-v2.safetensors").label == "x-v2"
+    for wrong in ("imagenet#head", "runs/a.safetensors#neck"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            ModelArgument.parse(wrong)
+
+
+def random_gallery(rows: int = 60, dim: int = 8, seed: int = 0
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Unit vectors of two products, both labels, in photo groups of one to three copies."""
+    rng = np.random.default_rng(seed)
+    vectors = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(rows, dim))), dim=1)
+    group = torch.from_numpy(np.sort(rng.integers(0, rows // 2, rows)))
+    is_fake = torch.from_numpy(rng.random(rows // 2) < 0.5)[group]
+    product = (group >= rows // 4).long()
+    return vectors.float(), is_fake, product, group
+
+
+def test_the_gallery_score_loss_scores_each_photo_as_the_gallery_would() -> None:
+    vectors, is_fake, product, group = random_gallery()
+    loss = GalleryScoreLoss(vectors, is_fake, product, group, k=3)
+    rows = torch.arange(len(vectors))
+    wrongness = loss.wrongness(vectors, rows).numpy()
+    for code in (0, 1):
+        mine = (product == code).numpy()
+        left_out = leave_one_group_out(vectors.numpy()[mine], is_fake.numpy()[mine],
+                                       group.numpy()[mine], k=3)
+        score = counterfeit_score(left_out.s_genuine, left_out.s_fake, Mode.CONTRAST)
+        expected = np.where(is_fake.numpy()[mine], -score, score)
+        np.testing.assert_allclose(wrongness[mine], expected, atol=1e-5)
+
+
+def test_the_gallery_score_loss_pushes_wrong_photos_right_and_remembers_them() -> None:
+    vectors, is_fake, product, group = random_gallery(seed=1)
+    loss = GalleryScoreLoss(vectors, is_fake, product, group, k=3, margin=0.1)
+    rows = torch.arange(len(vectors))
+    before = loss.wrongness(vectors, rows)
+    batch = rows[before > -0.1][:8]  # photos the gallery scores wrong or within the margin
+    assert len(batch) == 8
+    anchors = vectors[batch].clone().requires_grad_(True)
+    memory = loss.memory.clone()
+    loss(anchors, batch).backward()
+    # A small step against the gradient makes the gallery's score of every one of them better.
+    moved = torch.nn.functional.normalize(anchors.detach() - 0.5 * given(anchors.grad), dim=1)
+    assert (loss.wrongness(moved, batch) < before[batch]).all()
+    # The memory holds each photo's latest embedding, and only the batch's changed.
+    loss(moved, batch)
+    torch.testing.assert_close(loss.memory[batch], moved)
+    others = ~torch.isin(rows, batch)
+    torch.testing.assert_close(loss.memory[others], memory[others])
+
+
+def test_folding_batch_norm_keeps_the_embeddings(tmp_path: Path) -> None:
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=32)
+    for norm in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        given(norm.running_mean).uniform_(-0.2, 0.2)  # statistics unlike the defaults
+    batch = squash_batch([synthetic_photo("bag", "fake", s) for s in range(2)], 224)
+    eager = net.eval()(batch).detach()
+    folded = fold_batch_norm(net)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    np.testing.assert_allclose(folded(batch).detach(), eager, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_frozen_stem_runs_keep_the_stem_and_train_both_objectives(tmp_path: Path) -> None:
+    index = synthetic_index(tmp_path)
+    common = ["--index", str(index), "--epochs", "2", "--batch-size", "8", "--m-per-class", "2",
+              "--size", "64", "--dim", "16", "--cpu", "--workers", "0", "--frozen-stem",
+              "--validation-share", "0.5"]
+    assert train_main([*common, "--out", str(tmp_path / "metric")]) == 0
+    assert train_main([*common, "--out", str(tmp_path / "binary"), "--objective", "binary"]) == 0
+    imagenet = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2))
+    for run, objective in (("metric", METRIC), ("binary", BINARY)):
+        checkpoint = tmp_path / run / "model.safetensors"
+        assert objective_of(checkpoint) == objective
+        net = (BinaryClassifier if objective == BINARY else EmbeddingNet).load(checkpoint)
+        stem, tuned = (torch.nn.utils.parameters_to_vector(n.features[:14].parameters())
+                       for n in (imagenet, net))
+        assert torch.equal(stem, tuned)  # frozen: identical to ImageNet's
+        rest, later = (torch.nn.utils.parameters_to_vector(n.features[14:].parameters())
+                       for n in (imagenet, net))
+        assert not torch.equal(rest, later)  # the later stages did train
+        # The inference side is chosen on the validation groups among 64, 96 and 128 px: the best
+        # AUROC for the classifier, which scores each photo itself; the training side for the
+        # embedding, whose gallery of these few photos has too few groups to score any.
+        info = CheckpointInfo.read(checkpoint)
+        tried = {int(side): row["auroc"] for side, row in
+                 info.training["embed_size_validation"].items()}
+        scored = {side: value for side, value in tried.items() if not np.isnan(value)}
+        assert set(tried) == {64, 96, 128} and bool(scored) == (objective == BINARY)
+        assert info.input_size == (max(scored, key=scored.__getitem__) if scored else 64)
+        assert FineTunedEmbedder(checkpoint).input_size == info.input_size
+    run_split = json.loads((tmp_path / "binary" / "split.json").read_text())
+    validation, held = set(run_split["validation_groups"]), set(run_split["held_out_groups"])
+    assert validation and held and not validation & held
+    queries = [i for i in load_index(index) if i.group in held]
+    is_fake, p_fake = classify(tmp_path / "binary" / "model.safetensors", queries, 64)
+    assert len(p_fake) == len(queries) and ((p_fake >= 0) & (p_fake <= 1)).all()
+    assert is_fake.tolist() == [i.label == "fake" for i in queries]
+    figures = classifier_summary(is_fake, p_fake)
+    assert 0.0 <= figures["auroc"] <= 1.0 and figures["queries"] == len(queries)
+
+
+@pytest.mark.parametrize("module", ["training.train", "training.evaluate"])
+def test_training_runs_from_any_directory(module: str, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"usage: python -m {module}" in result.stdout

@@ -1,0 +1,307 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright, against the app started
+here on a free localhost port over a gallery of real photos (``demo/sample``); and its JSON API
+through ``gradio_client``.
+
+Screenshots land in ``artifacts/screenshots/`` (``$IPR_VISION_ARTIFACTS`` overrides), one per
+scenario, for a person to look at after a CI run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ipr_vision import Embedder, Gallery
+from ipr_vision.app.web.app import launch, prepare_environment
+from ipr_vision.intake.labelled import read_index
+from tests.support import REPO
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
+
+    from ipr_vision.app.service import Service
+
+SAMPLE = REPO / "demo" / "sample"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("IPR_VISION_ARTIFACTS", REPO / "artifacts")) / "screenshots"
+#: The flags ../shared/ENVIRONMENT.md measured: headless, no sandbox in containers, and no
+#: network but localhost, so a page that tried to reach a CDN would show it by breaking.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+USERS = {"admin": ("admin", ()), "officer": ("officer", ()), "holder": ("right_holder", ("nike",)),
+         "other": ("right_holder", ("acme",)), "trainer": ("trainer", ())}
+TIMEOUT_MS = 30_000
+#: The app's service and its address.
+Server = tuple["Service", str]
+#: Logs a user in a fresh browser context and returns the page.
+Login = Callable[..., "Page"]
+
+pytestmark = pytest.mark.slow
+
+
+def password(name: str) -> str:
+    return f"pass-{name}-2026"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Server]:
+    """The app over a gallery of the demo sample's 48 reference photos, with one user per role
+    and a second brand ("acme") that the nike right holder must not see."""
+    folder = tmp_path_factory.mktemp("web") / "gallery"
+    prepare_environment(folder)
+    from ipr_vision.app.service import Service
+
+    gallery = Gallery(folder, embedder=embedder)
+    gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="test")
+    gallery.add_brand("acme")
+    gallery.add_product("acme", "anvil")
+    service = Service(gallery)
+    for name, (role, brands) in USERS.items():
+        service.users.add(name, role, password(name), brands)
+    port = free_port()
+    app, _ = launch(service, port=port, block=False)
+    yield service, f"http://127.0.0.1:{port}/"
+    app.close()
+    service.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium "
+                    "(apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def login(server: Server, browser: Browser) -> Iterator[Login]:
+    """Log in as a user in a fresh browser context; returns the page."""
+    _, url = server
+    contexts = []
+
+    def open_as(name: str, secret: str | None = None, locale: str = "en-GB") -> Page:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        fields = page.locator("input")
+        fields.nth(0).fill(name)
+        fields.nth(1).fill(secret if secret is not None else password(name))
+        page.get_by_role("button").first.click()
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def visible_tabs(page: Page) -> list[str]:
+    page.locator("#who strong").wait_for()  # filled once the user is known
+    page.wait_for_timeout(500)
+    return [t.strip() for t in page.get_by_role("tab").all_inner_texts()]
+
+
+def dropdown_options(page: Page, elem_id: str) -> list[str]:
+    page.locator(f"#{elem_id} input").click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    texts = [o.strip().splitlines()[-1] for o in options.all_inner_texts()]  # "✓" marks one
+    page.keyboard.press("Escape")
+    return texts
+
+
+def table_cell(page: Page, elem_id: str, text: str) -> Locator:
+    """A gr.Dataframe cell holding exactly ``text`` (its visible text span)."""
+    return page.locator(f"#{elem_id} span.text",
+                        has_text=re.compile(f"^{re.escape(text)}$")).first
+
+
+def choose(page: Page, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def query_photo(label: str) -> tuple[Path, str]:
+    """A real photo that is not in the gallery (another photo group), with its product."""
+    items, _ = read_index(SAMPLE / "queries.csv")
+    item = next(i for i in items if i.label == label)
+    return item.source, item.product
+
+
+def test_wrong_password_stays_on_the_login_page(login: Login) -> None:
+    page = login("officer", "not-the-password")
+    page.get_by_text(re.compile("incorrect", re.IGNORECASE)).wait_for()
+    assert page.locator("#who").count() == 0
+    shoot(page, "login-refused")
+
+
+def test_officer_inspects_a_real_photo_and_records_the_outcome(server: Server,
+                                                                login: Login) -> None:
+    service, _ = server
+    page = login("officer")
+    assert visible_tabs(page) == ["Inspect", "Inspection records", "Workshop"]
+    photo, product = query_photo("fake")
+    choose(page, "inspect-brand", "nike")
+    page.locator("#inspect-photos input[type=file]").set_input_files(str(photo))
+    page.locator("#inspect-photos").get_by_text(photo.name).wait_for()
+    page.locator("#inspect-run").click()
+    card = page.locator("#inspect-verdict .ipr-verdict")
+    card.wait_for()
+    shown_verdict = card.get_attribute("data-verdict")
+    expected = service.gallery.inspect(photo, brand="nike")
+    assert shown_verdict == expected.verdict, card.inner_text()
+    assert page.locator("#inspect-genuine img").count() == len(expected.nearest_genuine) == 3
+    assert page.locator("#inspect-fake img").count() == len(expected.nearest_fake) == 3
+    recorded = page.locator("#inspect-recorded").inner_text()
+    inspection_id = re.search(r"\d{8}-\d{6}-[0-9a-f]{6}", recorded)
+    assert inspection_id, recorded
+    inspection = service.log.get(inspection_id.group())
+    assert inspection.officer == "officer"
+    assert [p.verdict for p in inspection.photos] == [expected.verdict]
+    assert inspection.photos[0].product == product or expected.product_proposed
+    page.locator("#inspect-heat img").wait_for()
+    shoot(page, "officer-inspect")
+
+    page.locator("#inspect-evidence").click()
+    page.locator("#inspect-evidence-file a").first.wait_for()
+    assert list((service.gallery.path / "evidence" / "officer").glob("*/evidence.pdf"))
+
+    page.get_by_role("tab", name="Inspection records", exact=True).click()
+    table_cell(page, "records-table", inspection_id.group()).wait_for()
+    choose(page, "records-id", inspection_id.group())
+    page.locator("#records-outcome").get_by_text("seized", exact=True).click()
+    page.locator("#records-save").click()
+    page.locator("#records-status").get_by_text("recorded").wait_for()
+    assert service.log.get(inspection_id.group()).outcome == "seized"
+    shoot(page, "officer-records")
+
+
+def test_right_holder_curates_only_their_brand(server: Server, login: Login) -> None:
+    service, _ = server
+    page = login("holder")
+    assert visible_tabs(page) == ["Inspect", "Inspection records", "Gallery", "Workshop"]
+    page.get_by_role("tab", name="Gallery", exact=True).click()
+    assert dropdown_options(page, "gallery-brand") == ["nike"]
+    photo, product = query_photo("genuine")
+    before = len(service.gallery.references("nike"))
+    choose(page, "gallery-product", product)
+    for attempt, outcome in enumerate(("added", "duplicate")):
+        page.locator("#gallery-files input[type=file]").set_input_files(str(photo))
+        page.locator("#gallery-upload").click()
+        table_cell(page, "gallery-report", outcome).wait_for()
+        assert len(service.gallery.references("nike")) == before + 1, attempt
+    page.locator("#gallery-grid img").first.wait_for()
+    page.locator("#gallery-grid .thumbnail-lg").first.click()
+    page.locator("#gallery-info").get_by_text("Reference #").wait_for()
+    page.locator("#gallery-health").click()
+    page.locator("#gallery-roc img").wait_for()
+    assert "AUROC" in page.locator("#gallery-health-text").inner_text()
+    shoot(page, "right-holder-gallery")
+
+    other = login("other")
+    assert "Users and brands" not in visible_tabs(other)
+    other.get_by_role("tab", name="Gallery", exact=True).click()
+    assert dropdown_options(other, "gallery-brand") == ["acme"]
+    other.get_by_role("tab", name="Inspect", exact=True).click()
+    assert "nike" not in dropdown_options(other, "inspect-brand")
+    shoot(other, "other-right-holder")
+
+
+def test_trainer_runs_a_quiz(login: Login) -> None:
+    page = login("trainer")
+    assert visible_tabs(page) == ["Workshop"]
+    choose(page, "workshop-brand", "nike")
+    page.locator("#workshop-product input").click()
+    page.get_by_role("option").first.click()
+    page.locator("#workshop-find").click()
+    page.locator("#workshop-left img").wait_for()
+    page.locator("#workshop-right img").wait_for()
+    size = page.locator("#workshop-size input[type=number]")
+    size.fill("2")
+    size.press("Enter")
+    page.locator("#workshop-start").click()
+    for n in (1, 2):
+        page.locator("#workshop-question").get_by_text(f"Photo {n} of 2").wait_for()
+        page.locator("#workshop-shot img").wait_for()
+        page.locator("#workshop-genuine").click()
+    # One genuine and one fake are drawn, so answering "genuine" twice scores exactly 1.
+    page.locator("#workshop-question").get_by_text("Score: 1 of 2.").wait_for()
+    assert page.locator("#workshop-results img").count() == 2
+    shoot(page, "trainer-quiz")
+
+
+def test_admin_adds_a_user_and_the_interface_speaks_chinese(server: Server,
+                                                            login: Login) -> None:
+    service, _ = server
+    page = login("admin")
+    assert visible_tabs(page)[-1] == "Users and brands"
+    page.get_by_role("tab", name="Users and brands", exact=True).click()
+    page.locator("#users-name").get_by_role("textbox").fill("newofficer")
+    page.locator("#users-password").get_by_role("textbox").fill("a-long-password")
+    page.locator("#users-add").click()
+    table_cell(page, "users-table", "newofficer").wait_for()
+    assert service.users.verify("newofficer", "a-long-password") is not None
+    shoot(page, "admin-users")
+
+    page.locator("#lang").get_by_text("中文").click()
+    page.get_by_role("tab", name="查验", exact=True).wait_for()
+    assert page.locator("#users-add").inner_text().strip() == "添加用户"
+    page.locator("#users-table").get_by_text("用户名").first.wait_for()  # data re-rendered too
+    assert "管理员" in page.locator("#who").inner_text()
+    shoot(page, "admin-chinese")
+
+
+def test_chinese_browser_gets_chinese_at_login(login: Login) -> None:
+    page = login("officer", locale="zh-CN")
+    page.get_by_role("tab", name="查验", exact=True).wait_for()
+    assert page.locator("#inspect-run").inner_text().strip() == "查验"
+
+
+def test_api_checks_the_same_permissions(server: Server) -> None:
+    from gradio_client import Client, handle_file
+
+    service, url = server
+    officer = Client(url, auth=("officer", password("officer")), verbose=False)
+    assert officer.predict(api_name="/brands") == ["acme", "nike"]
+    photo, _ = query_photo("genuine")
+    result = officer.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
+    assert result["verdict"] in ("genuine", "counterfeit", "inconclusive")
+    assert service.log.get(result["inspection"]).officer == "officer"
+    assert all("path" not in m for m in result["nearest_genuine"])
+
+    other = Client(url, auth=("other", password("other")), verbose=False)
+    assert other.predict(api_name="/brands") == ["acme"]
+    with pytest.raises(Exception, match="no access to brand 'nike'"):
+        other.predict("nike", "", api_name="/references")
+    holder = Client(url, auth=("holder", password("holder")), verbose=False)
+    refs = holder.predict("nike", "jordan_1", api_name="/references")
+    assert refs and {r["product"] for r in refs} == {"jordan_1"}
+
+    trainer = Client(url, auth=("trainer", password("trainer")), verbose=False)
+    with pytest.raises(Exception, match="may not inspect"):
+        trainer.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
