@@ -1,6 +1,6 @@
 # Two commands do all setup on a fresh machine (see README.md):
 #   make demo   build the demo gallery and open the web app on it (the main job)
-#   make test   lint and run the whole test suite (what CI runs)
+#   make test   lint, type-check and run the whole test suite (what CI runs)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

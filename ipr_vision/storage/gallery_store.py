@@ -6,17 +6,12 @@ Layout::
     GALLERY/photos/ab/abcdef….jpg original bytes, named by sha256
     GALLERY/tmp/                  files being written (pid in the name)
 
-Crash safety: a photo file is written (temp file, fsync, rename) only after an *intent* row
-naming it is committed, and the intent is deleted in the same transaction that adds the
-reference. Removal works the other way round. On open, intents left by dead processes are
-resolved: a file no reference points to is deleted. So a process killed at any instant leaves
-either a complete reference (row, embedding, file) or nothing, and no orphan files.
+A process killed at any instant leaves either a complete reference (row, embedding, file) or
+nothing, and no orphan files: see :mod:`.file_intents`.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -27,7 +22,7 @@ import numpy as np
 
 from ..domain import IdPoint, Label, Reference, parse_label
 from ..errors import GalleryError
-from .files import alive
+from .file_intents import FileIntents
 from .gallery_schema import open_database
 from .photo_files import PhotoFiles
 from .protocols import BrandVectors, Change, NewReference
@@ -46,6 +41,7 @@ class SqliteGalleryStore:
         self._lock = threading.RLock()
         self._db = open_database(self.root, self._lock, create=create)
         self._files = PhotoFiles(self.root, "photos")
+        self._intents = FileIntents(self._files)
         self.recover()
 
     def close(self) -> None:
@@ -63,13 +59,8 @@ class SqliteGalleryStore:
 
     def recover(self) -> int:
         """Resolve intents and temp files of dead processes; return how many files were removed."""
-        host = socket.gethostname()
-        removed = 0
         with self._transaction() as db:
-            intents = db.execute("SELECT id, file, host, pid FROM file_intents").fetchall()
-            for intent_id, file, intent_host, pid in intents:
-                if not (intent_host == host and alive(pid)):
-                    removed += self._resolve(db, intent_id, file)
+            removed = self._intents.recover(db)
         self._files.sweep_temp()
         return removed
 
@@ -155,11 +146,9 @@ class SqliteGalleryStore:
         for item in items:
             parse_label(item.label)
         brand_id = self._brand_id(brand, create=True)
-        host, pid = socket.gethostname(), os.getpid()
         files = [self._files.name_for(item.sha256, item.extension) for item in items]
         with self._transaction() as db:
-            intent_ids = [insert(db, "INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
-                                  (file, host, pid)) for file in files]
+            intent_ids = self._intents.open(db, files)
         try:
             for item, file in zip(items, files, strict=True):
                 self._files.write(file, item.data)
@@ -186,33 +175,17 @@ class SqliteGalleryStore:
                                (ref_id, model_id, _blob(item.vector)))
                 revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                       "RETURNING revision", (brand_id,)).fetchone()[0]
-                db.executemany("DELETE FROM file_intents WHERE id=?",
-                               [(i,) for i in intent_ids])
+                self._intents.done(db, intent_ids)
         finally:
-            self.recover_own(intent_ids)
+            self._undo(intent_ids)
         return ids, Change(brand, [i for i in ids if i is not None], int(revision))
 
-    def recover_own(self, intent_ids: Sequence[int]) -> None:
-        """Undo this process's unfinished intents (after an exception mid-add)."""
+    def _undo(self, intent_ids: Sequence[int]) -> None:
         with self._transaction() as db:
-            for intent_id in intent_ids:
-                row = db.execute("SELECT file FROM file_intents WHERE id=?",
-                                 (intent_id,)).fetchone()
-                if row is not None:
-                    self._resolve(db, intent_id, row[0])
-
-    def _resolve(self, db: sqlite3.Connection, intent_id: int, file: str) -> bool:
-        """Close a file intent: the file stays if a reference uses it, else it goes. Returns
-        whether a file was deleted."""
-        removed = False
-        if not db.execute("SELECT 1 FROM refs WHERE file=? LIMIT 1", (file,)).fetchone():
-            removed = self._files.delete(file)
-        db.execute("DELETE FROM file_intents WHERE id=?", (intent_id,))
-        return removed
+            self._intents.undo(db, intent_ids)
 
     def remove_references(self, ref_ids: Sequence[int]) -> list[Change]:
         """Delete references (rows, embeddings, and files no other reference uses)."""
-        host, pid = socket.gethostname(), os.getpid()
         with self._transaction() as db:
             removed: dict[str, list[int]] = {}
             files = set()
@@ -227,9 +200,8 @@ class SqliteGalleryStore:
             changes = [Change(brand, ids, int(db.execute(
                 "UPDATE brands SET revision = revision + 1 WHERE name=? RETURNING revision",
                 (brand,)).fetchone()[0])) for brand, ids in removed.items()]
-            intent_ids = [insert(db, "INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
-                                  (file, host, pid)) for file in files]
-        self.recover_own(intent_ids)
+            intent_ids = self._intents.open(db, sorted(files))
+        self._undo(intent_ids)
         return changes
 
     def set_note(self, ref_id: int, note: str) -> None:
