@@ -30,7 +30,6 @@ def red_left_half(width: int = 40, height: int = 20) -> Image.Image:
     return image
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "TIFF"])
 def pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
     """An RGB pixel (the decoder's output is always RGB)."""
     value = image.getpixel(xy)
@@ -38,6 +37,7 @@ def pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
     return value
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "TIFF"])
 def test_common_formats_open_as_rgb(fmt: str) -> None:
     photo = read_photo(encode(red_left_half(), fmt), name=f"x.{fmt.lower()}")
     assert photo.image.mode == "RGB"
