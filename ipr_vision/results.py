@@ -76,17 +76,22 @@ class ImportReport:
     duplicates: list[tuple[str, int]] = field(default_factory=list)  # (file, existing ref id)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     seconds: float = 0.0
+    #: Left out on purpose, not failed: hidden files, links to folders (file, reason).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         rate = len(self.added) / self.seconds if self.seconds > 0 else 0.0
+        skipped = f", skipped {len(self.skipped)}" if self.skipped else ""
         return (f"added {len(self.added)}, duplicates {len(self.duplicates)}, "
-                f"failed {len(self.failed)} in {self.seconds:.1f} s ({rate:.1f} photos/s)")
+                f"failed {len(self.failed)}{skipped} in {self.seconds:.1f} s "
+                f"({rate:.1f} photos/s)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"added": [{"file": f, "ref": r} for f, r in self.added],
                 "duplicates": [{"file": f, "ref": r} for f, r in self.duplicates],
                 "failed": [{"file": f, "reason": r} for f, r in self.failed],
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3),
+                "skipped": [{"file": f, "reason": r} for f, r in self.skipped]}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ the rest go on.
 from __future__ import annotations
 
 import getpass
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -42,25 +43,43 @@ def current_user() -> str:
 
 
 def scan_folder(folder: Path) -> tuple[list[LabelledPhoto], ImportReport]:
-    """The photos of ``folder/<product>/<genuine|fake>/…`` (nested folders allowed); files
-    elsewhere or of other types are reported, hidden files skipped."""
+    """The photos of ``folder/<product>/<genuine|fake>/…`` (nested folders allowed).
+
+    Nothing is passed over in silence: files elsewhere or of other types, and what cannot be
+    read (a link loop, a broken link, a folder without permission) are failed; hidden files
+    and links to folders, which are not followed, are skipped.
+    """
     if not folder.is_dir():
         raise GalleryError(f"{folder} is not a folder")
     items, report = [], ImportReport()
     labels = {label.value for label in Label}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        parts = path.relative_to(folder).parts
-        if path.name.startswith("."):
-            continue
-        if len(parts) < 3 or parts[1].lower() not in labels:
-            report.failed.append((str(path), "not under <product>/<genuine|fake>/"))
-        elif path.suffix.lower() not in PHOTO_EXTENSIONS:
-            report.failed.append((str(path), f"not a photo file type ({path.suffix})"))
-        else:
-            items.append(LabelledPhoto(path, parts[0], Label(parts[1].lower())))
+
+    def unreadable(error: OSError) -> None:
+        report.failed.append((str(error.filename), f"cannot be read ({error.strerror})"))
+
+    for root, folders, files in os.walk(folder, onerror=unreadable):
+        for name in folders:
+            if (Path(root) / name).is_symlink():
+                report.skipped.append((str(Path(root, name)), "a link to a folder, not followed"))
+        for name in files:
+            path = Path(root, name)
+            parts = path.relative_to(folder).parts
+            if name.startswith("."):
+                report.skipped.append((str(path), "a hidden file"))
+            elif not path.is_file():
+                report.failed.append((str(path), "not a readable file (a broken link or a loop?)"))
+            elif len(parts) < 3 or parts[1].lower() not in labels:
+                report.failed.append((str(path), "not under <product>/<genuine|fake>/"))
+            elif path.suffix.lower() not in PHOTO_EXTENSIONS:
+                report.failed.append((str(path), f"not a photo file type ({path.suffix})"))
+            else:
+                items.append(LabelledPhoto(path, parts[0], Label(parts[1].lower())))
     if not items and not report.failed:
         raise GalleryError(f"no photos found in {folder} (expected "
                            "<product>/<genuine|fake>/<photos>)")
+    items.sort(key=lambda item: item.source)
+    for entries in (report.failed, report.skipped):
+        entries.sort()
     return items, report
 
 

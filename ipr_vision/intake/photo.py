@@ -98,6 +98,8 @@ def read_photo(source: str | Path | bytes, *, name: str | None = None,
             raise PhotoError(label, "permission denied") from None
         except IsADirectoryError:
             raise PhotoError(label, "not a file") from None
+        except OSError as error:  # a link loop, a file used as a folder, a name too long, ...
+            raise PhotoError(label, f"cannot be read ({error.strerror or error})") from None
     if not data:
         raise PhotoError(label, "file is empty (0 bytes)")
     image, fmt, original_size = _decode(data, label, draft_size=draft_size,

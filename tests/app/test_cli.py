@@ -129,3 +129,30 @@ def test_missing_or_wrong_weights_name_the_fetch_command(cli_gallery: Path, tmp_
     result = cli("inspect", photo, "--gallery", cli_gallery, "--brand", "acme", check=False)
     assert_one_line_error(result, "expected b03531047ffacf1e")
     assert "ipr-vision fetch-weights" in result.stderr
+
+
+def test_one_bad_path_never_drops_the_batch(cli_gallery: Path, tmp_path: Path) -> None:
+    """A link loop, a path through a file and a name too long are each one photo's error:
+    the good photos of the same import and inspection go on, and the exit status is 1."""
+    rows = ["path,label,product"]
+    for i in range(4):
+        synthetic_photo("boot", "genuine", 66_000 + i).save(tmp_path / f"good{i}.png")
+        rows.append(f"good{i}.png,genuine,boot")
+    (tmp_path / "loop.jpg").symlink_to(tmp_path / "loop.jpg")
+    (tmp_path / "file.jpg").write_bytes(b"x")
+    bad = ["loop.jpg", "file.jpg/x.jpg", "n" * 300 + ".jpg"]
+    rows[1:1] = [f"{name},genuine,boot" for name in bad]
+    (tmp_path / "index.csv").write_text("\n".join(rows) + "\n")
+    result = cli("import", "--index", tmp_path / "index.csv", "--gallery", tmp_path / "g",
+                 "--brand", "acme", "--json", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert len(report["added"]) == 4
+    assert sorted(Path(f["file"]).name for f in report["failed"]) == sorted(
+        Path(name).name for name in bad)
+    result = cli("inspect", tmp_path / "loop.jpg", tmp_path / "good0.png", "--gallery",
+                 cli_gallery, "--brand", "acme", "--json", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["error"] == "cannot be read (Too many levels of symbolic links)"
+    assert lines[1]["verdict"] in ("genuine", "counterfeit", "inconclusive")

@@ -63,3 +63,23 @@ def test_batches_duplicates_and_unreadable_photos(tmp_path: Path,
     assert [ref for _, ref in again.duplicates] == [dict(report.added)[str(p)]
                                                     for p in photos[:3]]
     assert store.revision("acme") == 2 and store.integrity_problems() == []
+
+
+def test_links_loops_and_hidden_files_are_reported_never_silently_dropped(
+        tmp_path: Path) -> None:
+    photos = tmp_path / "in" / "boot" / "genuine"
+    photos.mkdir(parents=True)
+    synthetic_photo("boot", "genuine", 1).save(photos / "a.png")
+    (photos / "loop.jpg").symlink_to(photos / "loop.jpg")
+    (photos / "dangling.jpg").symlink_to(tmp_path / "gone.jpg")
+    (photos / "link.png").symlink_to(photos / "a.png")  # a link to a file is followed
+    (tmp_path / "elsewhere").mkdir()
+    (photos / "more").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (photos / ".DS_Store").write_bytes(b"finder")
+    items, report = scan_folder(tmp_path / "in")
+    assert [i.source.name for i in items] == ["a.png", "link.png"]
+    assert {Path(f).name: r for f, r in report.failed} == {
+        "dangling.jpg": "not a readable file (a broken link or a loop?)",
+        "loop.jpg": "not a readable file (a broken link or a loop?)"}
+    assert {Path(f).name: r for f, r in report.skipped} == {
+        ".DS_Store": "a hidden file", "more": "a link to a folder, not followed"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,29 @@ def test_fuzz_mutated_photos(base: bytes, flips: list[tuple[int, int]], cut: int
     for position, value in flips:
         data[position % len(data)] = value
     check_intake(bytes(data[: max(1, len(data) - cut % len(data))]))
+
+
+def link_loop(folder: Path) -> Path:
+    (folder / "loop.jpg").symlink_to(folder / "loop.jpg")
+    return folder / "loop.jpg"
+
+
+def inside_a_file(folder: Path) -> Path:
+    (folder / "file.jpg").write_bytes(b"x")
+    return folder / "file.jpg" / "x.jpg"
+
+
+def name_too_long(folder: Path) -> Path:
+    return folder / ("n" * 300 + ".jpg")
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (link_loop, "cannot be read (Too many levels of symbolic links)"),
+    (inside_a_file, "cannot be read (Not a directory)"),
+    (name_too_long, "cannot be read (File name too long)"),
+])
+def test_a_path_the_system_refuses_is_that_photos_error(
+        tmp_path: Path, make: Callable[[Path], Path], reason: str) -> None:
+    with pytest.raises(PhotoError) as refused:
+        read_photo(make(tmp_path))
+    assert refused.value.reason == reason

@@ -26,7 +26,7 @@ def import_photos(args: argparse.Namespace) -> int:
         else:
             report = gallery.import_folder(args.folder, brand=args.brand,
                                            added_by=args.added_by)
-    for source, reason in report.failed:
+    for source, reason in [*report.failed, *report.skipped]:
         print(f"{PROG}: skipped {source}: {reason}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict()))
