@@ -82,6 +82,28 @@ def parse_label(value: str) -> Label:
         raise GalleryError(f"label must be genuine or fake, not {value!r}") from None
 
 
+#: Longest brand or product name: long enough for any trade mark, short enough for every report.
+MAX_NAME = 64
+
+
+def check_name(value: str, what: str, error: type[IprVisionError] = GalleryError) -> str:
+    """A brand or product name, stripped; ``error`` saying what is wrong with it otherwise.
+
+    Names are shown in tables, reports and file listings and compared as typed, so they must
+    be non-empty, printable on one line, bounded, and never look like a path.
+    """
+    name = value.strip()
+    if not name:
+        raise error(f"a {what} needs a name")
+    if len(name) > MAX_NAME:
+        raise error(f"{what} name {name[:24]!r}...: at most {MAX_NAME} characters")
+    if not name.isprintable():
+        raise error(f"{what} name {name!r}: no line breaks, tabs or other control characters")
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise error(f"{what} name {name!r}: no '/' or '\\', and not '.' or '..'")
+    return name
+
+
 def json_safe(value: Any) -> Any:
     """JSON has no NaN or infinity: undefined figures (AUROC with one class, say) become null."""
     if isinstance(value, float) and not math.isfinite(value):

@@ -17,7 +17,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ..domain import Role, User, parse
+from ..domain import Role, User, check_name, parse
 from ..errors import AccountError
 from ..storage import UserStore, open_user_store
 
@@ -48,7 +48,7 @@ class Accounts:
 
     def add(self, name: str, role: str, password: str, brands: Iterable[str] = ()) -> User:
         """Create a user; right holders need at least one brand, other roles take none."""
-        chosen = sorted({b.strip() for b in brands if b.strip()})
+        chosen = sorted({check_name(b, "brand", AccountError) for b in brands if b.strip()})
         _check_user(name, role, chosen)
         _check_password(password)
         return self.store.add(name, Role(role), chosen, self._hasher.hash(password))

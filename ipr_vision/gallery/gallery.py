@@ -19,7 +19,7 @@ from ..core.health import ProductHealth, product_health
 from ..core.index import BrandIndex
 from ..core.scoring import Policy
 from ..core.workshop import confusable_pairs
-from ..domain import IdPoint, Reference, parse_label
+from ..domain import IdPoint, Reference, check_name, parse_label
 from ..embedders import Embedder, default_embedder
 from ..errors import GalleryError, PhotoError
 from ..intake.labelled import LabelledPhoto, named_group, read_index
@@ -145,23 +145,21 @@ class Gallery:
 
     def add_brand(self, brand: str) -> None:
         """Create a brand with no products yet (importing photos creates brands as well)."""
-        if not brand.strip():
-            raise GalleryError("a brand needs a name")
-        self.store.add_brand(brand.strip())
+        self.store.add_brand(check_name(brand, "brand"))
 
     def add_product(self, brand: str, product: str) -> None:
         """Create a product of an existing brand, before any photo of it is added."""
         self.store.require_brand(brand)
-        if not product.strip():
-            raise GalleryError("a product needs a name")
-        self.store.add_product(brand, product.strip())
-        self._brands.add_product(brand, product.strip())
+        product = check_name(product, "product")
+        self.store.add_product(brand, product)
+        self._brands.add_product(brand, product)
 
     def add_photos(self, photos: Iterable[str | Path], *, brand: str, product: str, label: str,
                    group: str | None = None, added_by: str | None = None) -> ImportReport:
         """Add photos of one product and label (e.g. a right holder's upload); ``group`` names
         their photo group, as an index's ``dup_group`` does."""
         kind = parse_label(label)
+        product = check_name(product, "product")
         items = [LabelledPhoto(Path(p), product, kind, named_group(group)) for p in photos]
         return self._importer.run(items, brand, added_by)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..domain import Label
+from ..domain import Label, check_name
 from ..embedders import Embedder, draft_size, embed_all
 from ..errors import GalleryError, PhotoError
 from ..intake.labelled import LabelledPhoto, stored_group
@@ -96,9 +96,11 @@ class Importer:
         before (unusable index rows) so one report lists everything."""
         report = report or ImportReport()
         started = time.perf_counter()
+        brand = check_name(brand, "brand")
+        self.store.add_brand(brand)
+        items = _named_products(items, report)
         embedder = self._embedder()
         added_by = added_by or current_user()
-        self.store.add_brand(brand)
         pending: list[tuple[LabelledPhoto, Photo]] = []
         seen: set[str] = set()
         photos = tqdm(_prefetch(items, draft_size(embedder)), total=len(items),
@@ -150,6 +152,19 @@ class Importer:
                 report.duplicates.append((str(item.source), -1))
             else:
                 report.added.append((str(item.source), ref_id))
+
+
+def _named_products(items: list[LabelledPhoto], report: ImportReport) -> list[LabelledPhoto]:
+    """The items whose product has a usable name; the others are reported, not imported."""
+    refused: dict[str, str] = {}
+    for product in dict.fromkeys(item.product for item in items):
+        try:
+            check_name(product, "product")
+        except GalleryError as error:
+            refused[product] = str(error)
+    report.failed += [(str(item.source), refused[item.product]) for item in items
+                      if item.product in refused]
+    return [item for item in items if item.product not in refused]
 
 
 def _prefetch(items: list[LabelledPhoto], side: int | None

@@ -113,6 +113,7 @@ def test_weak_hash_is_upgraded_at_the_next_successful_login(tmp_path: Path) -> N
     ("bob", "Officer", (), "unknown role"),
     ("rita", "right_holder", (), "needs at least one brand"),
     ("rita", "right_holder", ("  ", ""), "needs at least one brand"),
+    ("rita", "right_holder", ("nike/../acme",), "brand name 'nike/../acme': no '/'"),
     ("olga", "officer", ("nike",), "only right holders are assigned brands"),
     ("ada", "admin", ("nike",), "only right holders are assigned brands"),
     ("tom", "trainer", ("nike",), "only right holders are assigned brands"),

@@ -156,3 +156,11 @@ def test_one_bad_path_never_drops_the_batch(cli_gallery: Path, tmp_path: Path) -
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0]["error"] == "cannot be read (Too many levels of symbolic links)"
     assert lines[1]["verdict"] in ("genuine", "counterfeit", "inconclusive")
+
+
+def test_an_empty_brand_is_refused_in_one_line(tmp_path: Path) -> None:
+    folder = write_photo_folder(tmp_path / "photos", per_cell=1)
+    assert_one_line_error(cli("import", folder, "--gallery", tmp_path / "g", "--brand", "",
+                              check=False), "a brand needs a name")
+    assert_one_line_error(cli("import", folder, "--gallery", tmp_path / "g", "--brand",
+                              "nike/../../x", check=False), "no '/'")

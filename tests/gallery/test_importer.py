@@ -83,3 +83,31 @@ def test_links_loops_and_hidden_files_are_reported_never_silently_dropped(
         "loop.jpg": "not a readable file (a broken link or a loop?)"}
     assert {Path(f).name: r for f, r in report.skipped} == {
         ".DS_Store": "a hidden file", "more": "a link to a folder, not followed"}
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("", "a brand needs a name"), ("  ", "a brand needs a name"),
+    ("a/b", "no '/'"), ("..", "not '.' or '..'"), ("nike\nadidas", "no line breaks"),
+    ("x" * 65, "at most 64 characters"),
+])
+def test_brand_names_are_checked_before_anything_is_stored(
+        tmp_path: Path, embedder: MobileNetV2Embedder, name: str, message: str) -> None:
+    store = SqliteGalleryStore(tmp_path / "g")
+    importer = Importer(store, BrandCache(store, lambda: embedder, Policy()), lambda: embedder)
+    photo = query_photo(tmp_path, "boot", "genuine", 1)
+    with pytest.raises(GalleryError, match=message):
+        importer.run([LabelledPhoto(photo, "boot", Label.GENUINE)], name, "tester")
+    assert store.brands() == []
+
+
+def test_a_product_without_a_usable_name_is_that_photos_error(
+        tmp_path: Path, embedder: MobileNetV2Embedder) -> None:
+    store = SqliteGalleryStore(tmp_path / "g")
+    importer = Importer(store, BrandCache(store, lambda: embedder, Policy()), lambda: embedder)
+    good, bad = (query_photo(tmp_path, "boot", "genuine", seed) for seed in (1, 2))
+    report = importer.run([LabelledPhoto(good, "air max 1", Label.GENUINE),
+                           LabelledPhoto(bad, "../etc", Label.GENUINE)], " nike ", "tester")
+    assert [Path(f).name for f, _ in report.added] == [good.name]
+    assert report.failed == [(str(bad), "product name '../etc': no '/' or '\\', and not '.' "
+                                        "or '..'")]
+    assert store.brands() == ["nike"] and store.products("nike") == ["air max 1"]
