@@ -38,6 +38,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 USERS = {"admin": ("admin", ()), "officer": ("officer", ()), "holder": ("right_holder", ("nike",)),
          "other": ("right_holder", ("acme",)), "trainer": ("trainer", ())}
 TIMEOUT_MS = 30_000
+HOSTILE_NOTE = '<img src=x onerror="document.title=1"> [look](javascript:void(0)) **bold**'
 #: The app's service and its address.
 Server = tuple["Service", str]
 #: Logs a user in a fresh browser context and returns the page.
@@ -166,6 +167,9 @@ def test_officer_inspects_a_real_photo_and_records_the_outcome(server: Server,
     page = login("officer")
     assert visible_tabs(page) == ["Inspect", "Inspection records", "Workshop"]
     photo, product = query_photo("fake")
+    # A right holder's note that a page rendering HTML would turn into an element.
+    nearest = service.gallery.inspect(photo, brand="nike").nearest_genuine[0].ref
+    service.gallery.set_note(nearest, HOSTILE_NOTE)
     choose(page, "inspect-brand", "nike")
     page.locator("#inspect-photos input[type=file]").set_input_files(str(photo))
     page.locator("#inspect-photos").get_by_text(photo.name).wait_for()
@@ -185,6 +189,9 @@ def test_officer_inspects_a_real_photo_and_records_the_outcome(server: Server,
     assert [p.verdict for p in inspection.photos] == [expected.verdict]
     assert inspection.photos[0].product == product or expected.product_proposed
     page.locator("#inspect-heat img").wait_for()
+    notes = page.locator("#inspect-notes")
+    assert notes.locator("img").count() == 0 and notes.locator("a").count() == 0
+    assert HOSTILE_NOTE in notes.inner_text()  # shown as typed, as text
     shoot(page, "officer-inspect")
 
     page.locator("#inspect-evidence").click()

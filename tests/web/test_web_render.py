@@ -1,12 +1,17 @@
-"""Pieces of the page that need no browser: reference thumbnails."""
+"""Pieces of the page that need no browser: reference thumbnails, typed text shown as text,
+CSV exports that no spreadsheet runs as formulas."""
 
 from __future__ import annotations
 
+import csv
+import html
+import re
 from pathlib import Path
 
 from PIL import Image
 
-from ipr_vision.app.web.render import thumbnail
+from ipr_vision.app.web.common import md, plain
+from ipr_vision.app.web.render import thumbnail, write_csv
 
 
 def test_thumbnails_are_upright_and_bounded(tmp_path: Path) -> None:
@@ -19,3 +24,25 @@ def test_thumbnails_are_upright_and_bounded(tmp_path: Path) -> None:
     assert image is not None and image.size == (100, 200)
     (tmp_path / "broken.jpg").write_bytes(b"not a photo")
     assert thumbnail(tmp_path / "broken.jpg", 200) is None
+
+
+HOSTILE = '<img src=x onerror="alert(1)"> **bold** [link](javascript:alert(2)) =cmd|x'
+
+
+def test_typed_text_is_escaped_for_markdown_and_html() -> None:
+    shown = plain(HOSTILE)
+    assert "<" not in shown and ">" not in shown  # no element can start
+    assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]\\(javascript:alert\\(2\\)\\)" in shown
+    assert html.unescape(re.sub(r"\\(.)", r"\1", shown)) == HOSTILE  # reads as typed
+    line = md("en", "point_unplaced", n=1, note=HOSTILE, reason="<b>why</b>")
+    assert "<img" not in line and "<b>" not in line and "&lt;b&gt;why&lt;/b&gt;" in line
+
+
+def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
+    rows = [["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "plain", 0.5, -1.0]]
+    path = write_csv(tmp_path / "out.csv", ["=h", "photo"], rows)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        header, row = list(csv.reader(handle))
+    assert header == ["'=h", "photo"]
+    assert row == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "plain",
+                   "0.5", "-1.0"]  # numbers stay numbers

@@ -24,7 +24,8 @@ def test_every_key_the_code_uses_is_translated() -> None:
     used: set[str] = set()
     for source in WEB.glob("*.py"):
         code = source.read_text(encoding="utf-8")
-        used |= set(re.findall(r"\bt\(\s*(?:lang|language|\"en\"|'en'|\"zh\"),\s*\"(\w+)\"", code))
+        used |= set(re.findall(
+            r"\b(?:t|md)\(\s*(?:lang|language|\"en\"|'en'|\"zh\"),\s*\"(\w+)\"", code))
         used |= set(re.findall(r"ui\.text\([^\n]*?,\s*\"(\w+)\"(?:,\s*\"\w+\")?\)", code))
     assert used, "the scan found no keys: the pattern no longer matches the code"
     missing = sorted(used - TEXT.keys())

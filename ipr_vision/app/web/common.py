@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +64,21 @@ class Ui:
         return self.service.user(request.username if request is not None else None)
 
 
+#: What Markdown would read as syntax, escaped with a backslash to stay text.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def plain(text: str) -> str:
+    """Text someone typed (a note, a file name, a brand) for a Markdown or HTML component: shown
+    exactly as typed, never as markup (Gradio renders HTML inside Markdown)."""
+    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def md(lang: str, key: str, **values: object) -> str:
+    """:func:`t` for a Markdown component: every text value goes in as :func:`plain` text."""
+    return t(lang, key, **{k: plain(v) if isinstance(v, str) else v for k, v in values.items()})
+
+
 def choices(lang: str, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(t(lang, key), value) for key, value in pairs]
 
@@ -72,9 +89,9 @@ def shown(lang: str) -> Iterator[None]:
     try:
         yield
     except PermissionDenied as error:
-        raise gr.Error(t(lang, "denied", detail=error)) from None
+        raise gr.Error(html.escape(t(lang, "denied", detail=error))) from None
     except IprVisionError as error:
-        raise gr.Error(t(lang, "failed", detail=error)) from None
+        raise gr.Error(html.escape(t(lang, "failed", detail=error))) from None
 
 
 def percent(value: float | None) -> str:

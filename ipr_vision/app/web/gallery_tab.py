@@ -14,7 +14,7 @@ from ...core.roles import can_manage
 from ...errors import IprVisionError
 from ...figures.plots import health_figures
 from ...results import PlacedPoint
-from .common import Ui, choices, dropdown, percent, shown
+from .common import Ui, choices, dropdown, md, percent, plain, shown
 from .i18n import t
 from .render import thumbnail
 
@@ -104,7 +104,7 @@ def build(ui: Ui, lang: Any) -> Any:
             user = ui.user(request)
             ui.service.add_product(user, brand, name)
             return (dropdown(ui.service.products(user, brand), name),
-                    t(lang, "product_created", product=name), "")
+                    md(lang, "product_created", product=name), "")
 
     def add(lang: str, brand: str | None, product: str | None, label: str,
             files: list[str] | None, request: gr.Request) -> tuple[Any, str, None]:
@@ -151,9 +151,10 @@ def build(ui: Ui, lang: Any) -> Any:
             image = ui.service.photo(user, ref_id)
             points = ui.service.points(user, ref_id)
             placed = [PlacedPoint(p, p.pixel_box(image.size), None, None) for p in points]
-            listing = "\n".join(f"{n}. (#{p.id}) {p.note}" for n, p in enumerate(points, 1))
+            listing = "\n".join(f"{n}. (#{p.id}) {plain(p.note)}"
+                                for n, p in enumerate(points, 1))
             return (ref_id, draw_points(image, placed) if placed else image,
-                    t(lang, "selected_info", id=ref.id, label=t(lang, ref.label),
+                    md(lang, "selected_info", id=ref.id, label=t(lang, ref.label),
                       product=ref.product, by=ref.added_by, at=ref.added_at,
                       name=ref.source_name), ref.note,
                     f"**{t(lang, 'points_list')}**\n\n{listing or t(lang, 'no_points')}")
@@ -202,7 +203,7 @@ def build(ui: Ui, lang: Any) -> Any:
             lines = [t(lang, "health_counts", genuine=h.genuine, fake=h.fake,
                        genuine_groups=h.genuine_groups, fake_groups=h.fake_groups)]
             if h.reason:
-                lines.append(t(lang, "health_reason", reason=h.reason))
+                lines.append(md(lang, "health_reason", reason=h.reason))
                 return "\n\n".join(lines), None, None, None, gr.update()
             if h.skipped:
                 lines.append(t(lang, "health_skipped", count=h.skipped))

@@ -11,7 +11,7 @@ import gradio as gr
 from ...errors import IprVisionError
 from ...results import Explanation, Suggestion
 from ..service import InspectionOutcome
-from .common import Ui, dropdown, shown
+from .common import Ui, dropdown, md, shown
 from .i18n import t
 from .render import (
     explanation_markdown,
@@ -143,7 +143,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
             views = (explanation.overlay, explanation.aligned_view, explanation.points_view,
                      explanation_markdown(lang, explanation))
         else:
-            views = (None, None, None, t(lang, "no_explanation", reason=explanation))
+            views = (None, None, None, md(lang, "no_explanation", reason=explanation))
         quality = ""
         if result.quality is not None and not result.quality.ok:
             quality = "\n\n" + t(lang, "quality_failed", hints=" ".join(

@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from ...domain import Outcome
-from .common import Ui, choices, shown
+from .common import Ui, choices, md, shown
 from .i18n import t
 from .render import write_csv
 
@@ -56,7 +56,8 @@ def build(ui: Ui, lang: Any) -> Any:
             if not inspection_id or not outcome:
                 return ""
             ui.service.set_outcome(ui.user(request), inspection_id, outcome, note)
-            return t(lang, "outcome_saved", id=inspection_id, outcome=t(lang, f"outcome_{outcome}"))
+            return md(lang, "outcome_saved", id=inspection_id,
+                      outcome=t(lang, f"outcome_{outcome}"))
 
     refresh.click(listing, lang, [table, csv_file, inspection], api_visibility="private")
     save.click(record, [lang, inspection, outcome, note], status,

@@ -13,7 +13,7 @@ from ...domain import Verdict
 from ...errors import PhotoError
 from ...intake.photo import read_photo
 from ...results import Explanation, Match, Suggestion
-from .common import percent
+from .common import md, percent, plain
 from .i18n import t
 
 CSS = """
@@ -96,7 +96,7 @@ def match_items(lang: str, matches: Sequence[Match]) -> list[tuple[Image.Image, 
 
 
 def notes_markdown(lang: str, s: Suggestion) -> str:
-    notes = [f"- **#{m.ref}** ({t(lang, m.label)}): {m.note}"
+    notes = [f"- **#{m.ref}** ({t(lang, m.label)}): {plain(m.note)}"
              for m in [*s.nearest_genuine, *s.nearest_fake] if m.note]
     return "\n".join(notes) if notes else t(lang, "no_notes")
 
@@ -104,21 +104,30 @@ def notes_markdown(lang: str, s: Suggestion) -> str:
 def explanation_markdown(lang: str, e: Explanation) -> str:
     lines = [t(lang, "heat_caption", novelty=e.heat.novelty, n=e.genuine_references)]
     if e.aligned_view is None and e.alignment is not None:
-        lines.append(t(lang, "not_aligned", reason=e.alignment.reason))
+        lines.append(md(lang, "not_aligned", reason=e.alignment.reason))
     for n, p in enumerate(e.points, start=1):
         if p.box is not None and p.similarity is not None and p.heat is not None:
-            lines.append(t(lang, "point_line", n=n, note=p.point.note, similarity=p.similarity,
+            lines.append(md(lang, "point_line", n=n, note=p.point.note, similarity=p.similarity,
                            heat=p.heat))
         else:
-            lines.append(t(lang, "point_unplaced", n=n, note=p.point.note, reason=p.reason))
+            lines.append(md(lang, "point_unplaced", n=n, note=p.point.note, reason=p.reason))
     return "\n\n".join(lines)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
-    """A CSV that spreadsheet programs open correctly in any locale (UTF-8 with BOM)."""
+    """A CSV that spreadsheet programs open correctly in any locale (UTF-8 with BOM), where no
+    cell is a formula: a text starting with = + - @ (or a tab or carriage return, which some
+    programs strip first) gets a leading apostrophe, so a file name like ``=HYPERLINK(...)``
+    stays a name when an officer opens the export."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow([_cell(value) for value in header])
+        writer.writerows([_cell(value) for value in row] for row in rows)
     return path
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value

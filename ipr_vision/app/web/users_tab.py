@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from ...domain import Role
-from .common import Ui, choices, shown
+from .common import Ui, choices, md, shown
 from .i18n import t
 
 _ROLES = tuple((f"role_{r}", r.value) for r in Role)
@@ -50,17 +50,17 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
                  request: gr.Request) -> tuple[str, str]:
         with shown(lang):
             ui.service.add_user(ui.user(request), name.strip(), role, password, brands or [])
-            return t(lang, "user_added", name=name.strip()), ""
+            return md(lang, "user_added", name=name.strip()), ""
 
     def remove_user(lang: str, name: str, request: gr.Request) -> str:
         with shown(lang):
             removed = ui.service.remove_user(ui.user(request), name.strip())
-            return t(lang, "user_removed" if removed else "user_missing", name=name.strip())
+            return md(lang, "user_removed" if removed else "user_missing", name=name.strip())
 
     def create_brand(lang: str, name: str, request: gr.Request) -> tuple[str, str]:
         with shown(lang):
             ui.service.add_brand(ui.user(request), name.strip())
-            return t(lang, "brand_created", brand=name.strip()), ""
+            return md(lang, "brand_created", brand=name.strip()), ""
 
     private = {"api_visibility": "private"}
     add.click(add_user, [lang, name, role, brands, password], [status, password],

@@ -10,7 +10,7 @@ import gradio as gr
 from PIL import Image
 
 from ...errors import IprVisionError
-from .common import Ui, dropdown, shown
+from .common import Ui, dropdown, plain, shown
 from .i18n import t
 
 
@@ -82,7 +82,8 @@ def build(ui: Ui, lang: Any) -> Any:
             user = ui.user(request)
             ids = [int(v) for v in pair.split(",")]
             refs = [ui.service.reference(user, i) for i in ids]
-            notes = "\n\n".join(f"**#{r.id} {t(lang, r.label)}**: {r.note or '–'}" for r in refs)
+            notes = "\n\n".join(f"**#{r.id} {t(lang, r.label)}**: {plain(r.note) or '–'}"
+                                  for r in refs)
             return ui.service.photo(user, ids[0]), ui.service.photo(user, ids[1]), notes
 
     def begin(lang: str, brand: str | None, product: str | None, size: float,
