@@ -8,10 +8,13 @@ import html
 import re
 from pathlib import Path
 
+import gradio as gr
+import pytest
 from PIL import Image
 
-from ipr_vision.app.web.common import md, plain
+from ipr_vision.app.web.common import md, plain, shown
 from ipr_vision.app.web.render import thumbnail, write_csv
+from ipr_vision.errors import GalleryError
 
 
 def test_thumbnails_are_upright_and_bounded(tmp_path: Path) -> None:
@@ -46,3 +49,13 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
     assert header == ["'=h", "photo"]
     assert row == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "plain",
                    "0.5", "-1.0"]  # numbers stay numbers
+
+
+def test_errors_quote_input_as_text_on_the_page_and_as_is_to_scripts() -> None:
+    refused = GalleryError("unknown brand '<img src=x onerror=alert(1)>'")
+    with pytest.raises(gr.Error) as on_page, shown("en"):
+        raise refused
+    assert "<img" not in on_page.value.message and "&lt;img src=x" in on_page.value.message
+    with pytest.raises(gr.Error) as to_script, shown("en", page=False):
+        raise refused
+    assert to_script.value.message.endswith("unknown brand '<img src=x onerror=alert(1)>'")

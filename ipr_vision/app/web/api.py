@@ -23,12 +23,12 @@ def add_api(service: Service) -> None:
 
     def brands(request: gr.Request) -> list[str]:
         """Brands the logged-in user may see."""
-        with shown("en"):
+        with shown("en", page=False):
             return service.brands(service.user(request.username))
 
     def references(brand: str, product: str, request: gr.Request) -> list[dict[str, Any]]:
         """A product's reference photos: id, label, note and who added them."""
-        with shown("en"):
+        with shown("en", page=False):
             found = service.references(service.user(request.username), brand, product or None)
         return [{"id": r.id, "product": r.product, "label": r.label, "note": r.note,
                  "source_name": r.source_name, "added_by": r.added_by, "added_at": r.added_at}
@@ -39,7 +39,7 @@ def add_api(service: Service) -> None:
         """Inspect one photo (the product is proposed when empty); the inspection is recorded
         under the logged-in user. Returns the suggestion as the CLI's --json prints it."""
         source = Path(photo.path if isinstance(photo, FileData) else photo["path"])
-        with shown("en"):
+        with shown("en", page=False):
             outcome = service.inspect(service.user(request.username), brand, product or None,
                                       [source])
         _, result = outcome.results[0]

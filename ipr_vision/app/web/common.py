@@ -84,14 +84,22 @@ def choices(lang: str, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]
 
 
 @contextmanager
-def shown(lang: str) -> Iterator[None]:
-    """Turn a user's error into a message on the page (a toast), never a traceback."""
+def shown(lang: str, *, page: bool = True) -> Iterator[None]:
+    """Turn a user's error into a message on the page (a toast), never a traceback.
+
+    The page renders the message as HTML, so what it quotes of the user's input is escaped;
+    the JSON API (``page=False``) hands it to scripts as the text it is.
+    """
     try:
         yield
     except PermissionDenied as error:
-        raise gr.Error(html.escape(t(lang, "denied", detail=error))) from None
+        raise gr.Error(_message(t(lang, "denied", detail=error), page)) from None
     except IprVisionError as error:
-        raise gr.Error(html.escape(t(lang, "failed", detail=error))) from None
+        raise gr.Error(_message(t(lang, "failed", detail=error), page)) from None
+
+
+def _message(text: str, page: bool) -> str:
+    return html.escape(text) if page else text
 
 
 def percent(value: float | None) -> str:
