@@ -213,14 +213,15 @@ class Service:
         staging = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}.upload-",
                                         dir=self.gallery.path / "tmp"))
         try:
-            photos, failed = expand_uploads(files, staging)
-            paths = [path for path, _ in photos]
+            unpacked = expand_uploads(files, staging)
+            paths = [path for path, _ in unpacked.photos]
             report = (self.gallery.add_photos(paths, brand=brand, product=product, label=label,
                                               added_by=user.name) if paths else ImportReport())
-            shown = {str(path): name for path, name in photos}
+            shown = {str(path): name for path, name in unpacked.photos}
             report.added = [(shown.get(f, f), r) for f, r in report.added]
             report.duplicates = [(shown.get(f, f), r) for f, r in report.duplicates]
-            report.failed = failed + [(shown.get(f, f), r) for f, r in report.failed]
+            report.failed = unpacked.failed + [(shown.get(f, f), r) for f, r in report.failed]
+            report.skipped = unpacked.skipped
             return report
         finally:
             shutil.rmtree(staging, ignore_errors=True)

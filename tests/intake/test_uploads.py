@@ -23,7 +23,7 @@ from ipr_vision.app.service import Service
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import GalleryError, PermissionDenied
 from ipr_vision.intake import uploads
-from ipr_vision.intake.uploads import expand_uploads
+from ipr_vision.intake.uploads import Unpacked, expand_uploads
 from tests.support import synthetic_photo
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
@@ -101,7 +101,8 @@ def test_loose_files_pass_through_and_non_photos_are_reported(tmp_path: Path) ->
     notes, bare = tmp_path / "notes.txt", tmp_path / "README"
     notes.write_text("stitching looks off")
     bare.write_text("no suffix")
-    photos, failed = expand_uploads([photo, notes, upper, bare], tmp_path / "dest")
+    unpacked = expand_uploads([photo, notes, upper, bare], tmp_path / "dest")
+    photos, failed = unpacked.photos, unpacked.failed
     assert photos == [(photo, "a.jpg"), (upper, "B.JPEG")]  # not copied: used where they lie
     assert failed == [("notes.txt", "not a photo or zip file (.txt)"),
                       ("README", "not a photo or zip file (no type)")]
@@ -120,14 +121,20 @@ def test_zip_members_are_extracted_with_archive_names(tmp_path: Path) -> None:
         (".hidden.jpg", b"hidden"),
     ])
     dest = tmp_path / "dest"
-    photos, failed = expand_uploads([archive], dest)
+    unpacked = expand_uploads([archive], dest)
+    photos, failed = unpacked.photos, unpacked.failed
     assert [name for _, name in photos] == [
         "Photos.ZIP/inner/path.jpg", "Photos.ZIP/inner/deeper/two.PNG", "Photos.ZIP/dot/three.jpg"]
     assert [path.read_bytes() for path, _ in photos] == [b"one", b"two", b"three"]
     assert [path.name for path, _ in photos] == ["path.jpg", "two.PNG", "three.jpg"]
     assert all(inside(path, dest) for path, _ in photos)
-    # Archivers' metadata and folders are skipped silently; a text file is reported.
+    # A text file is refused; archivers' metadata and hidden files are listed as skipped.
     assert failed == [("Photos.ZIP/inner/readme.txt", "not a photo file type")]
+    assert unpacked.skipped == [
+        ("Photos.ZIP/__MACOSX/inner/._path.jpg", "archiver metadata, not a photo"),
+        ("Photos.ZIP/__MACOSX/inner/path.jpg", "archiver metadata, not a photo"),
+        ("Photos.ZIP/inner/.DS_Store", "a hidden file"),
+        ("Photos.ZIP/.hidden.jpg", "a hidden file")]
 
 
 def test_path_traversal_never_leaves_the_destination(tmp_path: Path) -> None:
@@ -139,7 +146,8 @@ def test_path_traversal_never_leaves_the_destination(tmp_path: Path) -> None:
         (f"ok/../../side-{tag}.jpg", b"sideways"),
     ])
     dest = tmp_path / "deep" / "dest"
-    photos, failed = expand_uploads([archive], dest)
+    unpacked = expand_uploads([archive], dest)
+    photos, failed = unpacked.photos, unpacked.failed
     assert failed == []
     assert [name for _, name in photos] == [
         f"a.zip/evil-{tag}.jpg", f"a.zip/tmp/abs-{tag}.jpg", f"a.zip/win-{tag}.jpg",
@@ -156,7 +164,8 @@ def test_each_zip_has_its_own_folder(tmp_path: Path) -> None:
     first = make_zip(tmp_path / "first.zip", [("x.jpg", b"first")])
     (tmp_path / "second").mkdir()
     second = make_zip(tmp_path / "second" / "first.zip", [("x.jpg", b"second")])
-    photos, failed = expand_uploads([first, second], tmp_path / "dest")
+    unpacked = expand_uploads([first, second], tmp_path / "dest")
+    photos, failed = unpacked.photos, unpacked.failed
     assert not failed
     assert [(p.read_bytes(), name) for p, name in photos] == [(b"first", "first.zip/x.jpg"),
                                                               (b"second", "first.zip/x.jpg")]
@@ -169,7 +178,8 @@ def test_members_that_share_a_name_are_all_kept(tmp_path: Path) -> None:
         ("x.jpg", b"first x"), ("x.jpg", b"second x"),
         ("a/b.jpg", b"plain"), ("../a/b.jpg", b"climbing"),
     ])
-    photos, failed = expand_uploads([archive], tmp_path / "dest")
+    unpacked = expand_uploads([archive], tmp_path / "dest")
+    photos, failed = unpacked.photos, unpacked.failed
     assert not failed
     assert [(p.read_bytes(), name) for p, name in photos] == [
         (b"first x", "a.zip/x.jpg"), (b"second x", "a.zip/x.jpg"),
@@ -184,7 +194,8 @@ def test_a_file_and_a_folder_of_one_name_do_not_stop_the_archive(tmp_path: Path)
         (f"{'y' * 300}.jpg", b"file name longer than the file system allows"),
         ("c.jpg", b"last"),
     ])
-    photos, failed = expand_uploads([archive], tmp_path / "dest")
+    unpacked = expand_uploads([archive], tmp_path / "dest")
+    photos, failed = unpacked.photos, unpacked.failed
     assert failed == [(f"a.zip/{'y' * 300}.jpg", failed[0][1])]
     assert failed[0][1].startswith("cannot be unpacked")
     assert [p.read_bytes() for p, _ in photos] == [
@@ -200,7 +211,8 @@ def test_damaged_and_encrypted_members_are_reported_the_rest_extracted(tmp_path:
     corrupt_member(archive, "damaged.jpg")
     mark_encrypted(archive, "locked.jpg")
     dest = tmp_path / "dest"
-    photos, failed = expand_uploads([archive], dest)
+    unpacked = expand_uploads([archive], dest)
+    photos, failed = unpacked.photos, unpacked.failed
     assert [name for _, name in photos] == ["a.zip/good1.jpg", "a.zip/good2.jpg"]
     assert [p.read_bytes() for p, _ in photos] == [b"g1" * 500, b"g2" * 500]
     reasons = dict(failed)
@@ -216,7 +228,8 @@ def test_unreadable_zip_is_one_failed_entry(tmp_path: Path, content: bytes) -> N
     broken, photo = tmp_path / "broken.zip", tmp_path / "p.jpg"
     broken.write_bytes(content)
     photo.write_bytes(b"photo")
-    photos, failed = expand_uploads([broken, photo], tmp_path / "dest")
+    unpacked = expand_uploads([broken, photo], tmp_path / "dest")
+    photos, failed = unpacked.photos, unpacked.failed
     assert photos == [(photo, "p.jpg")]
     assert len(failed) == 1 and failed[0][0] == "broken.zip"
     assert failed[0][1].startswith("not a readable zip file")
@@ -227,7 +240,8 @@ def test_member_over_the_size_limit_is_refused(tmp_path: Path,
     monkeypatch.setattr(uploads, "MAX_FILE_BYTES", 1000)
     archive = make_zip(tmp_path / "a.zip", [("big.jpg", b"b" * 1001), ("small.jpg", b"s" * 1000)])
     dest = tmp_path / "dest"
-    photos, failed = expand_uploads([archive], dest)
+    unpacked = expand_uploads([archive], dest)
+    photos, failed = unpacked.photos, unpacked.failed
     assert [name for _, name in photos] == ["a.zip/small.jpg"]
     assert [name for name, _ in failed] == ["a.zip/big.jpg"]
     assert failed[0][1].startswith("larger than")
@@ -240,7 +254,8 @@ def test_too_many_members_refuses_the_archive(tmp_path: Path,
     ok = make_zip(tmp_path / "ok.zip", [("d/", None), *[(f"d/{i}.jpg", b"x") for i in range(3)]])
     many = make_zip(tmp_path / "many.zip", [(f"{i}.jpg", b"x") for i in range(4)])
     dest = tmp_path / "dest"
-    photos, failed = expand_uploads([ok, many], dest)
+    unpacked = expand_uploads([ok, many], dest)
+    photos, failed = unpacked.photos, unpacked.failed
     assert len(photos) == 3  # folder entries do not count
     assert failed == [("many.zip", "4 files; at most 3 per zip file")]
     assert not (dest / "1").exists()  # nothing of the refused archive was written
@@ -250,9 +265,63 @@ def test_too_many_bytes_refuses_the_archive(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(uploads, "MAX_ARCHIVE_BYTES", 100)
     archive = make_zip(tmp_path / "bomb.zip", [("a.jpg", b"\0" * 60), ("b.jpg", b"\0" * 60)])
-    photos, failed = expand_uploads([archive], tmp_path / "dest")
+    unpacked = expand_uploads([archive], tmp_path / "dest")
+    photos, failed = unpacked.photos, unpacked.failed
     assert photos == []
     assert failed == [("bomb.zip", "more than 4 GB once unpacked")]
+
+
+def zero_members(path: Path, members: int, size: int) -> Path:
+    """A small zip whose members unpack to ``size`` zero bytes each: the disk-filling attack."""
+    return make_zip(path, [(f"{n}.jpg", bytes(size)) for n in range(members)])
+
+
+def test_zip_bombs_are_refused_before_a_byte_is_written(tmp_path: Path) -> None:
+    """Three small zips of 20 zero-filled members each (20 x 50 MB in the attack; 20 x 4 MB
+    here, the same ratio): nothing is extracted, each member is reported."""
+    archives = [zero_members(tmp_path / f"bomb{n}.zip", 20, 4 * 1024**2) for n in range(3)]
+    assert all(a.stat().st_size < 200_000 for a in archives)
+    dest = tmp_path / "dest"
+    unpacked = expand_uploads(archives, dest)
+    assert unpacked.photos == [] and len(unpacked.failed) == 60
+    assert all("a zip bomb?" in reason for _, reason in unpacked.failed)
+    assert sum(p.stat().st_size for p in dest.rglob("*") if p.is_file()) == 0
+
+
+def test_the_whole_upload_has_one_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 5000)
+    loose = tmp_path / "loose.jpg"
+    loose.write_bytes(b"l" * 1000)
+    first = make_zip(tmp_path / "first.zip", [("a.jpg", b"a" * 3000)])
+    second = make_zip(tmp_path / "second.zip", [("b.jpg", b"b" * 1500)])
+    unpacked = expand_uploads([loose, first, second], tmp_path / "dest")
+    assert [name for _, name in unpacked.photos] == ["loose.jpg", "first.zip/a.jpg"]
+    assert unpacked.failed == [(
+        "second.zip", "the upload would unpack to more than 5,000 bytes in all")]
+
+
+def lie_about_size(path: Path, name: str, declared: int) -> None:
+    """Make the central directory (what zipfile trusts) understate a member's unpacked size."""
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    while central != -1:
+        name_len = int.from_bytes(data[central + 28:central + 30], "little")
+        if data[central + 46:central + 46 + name_len] == name.encode():
+            data[central + 24:central + 28] = declared.to_bytes(4, "little")
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+
+
+def test_a_lying_header_gets_no_more_than_it_declared(tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "liar.zip", [("big.jpg", bytes(range(256)) * 4000),
+                                               ("fine.jpg", b"f" * 100)])
+    lie_about_size(archive, "big.jpg", 1000)
+    dest = tmp_path / "dest"
+    unpacked = expand_uploads([archive], dest)
+    assert [name for _, name in unpacked.photos] == ["liar.zip/fine.jpg"]
+    [(name, reason)] = unpacked.failed
+    assert name == "liar.zip/big.jpg" and reason.startswith("cannot be unpacked")
+    assert not list(dest.rglob("big.jpg"))  # its first 1000 bytes were not kept either
 
 
 # -- Service.upload with the real model ------------------------------------------------------
@@ -294,8 +363,7 @@ def test_upload_reports_every_file_and_imports_the_photos(
         monkeypatch: pytest.MonkeyPatch) -> None:
     staged: list[Path] = []
 
-    def expand_and_note_where(files: Sequence[Path], dest: Path
-                              ) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    def expand_and_note_where(files: Sequence[Path], dest: Path) -> Unpacked:
         """The real expand_uploads, noting the staging folder it was given."""
         staged.append(dest)
         return expand_uploads(files, dest)
@@ -334,6 +402,9 @@ def test_upload_reports_every_file_and_imports_the_photos(
     assert failed["archive.zip/inner/broken.jpg"]  # the decoder's reason
     shown = [name for name, _ in [*report.added, *report.duplicates, *report.failed]]
     assert not any("MACOSX" in name or str(service.gallery.path) in name for name in shown)
+    assert report.skipped == [  # listed, not lost in silence
+        ("archive.zip/__MACOSX/inner/._path.jpg", "archiver metadata, not a photo"),
+        ("archive.zip/__MACOSX/inner/path.jpg", "archiver metadata, not a photo")]
 
     refs = service.gallery.references(ids=added.values())
     assert len(refs) == 4 and len(service.gallery.references("nike")) == len(existing) + 4

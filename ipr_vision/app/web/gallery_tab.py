@@ -117,6 +117,7 @@ def build(ui: Ui, lang: Any) -> Any:
             rows += [[name, t(lang, "result_duplicate"), t(lang, "dup_detail", ref=ref)
                       if ref >= 0 else t(lang, "dup_in_upload")] for name, ref in result.duplicates]
             rows += [[name, t(lang, "result_failed"), reason] for name, reason in result.failed]
+            rows += [[name, t(lang, "result_skipped"), reason] for name, reason in result.skipped]
             header = [t(lang, c) for c in ("col_file", "col_result", "col_detail")]
             summary = t(lang, "upload_summary", added=len(result.added),
                         duplicates=len(result.duplicates), failed=len(result.failed))

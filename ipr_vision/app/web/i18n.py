@@ -122,6 +122,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "result_added": ("added", "已添加"),
     "result_duplicate": ("duplicate", "重复"),
     "result_failed": ("not added", "未添加"),
+    "result_skipped": ("skipped", "已跳过"),
     "dup_detail": ("same photo as reference #{ref}", "与参考 #{ref} 为同一照片"),
     "dup_in_upload": ("the same photo twice in this upload", "本次上传中重复出现"),
     "show_label": ("Show", "显示"),
