@@ -62,10 +62,10 @@ def expand_uploads(files: Sequence[Path], dest: Path) -> Unpacked:
             left = _extract(file, dest / str(number), unpacked, left)
         elif suffix not in PHOTO_EXTENSIONS:
             unpacked.failed.append((file.name, f"not a photo or zip file ({suffix or 'no type'})"))
-        elif file.stat().st_size > left:
+        elif (size := file.stat().st_size) > left:
             unpacked.failed.append((file.name, _over_upload()))
         else:
-            left -= file.stat().st_size
+            left -= size
             unpacked.photos.append((file, file.name))
     return unpacked
 
