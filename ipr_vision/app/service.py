@@ -102,7 +102,9 @@ class Service:
 
     # -- who ------------------------------------------------------------------------------
 
-    def login(self, name: str, password: str) -> bool:
+    def login(self, name: str, password: str, client: str = "") -> bool:
+        """Whether the password is right; ``client`` says where the attempt came from (the
+        web app passes the client address), for the audit trail."""
         return self.users.verify(name, password) is not None
 
     def user(self, name: str | None) -> User:
