@@ -331,7 +331,7 @@ def bench_gallery(embedder: MobileNetV2Embedder, items: Sequence[LabelledPhoto],
              f"{len(queries)} held-out photos, {len(overlap)} of their groups in the gallery")
         csv_path = write_index(scratch / "gallery.csv", gallery_items)
         gallery = Gallery(scratch / "gallery", embedder=embedder)
-        report = gallery.import_index(csv_path, brand=BRAND)
+        report = gallery.import_index(csv_path, brand=BRAND, allow_poor_quality=True)
         rate = len(report.added) / report.seconds if report.seconds > 0 else float("nan")
         note(f"import_index: {rate:.1f} photos/s = {len(report.added)} added in "
              f"{report.seconds:.1f} s ({len(report.duplicates)} duplicates, "

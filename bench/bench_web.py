@@ -7,7 +7,9 @@ photos (each a round trip: upload, inspect, record):
 1. ``/inspect`` end to end (what a script or a one-photo page upload costs);
 2. ``Service.explain`` in-process (the heat map, alignment and points the page adds for one
    photo);
-3. five officers inspecting at once (the same 12 photos each), as the page's queue serves them.
+3. five officers inspecting at once (the same 12 photos each), as the page's queue serves them;
+4. sustained load: ``--officers`` officers (default 25) each inspecting photo after photo for
+   ``--seconds`` (default 45): requests, errors, p50/p95 and throughput.
 
 Usage::
 
@@ -43,9 +45,45 @@ def percentiles(samples: list[float]) -> str:
             f"(n={len(ordered)})")
 
 
+def sustained(url: str, photos: list[Path], officers: int, seconds: float) -> str:
+    """Every officer inspects photo after photo until the time is up; what they got."""
+    from gradio_client import Client, handle_file
+
+    clients = [Client(url, auth=(f"officer{n}", "bench-password-1"), verbose=False)
+               for n in range(officers)]
+    deadline = time.perf_counter() + seconds
+
+    def work(n: int) -> tuple[list[float], list[str]]:
+        spent, errors = [], []
+        for i in range(10**9):
+            if time.perf_counter() >= deadline:
+                break
+            started = time.perf_counter()
+            try:
+                clients[n].predict(handle_file(str(photos[(n + i) % len(photos)])), "nike", "",
+                                   api_name="/inspect")
+                spent.append(time.perf_counter() - started)
+            except Exception as error:  # noqa: BLE001 - counted and shown: what a load test is for
+                errors.append(f"{type(error).__name__}: {error}"[:120])
+        return spent, errors
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(officers) as pool:
+        done = list(pool.map(work, range(officers)))
+    wall = time.perf_counter() - started
+    times = [t for spent, _ in done for t in spent]
+    errors = [e for _, failed in done for e in failed]
+    first = f"; first error: {errors[0]}" if errors else ""
+    return (f"{len(times) + len(errors)} requests, {len(errors)} errors, "
+            f"{percentiles(times) if times else 'none answered'}, "
+            f"{len(times) / wall:.2f} photos/s{first}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="passes over the 12 photos")
+    parser.add_argument("--officers", type=int, default=25, help="officers in the load test")
+    parser.add_argument("--seconds", type=float, default=45.0, help="length of the load test")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "gallery"
@@ -56,10 +94,11 @@ def main() -> int:
         from ipr_vision.intake.photo import read_photo
 
         gallery = Gallery(root)
-        gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="bench")
+        gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="bench",
+                             allow_poor_quality=True)
         service = Service(gallery)
         service.users.add("officer", "officer", "bench-password-1")
-        for n in range(OFFICERS):
+        for n in range(max(OFFICERS, args.officers)):
             service.users.add(f"officer{n}", "officer", "bench-password-1")
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -107,6 +146,8 @@ def main() -> int:
         wall = time.perf_counter() - started
         print(f"/inspect, {OFFICERS} officers at once:       {percentiles(together)}; "
               f"{len(together) / wall:.1f} photos/s in all")
+        load = sustained(url, photos, args.officers, args.seconds)
+        print(f"/inspect, {args.officers} officers for {args.seconds:.0f} s: {load}")
         print(f"machine: {os.cpu_count()} cores")
         app.close()
         service.close()

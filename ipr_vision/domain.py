@@ -64,6 +64,12 @@ class Outcome(StrEnum):
     CONFIRMED_FAKE = "confirmed_fake"
     CONFIRMED_GENUINE = "confirmed_genuine"
 
+    @property
+    def is_decision(self) -> bool:
+        """An officer's decision on the goods (seized, released), as opposed to the right
+        holder's confirmation of what they were: two separate facts about one inspection."""
+        return self in (Outcome.SEIZED, Outcome.RELEASED)
+
 
 def parse(kind: type[Kind], value: str, what: str,
           error: type[IprVisionError] = IprVisionError) -> Kind:
@@ -133,6 +139,19 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class RemovedReference:
+    """A reference taken out of use: who removed it, when and why; its photo file is kept
+    until an admin purges it."""
+
+    reference: Reference
+    removed_by: str
+    removed_at: str
+    reason: str
+    purged_by: str | None
+    purged_at: str | None
+
+
+@dataclass(frozen=True)
 class IdPoint:
     """A right holder's identification point: a box on a reference photo and what to check.
 
@@ -197,8 +216,20 @@ class InspectedPhoto:
 
 
 @dataclass(frozen=True)
+class OutcomeEntry:
+    """One outcome as recorded: never changed afterwards, only followed by another."""
+
+    outcome: Outcome
+    by: str
+    role: str
+    at: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Inspection:
-    """A recorded inspection and, once known, its outcome."""
+    """A recorded inspection of one item (one or more photos of it) and every outcome recorded
+    for it since, oldest first."""
 
     id: str
     officer: str
@@ -206,7 +237,87 @@ class Inspection:
     product: str | None  # as the officer chose it; None when the app proposed one per photo
     created_at: str
     photos: list[InspectedPhoto]
-    outcome: Outcome | None
-    outcome_by: str | None
-    outcome_at: str | None
-    outcome_note: str
+    history: tuple[OutcomeEntry, ...] = ()
+
+    @property
+    def decision(self) -> OutcomeEntry | None:
+        """The officer's latest decision (seized or released)."""
+        return next((e for e in reversed(self.history) if e.outcome.is_decision), None)
+
+    @property
+    def confirmation(self) -> OutcomeEntry | None:
+        """The right holder's latest confirmation (confirmed fake or genuine)."""
+        return next((e for e in reversed(self.history) if not e.outcome.is_decision), None)
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The latest outcome of either kind (what a one-column listing shows)."""
+        return self.history[-1].outcome if self.history else None
+
+    @property
+    def outcome_by(self) -> str | None:
+        return self.history[-1].by if self.history else None
+
+    @property
+    def outcome_at(self) -> str | None:
+        return self.history[-1].at if self.history else None
+
+    @property
+    def outcome_note(self) -> str:
+        return self.history[-1].note if self.history else ""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, as the audit trail records it: a logged-in user of the web app or
+    its API, or the person at the command line (their OS login name)."""
+
+    name: str
+    role: str  # a Role, or "operator" for the command line's OS user
+    via: str  # "web", "api", "cli" or "python"
+    client: str = ""  # where the request came from, when known
+
+
+class AuditAction(StrEnum):
+    """Every kind of entry in the audit trail."""
+
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    INSPECTION = "inspection"
+    OUTCOME = "outcome"
+    EVIDENCE_PACK = "evidence_pack"
+    BRAND_ADD = "brand_add"
+    PRODUCT_ADD = "product_add"
+    REFERENCES_ADD = "references_add"
+    REFERENCES_REMOVE = "references_remove"
+    REFERENCES_PURGE = "references_purge"
+    NOTE = "note"
+    POINT_ADD = "point_add"
+    POINT_REMOVE = "point_remove"
+    OPERATING_POINT = "operating_point"
+    USER_ADD = "user_add"
+    USER_REMOVE = "user_remove"
+    USER_PASSWORD = "user_password"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit trail, with the hash that chains it to the line before."""
+
+    seq: int
+    at: str
+    actor: str
+    role: str
+    via: str
+    client: str
+    action: AuditAction
+    brand: str | None
+    target: str | None
+    detail: dict[str, Any]
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at, "actor": self.actor, "role": self.role,
+                "via": self.via, "client": self.client, "action": self.action,
+                "brand": self.brand, "target": self.target, "detail": self.detail,
+                "hash": self.hash}

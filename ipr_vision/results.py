@@ -78,10 +78,15 @@ class ImportReport:
     seconds: float = 0.0
     #: Left out on purpose, not failed: hidden files, links to folders (file, reason).
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: Added although too poor to compare against, because the caller allowed it
+    #: (file, reference id, what was wrong).
+    waived: list[tuple[str, int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         rate = len(self.added) / self.seconds if self.seconds > 0 else 0.0
         skipped = f", skipped {len(self.skipped)}" if self.skipped else ""
+        if self.waived:
+            skipped += f", {len(self.waived)} added despite poor quality"
         return (f"added {len(self.added)}, duplicates {len(self.duplicates)}, "
                 f"failed {len(self.failed)}{skipped} in {self.seconds:.1f} s "
                 f"({rate:.1f} photos/s)")
@@ -91,7 +96,9 @@ class ImportReport:
                 "duplicates": [{"file": f, "ref": r} for f, r in self.duplicates],
                 "failed": [{"file": f, "reason": r} for f, r in self.failed],
                 "seconds": round(self.seconds, 3),
-                "skipped": [{"file": f, "reason": r} for f, r in self.skipped]}
+                "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+                "poor_quality_allowed": [{"file": f, "ref": r, "reason": why}
+                                         for f, r, why in self.waived]}
 
 
 @dataclass(frozen=True)

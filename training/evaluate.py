@@ -85,8 +85,9 @@ def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         with Gallery(root / "gallery", embedder=embedder) as gallery:
+            # Every photo the figures are about, however poor: the evaluation is of the model.
             gallery.import_index(write_index(root / "gallery.csv", gallery_items), brand="eval",
-                                 added_by="evaluation")
+                                 added_by="evaluation", allow_poor_quality=True)
             return gallery.evaluate(write_index(root / "queries.csv", queries), brand="eval")
 
 

@@ -8,6 +8,7 @@ would refuse it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..core.health import ProductHealth
+from ..core.item import item_verdict
 from ..core.roles import (
     can_inspect,
     can_manage,
@@ -31,7 +33,19 @@ from ..core.roles import (
     visible_brands,
 )
 from ..core.workshop import QuizResult, draw_quiz, grade
-from ..domain import IdPoint, Inspection, Outcome, Reference, User, parse
+from ..domain import (
+    Actor,
+    AuditAction,
+    AuditEntry,
+    IdPoint,
+    Inspection,
+    Outcome,
+    Reference,
+    RemovedReference,
+    User,
+    Verdict,
+    parse,
+)
 from ..errors import GalleryError, IprVisionError, PermissionDenied, PhotoError
 from ..evidence import write_evidence_pack
 from ..figures import explanation_figures
@@ -39,7 +53,7 @@ from ..gallery import Gallery
 from ..intake.photo import Photo, read_photo
 from ..intake.uploads import expand_uploads
 from ..results import Explanation, ImportReport, Suggestion
-from ..storage import InspectionLog, NewInspectedPhoto, open_inspection_log
+from ..storage import AuditCheck, AuditTrail, InspectionLog, NewInspectedPhoto, open_inspection_log
 from .accounts import Accounts
 
 #: Called with (photos done, photos in all) while a batch is inspected.
@@ -48,8 +62,9 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class InspectionOutcome:
-    """An inspection as recorded, with the live results (the photos and suggestions in memory,
-    for showing them and for evidence packs)."""
+    """An inspection as recorded, with the live results of the photos inspected by this call
+    (the photos and suggestions in memory, for showing them and for evidence packs); empty
+    when every photo given was already part of the inspection."""
 
     inspection: Inspection
     results: list[tuple[Photo, Suggestion] | tuple[str, IprVisionError]]
@@ -66,7 +81,8 @@ class Service:
     """A gallery folder served to logged-in users: the gallery, its users, its inspection log.
 
     Evidence packs are kept under ``GALLERY/evidence/<officer>/`` as well as offered for
-    download, so every pack handed out can be found again.
+    download, so every pack handed out can be found again. Every change, login and evidence
+    pack is written to the gallery's audit trail under the user who made it.
     """
 
     def __init__(self, gallery: Gallery, users: Accounts | None = None,
@@ -104,8 +120,15 @@ class Service:
 
     def login(self, name: str, password: str, client: str = "") -> bool:
         """Whether the password is right; ``client`` says where the attempt came from (the
-        web app passes the client address), for the audit trail."""
-        return self.users.verify(name, password) is not None
+        web app passes the client address). Both outcomes are audited."""
+        user = self.users.verify(name, password)
+        self.audit.append(Actor(name[:64], user.role if user else "", "web", client),
+                          AuditAction.LOGIN if user else AuditAction.LOGIN_FAILED)
+        return user is not None
+
+    @property
+    def audit(self) -> AuditTrail:
+        return self.gallery.audit
 
     def user(self, name: str | None) -> User:
         """The user behind a request; one removed since they logged in has no access left."""
@@ -129,25 +152,59 @@ class Service:
     # -- inspecting -----------------------------------------------------------------------
 
     def inspect(self, user: User, brand: str, product: str | None,
-                sources: Sequence[Path], progress: Progress | None = None) -> InspectionOutcome:
-        """Inspect photos of one brand (a failing file is reported, the rest go on) and record
-        the inspection."""
+                sources: Sequence[Path], progress: Progress | None = None, *,
+                inspection_id: str | None = None, actor: Actor | None = None
+                ) -> InspectionOutcome:
+        """Inspect photos of one item of one brand (a failing file is reported, the rest go
+        on) and record them: as a new inspection, or with ``inspection_id`` as more views of
+        that one. A photo the inspection already holds is not inspected or recorded again,
+        so a second click on Inspect adds nothing. ``actor`` is who the audit trail names
+        (default: ``user`` in the web app)."""
         if not can_inspect(user, brand):
             raise PermissionDenied(f"{user.name} may not inspect {brand!r}")
         if not sources:
             raise IprVisionError("no photos to inspect")
+        current = None if inspection_id is None else self._own(user, inspection_id, brand)
+        seen = {p.sha256 or p.name for p in current.photos} if current else set()
         results: list[tuple[Photo, Suggestion] | tuple[str, IprVisionError]] = []
         for done, source in enumerate(sources):
             try:
                 photo = read_photo(source, name=source.name)
-                results.append((photo, self.gallery.inspect(photo, brand=brand,
-                                                            product=product)))
+                if photo.sha256 not in seen:
+                    seen.add(photo.sha256)
+                    results.append((photo, self.gallery.inspect(photo, brand=brand,
+                                                                product=product)))
             except PhotoError as error:
-                results.append((source.name, error))
+                if source.name not in seen:
+                    seen.add(source.name)
+                    results.append((source.name, error))
             if progress is not None:
                 progress(done + 1, len(sources))
-        inspection = self.log.record(user.name, brand, product, [_recorded(*r) for r in results])
+        if current is not None and not results:
+            return InspectionOutcome(current, [])
+        recorded = [_recorded(*r) for r in results]
+        inspection = (self.log.add_photos(current.id, recorded) if current is not None
+                      else self.log.record(user.name, brand, product, recorded))
+        self.audit.append(
+            actor or _actor(user), AuditAction.INSPECTION, brand=brand, target=inspection.id,
+            added_to_earlier=current is not None, product=product,
+            photos=[[p.name, p.sha256, p.verdict, p.p_counterfeit, p.error] for p in recorded])
         return InspectionOutcome(inspection, results)
+
+    def _own(self, user: User, inspection_id: str, brand: str) -> Inspection:
+        """An inspection this user recorded of this brand, to add photos to."""
+        inspection = self.inspection(user, inspection_id)
+        if inspection.officer != user.name or inspection.brand != brand:
+            raise IprVisionError(f"inspection {inspection_id} is of {inspection.brand} by "
+                                 f"{inspection.officer}: start a new inspection")
+        return inspection
+
+    @staticmethod
+    def item_verdict(inspection: Inspection) -> Verdict | None:
+        """The inspected item's suggestion from its readable photos' (None when no photo
+        could be read): see :func:`~ipr_vision.core.item.item_verdict` for the rule."""
+        verdicts = [p.verdict for p in inspection.photos if p.verdict is not None]
+        return item_verdict(verdicts) if verdicts else None
 
     def explain(self, user: User, photo: Photo, suggestion: Suggestion) -> Explanation:
         """Where an inspected photo departs from the product's genuine references."""
@@ -155,20 +212,29 @@ class Service:
             raise PermissionDenied(f"{user.name} may not inspect {suggestion.brand!r}")
         return self.gallery.explain(photo, brand=suggestion.brand, product=suggestion.product)
 
-    def evidence_pack(self, user: User, photo: Photo, suggestion: Suggestion,
-                      explanation: Explanation | None, download_dir: Path) -> Path:
-        """Write the inspection's evidence pack under the gallery and return a zip of it."""
+    def evidence_pack(self, user: User, inspection_id: str, photo: Photo,
+                      suggestion: Suggestion, explanation: Explanation | None,
+                      download_dir: Path) -> Path:
+        """Write the evidence pack of one photo of an inspection under the gallery, and return
+        a zip of it written into ``download_dir``."""
         if not can_inspect(user, suggestion.brand):
             raise PermissionDenied(f"{user.name} may not inspect {suggestion.brand!r}")
+        inspection = self._own(user, inspection_id, suggestion.brand)
+        if photo.sha256 not in {p.sha256 for p in inspection.photos}:
+            raise IprVisionError(f"{photo.name} is not a photo of inspection {inspection_id}")
         figures = explanation_figures(explanation) if explanation is not None else []
         pack = write_evidence_pack(suggestion, photo.data, self.gallery.path / "evidence" /
-                                   user.name, officer=user.name, extra_figures=figures)
+                                   user.name, officer=user.name, extra_figures=figures,
+                                   inspection=inspection_id)
         download_dir.mkdir(parents=True, exist_ok=True)
         archive = download_dir / f"evidence-{pack.folder.name}.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
             for file in sorted(pack.folder.rglob("*")):
                 if file.is_file():
                     out.write(file, f"{pack.folder.name}/{file.relative_to(pack.folder)}")
+        self.audit.append(_actor(user), AuditAction.EVIDENCE_PACK, brand=suggestion.brand,
+                          target=inspection_id, pack=pack.folder.name, photo=photo.sha256,
+                          manifest_sha256=hashlib.sha256(pack.manifest.read_bytes()).hexdigest())
         return archive
 
     def inspections(self, user: User, limit: int = 200) -> list[Inspection]:
@@ -179,13 +245,19 @@ class Service:
         officer, brands = scope
         return self.log.inspections(officer=officer, brands=brands, limit=limit)
 
-    def set_outcome(self, user: User, inspection_id: str, outcome: str, note: str = "") -> None:
+    def set_outcome(self, user: User, inspection_id: str, outcome: str,
+                    note: str = "") -> Inspection:
+        """Add an outcome to the inspection's history (the officer's decision and the right
+        holder's confirmation are separate entries; nothing earlier is overwritten)."""
         chosen = parse(Outcome, outcome, "outcome")
         inspection = self.log.get(inspection_id)
         if not can_record_outcome(user, chosen, inspection.officer, inspection.brand):
             raise PermissionDenied(f"{user.name} may not record {outcome!r} for inspection "
                                    f"{inspection_id}")
-        self.log.set_outcome(inspection_id, chosen, user.name, note)
+        updated = self.log.add_outcome(inspection_id, chosen, user.name, user.role, note)
+        self.audit.append(_actor(user), AuditAction.OUTCOME, brand=inspection.brand,
+                          target=inspection_id, outcome=chosen, note=note.strip())
+        return updated
 
     def inspection(self, user: User, inspection_id: str) -> Inspection:
         inspection = self.log.get(inspection_id)
@@ -198,16 +270,17 @@ class Service:
     def add_brand(self, user: User, brand: str) -> None:
         if not can_manage_users(user):
             raise PermissionDenied("only an admin creates brands")
-        self.gallery.add_brand(brand)
+        self.gallery.add_brand(brand, by=_actor(user))
 
     def add_product(self, user: User, brand: str, product: str) -> None:
         self._manage(user, brand)
-        self.gallery.add_product(brand, product)
+        self.gallery.add_product(brand, product, by=_actor(user))
 
     def upload(self, user: User, brand: str, product: str, label: str,
-               files: Sequence[Path]) -> ImportReport:
+               files: Sequence[Path], *, allow_poor_quality: bool = False) -> ImportReport:
         """Add photos and zip files of photos of one product and label; every file that is
-        not added (duplicate, unreadable, not a photo) is listed with its reason."""
+        not added (duplicate, unreadable, not a photo, too poor to compare against unless
+        allowed) is listed with its reason."""
         self._manage(user, brand)
         if product not in self.gallery.products(brand):
             raise GalleryError(f"brand {brand!r} has no product {product!r}; create it first")
@@ -218,11 +291,14 @@ class Service:
             unpacked = expand_uploads(files, staging)
             paths = [path for path, _ in unpacked.photos]
             report = (self.gallery.add_photos(paths, brand=brand, product=product, label=label,
-                                              added_by=user.name) if paths else ImportReport())
+                                              by=_actor(user),
+                                              allow_poor_quality=allow_poor_quality)
+                      if paths else ImportReport())
             shown = {str(path): name for path, name in unpacked.photos}
             report.added = [(shown.get(f, f), r) for f, r in report.added]
             report.duplicates = [(shown.get(f, f), r) for f, r in report.duplicates]
             report.failed = unpacked.failed + [(shown.get(f, f), r) for f, r in report.failed]
+            report.waived = [(shown.get(f, f), i, r) for f, i, r in report.waived]
             report.skipped = unpacked.skipped
             return report
         finally:
@@ -238,20 +314,31 @@ class Service:
             raise PermissionDenied(f"no reference #{ref_id} that {user.name} may see")
         return found[0]
 
-    def remove(self, user: User, ref_ids: Iterable[int]) -> int:
+    def remove(self, user: User, ref_ids: Iterable[int], reason: str = "") -> int:
+        """Take references out of use (kept, with who, when and why, until an admin purges
+        them)."""
         refs = self.gallery.references(ids=list(ref_ids))
         for ref in refs:
             self._manage(user, ref.brand)
-        return self.gallery.remove([ref.id for ref in refs])
+        return self.gallery.remove([ref.id for ref in refs], by=_actor(user), reason=reason)
+
+    def removed(self, user: User, brand: str) -> list[RemovedReference]:
+        self._manage(user, brand)
+        return self.gallery.removed(brand)
+
+    def purge(self, user: User, ref_ids: Iterable[int]) -> int:
+        """Delete removed references' photo files for good (admins only)."""
+        self._admin(user)
+        return self.gallery.purge(ref_ids, by=_actor(user))
 
     def set_note(self, user: User, ref_id: int, note: str) -> None:
         self._manage(user, self.reference(user, ref_id).brand)
-        self.gallery.set_note(ref_id, note)
+        self.gallery.set_note(ref_id, note, by=_actor(user))
 
     def add_point(self, user: User, ref_id: int, box: tuple[int, int, int, int],
                   note: str) -> int:
         self._manage(user, self.reference(user, ref_id).brand)
-        return self.gallery.add_point(ref_id, box, note, added_by=user.name)
+        return self.gallery.add_point(ref_id, box, note, by=_actor(user))
 
     def points(self, user: User, ref_id: int) -> list[IdPoint]:
         self.reference(user, ref_id)
@@ -261,7 +348,7 @@ class Service:
         self._manage(user, self.reference(user, ref_id).brand)
         if point_id not in {p.id for p in self.gallery.points([ref_id])}:
             return False
-        return self.gallery.remove_point(point_id)
+        return self.gallery.remove_point(point_id, by=_actor(user))
 
     def health(self, user: User, brand: str, product: str) -> ProductHealth:
         self._see(user, brand)
@@ -269,7 +356,7 @@ class Service:
 
     def set_operating_point(self, user: User, brand: str, max_genuine_flagged: float) -> None:
         self._manage(user, brand)
-        self.gallery.set_operating_point(brand, max_genuine_flagged)
+        self.gallery.set_operating_point(brand, max_genuine_flagged, by=_actor(user))
 
     def photo(self, user: User, ref_id: int) -> Image.Image:
         """A reference photo, upright, for showing (access checked like its brand)."""
@@ -302,17 +389,27 @@ class Service:
     def add_user(self, user: User, name: str, role: str, password: str,
                  brands: Iterable[str] = ()) -> User:
         self._admin(user)
-        return self.users.add(name, role, password, brands)
+        return self.users.add(name, role, password, brands, by=_actor(user))
 
     def remove_user(self, user: User, name: str) -> bool:
         self._admin(user)
         if name == user.name:
             raise IprVisionError("an admin cannot remove their own account")
-        return self.users.remove(name)
+        return self.users.remove(name, by=_actor(user))
 
     def list_users(self, user: User) -> list[User]:
         self._admin(user)
         return self.users.users()
+
+    def audit_entries(self, user: User, *, since: str | None = None, actor: str | None = None,
+                      brand: str | None = None, limit: int | None = 500) -> list[AuditEntry]:
+        """The audit trail, oldest first (admins only)."""
+        self._admin(user)
+        return self.audit.entries(since=since, actor=actor, brand=brand, limit=limit)
+
+    def verify_audit(self, user: User) -> AuditCheck:
+        self._admin(user)
+        return self.audit.verify()
 
     # -- checks ---------------------------------------------------------------------------
 
@@ -331,6 +428,10 @@ class Service:
     def _admin(self, user: User) -> None:
         if not can_manage_users(user):
             raise PermissionDenied("only an admin manages users and brands")
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user.name, user.role, "web")
 
 
 def _recorded(photo: Photo | str, result: Suggestion | IprVisionError) -> NewInspectedPhoto:

@@ -34,6 +34,8 @@ MAX_CLIPPED = 0.40
 MAX_GLARE = 0.08
 #: Long side over short side beyond which the item cannot be in frame whole.
 MAX_ASPECT = 2.5
+#: The checks a reference photo must pass at import (see QualityReport.unfit_reference).
+REFERENCE_CHECKS = ("resolution", "blur", "dark")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,13 @@ class QualityReport:
     @property
     def failed(self) -> list[QualityCheck]:
         return [check for check in self.checks if not check.ok]
+
+    @property
+    def unfit_reference(self) -> list[QualityCheck]:
+        """The checks a reference photo failed among those that make it useless to compare
+        against (too small, blurred, too dark). Exposure, glare and framing are left out:
+        right holders' catalogue photos are shot on white, which those checks take for glare."""
+        return [check for check in self.failed if check.name in REFERENCE_CHECKS]
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checks": [asdict(check) for check in self.checks]}

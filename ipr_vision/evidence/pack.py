@@ -73,12 +73,14 @@ class EvidencePack:
 def write_evidence_pack(suggestion: Suggestion, photo: bytes | str | Path, out_dir: str | Path,
                         *, officer: str, created_at: datetime | None = None,
                         extra_figures: Iterable[EvidenceFigure | tuple[str, Image.Image]] = (),
-                        ) -> EvidencePack:
+                        inspection: str | None = None) -> EvidencePack:
     """Write the evidence pack of one inspection into a new folder in ``out_dir``.
 
     ``photo`` is the inspected photo (bytes or a path); it must be the file the suggestion was
     made for (same sha256), so a pack can never pair a verdict with another photo. The folder is
-    named ``<UTC time>-<first 12 hex of the photo's sha256>`` (``-2``, ``-3``... if taken).
+    named ``<UTC time>-<first 12 hex of the photo's sha256>`` (``-2``, ``-3``... if taken), or
+    ``<inspection id>-<first 12 hex>`` when the inspection is recorded: the id is in the JSON
+    and the PDF as well, so a pack and its record are linked both ways.
     A reference photo that is missing or unreadable is noted in the pack, not fatal.
     """
     officer = officer.strip()
@@ -90,11 +92,11 @@ def write_evidence_pack(suggestion: Suggestion, photo: bytes | str | Path, out_d
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _sweep_partials(out_dir)
-    name = f"{created:%Y%m%dT%H%M%SZ}-{inspected.sha256[:12]}"
+    name = f"{inspection or f'{created:%Y%m%dT%H%M%SZ}'}-{inspected.sha256[:12]}"
     staging = out_dir / f".partial-{os.getpid()}-{name}-{secrets.token_hex(6)}"
     staging.mkdir()  # not mkdtemp: its mode 0700 would lock colleagues out of the pack
     try:
-        _fill(staging, suggestion, inspected, officer, created, figures)
+        _fill(staging, suggestion, inspected, officer, created, figures, inspection)
         folder = _publish(staging, out_dir, name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -111,7 +113,7 @@ def _sweep_partials(out_dir: Path) -> None:
 
 
 def _fill(folder: Path, suggestion: Suggestion, inspected: Photo, officer: str,
-          created: datetime, figures: list[EvidenceFigure]) -> None:
+          created: datetime, figures: list[EvidenceFigure], inspection: str | None) -> None:
     photo = _store(folder, f"photo{inspected.extension}", inspected.data)
     references = [_copy_reference(folder, match)
                   for match in [*suggestion.nearest_genuine, *suggestion.nearest_fake]]
@@ -127,6 +129,7 @@ def _fill(folder: Path, suggestion: Suggestion, inspected: Photo, officer: str,
         "pack_format": PACK_FORMAT,
         "created_at": iso(created),
         "officer": officer,
+        "inspection": inspection,
         "disclaimer": {"en": DISCLAIMER_EN, "zh": DISCLAIMER_ZH},
         "suggestion": suggestion.to_dict(),
         "photo": {"file": photo.name, "sha256": photo.sha256, "bytes": photo.size,
@@ -151,7 +154,8 @@ def _fill(folder: Path, suggestion: Suggestion, inspected: Photo, officer: str,
     json_file = _store(folder, JSON_NAME, (text + "\n").encode())
     files = [photo, *(r.stored for r in references if r.stored), *stored_figures, json_file]
     pdf = _store(folder, PDF_NAME, render_pdf(
-        suggestion, inspected, officer, created, references, figures, files, notes, font))
+        suggestion, inspected, officer, created, references, figures, files, notes, font,
+        inspection))
     sums = "".join(f"{f.sha256}  {f.name}\n" for f in [*files, pdf])
     _store(folder, MANIFEST_NAME, sums.encode())
 

@@ -68,13 +68,14 @@ def iso(moment: datetime) -> str:
 
 def render_pdf(suggestion: Suggestion, photo: Photo, officer: str, created: datetime,
                 references: list[CopiedReference], figures: Sequence[EvidenceFigure],
-                files: list[StoredFile], notes: list[str], font: Path | None) -> bytes:
+                files: list[StoredFile], notes: list[str], font: Path | None,
+                inspection: str | None = None) -> bytes:
     """Lay out the PDF. Each section is one call, so later features add theirs in one line."""
     report = _Report(font, f"ipr-vision {__version__} · {iso(created)} · "
                            f"photo sha256 {suggestion.photo_sha256[:12]}", created)
     report.title(suggestion, created)
     report.disclaimer()
-    report.summary(suggestion, officer, created)
+    report.summary(suggestion, officer, created, inspection)
     report.photos(suggestion, photo, references)
     report.references(references)
     report.operating_point(suggestion)
@@ -109,7 +110,8 @@ class _Report(BilingualDocument):
                                 align="L", padding=(2, 3), new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(1)
 
-    def summary(self, s: Suggestion, officer: str, created: datetime) -> None:
+    def summary(self, s: Suggestion, officer: str, created: datetime,
+                inspection: str | None) -> None:
         self.heading(self.bi("Summary", "摘要"))
         en, zh, color = _VERDICTS.get(s.verdict, (s.verdict, s.verdict, INK))
         if s.p_counterfeit is None:
@@ -128,6 +130,7 @@ class _Report(BilingualDocument):
             (self.bi("Reason", "原因"), s.reason or "-"),
             (self.bi("Brand / product", "品牌 / 产品"), f"{s.brand} / {product}"),
             (self.bi("Score", "分数"), "-" if s.score is None else f"{s.score:.4f}  ({s.mode})"),
+            (self.bi("Inspection record", "检查记录编号"), inspection or "-"),
             (self.bi("Officer", "检查员"), officer),
             (self.bi("Time (UTC)", "时间（UTC）"), iso(created)),
             (self.bi("Model", "模型"), s.model),

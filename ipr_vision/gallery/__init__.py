@@ -1,6 +1,6 @@
 """The engine: a gallery joins a store, an embedder and the pure core (see :mod:`.gallery`)."""
 
+from .actors import current_user, local_actor
 from .gallery import Gallery, GallerySummary
-from .importer import current_user
 
-__all__ = ["Gallery", "GallerySummary", "current_user"]
+__all__ = ["Gallery", "GallerySummary", "current_user", "local_actor"]

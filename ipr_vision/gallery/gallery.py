@@ -19,17 +19,26 @@ from ..core.health import ProductHealth, product_health
 from ..core.index import BrandIndex
 from ..core.scoring import Policy
 from ..core.workshop import confusable_pairs
-from ..domain import IdPoint, Reference, check_name, parse_label
+from ..domain import (
+    Actor,
+    AuditAction,
+    IdPoint,
+    Reference,
+    RemovedReference,
+    check_name,
+    parse_label,
+)
 from ..embedders import Embedder, default_embedder
 from ..errors import GalleryError, PhotoError
 from ..intake.labelled import LabelledPhoto, named_group, read_index
 from ..intake.photo import Photo, read_photo
 from ..results import Evaluation, Explanation, ImportReport, Suggestion
-from ..storage import GalleryStore, open_gallery_store
+from ..storage import AuditTrail, GalleryStore, open_audit_trail, open_gallery_store
+from .actors import local_actor
 from .brands import BrandCache
 from .evaluator import evaluate
 from .explainer import Explainer, patch_embedder
-from .importer import Importer, current_user, scan_folder
+from .importer import Importer, scan_folder
 from .inspector import Inspector
 
 
@@ -59,11 +68,15 @@ class Gallery:
     >>> gallery.import_folder("photos/", brand="nike")               # doctest: +SKIP
     >>> gallery.inspect("suspect.jpg", brand="nike").verdict         # doctest: +SKIP
     'counterfeit'
+
+    Every change is written to the gallery's audit trail (:attr:`audit`) under ``by``: the
+    logged-in user the web app passes, else the OS user running this process.
     """
 
     def __init__(self, path: str | Path, *, embedder: Embedder | None = None,
                  policy: Policy | None = None, create: bool = True) -> None:
         self.store: GalleryStore = open_gallery_store(path, create=create)
+        self.audit: AuditTrail = open_audit_trail(self.store.root)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._brands = BrandCache(self.store, lambda: self.embedder, policy or Policy())
@@ -90,6 +103,7 @@ class Gallery:
 
     def close(self) -> None:
         self.store.close()
+        self.audit.close()
 
     def __enter__(self) -> Gallery:
         return self
@@ -143,74 +157,142 @@ class Gallery:
 
     # -- curating -------------------------------------------------------------------------
 
-    def add_brand(self, brand: str) -> None:
+    def add_brand(self, brand: str, *, by: Actor | None = None) -> None:
         """Create a brand with no products yet (importing photos creates brands as well)."""
-        self.store.add_brand(check_name(brand, "brand"))
+        brand = check_name(brand, "brand")
+        if brand not in self.store.brands():
+            self.store.add_brand(brand)
+            self.audit.append(by or local_actor(), AuditAction.BRAND_ADD, brand=brand)
 
-    def add_product(self, brand: str, product: str) -> None:
+    def add_product(self, brand: str, product: str, *, by: Actor | None = None) -> None:
         """Create a product of an existing brand, before any photo of it is added."""
         self.store.require_brand(brand)
         product = check_name(product, "product")
-        self.store.add_product(brand, product)
-        self._brands.add_product(brand, product)
+        if product not in self.store.products(brand):
+            self.store.add_product(brand, product)
+            self._brands.add_product(brand, product)
+            self.audit.append(by or local_actor(), AuditAction.PRODUCT_ADD, brand=brand,
+                              target=product)
 
     def add_photos(self, photos: Iterable[str | Path], *, brand: str, product: str, label: str,
-                   group: str | None = None, added_by: str | None = None) -> ImportReport:
+                   group: str | None = None, added_by: str | None = None,
+                   by: Actor | None = None, allow_poor_quality: bool = False) -> ImportReport:
         """Add photos of one product and label (e.g. a right holder's upload); ``group`` names
-        their photo group, as an index's ``dup_group`` does."""
+        their photo group, as an index's ``dup_group`` does. Photos too small, blurred or dark
+        to compare against are refused unless ``allow_poor_quality`` (recorded in the audit)."""
         kind = parse_label(label)
         product = check_name(product, "product")
         items = [LabelledPhoto(Path(p), product, kind, named_group(group)) for p in photos]
-        return self._importer.run(items, brand, added_by)
+        return self._import(items, brand, _actor(by, added_by), allow_poor_quality)
 
-    def import_folder(self, folder: str | Path, *, brand: str,
-                      added_by: str | None = None) -> ImportReport:
+    def import_folder(self, folder: str | Path, *, brand: str, added_by: str | None = None,
+                      by: Actor | None = None, allow_poor_quality: bool = False) -> ImportReport:
         """Import ``folder/<product>/<genuine|fake>/<photos>`` (nested folders allowed)."""
         items, report = scan_folder(Path(folder))
-        return self._importer.run(items, brand, added_by, report)
+        return self._import(items, brand, _actor(by, added_by), allow_poor_quality, report)
 
-    def import_index(self, index_csv: str | Path, *, brand: str,
-                     added_by: str | None = None) -> ImportReport:
+    def import_index(self, index_csv: str | Path, *, brand: str, added_by: str | None = None,
+                     by: Actor | None = None, allow_poor_quality: bool = False) -> ImportReport:
         """Import the photos listed in a CSV with columns ``path,label,product[,dup_group]``."""
         items, failed = read_index(index_csv)
-        return self._importer.run(items, brand, added_by, ImportReport(failed=failed))
+        return self._import(items, brand, _actor(by, added_by), allow_poor_quality,
+                            ImportReport(failed=failed))
 
-    def set_note(self, ref_id: int, note: str) -> None:
+    def _import(self, items: list[LabelledPhoto], brand: str, actor: Actor,
+                allow_poor_quality: bool, report: ImportReport | None = None) -> ImportReport:
+        brand = check_name(brand, "brand")
+        self.add_brand(brand, by=actor)
+        report = self._importer.run(items, brand, actor.name, allow_poor_quality, report)
+        if report.added:
+            added = {ref_id for _, ref_id in report.added}
+            self.audit.append(
+                actor, AuditAction.REFERENCES_ADD, brand=brand, target=_ids(added),
+                references=[[r.id, r.product, r.label, r.sha256, r.source_name]
+                            for r in self.store.references(ids=sorted(added))],
+                poor_quality_allowed=[[ref_id, reason] for _, ref_id, reason in report.waived])
+        return report
+
+    def set_note(self, ref_id: int, note: str, *, by: Actor | None = None) -> None:
         """The right holder's free note on a reference (identification points, provenance),
         shown beside it in every suggestion and evidence pack."""
+        ref = self._reference(ref_id)
         self.store.set_note(ref_id, note.strip())
+        self.audit.append(by or local_actor(), AuditAction.NOTE, brand=ref.brand,
+                          target=f"#{ref_id}", note=note.strip(), previous=ref.note)
 
-    def remove(self, ref_ids: Iterable[int]) -> int:
-        """Remove references; returns how many existed. Usable at once, no retraining."""
-        changes = self.store.remove_references(list(ref_ids))
+    def remove(self, ref_ids: Iterable[int], *, by: Actor | None = None,
+               reason: str = "") -> int:
+        """Take references out of use; returns how many existed. Usable at once, no
+        retraining. Who removed them, when and why is kept, and so is the photo file, until
+        an admin purges it (:meth:`purge`)."""
+        actor = by or local_actor()
+        changes = self.store.remove_references(list(ref_ids), by=actor.name,
+                                               reason=reason.strip())
         for change in changes:
             self._brands.apply(change, partial(BrandIndex.remove, ids=change.ref_ids))
+            self.audit.append(actor, AuditAction.REFERENCES_REMOVE, brand=change.brand,
+                              target=_ids(change.ref_ids), reason=reason.strip())
         return sum(len(change.ref_ids) for change in changes)
 
+    def removed(self, brand: str | None = None) -> list[RemovedReference]:
+        """References taken out of use, with who removed them, when and why."""
+        return self.store.removed_references(brand)
+
+    def purge(self, ref_ids: Iterable[int], *, by: Actor | None = None) -> int:
+        """Delete the photo files of removed references (an admin's decision, e.g. a photo that
+        must not be kept); returns how many were purged."""
+        wanted = set(ref_ids)
+        brands = {r.reference.id: r.reference.brand for r in self.store.removed_references()
+                  if r.reference.id in wanted}
+        purged = self.store.purge_references(sorted(wanted), by=(by or local_actor()).name)
+        for brand in sorted({brands[i] for i in purged}):
+            ids = [i for i in purged if brands[i] == brand]
+            self.audit.append(by or local_actor(), AuditAction.REFERENCES_PURGE, brand=brand,
+                              target=_ids(ids))
+        return len(purged)
+
     def add_point(self, ref_id: int, box: tuple[int, int, int, int], note: str, *,
-                  added_by: str | None = None) -> int:
+                  added_by: str | None = None, by: Actor | None = None) -> int:
         """Mark an identification point on a reference photo: a box in its pixels (as shown
         upright) and what to check there; returns the point's id."""
+        actor = _actor(by, added_by)
+        ref = self._reference(ref_id)
+        width, height = read_photo(ref.path).original_size
+        x0, y0, x1, y1 = box
+        point_id = self.store.add_point(
+            ref_id, (x0 / width, y0 / height, x1 / width, y1 / height), note, actor.name)
+        self.audit.append(actor, AuditAction.POINT_ADD, brand=ref.brand, target=f"#{ref_id}",
+                          point=point_id, box=list(box), note=note.strip())
+        return point_id
+
+    def remove_point(self, point_id: int, *, by: Actor | None = None) -> bool:
+        point = next((p for p in self.store.points() if p.id == point_id), None)
+        if point is None or not self.store.remove_point(point_id):
+            return False
+        self.audit.append(by or local_actor(), AuditAction.POINT_REMOVE,
+                          brand=self._reference(point.ref_id).brand, target=f"#{point.ref_id}",
+                          point=point_id, note=point.note)
+        return True
+
+    def _reference(self, ref_id: int) -> Reference:
         refs = self.store.references(ids=[ref_id])
         if not refs:
             raise GalleryError(f"no reference with id {ref_id}")
-        width, height = read_photo(refs[0].path).original_size
-        x0, y0, x1, y1 = box
-        return self.store.add_point(ref_id, (x0 / width, y0 / height, x1 / width, y1 / height),
-                                    note, added_by or current_user())
-
-    def remove_point(self, point_id: int) -> bool:
-        return self.store.remove_point(point_id)
+        return refs[0]
 
     def policy_for(self, brand: str) -> Policy:
         """The gallery's policy with the brand's own operating point, when one is set."""
         return self._brands.policy_for(brand)
 
-    def set_operating_point(self, brand: str, max_genuine_flagged: float) -> dict[str, Any]:
+    def set_operating_point(self, brand: str, max_genuine_flagged: float, *,
+                            by: Actor | None = None) -> dict[str, Any]:
         """Flag at most this share of the brand's genuine items; returns what that means on the
         brand's own references (per scoring mode: genuine flagged, expected fake catch rate)."""
+        previous = self.store.max_genuine_flagged(brand)
         change = self.store.set_max_genuine_flagged(brand, max_genuine_flagged)
         self._brands.apply(change, _unchanged)
+        self.audit.append(by or local_actor(), AuditAction.OPERATING_POINT, brand=brand,
+                          max_genuine_flagged=max_genuine_flagged, previous=previous)
         return self.operating_point(brand)
 
     def operating_point(self, brand: str) -> dict[str, Any]:
@@ -289,6 +371,16 @@ class Gallery:
     def reembed(self, brand: str | None = None) -> int:
         """Embed every reference lacking a vector under the current model; returns how many."""
         return sum(self._brands.embed_missing(b) for b in ([brand] if brand else self.brands()))
+
+
+def _actor(by: Actor | None, added_by: str | None) -> Actor:
+    """Who makes a change: ``by``, else the name an older caller passed as ``added_by`` (for
+    the Python API), else the OS user."""
+    return by or local_actor(name=added_by)
+
+
+def _ids(ref_ids: Iterable[int]) -> str:
+    return " ".join(f"#{i}" for i in sorted(ref_ids))
 
 
 def _unchanged(index: BrandIndex) -> None:

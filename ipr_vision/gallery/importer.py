@@ -8,7 +8,6 @@ the rest go on.
 
 from __future__ import annotations
 
-import getpass
 import os
 import time
 from collections import deque
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..core.quality import assess_quality
 from ..domain import Label, check_name
 from ..embedders import Embedder, draft_size, embed_all
 from ..errors import GalleryError, PhotoError
@@ -32,14 +32,7 @@ from .brands import BrandCache
 _PREFETCH = 16
 #: References committed per transaction: a kill loses at most this many, never half of one.
 _COMMIT_EVERY = 32
-
-
-def current_user() -> str:
-    """The OS user name, recorded as who added references or inspected by default."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+_ALLOW = " (to add it anyway: --allow-poor-quality; it is then recorded in the audit trail)"
 
 
 def scan_folder(folder: Path) -> tuple[list[LabelledPhoto], ImportReport]:
@@ -90,19 +83,22 @@ class Importer:
                  embedder: Callable[[], Embedder]) -> None:
         self.store, self.brands, self._embedder = store, brands, embedder
 
-    def run(self, items: list[LabelledPhoto], brand: str, added_by: str | None,
-            report: ImportReport | None = None) -> ImportReport:
+    def run(self, items: list[LabelledPhoto], brand: str, added_by: str,
+            allow_poor_quality: bool = False, report: ImportReport | None = None
+            ) -> ImportReport:
         """Import ``items`` into ``brand`` (created if new); ``report`` carries failures found
-        before (unusable index rows) so one report lists everything."""
+        before (unusable index rows) so one report lists everything. A photo too poor to
+        compare against is refused with the reason, or with ``allow_poor_quality`` added and
+        listed in ``report.waived``."""
         report = report or ImportReport()
         started = time.perf_counter()
         brand = check_name(brand, "brand")
         self.store.add_brand(brand)
         items = _named_products(items, report)
         embedder = self._embedder()
-        added_by = added_by or current_user()
         pending: list[tuple[LabelledPhoto, Photo]] = []
         seen: set[str] = set()
+        waived: dict[str, str] = {}
         photos = tqdm(_prefetch(items, draft_size(embedder)), total=len(items),
                       desc="importing", unit="photo", leave=False,
                       disable=True if len(items) <= 50 else None)
@@ -114,11 +110,20 @@ class Importer:
                 report.duplicates.append((str(item.source), -1))
                 continue
             seen.add(photo.sha256)
+            unfit = assess_quality(photo.image, photo.original_size).unfit_reference
+            if unfit:
+                reason = "poor quality for a reference: " + " ".join(c.hint_en for c in unfit)
+                if not allow_poor_quality:
+                    report.failed.append((str(item.source), reason + _ALLOW))
+                    continue
+                waived[str(item.source)] = reason
             pending.append((item, photo))
             if len(pending) == _COMMIT_EVERY:
                 self._commit(pending, brand, added_by, embedder, report)
                 pending = []
         self._commit(pending, brand, added_by, embedder, report)
+        report.waived = [(source, ref_id, waived[source]) for source, ref_id in report.added
+                         if source in waived]
         report.seconds = time.perf_counter() - started
         return report
 

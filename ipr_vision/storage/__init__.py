@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .audit import SqliteAuditTrail
 from .gallery_store import SqliteGalleryStore
 from .inspections import SqliteInspectionLog
 from .protocols import (
+    AuditCheck,
+    AuditTrail,
     BrandVectors,
     Change,
     GalleryStore,
@@ -38,17 +41,26 @@ def open_inspection_log(location: str | Path) -> InspectionLog:
     return SqliteInspectionLog(location)
 
 
+def open_audit_trail(location: str | Path) -> AuditTrail:
+    """The audit trail of the gallery at ``location``."""
+    return SqliteAuditTrail(location)
+
+
 __all__ = [
+    "AuditCheck",
+    "AuditTrail",
     "BrandVectors",
     "Change",
     "GalleryStore",
     "InspectionLog",
     "NewInspectedPhoto",
     "NewReference",
+    "SqliteAuditTrail",
     "SqliteGalleryStore",
     "SqliteInspectionLog",
     "SqliteUserStore",
     "UserStore",
+    "open_audit_trail",
     "open_gallery_store",
     "open_inspection_log",
     "open_user_store",

@@ -55,9 +55,11 @@ class FileIntents:
         return removed
 
     def _resolve(self, db: sqlite3.Connection, intent_id: int, name: str) -> bool:
-        """Close an intent: the file stays if a reference uses it, else it goes."""
+        """Close an intent: the file stays if a reference uses it (or a removed one that was
+        not purged), else it goes."""
         removed = False
-        if not db.execute("SELECT 1 FROM refs WHERE file=? LIMIT 1", (name,)).fetchone():
+        if not db.execute("SELECT 1 FROM refs WHERE file=? UNION ALL SELECT 1 FROM removed_refs "
+                          "WHERE file=? AND purged_at IS NULL LIMIT 1", (name, name)).fetchone():
             removed = self.files.delete(name)
         db.execute("DELETE FROM file_intents WHERE id=?", (intent_id,))
         return removed

@@ -25,6 +25,11 @@ def write_atomically(target: Path, data: bytes, temp_dir: Path) -> None:
     """
     if target.is_file() and target.stat().st_size == len(data):
         return
+    replace_atomically(target, data, temp_dir)
+
+
+def replace_atomically(target: Path, data: bytes, temp_dir: Path) -> None:
+    """:func:`write_atomically` for a file whose content changes under one name."""
     target.parent.mkdir(parents=True, exist_ok=True)
     # The pid first (crash recovery reads it), the thread so two threads never share a temp file.
     temp = temp_dir / f"{os.getpid()}.{threading.get_ident()}.{target.name}"

@@ -43,6 +43,25 @@ CREATE TABLE IF NOT EXISTS refs (
 );
 CREATE INDEX IF NOT EXISTS refs_product ON refs (product_id);
 CREATE INDEX IF NOT EXISTS refs_file ON refs (file);
+CREATE TABLE IF NOT EXISTS removed_refs (
+    id INTEGER PRIMARY KEY,
+    brand TEXT NOT NULL,
+    product TEXT NOT NULL,
+    label TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    file TEXT NOT NULL,
+    source_name TEXT NOT NULL,
+    photo_group TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    note TEXT NOT NULL,
+    removed_by TEXT NOT NULL,
+    removed_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    purged_by TEXT,
+    purged_at TEXT
+);
+CREATE INDEX IF NOT EXISTS removed_refs_file ON removed_refs (file);
 CREATE TABLE IF NOT EXISTS embeddings (
     ref_id INTEGER NOT NULL REFERENCES refs(id) ON DELETE CASCADE,
     model_id TEXT NOT NULL,

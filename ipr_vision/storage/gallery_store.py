@@ -3,7 +3,8 @@
 Layout::
 
     GALLERY/gallery.sqlite        brands, products, references, embeddings (WAL mode)
-    GALLERY/photos/ab/abcdef….jpg original bytes, named by sha256
+    GALLERY/photos/ab/abcdef….jpg original bytes, named by sha256 (kept when a reference is
+                                  removed, until an admin purges it)
     GALLERY/tmp/                  files being written (pid in the name)
 
 A process killed at any instant leaves either a complete reference (row, embedding, file) or
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..domain import IdPoint, Label, Reference, parse_label
+from ..domain import IdPoint, Label, Reference, RemovedReference, parse_label
 from ..errors import GalleryError
 from .file_intents import FileIntents
 from .gallery_schema import open_database
@@ -184,25 +185,56 @@ class SqliteGalleryStore:
         with self._transaction() as db:
             self._intents.undo(db, intent_ids)
 
-    def remove_references(self, ref_ids: Sequence[int]) -> list[Change]:
-        """Delete references (rows, embeddings, and files no other reference uses)."""
+    def remove_references(self, ref_ids: Sequence[int], *, by: str,
+                          reason: str) -> list[Change]:
+        """Take references out of use: their rows move to ``removed_refs`` with who, when and
+        why (embeddings and identification points go); the photo files stay until purged."""
+        now = utc_now()
         with self._transaction() as db:
             removed: dict[str, list[int]] = {}
-            files = set()
             for ref_id in dict.fromkeys(int(i) for i in ref_ids):
-                row = db.execute("SELECT b.name, r.file FROM refs r JOIN brands b ON "
-                                 "b.id=r.brand_id WHERE r.id=?", (ref_id,)).fetchone()
+                row = db.execute(
+                    "SELECT b.name, p.name, r.label, r.sha256, r.file, r.source_name, "
+                    "r.photo_group, r.added_by, r.added_at, r.note FROM refs r JOIN brands b ON "
+                    "b.id=r.brand_id JOIN products p ON p.id=r.product_id WHERE r.id=?",
+                    (ref_id,)).fetchone()
                 if row is None:
                     continue
+                db.execute("INSERT INTO removed_refs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,"
+                           "NULL)", (ref_id, *row, by, now, reason))
                 db.execute("DELETE FROM refs WHERE id=?", (ref_id,))
                 removed.setdefault(row[0], []).append(ref_id)
-                files.add(row[1])
-            changes = [Change(brand, ids, int(db.execute(
+            return [Change(brand, ids, int(db.execute(
                 "UPDATE brands SET revision = revision + 1 WHERE name=? RETURNING revision",
                 (brand,)).fetchone()[0])) for brand, ids in removed.items()]
+
+    def removed_references(self, brand: str | None = None) -> list[RemovedReference]:
+        """References taken out of use, oldest removal first."""
+        rows = self._query(
+            "SELECT id, brand, product, label, sha256, file, source_name, photo_group, added_by, "
+            "added_at, note, removed_by, removed_at, reason, purged_by, purged_at FROM "
+            "removed_refs" + (" WHERE brand=?" if brand is not None else "") + " ORDER BY "
+            "removed_at, id", () if brand is None else (brand,))
+        return [RemovedReference(Reference(r[0], r[1], r[2], Label(r[3]), r[4], self.root / r[5],
+                                           *r[6:11]), *r[11:]) for r in rows]
+
+    def purge_references(self, ref_ids: Sequence[int], *, by: str) -> list[int]:
+        """Delete the photo files of removed references (unless a reference in use, or a
+        removed one not purged, shares the file); which ones were purged."""
+        with self._transaction() as db:
+            purged, files = [], set()
+            for ref_id in dict.fromkeys(int(i) for i in ref_ids):
+                row = db.execute("SELECT file FROM removed_refs WHERE id=? AND purged_at IS NULL",
+                                 (ref_id,)).fetchone()
+                if row is None:
+                    continue
+                db.execute("UPDATE removed_refs SET purged_by=?, purged_at=? WHERE id=?",
+                           (by, utc_now(), ref_id))
+                purged.append(ref_id)
+                files.add(row[0])
             intent_ids = self._intents.open(db, sorted(files))
         self._undo(intent_ids)
-        return changes
+        return purged
 
     def set_note(self, ref_id: int, note: str) -> None:
         with self._transaction() as db:
@@ -325,7 +357,8 @@ class SqliteGalleryStore:
     def integrity_problems(self) -> list[str]:
         """What is inconsistent between rows and files (empty when the gallery is sound)."""
         problems = [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]
-        files = {r[0] for r in self._query("SELECT DISTINCT file FROM refs")}
+        files = {r[0] for r in self._query(
+            "SELECT file FROM refs UNION SELECT file FROM removed_refs WHERE purged_at IS NULL")}
         problems += [f"missing file {f}" for f in sorted(files) if not self._files.exists(f)]
         problems += [f"orphan file {f}" for f in sorted(self._files.on_disk() - files)]
         problems += [f"reference {r[0]} has no embedding" for r in self._query(

@@ -2,7 +2,8 @@
 
 Layout beside the gallery::
 
-    GALLERY/inspections.sqlite            one row per inspection, one per photo in it
+    GALLERY/inspections.sqlite            one row per inspection, one per photo in it, one per
+                                          outcome recorded for it
     GALLERY/inspections/ab/abcdef….jpg    the inspected photos, named by sha256
 
 A photo file is written (temp file, fsync, rename) before the row that names it, so a record
@@ -22,11 +23,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..domain import InspectedPhoto, Inspection, Outcome, Verdict, json_safe, parse
+from ..domain import (
+    InspectedPhoto,
+    Inspection,
+    Outcome,
+    OutcomeEntry,
+    Verdict,
+    json_safe,
+    parse,
+)
 from ..errors import IprVisionError
 from .photo_files import PhotoFiles
 from .protocols import NewInspectedPhoto
-from .sqlite import connect, create_tables, transaction, utc_now
+from .sqlite import append_only, connect, create_tables, transaction, utc_now
 
 DB_NAME = "inspections.sqlite"
 
@@ -36,16 +45,12 @@ CREATE TABLE IF NOT EXISTS inspections (
     officer TEXT NOT NULL,
     brand TEXT NOT NULL,
     product TEXT,
-    created_at TEXT NOT NULL,
-    outcome TEXT,
-    outcome_by TEXT,
-    outcome_at TEXT,
-    outcome_note TEXT NOT NULL DEFAULT ''
+    created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inspections_officer ON inspections (officer, created_at);
 CREATE INDEX IF NOT EXISTS inspections_brand ON inspections (brand, created_at);
 CREATE TABLE IF NOT EXISTS inspected_photos (
-    inspection_id TEXT NOT NULL REFERENCES inspections(id) ON DELETE CASCADE,
+    inspection_id TEXT NOT NULL REFERENCES inspections(id),
     position INTEGER NOT NULL,
     name TEXT NOT NULL,
     sha256 TEXT,
@@ -57,12 +62,24 @@ CREATE TABLE IF NOT EXISTS inspected_photos (
     error TEXT,
     PRIMARY KEY (inspection_id, position)
 );
+CREATE TABLE IF NOT EXISTS outcomes (
+    id INTEGER PRIMARY KEY,
+    inspection_id TEXT NOT NULL REFERENCES inspections(id),
+    outcome TEXT NOT NULL,
+    by TEXT NOT NULL,
+    role TEXT NOT NULL,
+    at TEXT NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outcomes_inspection ON outcomes (inspection_id, id)
 """
+_TABLES = ("inspections", "inspected_photos", "outcomes")
 
 
 class SqliteInspectionLog:
-    """The :class:`~.protocols.InspectionLog` beside a gallery: append-only record of
-    inspections (outcomes are set later, once, and may be corrected)."""
+    """The :class:`~.protocols.InspectionLog` beside a gallery: nothing in it is ever updated
+    or deleted (the database's triggers refuse it). An outcome is a new row after the
+    inspection's earlier ones; photos added to an inspection are new rows after its first."""
 
     def __init__(self, folder: str | Path) -> None:
         self.root = Path(folder)
@@ -71,6 +88,9 @@ class SqliteInspectionLog:
         self._db = connect(self.root / DB_NAME)
         with transaction(self._db, self._lock):
             create_tables(self._db, _SCHEMA)
+            _keep_old_outcomes(self._db)
+            for table in _TABLES:
+                append_only(self._db, table)
 
     def close(self) -> None:
         with self._lock:
@@ -81,8 +101,34 @@ class SqliteInspectionLog:
         """Keep the photos and what was suggested for each (or why a photo failed)."""
         now = datetime.now(timezone.utc)
         inspection_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-        rows = []
-        for position, photo in enumerate(photos):
+        rows = self._photo_rows(inspection_id, 0, photos)
+        with transaction(self._db, self._lock):
+            self._db.execute("INSERT INTO inspections (id, officer, brand, product, created_at)"
+                             " VALUES (?, ?, ?, ?, ?)", (inspection_id, officer, brand, product,
+                                                         now.isoformat(timespec="seconds")))
+            self._db.executemany(f"INSERT INTO inspected_photos ({_PHOTO_COLUMNS}) VALUES "
+                                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return self.get(inspection_id)
+
+    def add_photos(self, inspection_id: str, photos: Sequence[NewInspectedPhoto]) -> Inspection:
+        """More views of the same item, after the inspection's earlier photos."""
+        with transaction(self._db, self._lock) as db:
+            if db.execute("SELECT 1 FROM inspections WHERE id=?", (inspection_id,)).fetchone() \
+                    is None:
+                raise IprVisionError(f"no inspection {inspection_id!r}")
+            start = db.execute("SELECT COUNT(*) FROM inspected_photos WHERE inspection_id=?",
+                               (inspection_id,)).fetchone()[0]
+            db.executemany(f"INSERT INTO inspected_photos ({_PHOTO_COLUMNS}) VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           self._photo_rows(inspection_id, int(start), photos))
+        return self.get(inspection_id)
+
+    def _photo_rows(self, inspection_id: str, start: int,
+                    photos: Sequence[NewInspectedPhoto]) -> list[tuple[object, ...]]:
+        """The rows of photos about to be recorded, their files written first (so a row never
+        names a missing file)."""
+        rows: list[tuple[object, ...]] = []
+        for position, photo in enumerate(photos, start=start):
             file = None
             if photo.sha256 is not None:
                 file = self._files.name_for(photo.sha256, photo.extension)
@@ -91,23 +137,20 @@ class SqliteInspectionLog:
                          photo.p_counterfeit, photo.product,
                          None if photo.suggestion is None
                          else json.dumps(json_safe(photo.suggestion)), photo.error))
-        with transaction(self._db, self._lock):
-            self._db.execute("INSERT INTO inspections (id, officer, brand, product, created_at)"
-                             " VALUES (?, ?, ?, ?, ?)", (inspection_id, officer, brand, product,
-                                                         now.isoformat(timespec="seconds")))
-            self._db.executemany("INSERT INTO inspected_photos VALUES "
-                                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return self.get(inspection_id)
+        return rows
 
-    def set_outcome(self, inspection_id: str, outcome: Outcome, by: str,
-                    note: str = "") -> None:
+    def add_outcome(self, inspection_id: str, outcome: Outcome, by: str, role: str,
+                    note: str = "") -> Inspection:
+        """Record an outcome after the inspection's earlier ones, which stay as they were."""
         parse(Outcome, outcome, "outcome")  # never store what no rule knows
-        with transaction(self._db, self._lock):
-            updated = self._db.execute(
-                "UPDATE inspections SET outcome=?, outcome_by=?, outcome_at=?, outcome_note=? "
-                "WHERE id=?", (outcome, by, utc_now(), note.strip(), inspection_id)).rowcount
-        if not updated:
-            raise IprVisionError(f"no inspection {inspection_id!r}")
+        with transaction(self._db, self._lock) as db:
+            if db.execute("SELECT 1 FROM inspections WHERE id=?", (inspection_id,)).fetchone() \
+                    is None:
+                raise IprVisionError(f"no inspection {inspection_id!r}")
+            db.execute("INSERT INTO outcomes (inspection_id, outcome, by, role, at, note) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (inspection_id, str(outcome), by, role, utc_now(), note.strip()))
+        return self.get(inspection_id)
 
     def get(self, inspection_id: str) -> Inspection:
         found = self._inspections("WHERE id=?", (inspection_id,), 1)
@@ -131,20 +174,41 @@ class SqliteInspectionLog:
     def _inspections(self, where: str, params: Sequence[object], limit: int) -> list[Inspection]:
         with self._lock:
             heads = self._db.execute(
-                "SELECT id, officer, brand, product, created_at, outcome, outcome_by, "
-                f"outcome_at, outcome_note FROM inspections {where} "
-                "ORDER BY created_at DESC, rowid DESC LIMIT ?", (*params, limit)).fetchall()
+                "SELECT id, officer, brand, product, created_at FROM inspections "
+                f"{where} ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (*params, limit)).fetchall()
             photos: dict[str, list[InspectedPhoto]] = {}
+            history: dict[str, list[OutcomeEntry]] = {}
             if heads:
                 ids = [head[0] for head in heads]
+                marks = ", ".join("?" * len(ids))
                 for row in self._db.execute(
                         "SELECT inspection_id, name, sha256, file, verdict, p_counterfeit, "
                         "product, suggestion, error FROM inspected_photos WHERE inspection_id "
-                        f"IN ({', '.join('?' * len(ids))}) ORDER BY position", ids):
+                        f"IN ({marks}) ORDER BY position", ids):
                     photos.setdefault(row[0], []).append(_photo(self.root, row))
+                for row in self._db.execute(
+                        "SELECT inspection_id, outcome, by, role, at, note FROM outcomes "
+                        f"WHERE inspection_id IN ({marks}) ORDER BY id", ids):
+                    history.setdefault(row[0], []).append(
+                        OutcomeEntry(Outcome(row[1]), row[2], row[3], row[4], row[5]))
         return [Inspection(h[0], h[1], h[2], h[3], h[4], photos.get(h[0], []),
-                           None if h[5] is None else Outcome(h[5]), h[6], h[7], h[8])
-                for h in heads]
+                           tuple(history.get(h[0], ()))) for h in heads]
+
+
+_PHOTO_COLUMNS = ("inspection_id, position, name, sha256, file, verdict, p_counterfeit, "
+                  "product, suggestion, error")
+
+
+def _keep_old_outcomes(db: sqlite3.Connection) -> None:
+    """Logs written before outcomes had a history kept one outcome in the inspection's row:
+    copy it into the history once, as its first entry (whose role was not recorded then)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(inspections)")}
+    if "outcome" in columns:
+        db.execute("INSERT INTO outcomes (inspection_id, outcome, by, role, at, note) "
+                   "SELECT id, outcome, COALESCE(outcome_by, ''), '', COALESCE(outcome_at, ''), "
+                   "outcome_note FROM inspections i WHERE outcome IS NOT NULL AND NOT EXISTS "
+                   "(SELECT 1 FROM outcomes o WHERE o.inspection_id = i.id)")
 
 
 def _photo(root: Path, row: sqlite3.Row | tuple[Any, ...]) -> InspectedPhoto:

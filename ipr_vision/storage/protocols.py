@@ -5,7 +5,8 @@ Three stores, each of rows and files only (no models, no scoring, no permissions
 * :class:`GalleryStore`: brands, products, references with their photos, embeddings per model,
   notes, identification points, operating points and each brand's revision;
 * :class:`UserStore`: web users and their password hashes;
-* :class:`InspectionLog`: inspections, the photos in them and their outcomes.
+* :class:`InspectionLog`: inspections, the photos in them and their outcomes;
+* :class:`AuditTrail`: who did what when, hash-chained.
 
 The SQLite implementations (one folder per gallery) are the embedded default; another backend
 implements the same protocols and is chosen in :func:`ipr_vision.storage.open_gallery_store`
@@ -21,7 +22,20 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..domain import IdPoint, Inspection, Label, Outcome, Reference, Role, User, Verdict
+from ..domain import (
+    Actor,
+    AuditAction,
+    AuditEntry,
+    IdPoint,
+    Inspection,
+    Label,
+    Outcome,
+    Reference,
+    RemovedReference,
+    Role,
+    User,
+    Verdict,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,20 @@ class NewInspectedPhoto:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class AuditCheck:
+    """What :meth:`AuditTrail.verify` found: how many entries were sound, the head,
+    and the first broken link (None when the whole chain holds)."""
+
+    entries: int
+    head: str
+    broken: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
 class GalleryStore(Protocol):
     """Brands, products and reference photos with their embeddings (see :mod:`.gallery_store`
     for the SQLite one and what it promises on a crash)."""
@@ -125,7 +153,16 @@ class GalleryStore(Protocol):
         """Store new references atomically; each one's id, or None for a duplicate."""
         ...
 
-    def remove_references(self, ref_ids: Sequence[int]) -> list[Change]: ...
+    def remove_references(self, ref_ids: Sequence[int], *, by: str,
+                          reason: str) -> list[Change]:
+        """Take references out of use, keeping who, when and why, and their photo files."""
+        ...
+
+    def removed_references(self, brand: str | None = None) -> list[RemovedReference]: ...
+
+    def purge_references(self, ref_ids: Sequence[int], *, by: str) -> list[int]:
+        """Delete removed references' photo files; which were purged."""
+        ...
 
     def set_note(self, ref_id: int, note: str) -> None: ...
 
@@ -192,12 +229,38 @@ class InspectionLog(Protocol):
     def record(self, officer: str, brand: str, product: str | None,
                photos: Sequence[NewInspectedPhoto]) -> Inspection: ...
 
-    def set_outcome(self, inspection_id: str, outcome: Outcome, by: str,
-                    note: str = "") -> None: ...
+    def add_photos(self, inspection_id: str,
+                   photos: Sequence[NewInspectedPhoto]) -> Inspection:
+        """More views of the same item, after the inspection's earlier photos."""
+        ...
+
+    def add_outcome(self, inspection_id: str, outcome: Outcome, by: str, role: str,
+                    note: str = "") -> Inspection:
+        """A new entry in the inspection's outcome history (earlier ones never change)."""
+        ...
 
     def get(self, inspection_id: str) -> Inspection: ...
 
     def inspections(self, *, officer: str | None = None, brands: Sequence[str] | None = None,
                     limit: int = 200) -> list[Inspection]:
         """Newest first; filtered to one officer and/or to some brands."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """Every change and every access that matters, each entry chained to the one before by
+    its hash, so a row altered or removed afterwards shows (see :mod:`.audit`)."""
+
+    def close(self) -> None: ...
+
+    def append(self, actor: Actor, action: AuditAction, *, brand: str | None = None,
+               target: str | None = None, **detail: Any) -> AuditEntry: ...
+
+    def entries(self, *, since: str | None = None, actor: str | None = None,
+                brand: str | None = None, limit: int | None = None) -> list[AuditEntry]:
+        """Oldest first, filtered; with ``limit``, the newest ``limit`` of them."""
+        ...
+
+    def verify(self) -> AuditCheck:
+        """Walk the whole chain; the first broken link, if any."""
         ...

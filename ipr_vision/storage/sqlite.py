@@ -44,6 +44,14 @@ def create_tables(db: sqlite3.Connection, schema: str) -> None:
             db.execute(statement)
 
 
+def append_only(db: sqlite3.Connection, table: str) -> None:
+    """Make the database itself refuse to change or remove a row of ``table`` (records that
+    may stand in a dispute are only ever added to)."""
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON "
+                   f"{table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
+
+
 def insert(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
     """Run an INSERT and return the new row's id."""
     row_id = db.execute(sql, params).lastrowid

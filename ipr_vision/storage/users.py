@@ -1,6 +1,6 @@
 """Web users in ``GALLERY/users.sqlite``: names, roles, assigned brands and password hashes.
 
-Rows only: which names, roles and passwords are acceptable, hashing and lockouts are
+Rows only: which names, roles and passwords are acceptable, and the hashing, are
 :mod:`ipr_vision.app.accounts`'s, so another backend stores the same users the same way.
 """
 

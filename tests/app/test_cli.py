@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.support import assert_one_line_error, cli, synthetic_photo, write_photo_folder
 
@@ -34,8 +38,18 @@ def test_inspect_json_lines(cli_gallery: Path, tmp_path: Path) -> None:
                  "--brand", "acme", "--json", check=False)
     assert result.returncode == 1  # one photo failed; the others were still inspected
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(lines) == 3 and lines[1] == {"photo": str(broken), "error": lines[1]["error"]}
+    assert len(lines) == 3 and set(lines[1]) == {"photo", "error", "inspection"}
+    assert lines[1]["photo"] == str(broken)
     first, last = lines[0], lines[2]
+    # Each photo is an inspection recorded under the OS user, and audited as done from the CLI.
+    assert len({line["inspection"] for line in lines}) == 3
+    audit = [json.loads(line) for line in cli("audit", "list", "--json", "--gallery",
+                                              cli_gallery).stdout.splitlines()]
+    inspections = [e for e in audit if e["action"] == "inspection"]
+    assert [e["target"] for e in inspections[-3:]] == [line["inspection"] for line in lines]
+    assert {(e["via"], e["actor"]) for e in inspections} == {("cli", getpass.getuser())}
+    assert cli("audit", "verify", "--gallery", cli_gallery).stdout.startswith(
+        "audit trail intact")
     assert set(ENV_KEYS) <= set(first)
     assert first["verdict"] == "counterfeit" and first["product"] == "boot"
     assert last["verdict"] == "genuine" and last["product"] == "bag"
@@ -164,3 +178,52 @@ def test_an_empty_brand_is_refused_in_one_line(tmp_path: Path) -> None:
                               check=False), "a brand needs a name")
     assert_one_line_error(cli("import", folder, "--gallery", tmp_path / "g", "--brand",
                               "nike/../../x", check=False), "no '/'")
+
+
+def test_junk_references_are_refused_unless_allowed_and_then_audited(tmp_path: Path) -> None:
+    folder = write_photo_folder(tmp_path / "photos", per_cell=1)
+    junk = folder / "boot" / "genuine"
+    Image.new("RGB", (1, 1), (255, 0, 0)).save(junk / "dot.png")
+    Image.new("RGB", (8, 8), (90, 90, 90)).save(junk / "grey.png")
+    Image.new("RGB", (640, 640), (90, 90, 90)).save(junk / "blank.png")  # big, but no detail
+    result = cli("import", folder, "--gallery", tmp_path / "g", "--brand", "acme", "--json",
+                 check=False)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    refused = {Path(f["file"]).name: f["reason"] for f in report["failed"]}
+    assert set(refused) == {"dot.png", "grey.png", "blank.png"}
+    assert "only 1x1 pixels" in refused["dot.png"] and "blurred" in refused["blank.png"]
+    assert all("--allow-poor-quality" in reason for reason in refused.values())
+    assert len(report["added"]) == 4
+
+    result = cli("import", folder, "--gallery", tmp_path / "g", "--brand", "acme", "--json",
+                 "--allow-poor-quality")
+    report = json.loads(result.stdout)
+    allowed = {Path(f["file"]).name: f["ref"] for f in report["poor_quality_allowed"]}
+    assert set(allowed) == {"dot.png", "grey.png", "blank.png"}
+    [entry] = [json.loads(line) for line in cli("audit", "list", "--json", "--brand", "acme",
+                                                "--gallery", tmp_path / "g").stdout.splitlines()
+               if json.loads(line)["action"] == "references_add"][-1:]
+    assert sorted(ref for ref, _ in entry["detail"]["poor_quality_allowed"]) == sorted(
+        allowed.values())
+
+
+def test_audit_verify_finds_a_row_edited_with_sqlite3(cli_gallery: Path, tmp_path: Path) -> None:
+    gallery = tmp_path / "g"
+    shutil.copytree(cli_gallery, gallery)
+    cli("gallery", "note", "3", "stitching: 12 per inch", "--gallery", gallery)
+    cli("gallery", "remove", "4", "--reason", "duplicate shot", "--gallery", gallery)
+    entries = [json.loads(line) for line in cli("audit", "list", "--json", "--gallery",
+                                                gallery).stdout.splitlines()]
+    assert [e["action"] for e in entries[-2:]] == ["note", "references_remove"]
+    assert entries[-1]["detail"] == {"reason": "duplicate shot"}
+    assert cli("audit", "verify", "--gallery", gallery).returncode == 0
+    note = entries[-2]["seq"]
+    with sqlite3.connect(gallery / "audit.sqlite") as db:
+        db.execute("DROP TRIGGER audit_no_update")
+        db.execute("UPDATE audit SET detail = replace(detail, '12', '10') WHERE seq = ?",
+                   (note,))
+    result = cli("audit", "verify", "--gallery", gallery, check=False)
+    assert result.returncode == 1
+    assert f"entry {note} was altered" in result.stdout
+    assert f"after {note - 1} sound entries" in result.stdout

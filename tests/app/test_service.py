@@ -6,6 +6,7 @@ parts beneath (inspection log, quiz drawing and grading, confusable pairs, new g
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import zipfile
 from collections.abc import Callable, Iterator
@@ -120,7 +121,8 @@ SEE: dict[str, Op] = {
 INSPECT: dict[str, Op] = {
     "inspect": lambda s, u, c, b: s.inspect(u, b, None, [c.photo]),
     "explain": lambda s, u, c, b: s.explain(u, *c.found[b]),
-    "evidence_pack": lambda s, u, c, b: s.evidence_pack(u, *c.found[b], None, c.download),
+    "evidence_pack": lambda s, u, c, b: s.evidence_pack(u, c.inspection[b], *c.found[b], None,
+                                                        c.download),
 }
 MANAGE: dict[str, Op] = {
     "upload": lambda s, u, c, b: s.upload(u, b, "boot", "genuine", [c.photo]),
@@ -131,6 +133,7 @@ MANAGE: dict[str, Op] = {
     "add_point": lambda s, u, c, b: s.add_point(u, c.ref[b], (1, 1, 20, 20), "the logo"),
     "remove_point": lambda s, u, c, b: s.remove_point(u, c.ref[b], c.point[b]),
     "set_operating_point": lambda s, u, c, b: s.set_operating_point(u, b, 0.05),
+    "removed": lambda s, u, c, b: s.removed(u, b),
 }
 WORKSHOP: dict[str, Op] = {
     "quiz": lambda s, u, c, b: s.quiz(u, b, None, 4, 0),
@@ -147,6 +150,9 @@ ADMIN: dict[str, Op] = {
     "add_user": lambda s, u, c, b: s.add_user(u, "mallory", "admin", PASSWORD),
     "remove_user": lambda s, u, c, b: s.remove_user(u, "ada"),
     "list_users": lambda s, u, c, b: s.list_users(u),
+    "purge": lambda s, u, c, b: s.purge(u, [c.ref[b]]),
+    "audit_entries": lambda s, u, c, b: s.audit_entries(u),
+    "verify_audit": lambda s, u, c, b: s.verify_audit(u),
 }
 OPS = {**SEE, **INSPECT, **MANAGE, **WORKSHOP, **RECORDS, **ADMIN}
 EVERYTHING = (SEE, INSPECT, MANAGE, WORKSHOP, RECORDS, ADMIN)
@@ -205,7 +211,9 @@ def test_the_refusal_matrix_covers_every_operation() -> None:
     covered |= {"set_outcome", "references"}
     not_per_brand = {"open", "close", "login", "user", "brands", "inspections",
                      "stocked_brands",  # filtered by the user, as brands is
-                     "has_users", "location", "reembed_stale"}  # the server start, no user
+                     "has_users", "location", "reembed_stale",  # the server start, no user
+                     "audit",  # the trail itself, for the app's own entries
+                     "item_verdict"}  # of a record the caller already holds
     assert public - covered - not_per_brand == set()
 
 
@@ -382,11 +390,19 @@ def test_outcomes_by_role(service: Service, tmp_path: Path) -> None:
             service.set_outcome(user(name), inspection_id, result)
         assert outcome(olgas) == ("seized", "olga", "200 pairs"), (name, result)
         assert outcome(oscars) == (None, None, ""), (name, result)
-    service.set_outcome(user("rita"), olgas, "confirmed_fake")  # corrects the record
+    service.set_outcome(user("rita"), olgas, "confirmed_fake")  # a second fact, not a change
     assert outcome(olgas) == ("confirmed_fake", "rita", "")
+    record = service.log.get(olgas)
+    assert [(e.outcome, e.by, e.role) for e in record.history] == [
+        ("seized", "olga", "officer"), ("confirmed_fake", "rita", "right_holder")]
+    assert record.decision is not None and record.decision.by == "olga"  # still the officer's
     service.set_outcome(user("ron"), oscars, "confirmed_genuine", "original")
     service.set_outcome(user("ada"), oscars, "released")
     assert outcome(oscars) == ("released", "ada", "")
+    audited = [(e.actor, e.target, e.detail["outcome"])
+               for e in service.audit.entries() if e.action == "outcome"]
+    assert audited == [("olga", olgas, "seized"), ("rita", olgas, "confirmed_fake"),
+                       ("ron", oscars, "confirmed_genuine"), ("ada", oscars, "released")]
     with pytest.raises(IprVisionError, match="no inspection 'nope'"):
         service.set_outcome(user("ada"), "nope", "seized")
 
@@ -419,7 +435,8 @@ def test_evidence_pack_is_kept_and_offered_as_a_zip(service: Service, tmp_path: 
     inspected = outcome.inspected(0)
     assert not isinstance(inspected, str), inspected
     photo, suggestion = inspected
-    archive = service.evidence_pack(olga, photo, suggestion, None, tmp_path / "dl")
+    archive = service.evidence_pack(olga, outcome.inspection.id, photo, suggestion, None,
+                                    tmp_path / "dl")
     assert archive.parent == tmp_path / "dl" and archive.suffix == ".zip"
     kept = list((service.gallery.path / "evidence" / "olga").iterdir())
     assert len(kept) == 1 and kept[0].is_dir()
@@ -431,6 +448,12 @@ def test_evidence_pack_is_kept_and_offered_as_a_zip(service: Service, tmp_path: 
     assert names == {f"{kept[0].name}/{p.relative_to(kept[0])}"
                      for p in kept[0].rglob("*") if p.is_file()}
     assert archive.name == f"evidence-{kept[0].name}.zip"
+    assert kept[0].name.startswith(outcome.inspection.id)  # the pack names its record
+    document = json.loads((kept[0] / "evidence.json").read_text())
+    assert document["inspection"] == outcome.inspection.id
+    [entry] = service.audit.entries(actor="olga")[-1:]
+    assert (entry.action, entry.target, entry.detail["pack"]) == (
+        "evidence_pack", outcome.inspection.id, kept[0].name)
     assert "evidence.pdf" in sums and "evidence.json" in sums
     assert (kept[0] / "photo.jpg").read_bytes() == photo.data
 
@@ -521,3 +544,26 @@ def test_gallery_references_by_ids(service: Service) -> None:
     assert gallery.references("nike", ids=[acme[3].id, nike[5].id]) == [nike[5]]
     assert gallery.references("nike", "bag", ids=[r.id for r in nike]) == [
         r for r in nike if r.product == "bag"]
+
+
+def test_more_photos_of_one_item_join_its_inspection_once(service: Service,
+                                                          tmp_path: Path) -> None:
+    olga, oscar = service.user("olga"), service.user("oscar")
+    front, side = query(tmp_path, "boot", "fake", 8), query(tmp_path, "boot", "fake", 9)
+    first = service.inspect(olga, "nike", None, [front])
+    again = service.inspect(olga, "nike", None, [front, side],
+                            inspection_id=first.inspection.id)
+    assert again.inspection.id == first.inspection.id
+    assert [p.name for p in again.inspection.photos] == [front.name, side.name]
+    assert len(again.results) == 1  # only the new view was inspected
+    nothing = service.inspect(olga, "nike", None, [side, front],
+                              inspection_id=first.inspection.id)
+    assert nothing.results == [] and len(nothing.inspection.photos) == 2
+    assert len(service.log.inspections()) == 1
+    with pytest.raises(PermissionDenied):  # another officer's item
+        service.inspect(oscar, "nike", None, [side], inspection_id=first.inspection.id)
+    with pytest.raises(IprVisionError, match="start a new inspection"):  # another brand
+        service.inspect(olga, "acme", None, [side], inspection_id=first.inspection.id)
+    entries = [e for e in service.audit.entries() if e.action == "inspection"]
+    assert [(e.target, e.detail["added_to_earlier"], len(e.detail["photos"]))
+            for e in entries] == [(first.inspection.id, False, 1), (first.inspection.id, True, 1)]

@@ -82,11 +82,23 @@ def test_a_new_reference_is_usable_at_once_and_removal_too(gallery: Gallery,
     assert after.gallery_revision > before.gallery_revision
     assert after.nearest_fake[0].ref == ref_id
     assert after.nearest_fake[0].similarity == pytest.approx(1.0, abs=1e-4)
-    assert gallery.remove([ref_id]) == 1
+    assert gallery.remove([ref_id], reason="shot of a sample, not stock") == 1
     gone = gallery.inspect(photo, brand="acme", product="bag")
     assert ref_id not in [m.ref for m in gone.nearest_fake]
-    assert not Path(after.nearest_fake[0].path).exists()
+    # Removed, not erased: who, when and why are kept, and the photo until an admin purges it.
+    [removed] = gallery.removed("acme")
+    assert (removed.reference.id, removed.reason, removed.purged_at) == (
+        ref_id, "shot of a sample, not stock", None)
+    assert Path(after.nearest_fake[0].path).exists()
     assert gallery.store.integrity_problems() == []
+    assert gallery.purge([ref_id]) == 1 and gallery.purge([ref_id]) == 0
+    assert not Path(after.nearest_fake[0].path).exists()
+    assert gallery.removed("acme")[0].purged_at
+    assert gallery.store.integrity_problems() == []
+    actions = [(e.action, e.target) for e in gallery.audit.entries(brand="acme")]
+    assert actions[-2:] == [("references_remove", f"#{ref_id}"),
+                            ("references_purge", f"#{ref_id}")]
+    assert gallery.audit.verify().ok
 
 
 def test_bad_files_are_reported_and_the_rest_imported(tmp_path: Path,

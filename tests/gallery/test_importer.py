@@ -59,7 +59,7 @@ def test_batches_duplicates_and_unreadable_photos(tmp_path: Path,
     refs = store.references("acme")
     assert {r.photo_group for r in refs} == {f"group:{p.stem}" for p in photos}
     assert {r.added_by for r in refs} == {"tester"}
-    again = importer.run(items[:3], "acme", None)
+    again = importer.run(items[:3], "acme", "tester")
     assert [ref for _, ref in again.duplicates] == [dict(report.added)[str(p)]
                                                     for p in photos[:3]]
     assert store.revision("acme") == 2 and store.integrity_problems() == []

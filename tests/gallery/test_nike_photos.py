@@ -47,7 +47,7 @@ def small_nike(nike_dir: Path, tmp_path_factory: pytest.TempPathFactory,
     write_index(root / "queries.csv", [r for r, q in zip(rows, on_query, strict=True) if q],
                 nike_dir)
     gallery = Gallery(root / "g", embedder=embedder)
-    report = gallery.import_index(gallery_csv, brand="nike")
+    report = gallery.import_index(gallery_csv, brand="nike", allow_poor_quality=True)
     assert not report.failed and len(report.added) == int((~on_query).sum())
     return gallery, [r for r, q in zip(rows, on_query, strict=True) if q], root
 
@@ -106,8 +106,10 @@ def test_held_out_groups_reach_the_auroc_target(nike_dir: Path, tmp_path: Path) 
 
     run("split", "--index", nike_dir / "index.csv", "--out", tmp_path, "--query-share", "0.2",
         "--seed", "0")
+    # Every photo of the split, however poor (about 2 % are blurred or dark): the bar is about
+    # the model on these photos, as the figures in weights/MODEL_CARD.md were measured.
     run("import", "--index", tmp_path / "gallery.csv", "--gallery", tmp_path / "g",
-        "--brand", "nike")
+        "--brand", "nike", "--allow-poor-quality")
     figures = json.loads(run("evaluate", "--index", tmp_path / "queries.csv", "--gallery",
                              tmp_path / "g", "--brand", "nike", "--json"))
     print(json.dumps(figures, indent=1))

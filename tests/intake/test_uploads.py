@@ -33,14 +33,14 @@ PASSWORD = "correct horse battery"
 def jpeg(product: str, label: str, seed: int) -> bytes:
     """A generated photo as JPEG bytes (a new seed gives a photo no gallery holds yet)."""
     out = io.BytesIO()
-    synthetic_photo(product, label, seed, size=160).save(out, "JPEG", quality=90)
+    synthetic_photo(product, label, seed, size=320).save(out, "JPEG", quality=90)
     return out.getvalue()
 
 
 def png(product: str, label: str, seed: int) -> bytes:
     """Like :func:`jpeg`, in another format (the upload must not care)."""
     out = io.BytesIO()
-    synthetic_photo(product, label, seed, size=160).save(out, "PNG")
+    synthetic_photo(product, label, seed, size=320).save(out, "PNG")
     return out.getvalue()
 
 

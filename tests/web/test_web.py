@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +22,7 @@ import pytest
 from ipr_vision import Embedder, Gallery
 from ipr_vision.app.web.app import launch, prepare_environment
 from ipr_vision.intake.labelled import read_index
-from tests.support import REPO
+from tests.support import REPO, cli
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -66,7 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     from ipr_vision.app.service import Service
 
     gallery = Gallery(folder, embedder=embedder)
-    gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="test")
+    gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="test",
+                         allow_poor_quality=True)
     gallery.add_brand("acme")
     gallery.add_product("acme", "anvil")
     service = Service(gallery)
@@ -208,6 +211,129 @@ def test_officer_inspects_a_real_photo_and_records_the_outcome(server: Server,
     shoot(page, "officer-records")
 
 
+def query_photos(count: int) -> list[Path]:
+    """Held-back real photos, each of another photo group."""
+    items, _ = read_index(SAMPLE / "queries.csv")
+    return [item.source for item in items[:count]]
+
+
+def inspect_upload(page: Page, *photos: Path) -> None:
+    page.locator("#inspect-photos input[type=file]").set_input_files([str(p) for p in photos])
+    for photo in photos:
+        page.locator("#inspect-photos").get_by_text(photo.name).first.wait_for()
+
+
+def inspection_shown(page: Page) -> str:
+    """The id of the inspection on screen, from the item's card."""
+    card = page.locator("#inspect-item .ipr-verdict")
+    card.wait_for()
+    return str(card.get_attribute("data-inspection"))
+
+
+def test_an_inspection_is_one_item_recorded_once(server: Server, login: Login) -> None:
+    service, _ = server
+    a, b, c, d = query_photos(4)
+    before = {i.id for i in service.log.inspections(officer="officer")}
+    page = login("officer")
+    choose(page, "inspect-brand", "nike")
+    inspect_upload(page, a)
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-recorded").get_by_text("1 photo(s) of one item").wait_for()
+    first = inspection_shown(page)
+    # The upload list is cleared once the photos are recorded.
+    page.locator("#inspect-photos").get_by_text(a.name).wait_for(state="detached")
+
+    inspect_upload(page, a)  # the same photo again: nothing new to record
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-recorded").get_by_text("already part of inspection").wait_for()
+    inspect_upload(page, b)  # another view of the same item joins its record
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-recorded").get_by_text("2 photo(s) of one item").wait_for()
+    assert inspection_shown(page) == first
+    assert [p.name for p in service.log.get(first).photos] == [a.name, b.name]
+    shoot(page, "inspect-one-item-two-views")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#lang").get_by_text("中文").click()
+    page.locator("#inspect-item").get_by_text("本件物品").wait_for()
+    shoot(page, "inspect-one-item-zh-phone")
+    page.locator("#lang").get_by_text("English").click()
+    page.get_by_role("tab", name="Inspect", exact=True).wait_for()
+
+    page.locator("#inspect-new").click()
+    page.locator("#inspect-item .ipr-verdict").wait_for(state="hidden")
+    inspect_upload(page, c)
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-recorded").get_by_text("1 photo(s) of one item").wait_for()
+    second = inspection_shown(page)
+    assert second != first
+    assert [p.name for p in service.log.get(second).photos] == [c.name]
+
+    page.locator("#inspect-new").click()
+    page.locator("#inspect-item .ipr-verdict").wait_for(state="hidden")
+    inspect_upload(page, d)
+    page.locator("#inspect-run").dblclick()  # a double click records one inspection
+    third = inspection_shown(page)
+    page.wait_for_timeout(3000)  # time for a second record, were one made
+    made = [i for i in service.log.inspections(officer="officer") if i.id not in before]
+    assert sorted(i.id for i in made) == sorted({first, second, third})
+    assert {i.id: len(i.photos) for i in made} == {first: 2, second: 1, third: 1}
+
+
+def test_outcomes_are_a_history_by_two_roles(server: Server, login: Login) -> None:
+    service, _ = server
+    [photo] = query_photos(1)
+    page = login("officer")
+    choose(page, "inspect-brand", "nike")
+    inspect_upload(page, photo)
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-recorded").get_by_text("1 photo(s) of one item").wait_for()
+    older = inspection_shown(page)
+    page.locator("#inspect-new").click()
+    page.locator("#inspect-item .ipr-verdict").wait_for(state="hidden")
+    inspect_upload(page, photo)
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-recorded").get_by_text("1 photo(s) of one item").wait_for()
+    newest = inspection_shown(page)
+    assert newest != older
+
+    def save(page: Page, outcome: str, note: str) -> None:
+        page.locator("#records-outcome").get_by_text(outcome, exact=True).click()
+        page.locator("#records-note textarea").fill(note)
+        page.locator("#records-save").click()
+        page.locator("#records-history").get_by_text(note).wait_for()
+
+    page.get_by_role("tab", name="Inspection records", exact=True).click()
+    table_cell(page, "records-table", older).wait_for()
+    choose(page, "records-id", older)  # not the newest: Save must keep to it
+    page.locator("#records-history").get_by_text(older).wait_for()
+    save(page, "seized", "container 7")
+    assert page.locator("#records-id input").input_value() == older
+    save(page, "released", "papers in order")
+    assert page.locator("#records-id input").input_value() == older
+    assert service.log.get(newest).history == ()
+
+    holder = login("holder")
+    holder.get_by_role("tab", name="Inspection records", exact=True).click()
+    table_cell(holder, "records-table", older).wait_for()
+    choose(holder, "records-id", older)
+    save(holder, "confirmed counterfeit by right holder", "sole pattern wrong")
+    history = holder.locator("#records-history li").all_inner_texts()
+    assert len(history) == 3, history
+    assert ["seized" in history[0], "released" in history[1],
+            "confirmed counterfeit" in history[2]] == [True, True, True]
+    assert "(officer)" in history[0] and "(right holder)" in history[2]
+    shoot(holder, "records-outcome-history")
+    holder.set_viewport_size({"width": 390, "height": 844})  # a phone, in Chinese
+    holder.locator("#lang").get_by_text("中文").click()
+    holder.locator("#records-history").get_by_text("处理记录").wait_for()
+    shoot(holder, "records-outcome-history-zh-phone")
+    record = service.log.get(older)
+    assert [(e.outcome, e.role) for e in record.history] == [
+        ("seized", "officer"), ("released", "officer"), ("confirmed_fake", "right_holder")]
+    assert record.decision is not None and record.decision.outcome == "released"
+    assert record.confirmation is not None and record.confirmation.by == "holder"
+
+
 def test_right_holder_curates_only_their_brand(server: Server, login: Login) -> None:
     service, _ = server
     page = login("holder")
@@ -274,6 +400,15 @@ def test_admin_adds_a_user_and_the_interface_speaks_chinese(server: Server,
     table_cell(page, "users-table", "newofficer").wait_for()
     assert service.users.verify("newofficer", "a-long-password") is not None
     shoot(page, "admin-users")
+    # Admins read the audit trail: the user just added, by whom, and that the chain holds.
+    page.locator("#audit").get_by_text("Audit trail").first.click()
+    page.locator("#audit-user").get_by_role("textbox").fill("admin")
+    page.locator("#audit-show").click()
+    table_cell(page, "audit-table", "user_add").wait_for()
+    table_cell(page, "audit-table", "newofficer").wait_for()
+    page.locator("#audit-verify").click()
+    page.locator("#audit-status").get_by_text("Audit trail intact").wait_for()
+    shoot(page, "admin-audit")
 
     page.locator("#lang").get_by_text("中文").click()
     page.get_by_role("tab", name="查验", exact=True).wait_for()
@@ -312,3 +447,27 @@ def test_api_checks_the_same_permissions(server: Server) -> None:
     trainer = Client(url, auth=("trainer", password("trainer")), verbose=False)
     with pytest.raises(Exception, match="may not inspect"):
         trainer.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
+    [entry] = [e for e in service.audit.entries(actor="officer")
+               if e.target == result["inspection"]]
+    assert (entry.action, entry.via) == ("inspection", "api")
+
+
+def test_zz_the_audit_trail_holds_after_the_suite(server: Server, tmp_path: Path) -> None:
+    """Last in this module: every login, inspection and outcome above is in one intact chain,
+    which an edit made with sqlite3 breaks."""
+    service, _ = server
+    actions = {e.action for e in service.audit.entries()}
+    assert {"login", "login_failed", "inspection", "outcome", "evidence_pack", "note",
+            "references_add", "user_add"} <= actions
+    assert all(e.client for e in service.audit.entries() if e.action == "login")
+    result = cli("audit", "verify", "--gallery", service.location)
+    assert result.stdout.startswith("audit trail intact")
+    copy = tmp_path / "copy"
+    shutil.copytree(service.location, copy, ignore=shutil.ignore_patterns("web-tmp"))
+    outcome = next(e for e in service.audit.entries() if e.action == "outcome")
+    with sqlite3.connect(copy / "audit.sqlite") as db:
+        db.execute("DROP TRIGGER audit_no_update")
+        db.execute("UPDATE audit SET detail = replace(detail, 'seized', 'released') "
+                   "WHERE seq = ?", (outcome.seq,))
+    broken = cli("audit", "verify", "--gallery", copy, check=False)
+    assert broken.returncode == 1 and f"entry {outcome.seq} was altered" in broken.stdout

@@ -30,6 +30,7 @@ _HANDLERS = {
     "fetch-weights": ("admin", "fetch_weights"),
     "serve": ("admin", "serve"),
     "user": ("admin", "user"),
+    "audit": ("audit", "audit"),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ...embedders import weights
 from ...errors import IprVisionError
+from ...gallery import local_actor
 from ..accounts import Accounts
 from .parser import PROG
 
@@ -43,13 +44,14 @@ def user(args: argparse.Namespace) -> int:
     if not gallery.is_dir():
         raise IprVisionError(f"no gallery folder at {gallery}")
     users = Accounts.open(gallery)
+    by = local_actor("cli")
     try:
         if args.verb == "add":
-            added = users.add(args.name, args.role, _password(args), args.brands)
+            added = users.add(args.name, args.role, _password(args), args.brands, by=by)
             brands = f" for {', '.join(added.brands)}" if added.brands else ""
             print(f"added {added.role} {added.name}{brands}")
         elif args.verb == "passwd":
-            users.set_password(args.name, _password(args))
+            users.set_password(args.name, _password(args), by=by)
             print(f"password of {args.name} changed")
         elif args.verb == "list":
             for each in users.users():
@@ -60,7 +62,7 @@ def user(args: argparse.Namespace) -> int:
                 else:
                     print(f"{each.name}\t{each.role}\t{','.join(each.brands) or '-'}"
                           f"\t{each.created_at}")
-        elif not users.remove(args.name):
+        elif not users.remove(args.name, by=by):
             print(f"{PROG}: no user {args.name!r}", file=sys.stderr)
             return 1
         else:

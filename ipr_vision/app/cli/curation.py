@@ -8,8 +8,11 @@ import sys
 from collections.abc import Callable
 
 from ...domain import json_safe
-from ...gallery import Gallery
+from ...gallery import Gallery, local_actor
 from .parser import PROG
+
+#: Who the audit trail names for a change made here: the OS user.
+_BY = local_actor("cli")
 
 
 def gallery(args: argparse.Namespace) -> int:
@@ -52,20 +55,43 @@ def _list(gallery: Gallery, args: argparse.Namespace) -> int:
 
 
 def _remove(gallery: Gallery, args: argparse.Namespace) -> int:
-    removed = gallery.remove(args.refs)
-    print(f"removed {removed} of {len(args.refs)} reference(s)")
+    removed = gallery.remove(args.refs, by=_BY, reason=args.reason)
+    print(f"removed {removed} of {len(args.refs)} reference(s); their photos are kept until "
+          f"purged (`{PROG} gallery purge`)")
     return 0 if removed == len(args.refs) else 1
 
 
+def _removed(gallery: Gallery, args: argparse.Namespace) -> int:
+    for gone in gallery.removed(args.brand):
+        ref = gone.reference
+        if args.json:
+            print(json.dumps({"ref": ref.id, "brand": ref.brand, "product": ref.product,
+                              "label": ref.label, "source_name": ref.source_name,
+                              "sha256": ref.sha256, "removed_by": gone.removed_by,
+                              "removed_at": gone.removed_at, "reason": gone.reason,
+                              "purged_by": gone.purged_by, "purged_at": gone.purged_at}))
+        else:
+            purged = f"\tpurged {gone.purged_at} by {gone.purged_by}" if gone.purged_at else ""
+            print(f"#{ref.id}\t{ref.brand}\t{ref.product}\t{ref.label}\tremoved "
+                  f"{gone.removed_at} by {gone.removed_by}: {gone.reason or '-'}{purged}")
+    return 0
+
+
+def _purge(gallery: Gallery, args: argparse.Namespace) -> int:
+    purged = gallery.purge(args.refs, by=_BY)
+    print(f"purged the photos of {purged} of {len(args.refs)} removed reference(s)")
+    return 0 if purged == len(args.refs) else 1
+
+
 def _note(gallery: Gallery, args: argparse.Namespace) -> int:
-    gallery.set_note(args.ref, args.text)
+    gallery.set_note(args.ref, args.text, by=_BY)
     print(f"note set on reference #{args.ref}")
     return 0
 
 
 def _operating_point(gallery: Gallery, args: argparse.Namespace) -> int:
     point = (gallery.operating_point(args.brand) if args.max_genuine_flagged is None
-             else gallery.set_operating_point(args.brand, args.max_genuine_flagged))
+             else gallery.set_operating_point(args.brand, args.max_genuine_flagged, by=_BY))
     print(json.dumps(json_safe(point)))
     return 0
 
@@ -78,7 +104,8 @@ def _reembed(gallery: Gallery, args: argparse.Namespace) -> int:
 
 def _points(gallery: Gallery, args: argparse.Namespace) -> int:
     if args.verb == "add":
-        added = gallery.add_point(args.ref, args.box, args.note, added_by=args.added_by)
+        added = gallery.add_point(args.ref, args.box, args.note,
+                                  by=local_actor("cli", args.added_by))
         print(f"added identification point #{added} on reference #{args.ref}")
     elif args.verb == "list":
         for point in gallery.points(brand=args.brand):
@@ -90,13 +117,14 @@ def _points(gallery: Gallery, args: argparse.Namespace) -> int:
                 x0, y0, x1, y1 = point.box
                 print(f"#{point.id}\tref #{point.ref_id}\t({x0:.3f},{y0:.3f})-({x1:.3f},"
                       f"{y1:.3f})\t{point.note}")
-    elif not gallery.remove_point(args.point):
+    elif not gallery.remove_point(args.point, by=_BY):
         print(f"{PROG}: no identification point #{args.point}", file=sys.stderr)
         return 1
     return 0
 
 
 _ACTIONS: dict[str, Callable[[Gallery, argparse.Namespace], int]] = {
-    "info": _info, "list": _list, "remove": _remove, "note": _note,
+    "info": _info, "list": _list, "remove": _remove, "removed": _removed, "purge": _purge,
+    "note": _note,
     "operating-point": _operating_point, "reembed": _reembed, "points": _points,
 }

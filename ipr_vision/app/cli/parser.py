@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brand", required=True)
     p.add_argument("--by", dest="added_by", help="who adds them (default: the user name)")
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
+    p.add_argument("--allow-poor-quality", action="store_true",
+                   help="add photos too small, blurred or dark to compare against (refused "
+                   "otherwise); each one is recorded in the audit trail")
 
     p = commands.add_parser("inspect", help="suggest genuine / counterfeit for photos")
     p.add_argument("photos", nargs="+", type=Path)
@@ -70,7 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--brand")
     a.add_argument("--product")
     a.add_argument("--json", action="store_true")
-    a = actions.add_parser("remove", help="remove references by id")
+    a = actions.add_parser("remove", help="take references out of use by id (the photos are "
+                           "kept, with who removed them, when and why, until purged)")
+    a.add_argument("refs", nargs="+", type=int, metavar="REF")
+    a.add_argument("--reason", default="", help="why, for the record")
+    gallery_arg(a)
+    a = actions.add_parser("removed", help="list removed references")
+    gallery_arg(a)
+    a.add_argument("--brand")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("purge", help="delete the photos of removed references for good")
     a.add_argument("refs", nargs="+", type=int, metavar="REF")
     gallery_arg(a)
     a = actions.add_parser("note", help="set the right holder's note on a reference")
@@ -137,6 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
     gallery_arg(v)
     v = verbs.add_parser("remove", help="remove a user (their inspections stay recorded)")
     v.add_argument("name")
+    gallery_arg(v)
+
+    p = commands.add_parser("audit", help="the gallery's audit trail: list it, verify its chain")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("list", help="entries, oldest first")
+    v.add_argument("--since", help="an ISO date or time (UTC), e.g. 2026-12-01")
+    v.add_argument("--user", help="only what this user did")
+    v.add_argument("--brand", help="only entries about this brand")
+    v.add_argument("--json", action="store_true", help="one JSON object per entry per line")
+    gallery_arg(v)
+    v = verbs.add_parser("verify", help="check that no entry was altered, inserted or removed "
+                         "(exit 1 and the first broken link otherwise)")
     gallery_arg(v)
     return parser
 

@@ -6,26 +6,32 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ...domain import json_safe
+from ...domain import Role, User, json_safe
 from ...errors import IprVisionError, PhotoError
 from ...evidence import write_evidence_pack
 from ...figures import EvidenceFigure, explanation_figures
-from ...gallery import Gallery, current_user
+from ...gallery import Gallery, local_actor
 from ...intake.labelled import split_index
 from ...results import Suggestion
 from .parser import PROG
+
+if TYPE_CHECKING:
+    from ..service import InspectionOutcome
 
 
 def import_photos(args: argparse.Namespace) -> int:
     if (args.folder is None) == (args.index is None):
         raise IprVisionError("give either a folder or --index CSV")
+    by = local_actor("cli", args.added_by)
     with Gallery(args.gallery, create=True) as gallery:
         if args.index is not None:
-            report = gallery.import_index(args.index, brand=args.brand, added_by=args.added_by)
+            report = gallery.import_index(args.index, brand=args.brand, by=by,
+                                          allow_poor_quality=args.allow_poor_quality)
         else:
-            report = gallery.import_folder(args.folder, brand=args.brand,
-                                           added_by=args.added_by)
+            report = gallery.import_folder(args.folder, brand=args.brand, by=by,
+                                           allow_poor_quality=args.allow_poor_quality)
     for source, reason in [*report.failed, *report.skipped]:
         print(f"{PROG}: skipped {source}: {reason}", file=sys.stderr)
     if args.json:
@@ -36,40 +42,59 @@ def import_photos(args: argparse.Namespace) -> int:
 
 
 def inspect_photos(args: argparse.Namespace) -> int:
+    """Each photo is inspected as one item and recorded in the gallery's inspection log under
+    the officer (default: the OS user), like an inspection in the web app."""
+    from ..service import Service
+
     failed = 0
-    officer = (args.officer or "").strip() or current_user()
+    actor = local_actor("cli", args.officer)
+    officer = User(actor.name, Role.OFFICER)
     if args.evidence is not None:  # an unusable folder is fatal before any photo is inspected
         try:
             args.evidence.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise IprVisionError(f"cannot create the evidence folder {args.evidence}: "
                                  f"{error.strerror or error}") from None
-    with Gallery(args.gallery, create=False) as gallery:
-        for photo, result in zip(args.photos, gallery.inspect_many(
-                args.photos, brand=args.brand, product=args.product), strict=True):
-            if isinstance(result, PhotoError):
+    service = Service.open(args.gallery, create=False)
+    try:
+        service.gallery.store.require_brand(args.brand)
+        for photo in args.photos:
+            outcome = service.inspect(officer, args.brand, args.product, [photo], actor=actor)
+            inspected = outcome.inspected(0)
+            if isinstance(inspected, str):
                 failed += 1
-                print(f"{PROG}: skipped {result}", file=sys.stderr)
+                print(f"{PROG}: skipped {inspected}", file=sys.stderr)
                 if args.json:
-                    print(json.dumps({"photo": str(photo), "error": result.reason}))
+                    print(json.dumps({"photo": str(photo), "error": _reason(outcome),
+                                      "inspection": outcome.inspection.id}))
                 continue
-            line = result.to_dict()
+            _, result = inspected
+            line = {**result.to_dict(), "inspection": outcome.inspection.id}
             if args.evidence is not None:
-                line["evidence"] = _evidence(gallery, result, photo, args.evidence, officer)
+                line["evidence"] = _evidence(service.gallery, result, photo, args.evidence,
+                                             actor.name, outcome.inspection.id)
                 if line["evidence"] is None:
                     failed += 1
             if args.json:
                 print(json.dumps(line, allow_nan=False), flush=True)
             else:
-                print(_describe(result), flush=True)
+                print(_describe(result) + f"\n  recorded as inspection {outcome.inspection.id}",
+                      flush=True)
                 if args.evidence is not None:
                     print(f"  evidence: {line['evidence'] or 'not written (see above)'}",
                           flush=True)
+    finally:
+        service.close()
     return 1 if failed else 0
 
 
+def _reason(outcome: InspectionOutcome) -> str:
+    _, error = outcome.results[0]
+    return error.reason if isinstance(error, PhotoError) else str(error)
+
+
 def _evidence(gallery: Gallery, suggestion: Suggestion, photo: Path, out_dir: Path,
-              officer: str) -> str | None:
+              officer: str, inspection: str) -> str | None:
     """Write one photo's evidence pack, with the heat map of where it differs when there is
     one; a failure is reported and counts as a failed input."""
     figures: list[EvidenceFigure] = []
@@ -80,7 +105,7 @@ def _evidence(gallery: Gallery, suggestion: Suggestion, photo: Path, out_dir: Pa
         print(f"{PROG}: no heat map for {photo}: {error}", file=sys.stderr)
     try:
         return str(write_evidence_pack(suggestion, photo, out_dir, officer=officer,
-                                       extra_figures=figures).folder)
+                                       extra_figures=figures, inspection=inspection).folder)
     except (IprVisionError, OSError) as error:
         print(f"{PROG}: no evidence pack for {photo}: {error}", file=sys.stderr)
         return None

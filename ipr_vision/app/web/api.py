@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 from gradio.data_classes import FileData
 
-from ...domain import json_safe
+from ...domain import Actor, json_safe
 from ...results import Suggestion
 from ..service import Service
 from .common import shown
@@ -40,8 +40,9 @@ def add_api(service: Service) -> None:
         under the logged-in user. Returns the suggestion as the CLI's --json prints it."""
         source = Path(photo.path if isinstance(photo, FileData) else photo["path"])
         with shown("en", page=False):
-            outcome = service.inspect(service.user(request.username), brand, product or None,
-                                      [source])
+            user = service.user(request.username)
+            outcome = service.inspect(user, brand, product or None, [source],
+                                      actor=Actor(user.name, user.role, "api", _client(request)))
         _, result = outcome.results[0]
         if not isinstance(result, Suggestion):
             raise gr.Error(str(result))
@@ -52,3 +53,9 @@ def add_api(service: Service) -> None:
 
     for fn in (brands, references, inspect):
         gr.api(fn, api_name=fn.__name__, concurrency_limit=2)
+
+
+def _client(request: gr.Request) -> str:
+    """The caller's address, for the audit trail."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", "") or "")

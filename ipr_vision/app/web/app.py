@@ -2,15 +2,21 @@
 
 Offline by construction (customs networks are often closed): Gradio's analytics and version
 check are off (``GRADIO_ANALYTICS_ENABLED=False``), gradio_client's telemetry too
-(``HF_HUB_DISABLE_TELEMETRY=1``), no share tunnel (``share=False``), no server-side rendering
-(``ssr_mode=False``, which would start Node), no MCP server, and the default theme, whose fonts
-Gradio serves itself (a ``GoogleFont`` theme would fetch from Google). Uploads land in
-``GALLERY/web-tmp`` (``GRADIO_TEMP_DIR``), cleaned of files older than a day.
+(``HF_HUB_DISABLE_TELEMETRY=1``), no share tunnel, no server-side rendering (``ssr_mode=False``,
+which would start Node), no MCP server, and the default theme, whose fonts Gradio serves itself
+(a ``GoogleFont`` theme would fetch from Google). Uploads land in ``GALLERY/web-tmp``
+(``GRADIO_TEMP_DIR``), cleaned of files older than a day; downloads made for one user in
+``GALLERY/private`` (:mod:`.private_files`), likewise.
+
+The Blocks are mounted on our own FastAPI app, served by uvicorn, rather than started with
+``Blocks.launch``: the login, sessions and throttling (:mod:`.auth`) and the per-user file
+checks (:mod:`.private_files`) need routes and middleware in front of Gradio's.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,34 +27,86 @@ OFFLINE_ENVIRONMENT = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELE
 
 
 def prepare_environment(gallery: Path) -> Path:
-    """Set Gradio's offline switches and upload folder; must run before gradio is imported."""
+    """Set Gradio's offline switches and upload folder; must run before gradio is imported.
+
+    The folder is made absolute, so the paths Gradio hands out are the ones
+    :class:`.private_files.HandedOut` compares, whatever the working directory."""
     for key, value in OFFLINE_ENVIRONMENT.items():
         os.environ[key] = value
-    temp = gallery / "web-tmp"
+    temp = (gallery / "web-tmp").resolve()
     temp.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(temp)
     return temp
 
 
-def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
-           login_message: str | None = None, block: bool = True) -> tuple[Any, str]:
-    """Start the app (after :func:`prepare_environment`); returns (app, local URL)."""
-    from .i18n import both
-    from .render import CSS
+class Running:
+    """The app being served; :meth:`close` stops it (the server, Gradio's queue, the login
+    threads)."""
 
+    def __init__(self, blocks: Any, server: Any, thread: threading.Thread, auth: Any) -> None:
+        self.blocks, self.server, self.thread, self.auth = blocks, server, thread, auth
+
+    def close(self) -> None:
+        self.blocks.close(verbose=False)
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.auth.close()
+
+
+def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
+           login_message: str | None = None, block: bool = True) -> tuple[Running, str]:
+    """Serve the app (after :func:`prepare_environment`); returns it and its local URL. With
+    ``block`` it serves until interrupted (Ctrl-C), then stops."""
     if not service.has_users():
         raise GalleryError(f"{service.location} has no users yet, so nobody could log in; "
                            "add one with: ipr-vision user add NAME --role admin --gallery "
                            f"{service.location}")
-    from .layout import build_app
+    import gradio as gr
+    import uvicorn
+    from fastapi import FastAPI
 
-    downloads = Path(os.environ.get("GRADIO_TEMP_DIR", service.location / "web-tmp"))
-    app = build_app(service, downloads / "downloads")
-    app.queue(default_concurrency_limit=4)
-    _, url, _ = app.launch(
-        server_name=host, server_port=port, auth=service.login,
-        auth_message=login_message or both("login_message"), share=False, ssr_mode=False,
-        mcp_server=False, enable_monitoring=False, pwa=False, inbrowser=False,
-        max_file_size="1gb", css=CSS, prevent_thread_lock=not block,
-        quiet=not block)
-    return app, url
+    from .auth import Auth, LoginFirst
+    from .layout import build_app
+    from .private_files import GradioFileGuard, HandedOut, PrivateFiles, private_router
+    from .render import CSS
+
+    temp = Path(os.environ.get("GRADIO_TEMP_DIR", service.location / "web-tmp"))
+    private = PrivateFiles(service.location / "private")
+    blocks = build_app(service, private)
+    blocks.queue(default_concurrency_limit=4)
+    auth = Auth(service, message=login_message)
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # Routes before the mount: Starlette tries them in order, and Gradio's mount at "/" takes
+    # every path (its own /login and /logout included) that comes after it.
+    server.include_router(auth.router())
+    server.include_router(private_router(private, auth.user_of))
+    server.add_middleware(GradioFileGuard, handed_out=HandedOut(temp), user_of=auth.user_of)
+    server.add_middleware(LoginFirst, user_of=auth.user_of)
+    gr.mount_gradio_app(
+        server, blocks, path="/", auth_dependency=auth.username, server_name=host,
+        server_port=port, ssr_mode=False, mcp_server=False, enable_monitoring=False, pwa=False,
+        max_file_size="1gb", css=CSS, show_error=False, blocked_paths=[str(private.root)])
+    # Blocks.launch would set this; mounting does not, and without it Gradio skips its own
+    # check that a file given as an input was uploaded (processing_utils._check_allowed).
+    blocks.has_launched = True
+
+    config = uvicorn.Config(server, host=host, port=port, log_level="warning", lifespan="on")
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uvicorn_server.run, name="ipr-vision-server", daemon=True)
+    thread.start()
+    while not uvicorn_server.started:
+        thread.join(timeout=0.01)
+        if not thread.is_alive():
+            auth.close()
+            raise GalleryError(f"could not serve on {host}:{port} (is the port in use?)")
+    running = Running(blocks, uvicorn_server, thread, auth)
+    url = f"http://{'localhost' if host == '0.0.0.0' else host}:{port}/"
+    if block:
+        try:
+            while thread.is_alive():
+                thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            running.close()
+    return running, url

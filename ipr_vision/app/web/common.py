@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -16,6 +15,7 @@ from ...domain import User
 from ...errors import IprVisionError, PermissionDenied
 from ..service import Service
 from .i18n import t
+from .private_files import PrivateFiles
 
 
 @dataclass
@@ -32,7 +32,8 @@ class Ui:
     """The service and the registry of translated texts, passed to every tab builder."""
 
     service: Service
-    downloads: Path
+    #: Where downloads go: each served to its owner only (``private.url(path)``).
+    private: PrivateFiles
     translated: list[Translated] = field(default_factory=list)
 
     def text(self, component: Any, key: str, attr: str = "label") -> Any:

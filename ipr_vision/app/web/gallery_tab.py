@@ -44,6 +44,8 @@ def build(ui: Ui, lang: Any) -> Any:
             label = ui.choices(ui.text(gr.Radio(choices=choices("en", _LABELS), value="genuine",
                                                 label="label", elem_id="gallery-label"), "label"),
                                _LABELS)
+            poor = ui.text(gr.Checkbox(value=False, label="poor", elem_id="gallery-poor"),
+                           "allow_poor")
             upload = ui.text(gr.Button("Add", variant="primary", elem_id="gallery-upload"),
                              "upload_button", "value")
     report = gr.Dataframe(interactive=False, visible=False, elem_id="gallery-report")
@@ -71,6 +73,8 @@ def build(ui: Ui, lang: Any) -> Any:
                                          elem_id="gallery-point-id"), "point_id")
             remove_point = ui.text(gr.Button("Remove point", elem_id="gallery-remove-point"),
                                    "remove_point", "value")
+            reason = ui.text(gr.Textbox(label="why", elem_id="gallery-remove-reason"),
+                             "remove_reason")
             remove = ui.text(gr.Button("Remove", variant="stop", elem_id="gallery-remove"),
                              "remove_ref", "value")
     with gr.Accordion("health", open=True) as health_box:
@@ -106,14 +110,17 @@ def build(ui: Ui, lang: Any) -> Any:
             return (dropdown(ui.service.products(user, brand), name),
                     md(lang, "product_created", product=name), "")
 
-    def add(lang: str, brand: str | None, product: str | None, label: str,
+    def add(lang: str, brand: str | None, product: str | None, label: str, poor: bool,
             files: list[str] | None, request: gr.Request) -> tuple[Any, str, None]:
         with shown(lang):
             if not brand or not product:
                 raise IprVisionError(t(lang, "choose_brand"))
             result = ui.service.upload(ui.user(request), brand, product, label,
-                                       [Path(f) for f in files or []])
-            rows = [[name, t(lang, "result_added"), f"#{ref}"] for name, ref in result.added]
+                                       [Path(f) for f in files or []], allow_poor_quality=poor)
+            waived = {name: why for name, _, why in result.waived}
+            rows = [[name, t(lang, "result_added"),
+                     f"#{ref}" + (f" ({t(lang, 'poor_allowed')}: {waived[name]})"
+                                  if name in waived else "")] for name, ref in result.added]
             rows += [[name, t(lang, "result_duplicate"), t(lang, "dup_detail", ref=ref)
                       if ref >= 0 else t(lang, "dup_in_upload")] for name, ref in result.duplicates]
             rows += [[name, t(lang, "result_failed"), reason] for name, reason in result.failed]
@@ -187,12 +194,14 @@ def build(ui: Ui, lang: Any) -> Any:
             ui.service.remove_point(ui.user(request), ref_id, int(point))
             return (t(lang, "point_removed"), *describe(lang, ref_id, request))
 
-    def drop(lang: str, ref_id: int | None, request: gr.Request) -> tuple[Any, ...]:
+    def drop(lang: str, ref_id: int | None, why: str, request: gr.Request) -> tuple[Any, ...]:
         with shown(lang):
             if ref_id is None:
                 raise IprVisionError(t(lang, "selected_none"))
-            ui.service.remove(ui.user(request), [ref_id])
-            return (t(lang, "removed", id=ref_id), *describe(lang, None, request))
+            if not why.strip():
+                raise IprVisionError(t(lang, "remove_reason_needed"))
+            ui.service.remove(ui.user(request), [ref_id], why)
+            return (t(lang, "removed", id=ref_id), "", *describe(lang, None, request))
 
     def health(lang: str, brand: str | None, product: str | None,
                request: gr.Request) -> tuple[Any, ...]:
@@ -236,13 +245,13 @@ def build(ui: Ui, lang: Any) -> Any:
     show.change(fill_grid, grid_inputs, [grid, refs], **private)
     create.click(create_product, [lang, brand, new_product], [product, status, new_product],
                  **private)
-    upload.click(add, [lang, brand, product, label, files], [report, status, files],
+    upload.click(add, [lang, brand, product, label, poor, files], [report, status, files],
                  **private).then(fill_grid, grid_inputs, [grid, refs], **private)
     grid.select(select, [lang, refs], described, **private)
     save_note.click(save, [lang, selected, note], status, **private)
     add_point.click(point, [lang, selected, box, point_note], [status, *described], **private)
     remove_point.click(unpoint, [lang, selected, point_id], [status, *described], **private)
-    remove.click(drop, [lang, selected], [status, *described], **private).then(
+    remove.click(drop, [lang, selected, reason], [status, reason, *described], **private).then(
         fill_grid, grid_inputs, [grid, refs], **private)
     compute.click(health, [lang, brand, product],
                   [health_text, roc, histogram, reliability, share], **private)

@@ -1,20 +1,31 @@
-"""Inspect (officers): photos in, a suggestion with its evidence out, every inspection recorded."""
+"""Inspect (officers): photos of one item in, a suggestion with its evidence out, recorded.
+
+An inspection is one item. Pressing Inspect records the photos in the upload list and clears
+it; more photos of the same item pressed in later join the same record (photos it already
+holds are not recorded twice, so a second click adds nothing); New inspection starts the next
+item. The item's suggestion is derived from its photos' by :func:`~ipr_vision.core.item.
+item_verdict`; each photo's own result stays one click away.
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from ...domain import Inspection
 from ...errors import IprVisionError
 from ...results import Explanation, Suggestion
 from ..service import InspectionOutcome
 from .common import Ui, dropdown, md, shown
 from .i18n import t
 from .render import (
+    download_link,
     explanation_markdown,
+    item_card,
     match_items,
     notes_markdown,
     verdict_card,
@@ -24,10 +35,16 @@ from .render import (
 
 @dataclass
 class Session:
-    """One officer's latest inspection, kept server-side between clicks."""
+    """One officer's current inspection, kept server-side between clicks: the record and the
+    live results of its photos, in the record's order."""
 
     outcome: InspectionOutcome
     explained: dict[int, Explanation | str] = field(default_factory=dict)
+
+    def joined(self, more: InspectionOutcome) -> Session:
+        """The session after more photos of the item were recorded."""
+        return Session(InspectionOutcome(more.inspection, [*self.outcome.results,
+                                                           *more.results]), self.explained)
 
 
 @dataclass
@@ -37,8 +54,16 @@ class InspectTab:
     rerender: tuple[Any, list[Any], list[Any]]
 
 
+#: Locks that serialise one browser session's inspections (striped: bounded memory), so a
+#: second click sent before the first finished waits and then finds its photos recorded.
+_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
 def build(ui: Ui, lang: Any) -> InspectTab:
     session = gr.State(None)
+    #: The inspection each browser session is adding to, by Gradio's session hash: what a
+    #: click still in flight when the first one recorded cannot see in its (older) state.
+    current: dict[str, str] = {}
     with gr.Row():
         brand = ui.text(gr.Dropdown(label="Brand", choices=[], elem_id="inspect-brand"), "brand")
         propose = ui.text(gr.Checkbox(value=True, label="propose", elem_id="inspect-propose"),
@@ -52,10 +77,14 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                                  file_types=["image", ".heic", ".heif"], height=240), "photos")
         camera = ui.text(gr.Image(type="filepath", sources=["webcam"], format="png",
                                   label="camera", elem_id="inspect-camera", height=240), "camera")
-    run = ui.text(gr.Button("Inspect", variant="primary", elem_id="inspect-run"),
-                  "inspect_button", "value")
+    with gr.Row():
+        run = ui.text(gr.Button("Inspect", variant="primary", elem_id="inspect-run"),
+                      "inspect_button", "value")
+        new = ui.text(gr.Button("New inspection", visible=False, elem_id="inspect-new"),
+                      "new_inspection", "value")
     with gr.Column(visible=False) as results:
         recorded = gr.Markdown(elem_id="inspect-recorded")
+        item = gr.HTML(elem_id="inspect-item")
         which = ui.text(gr.Dropdown(label="show", choices=[], visible=False,
                                     elem_id="inspect-which"), "show_photo")
         card = gr.HTML(elem_id="inspect-verdict")
@@ -78,12 +107,10 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         with gr.Row():
             evidence = ui.text(gr.Button("evidence", elem_id="inspect-evidence"), "evidence_button",
                                "value")
-            evidence_file = ui.text(gr.File(label="pack", interactive=False,
-                                            elem_id="inspect-evidence-file"), "evidence_file")
+            evidence_file = gr.HTML(elem_id="inspect-evidence-file")
         table = ui.text(gr.Dataframe(label="batch", interactive=False, elem_id="inspect-table"),
                         "batch_table")
-        csv_file = ui.text(gr.File(label="csv", interactive=False, elem_id="inspect-csv"),
-                           "batch_csv")
+        csv_file = gr.HTML(elem_id="inspect-csv")
 
     def products(lang: str, brand: str | None, request: gr.Request) -> Any:
         with shown(lang):
@@ -92,8 +119,9 @@ def build(ui: Ui, lang: Any) -> InspectTab:
             return dropdown(ui.service.products(ui.user(request), brand))
 
     def run_inspection(lang: str, brand: str | None, propose: bool, product: str | None,
-                photos: list[str] | None, camera: str | None, request: gr.Request,
-                progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+                       photos: list[str] | None, camera: str | None, state: Session | None,
+                       request: gr.Request, progress: gr.Progress = gr.Progress()  # noqa: B008
+                       ) -> tuple[Any, ...]:
         with shown(lang):
             user = ui.user(request)
             if not brand:
@@ -101,26 +129,51 @@ def build(ui: Ui, lang: Any) -> InspectTab:
             sources = [Path(p) for p in [*(photos or []), *([camera] if camera else [])]]
             if not sources:
                 raise IprVisionError(t(lang, "no_photo"))
-            outcome = ui.service.inspect(
-                user, brand, None if propose else product, sources,
-                lambda done, total: progress((done, total),
-                                             desc=t(lang, "progress", done=done, total=total)))
-            state = Session(outcome)
+            key = request.session_hash or user.name
+            with _LOCKS[hash(key) % len(_LOCKS)]:
+                outcome = ui.service.inspect(
+                    user, brand, None if propose else product, sources,
+                    lambda done, total: progress(
+                        (done, total), desc=t(lang, "progress", done=done, total=total)),
+                    inspection_id=state.outcome.inspection.id if state else current.get(key))
+                current[key] = outcome.inspection.id
             inspection = outcome.inspection
-            rows = [[p.name, p.verdict or "", "" if p.p_counterfeit is None else
-                     round(p.p_counterfeit, 3), p.product or "",
-                     p.error or (p.suggestion or {}).get("reason", "")]
-                    for p in inspection.photos]
-            header = [t(lang, k) for k in ("col_photo", "col_verdict", "col_p", "col_product",
-                                           "col_reason")]
-            csv_path = write_csv(ui.downloads / f"inspection-{inspection.id}.csv", header, rows)
-            names = [(f"{n + 1}. {p.name}", n) for n, p in enumerate(inspection.photos)]
-            first = next((n for n, (_, r) in enumerate(outcome.results)
-                          if isinstance(r, Suggestion)), 0)
-            return (gr.update(visible=True), state, t(lang, "inspection_id", id=inspection.id),
-                    gr.update(choices=names, value=first, visible=len(names) > 1),
-                    *details(lang, state, first, request),
-                    gr.update(value=rows, headers=header), str(csv_path), None)
+            if not outcome.results:  # all recorded already: what is shown stays as it is
+                return (gr.skip(), gr.skip(), md(lang, "nothing_new", id=inspection.id),
+                        *(gr.skip() for _ in range(len(detail_outputs) + 5)), None, None,
+                        gr.update(visible=True))
+            joined = state.joined(outcome) if state else Session(outcome)
+            first_new = len(joined.outcome.results) - len(outcome.results)
+            shown_first = next((n for n, (_, r) in enumerate(joined.outcome.results)
+                                if n >= first_new and isinstance(r, Suggestion)), first_new)
+            names = photo_choices(lang, inspection)
+            rows, header = photo_rows(lang, inspection)
+            csv_path = write_csv(ui.private.new_path(user.name, f"inspection-{inspection.id}.csv"),
+                                 header, rows)
+            return (gr.update(visible=True), joined,
+                    md(lang, "item_recorded", id=inspection.id, n=len(inspection.photos)),
+                    item_card(lang, inspection, ui.service.item_verdict(inspection)),
+                    gr.update(choices=names, value=shown_first, visible=len(names) > 1),
+                    *details(lang, joined, shown_first, request),
+                    gr.update(value=rows, headers=header),
+                    download_link(ui.private.url(csv_path), t(lang, "batch_csv")), "", None, None,
+                    gr.update(visible=True))
+
+    def new_inspection(request: gr.Request) -> tuple[Any, ...]:
+        """Forget the current item: the next Inspect starts a new record."""
+        current.pop(request.session_hash or ui.user(request).name, None)
+        return (gr.update(visible=False), None, "", "", gr.update(choices=[], visible=False),
+                *(gr.update(value=None) for _ in detail_outputs), gr.update(value=None), "",
+                "", None, None, gr.update(visible=False))
+
+    def photo_rows(lang: str, inspection: Inspection) -> tuple[list[list[Any]], list[str]]:
+        """Each photo of the inspection for the table and its CSV, under the item's id."""
+        rows = [[inspection.id, p.name, p.verdict or t(lang, "unreadable"),
+                 "" if p.p_counterfeit is None else round(p.p_counterfeit, 3), p.product or "",
+                 p.error or (p.suggestion or {}).get("reason", "")] for p in inspection.photos]
+        header = [t(lang, k) for k in ("col_id", "col_photo", "col_verdict", "col_p",
+                                       "col_product", "col_reason")]
+        return rows, header
 
     def details(lang: str, state: Session | None, index: int | None,
                 request: gr.Request) -> tuple[Any, ...]:
@@ -158,6 +211,22 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         with shown(lang):
             return details(lang, state, index, request)
 
+    def redraw(lang: str, state: Session | None, index: int | None,
+               request: gr.Request) -> tuple[Any, ...]:
+        """The item and the photo shown, in another language."""
+        with shown(lang):
+            if state is None:
+                return (gr.skip(), gr.skip(), gr.skip(), *details(lang, state, index, request))
+            inspection = state.outcome.inspection
+            return (md(lang, "item_recorded", id=inspection.id, n=len(inspection.photos)),
+                    item_card(lang, inspection, ui.service.item_verdict(inspection)),
+                    gr.update(choices=photo_choices(lang, inspection)),
+                    *details(lang, state, index, request))
+
+    def photo_choices(lang: str, inspection: Inspection) -> list[tuple[str, int]]:
+        return [(t(lang, "photo_of", n=n + 1, total=len(inspection.photos), name=p.name), n)
+                for n, p in enumerate(inspection.photos)]
+
     def pack(lang: str, state: Session | None, index: int | None, request: gr.Request) -> Any:
         with shown(lang):
             if state is None:
@@ -167,20 +236,26 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                 raise IprVisionError(inspected)
             photo, result = inspected
             explanation = state.explained.get(index or 0)
-            return str(ui.service.evidence_pack(
-                ui.user(request), photo, result,
+            user = ui.user(request)
+            archive = ui.service.evidence_pack(
+                user, state.outcome.inspection.id, photo, result,
                 explanation if isinstance(explanation, Explanation) else None,
-                ui.downloads / state.outcome.inspection.id))
+                ui.private.new_path(user.name, "evidence.zip").parent)
+            return download_link(ui.private.url(archive), t(lang, "evidence_file"))
 
     detail_outputs = [card, genuine, fake, notes, heat, aligned, points, explained]
     brand.change(products, [lang, brand], product, api_visibility="private")
     propose.change(lambda p: gr.update(interactive=not p), propose, product,
                    api_visibility="private")
-    run.click(run_inspection, [lang, brand, propose, product, photos, camera],
-              [results, session, recorded, which, *detail_outputs, table, csv_file,
-               evidence_file],
-              api_visibility="private", concurrency_limit=2)
+    run_outputs = [results, session, recorded, item, which, *detail_outputs, table, csv_file,
+                   evidence_file, photos, camera, new]
+    # trigger_mode "once": a second click while the first is running is not sent (and one
+    # that is sent anyway waits for the first under its session's lock, then finds nothing new).
+    run.click(run_inspection, [lang, brand, propose, product, photos, camera, session],
+              run_outputs, api_visibility="private", concurrency_limit=2, trigger_mode="once")
+    new.click(new_inspection, None, run_outputs, api_visibility="private")
     which.input(show, [lang, session, which], detail_outputs, api_visibility="private")
     evidence.click(pack, [lang, session, which], evidence_file, api_visibility="private")
-    return InspectTab(brand, (show, [lang, session, which], detail_outputs))
+    return InspectTab(brand, (redraw, [lang, session, which],
+                              [recorded, item, which, *detail_outputs]))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -14,11 +13,13 @@ from . import gallery_tab, inspect_tab, records_tab, users_tab, workshop_tab
 from .api import add_api
 from .common import Ui, dropdown
 from .i18n import LANGUAGES, t
+from .private_files import PrivateFiles
 
 
-def build_app(service: Service, downloads: Path) -> Any:
-    """The Blocks app over one service (its gallery, users and inspection log)."""
-    ui = Ui(service, downloads)
+def build_app(service: Service, private_files: PrivateFiles) -> Any:
+    """The Blocks app over one service (its gallery, users and inspection log); downloads are
+    kept in ``private_files``."""
+    ui = Ui(service, private_files)
     with gr.Blocks(title="ipr-vision", delete_cache=(3600, 86400)) as app:
         with gr.Row(equal_height=True):
             ui.text(gr.Markdown("## ipr-vision", elem_id="title"), "title", "value")
@@ -33,7 +34,7 @@ def build_app(service: Service, downloads: Path) -> Any:
             with gr.Tab("Inspect", id="inspect", visible=False) as inspect_box:
                 inspect = inspect_tab.build(ui, lang)
             with gr.Tab("Records", id="records", visible=False) as records_box:
-                records_listing, records_outputs = records_tab.build(ui, lang)
+                records_listing, records_inputs, records_outputs = records_tab.build(ui, lang)
             with gr.Tab("Gallery", id="gallery", visible=False) as gallery_box:
                 gallery_brand = gallery_tab.build(ui, lang)
             with gr.Tab("Workshop", id="workshop", visible=False) as workshop_box:
@@ -78,11 +79,11 @@ def build_app(service: Service, downloads: Path) -> Any:
         rerender, rerender_inputs, rerender_outputs = inspect.rerender
         lang.change(relabel, lang, [*translated, who], **private).then(
             rerender, rerender_inputs, rerender_outputs, **private).then(
-            records_listing, lang, records_outputs, **private).then(
+            records_listing, records_inputs, records_outputs, **private).then(
             maybe_users, lang, users_outputs, **private)
         app.load(start, None, [lang, who, tab_row, *boxes.values(), inspect.brand, gallery_brand,
                                workshop_brand], **private).then(
-            records_listing, lang, records_outputs, **private).then(
+            records_listing, records_inputs, records_outputs, **private).then(
             maybe_users, lang, users_outputs, **private)
-        records_box.select(records_listing, lang, records_outputs, **private)
+        records_box.select(records_listing, records_inputs, records_outputs, **private)
     return app

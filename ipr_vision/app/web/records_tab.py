@@ -1,4 +1,9 @@
-"""Inspection records: what was inspected, what was suggested, and the outcome once known."""
+"""Inspection records: what was inspected, what was suggested, and every outcome since.
+
+Outcomes are a history, never overwritten: the officer's decision (seized, released) and the
+right holder's confirmation are separate columns, and the record on screen shows each entry
+with who made it and when. Saving keeps the record that is on screen selected.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,14 @@ from typing import Any
 
 import gradio as gr
 
-from ...domain import Outcome
+from ...domain import Inspection, Outcome, OutcomeEntry
 from .common import Ui, choices, md, shown
 from .i18n import t
-from .render import write_csv
+from .render import download_link, write_csv
 
 _OUTCOMES = tuple((f"outcome_{o}", o.value) for o in Outcome)
 _COLUMNS = ("col_id", "col_time", "col_officer", "col_brand", "col_product", "col_photos",
-            "col_verdicts", "col_outcome")
+            "col_item", "col_verdicts", "col_decision", "col_confirmation")
 
 
 def build(ui: Ui, lang: Any) -> Any:
@@ -22,8 +27,7 @@ def build(ui: Ui, lang: Any) -> Any:
     refresh = ui.text(gr.Button("Refresh", elem_id="records-refresh"), "refresh", "value")
     table = ui.text(gr.Dataframe(label="records", interactive=False, elem_id="records-table"),
                     "records_table")
-    csv_file = ui.text(gr.File(label="csv", interactive=False, elem_id="records-csv"),
-                       "records_csv")
+    csv_file = gr.HTML(elem_id="records-csv")
     with gr.Row():
         inspection = ui.text(gr.Dropdown(label="inspection", choices=[],
                                          elem_id="records-id"), "outcome_id")
@@ -33,34 +37,72 @@ def build(ui: Ui, lang: Any) -> Any:
     save = ui.text(gr.Button("Save", variant="primary", elem_id="records-save"),
                    "outcome_save", "value")
     status = gr.Markdown(elem_id="records-status")
+    history = gr.Markdown(elem_id="records-history")
 
-    def listing(lang: str, request: gr.Request) -> tuple[Any, Any, Any]:
+    def listing(lang: str, current: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The table, its CSV, and the inspection list with the one on screen kept."""
         with shown(lang):
-            records = ui.service.inspections(ui.user(request))
-            rows = []
-            for r in records:
-                verdicts = Counter(p.verdict or "error" for p in r.photos)
-                outcome = t(lang, f"outcome_{r.outcome}") if r.outcome else ""
-                rows.append([r.id, r.created_at, r.officer, r.brand, r.product or "",
-                             len(r.photos), ", ".join(f"{v} {n}" for v, n in verdicts.items()),
-                             outcome])
+            user = ui.user(request)
+            records = ui.service.inspections(user)
+            rows = [_row(lang, ui, r) for r in records]
             header = [t(lang, c) for c in _COLUMNS]
-            path = write_csv(ui.downloads / f"records-{request.username}.csv", header, rows)
+            path = write_csv(ui.private.new_path(user.name, f"records-{user.name}.csv"), header,
+                             rows)
             ids = [r.id for r in records]
-            return (gr.update(value=rows, headers=header), str(path),
-                    gr.update(choices=ids, value=ids[0] if ids else None))
+            chosen = current if current in ids else (ids[0] if ids else None)
+            shown_record = next((r for r in records if r.id == chosen), None)
+            return (gr.update(value=rows, headers=header),
+                    download_link(ui.private.url(path), t(lang, "records_csv")),
+                    gr.update(choices=ids, value=chosen),
+                    _history(lang, shown_record) if shown_record else "")
+
+    def show(lang: str, inspection_id: str | None, request: gr.Request) -> str:
+        with shown(lang):
+            if not inspection_id:
+                return ""
+            return _history(lang, ui.service.inspection(ui.user(request), inspection_id))
 
     def record(lang: str, inspection_id: str | None, outcome: str | None, note: str,
-               request: gr.Request) -> str:
+               request: gr.Request) -> tuple[str, Any]:
         with shown(lang):
             if not inspection_id or not outcome:
-                return ""
+                return "", gr.update()
             ui.service.set_outcome(ui.user(request), inspection_id, outcome, note)
-            return md(lang, "outcome_saved", id=inspection_id,
-                      outcome=t(lang, f"outcome_{outcome}"))
+            return (md(lang, "outcome_saved", id=inspection_id,
+                       outcome=t(lang, f"outcome_{outcome}")), "")
 
-    refresh.click(listing, lang, [table, csv_file, inspection], api_visibility="private")
-    save.click(record, [lang, inspection, outcome, note], status,
-               api_visibility="private").then(listing, lang, [table, csv_file, inspection],
-                                              api_visibility="private")
-    return listing, [table, csv_file, inspection]
+    private = {"api_visibility": "private"}
+    outputs = [table, csv_file, inspection, history]
+    refresh.click(listing, [lang, inspection], outputs, **private)
+    inspection.input(show, [lang, inspection], history, **private)
+    save.click(record, [lang, inspection, outcome, note], [status, note], **private).then(
+        listing, [lang, inspection], outputs, **private)
+    return listing, [lang, inspection], outputs
+
+
+def _row(lang: str, ui: Ui, r: Inspection) -> list[Any]:
+    verdicts = Counter(p.verdict or "error" for p in r.photos)
+    item = ui.service.item_verdict(r)
+    return [r.id, r.created_at, r.officer, r.brand, r.product or "", len(r.photos),
+            t(lang, f"verdict_{item}") if item else t(lang, "unreadable"),
+            ", ".join(f"{v} {n}" for v, n in verdicts.items()),
+            _entry(lang, r.decision), _entry(lang, r.confirmation)]
+
+
+def _entry(lang: str, entry: OutcomeEntry | None) -> str:
+    return f"{t(lang, f'outcome_{entry.outcome}')} ({entry.by})" if entry else ""
+
+
+def _history(lang: str, record: Inspection) -> str:
+    """Every outcome of the record, oldest first, with who, their role and when."""
+    lines = [f"**{md(lang, 'history_title', id=record.id)}**", ""]
+    if not record.history:
+        lines.append(t(lang, "no_history"))
+    for n, entry in enumerate(record.history, start=1):
+        line = md(lang, "history_line", at=entry.at, by=entry.by,
+                  role=t(lang, f"role_{entry.role}"),
+                  outcome=t(lang, f"outcome_{entry.outcome}"))
+        if entry.note:
+            line += " · " + md(lang, "history_note", note=entry.note)
+        lines.append(f"{n}. {line}")
+    return "\n".join(lines)

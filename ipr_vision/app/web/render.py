@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import html
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
 
-from ...domain import Verdict
+from ...domain import Inspection, Verdict
 from ...errors import PhotoError
 from ...intake.photo import read_photo
 from ...results import Explanation, Match, Suggestion
@@ -70,6 +71,24 @@ def verdict_card(lang: str, s: Suggestion) -> str:
     return "\n".join(parts)
 
 
+def item_card(lang: str, inspection: Inspection, verdict: Verdict | None) -> str:
+    """The item's suggestion, above the card of the photo shown: the same colours and label,
+    with how many photos said what and the rule that combined them."""
+    css = verdict or Verdict.INCONCLUSIVE
+    counts = Counter(p.verdict for p in inspection.photos)
+    said = ", ".join(f"{t(lang, f'verdict_{v}' if v else 'unreadable')} ({n})"
+                     for v, n in counts.items())
+    return "\n".join([
+        f'<div class="ipr-verdict ipr-{css}" data-verdict="{css}" '
+        f'data-inspection="{html.escape(inspection.id)}">',
+        f'<div class="ipr-muted">{html.escape(t(lang, "item_title", id=inspection.id))}</div>',
+        f'<div class="ipr-label">{html.escape(t(lang, f"verdict_{css}"))}</div>',
+        f"<div>{html.escape(t(lang, 'item_counts', n=len(inspection.photos), counts=said))}"
+        "</div>",
+        f'<div class="ipr-muted">{html.escape(t(lang, "item_rule"))}</div>',
+        "</div>"])
+
+
 def thumbnail(path: Path, side: int) -> Image.Image | None:
     """A reference photo upright (EXIF orientation applied) within ``side`` pixels; None when
     the file cannot be read."""
@@ -112,6 +131,13 @@ def explanation_markdown(lang: str, e: Explanation) -> str:
         else:
             lines.append(md(lang, "point_unplaced", n=n, note=p.point.note, reason=p.reason))
     return "\n\n".join(lines)
+
+
+def download_link(url: str, text: str) -> str:
+    """A link to a file kept for its owner (:class:`.private_files.PrivateFiles`): the page
+    shows the link, the server checks the session when it is followed."""
+    return (f'<a class="ipr-download" href="{html.escape(url)}" download>'
+            f"⬇ {html.escape(text)}</a>")
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:

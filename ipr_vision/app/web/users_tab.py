@@ -1,7 +1,9 @@
-"""Users and brands (admins)."""
+"""Users and brands (admins), and the audit trail: who did what when, and whether the chain
+of entries is still intact."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gradio as gr
@@ -36,6 +38,21 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
         create = ui.text(gr.Button("Create brand", elem_id="users-create-brand"),
                          "create_brand", "value")
     status = gr.Markdown(elem_id="users-status")
+    with gr.Accordion("audit", open=False, elem_id="audit") as audit_box:
+        ui.text(audit_box, "audit_title")
+        with gr.Row():
+            who = ui.text(gr.Textbox(label="user", elem_id="audit-user"), "col_actor")
+            about = ui.text(gr.Textbox(label="brand", elem_id="audit-brand"), "col_brand")
+            since = ui.text(gr.Textbox(label="since", placeholder="2026-12-01",
+                                       elem_id="audit-since"), "audit_since")
+        with gr.Row():
+            show_audit = ui.text(gr.Button("Show", elem_id="audit-show"), "audit_refresh",
+                                 "value")
+            verify = ui.text(gr.Button("Verify", elem_id="audit-verify"), "audit_verify",
+                             "value")
+        verified = gr.Markdown(elem_id="audit-status")
+        trail = ui.text(gr.Dataframe(label="audit", interactive=False, wrap=True,
+                                     elem_id="audit-table"), "audit_title")
 
     def listing(lang: str, request: gr.Request) -> tuple[Any, Any]:
         with shown(lang):
@@ -62,7 +79,30 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
             ui.service.add_brand(ui.user(request), name.strip())
             return md(lang, "brand_created", brand=name.strip()), ""
 
+    def audit(lang: str, who: str, about: str, since: str, request: gr.Request) -> Any:
+        with shown(lang):
+            entries = ui.service.audit_entries(ui.user(request), actor=who.strip() or None,
+                                               brand=about.strip() or None,
+                                               since=since.strip() or None)
+            rows = [[e.seq, e.at, e.actor, e.role, f"{e.via} {e.client}".strip(), e.action,
+                     e.brand or "", e.target or "",
+                     json.dumps(e.detail, ensure_ascii=False) if e.detail else ""]
+                    for e in entries]
+            header = [t(lang, c) for c in ("col_seq", "col_time", "col_actor", "col_role",
+                                           "col_via", "col_action", "col_brand", "col_target",
+                                           "col_details")]
+            return gr.update(value=rows, headers=header)
+
+    def check(lang: str, request: gr.Request) -> str:
+        with shown(lang):
+            result = ui.service.verify_audit(ui.user(request))
+            if result.ok:
+                return md(lang, "audit_ok", n=result.entries, head=result.head)
+            return md(lang, "audit_broken", n=result.entries, broken=result.broken or "")
+
     private = {"api_visibility": "private"}
+    show_audit.click(audit, [lang, who, about, since], trail, **private)
+    verify.click(check, lang, verified, **private)
     add.click(add_user, [lang, name, role, brands, password], [status, password],
               **private).then(listing, lang, [table, brands], **private)
     remove.click(remove_user, [lang, name], status, **private).then(
