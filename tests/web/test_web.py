@@ -223,6 +223,19 @@ def inspect_upload(page: Page, *photos: Path) -> None:
         page.locator("#inspect-photos").get_by_text(photo.name).first.wait_for()
 
 
+def new_inspection(page: Page) -> None:
+    page.locator("#inspect-new").click()
+    page.locator("#inspect-item .ipr-verdict").wait_for(state="hidden")
+
+
+def inspect_item(page: Page, photo: Path, views: int = 1) -> str:
+    """Upload a photo, press Inspect, and return the inspection it was recorded in."""
+    inspect_upload(page, photo)
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-recorded").get_by_text(f"{views} photo(s) of one item").wait_for()
+    return inspection_shown(page)
+
+
 def inspection_shown(page: Page) -> str:
     """The id of the inspection on screen, from the item's card."""
     card = page.locator("#inspect-item .ipr-verdict")
@@ -236,20 +249,14 @@ def test_an_inspection_is_one_item_recorded_once(server: Server, login: Login) -
     before = {i.id for i in service.log.inspections(officer="officer")}
     page = login("officer")
     choose(page, "inspect-brand", "nike")
-    inspect_upload(page, a)
-    page.locator("#inspect-run").click()
-    page.locator("#inspect-recorded").get_by_text("1 photo(s) of one item").wait_for()
-    first = inspection_shown(page)
+    first = inspect_item(page, a)
     # The upload list is cleared once the photos are recorded.
     page.locator("#inspect-photos").get_by_text(a.name).wait_for(state="detached")
 
     inspect_upload(page, a)  # the same photo again: nothing new to record
     page.locator("#inspect-run").click()
     page.locator("#inspect-recorded").get_by_text("already part of inspection").wait_for()
-    inspect_upload(page, b)  # another view of the same item joins its record
-    page.locator("#inspect-run").click()
-    page.locator("#inspect-recorded").get_by_text("2 photo(s) of one item").wait_for()
-    assert inspection_shown(page) == first
+    assert inspect_item(page, b, views=2) == first  # another view joins the item's record
     assert [p.name for p in service.log.get(first).photos] == [a.name, b.name]
     shoot(page, "inspect-one-item-two-views")
     page.set_viewport_size({"width": 390, "height": 844})
@@ -259,17 +266,12 @@ def test_an_inspection_is_one_item_recorded_once(server: Server, login: Login) -
     page.locator("#lang").get_by_text("English").click()
     page.get_by_role("tab", name="Inspect", exact=True).wait_for()
 
-    page.locator("#inspect-new").click()
-    page.locator("#inspect-item .ipr-verdict").wait_for(state="hidden")
-    inspect_upload(page, c)
-    page.locator("#inspect-run").click()
-    page.locator("#inspect-recorded").get_by_text("1 photo(s) of one item").wait_for()
-    second = inspection_shown(page)
+    new_inspection(page)
+    second = inspect_item(page, c)
     assert second != first
     assert [p.name for p in service.log.get(second).photos] == [c.name]
 
-    page.locator("#inspect-new").click()
-    page.locator("#inspect-item .ipr-verdict").wait_for(state="hidden")
+    new_inspection(page)
     inspect_upload(page, d)
     page.locator("#inspect-run").dblclick()  # a double click records one inspection
     third = inspection_shown(page)
@@ -284,16 +286,9 @@ def test_outcomes_are_a_history_by_two_roles(server: Server, login: Login) -> No
     [photo] = query_photos(1)
     page = login("officer")
     choose(page, "inspect-brand", "nike")
-    inspect_upload(page, photo)
-    page.locator("#inspect-run").click()
-    page.locator("#inspect-recorded").get_by_text("1 photo(s) of one item").wait_for()
-    older = inspection_shown(page)
-    page.locator("#inspect-new").click()
-    page.locator("#inspect-item .ipr-verdict").wait_for(state="hidden")
-    inspect_upload(page, photo)
-    page.locator("#inspect-run").click()
-    page.locator("#inspect-recorded").get_by_text("1 photo(s) of one item").wait_for()
-    newest = inspection_shown(page)
+    older = inspect_item(page, photo)
+    new_inspection(page)
+    newest = inspect_item(page, photo)
     assert newest != older
 
     def save(page: Page, outcome: str, note: str) -> None:
