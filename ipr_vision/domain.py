@@ -283,6 +283,7 @@ class AuditAction(StrEnum):
 
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
+    LOGIN_REFUSED = "login_refused"  # not checked: throttled or busy (one entry a minute)
     INSPECTION = "inspection"
     OUTCOME = "outcome"
     EVIDENCE_PACK = "evidence_pack"

@@ -126,6 +126,12 @@ class Service:
                           AuditAction.LOGIN if user else AuditAction.LOGIN_FAILED)
         return user is not None
 
+    def login_refused(self, name: str, client: str, reason: str, refused: int) -> None:
+        """Audit attempts the web app refused without checking the password (throttled, or
+        too many waiting): ``refused`` of them from ``client`` since its last such entry."""
+        self.audit.append(Actor(name[:64], "", "web", client), AuditAction.LOGIN_REFUSED,
+                          reason=reason, refused=refused)
+
     @property
     def audit(self) -> AuditTrail:
         return self.gallery.audit

@@ -209,7 +209,7 @@ def test_the_refusal_matrix_covers_every_operation() -> None:
     public = {name for name in vars(Service) if not name.startswith("_")}
     covered = {"remove" if op == "remove_with_own" else op for op in OPS}
     covered |= {"set_outcome", "references"}
-    not_per_brand = {"open", "close", "login", "user", "brands", "inspections",
+    not_per_brand = {"open", "close", "login", "login_refused", "user", "brands", "inspections",
                      "stocked_brands",  # filtered by the user, as brands is
                      "has_users", "location", "reembed_stale",  # the server start, no user
                      "audit",  # the trail itself, for the app's own entries

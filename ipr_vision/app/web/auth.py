@@ -40,6 +40,7 @@ from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -72,6 +73,8 @@ PAIR_FREE, PAIR_FIRST_WAIT_S, PAIR_LONGEST_WAIT_S, PAIR_FORGET_S = 5, 30.0, 3600
 #: a paused answer costs nothing but a socket, and beyond the bound refusals go out at once.
 REFUSAL_PAUSE_S, MAX_PAUSED = 1.0, 256
 _PRUNE_EVERY_S = 60.0
+#: Refused attempts are audited at most this often per address; addresses remembered for it.
+REFUSAL_AUDIT_EVERY_S, _MAX_REFUSING = 60.0, 10_000
 #: A login form is two short fields; anything larger is not one.
 _MAX_FORM_BYTES = 16 * 1024
 
@@ -275,6 +278,8 @@ class Auth:
         self.throttle = throttle or Throttle()
         self.gate = gate or LoginGate()
         self._paused = 0  # refusals being paused; changed on the event loop only
+        #: address -> (when its last refusal was audited, refusals since), on the event loop
+        self._refused: dict[str, tuple[float, int]] = {}
 
     def user_of(self, connection: HTTPConnection) -> User | None:
         return self.sessions.user(connection.cookies.get(COOKIE))
@@ -314,11 +319,13 @@ class Auth:
         client = client_address(request)
         wait = self.throttle.admit(client, name)
         if wait > 0:
+            await self._audit_refusal(client, name, "throttled")
             await self._pause()
             return self._refuse(request, 429, "login_throttled", name, seconds=math.ceil(wait))
         checked = self.gate.run(self._check, name, password, client)
         if checked is None:
             self.throttle.refund(client)
+            await self._audit_refusal(client, name, "busy")
             await self._pause()
             return self._refuse(request, 503, "login_busy", name, seconds=1)
         user = await checked
@@ -331,6 +338,21 @@ class Auth:
         response.set_cookie(COOKIE, self.sessions.start(user), httponly=True, samesite="lax",
                             secure=request.url.scheme == "https", path="/")
         return response
+
+    async def _audit_refusal(self, client: str, name: str, reason: str) -> None:
+        """Attempts refused unchecked go to the audit trail too, but at most one entry a minute
+        per address (counting the refusals since its last), so a flood cannot fill the trail.
+        """
+        now = time.monotonic()
+        last, since = self._refused.get(client, (-math.inf, 0))
+        if now - last < REFUSAL_AUDIT_EVERY_S:
+            self._refused[client] = (last, since + 1)
+            return
+        if len(self._refused) > _MAX_REFUSING:  # forget addresses quiet for a while
+            self._refused = {a: r for a, r in self._refused.items()
+                             if now - r[0] < REFUSAL_AUDIT_EVERY_S}
+        self._refused[client] = (now, 0)
+        await run_in_threadpool(self.service.login_refused, name, client, reason, since + 1)
 
     async def _pause(self) -> None:
         if self._paused >= MAX_PAUSED:
