@@ -208,7 +208,7 @@ class Gallery:
             self.audit.append(
                 actor, AuditAction.REFERENCES_ADD, brand=brand, target=_ids(added),
                 references=[[r.id, r.product, r.label, r.sha256, r.source_name]
-                            for r in self.store.references(ids=sorted(added))],
+                            for r in self._references(sorted(added))],
                 poor_quality_allowed=[[ref_id, reason] for _, ref_id, reason in report.waived])
         return report
 
@@ -273,6 +273,11 @@ class Gallery:
                           brand=self._reference(point.ref_id).brand, target=f"#{point.ref_id}",
                           point=point_id, note=point.note)
         return True
+
+    def _references(self, ref_ids: list[int]) -> list[Reference]:
+        """Many references by id, a bounded number per query (SQLite limits its parameters)."""
+        return [ref for start in range(0, len(ref_ids), 500)
+                for ref in self.store.references(ids=ref_ids[start:start + 500])]
 
     def _reference(self, ref_id: int) -> Reference:
         refs = self.store.references(ids=[ref_id])
@@ -380,7 +385,14 @@ def _actor(by: Actor | None, added_by: str | None) -> Actor:
 
 
 def _ids(ref_ids: Iterable[int]) -> str:
-    return " ".join(f"#{i}" for i in sorted(ref_ids))
+    """Reference ids as an audit entry's target, runs shortened: ``#1-#48 #52``."""
+    runs: list[list[int]] = []
+    for ref_id in sorted(ref_ids):
+        if runs and ref_id == runs[-1][1] + 1:
+            runs[-1][1] = ref_id
+        else:
+            runs.append([ref_id, ref_id])
+    return " ".join(f"#{a}" if a == b else f"#{a}-#{b}" for a, b in runs)
 
 
 def _unchanged(index: BrandIndex) -> None:

@@ -41,6 +41,12 @@ def test_import_records_who_what_and_when(gallery: Gallery) -> None:
     assert all(r.path.name.startswith(r.sha256) for r in refs)
     assert gallery.products("acme") == ["bag", "boot"]
     assert gallery.store.integrity_problems() == []
+    # The audit trail names the brand and every reference added, with its photo's sha256.
+    brand, added = gallery.audit.entries()
+    assert (brand.action, brand.brand, brand.actor) == ("brand_add", "acme", "tester")
+    assert (added.action, added.target) == ("references_add", "#1-#48")
+    assert {tuple(r) for r in added.detail["references"]} == {
+        (r.id, r.product, r.label, r.sha256, r.source_name) for r in refs}
 
 
 def test_inspect_finds_the_right_product_and_label(gallery: Gallery, tmp_path: Path) -> None:
