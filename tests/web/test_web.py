@@ -229,10 +229,12 @@ def new_inspection(page: Page) -> None:
 
 
 def inspect_item(page: Page, photo: Path, views: int = 1) -> str:
-    """Upload a photo, press Inspect, and return the inspection it was recorded in."""
+    """Upload a photo, press Inspect, and return the inspection it was recorded in (the button
+    is disabled while it runs, and enabled again after)."""
     inspect_upload(page, photo)
     page.locator("#inspect-run").click()
     page.locator("#inspect-recorded").get_by_text(f"{views} photo(s) of one item").wait_for()
+    page.locator("#inspect-run:not([disabled])").wait_for()
     return inspection_shown(page)
 
 
@@ -274,6 +276,7 @@ def test_an_inspection_is_one_item_recorded_once(server: Server, login: Login) -
     new_inspection(page)
     inspect_upload(page, d)
     page.locator("#inspect-run").dblclick()  # a double click records one inspection
+    page.locator("#inspect-run[disabled]").wait_for()  # and the button waits for the first
     third = inspection_shown(page)
     page.wait_for_timeout(3000)  # time for a second record, were one made
     made = [i for i in service.log.inspections(officer="officer") if i.id not in before]

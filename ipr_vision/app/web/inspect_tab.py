@@ -251,8 +251,13 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                    evidence_file, photos, camera, new]
     # trigger_mode "once": a second click while the first is running is not sent (and one
     # that is sent anyway waits for the first under its session's lock, then finds nothing new).
-    run.click(run_inspection, [lang, brand, propose, product, photos, camera, session],
-              run_outputs, api_visibility="private", concurrency_limit=2, trigger_mode="once")
+    # The button is disabled while the photos are inspected (their progress shows meanwhile)
+    # and enabled again whatever happened.
+    run.click(lambda: gr.update(interactive=False), None, run, api_visibility="private",
+              queue=False, trigger_mode="once").then(
+        run_inspection, [lang, brand, propose, product, photos, camera, session], run_outputs,
+        api_visibility="private", concurrency_limit=2).then(
+        lambda: gr.update(interactive=True), None, run, api_visibility="private", queue=False)
     new.click(new_inspection, None, run_outputs, api_visibility="private")
     which.input(show, [lang, session, which], detail_outputs, api_visibility="private")
     evidence.click(pack, [lang, session, which], evidence_file, api_visibility="private")
