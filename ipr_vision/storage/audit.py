@@ -4,6 +4,7 @@ Layout beside the gallery::
 
     GALLERY/audit.sqlite    one row per entry, numbered 1, 2, 3 ... without gaps
     GALLERY/audit.head      the number and hash of the newest entry, rewritten after each
+                            commit
 
 Each entry's hash is the sha256 of the previous entry's hash and this entry's fields, so editing
 a row, removing one or inserting one breaks the chain from there on; :meth:`verify` walks it and
@@ -84,12 +85,18 @@ class SqliteAuditTrail:
             digest = _hash(prev, fields)
             db.execute(f"INSERT INTO audit ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                        (*fields, prev, digest))
-            # Written while the write lock is held, so heads only move forward; a crash before
-            # the commit leaves a head naming an entry that never was, which verify reports
-            # rather than hides.
-            replace_atomically(self.root / HEAD_NAME, f"{seq} {digest}\n".encode(),
-                               self.root / TEMP)
+        self._write_head()
         return _entry((*fields, prev, digest))
+
+    def _write_head(self) -> None:
+        """Record the newest committed entry, after the commit: a process killed in between
+        leaves a head one entry behind (which hides nothing but a cut made in that instant),
+        never one naming an entry that was not committed, which would read as tampering."""
+        with self._lock:
+            newest = self._db.execute(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        replace_atomically(self.root / HEAD_NAME, f"{newest[0]} {newest[1]}\n".encode(),
+                           self.root / TEMP)
 
     def entries(self, *, since: str | None = None, actor: str | None = None,
                 brand: str | None = None, limit: int | None = None) -> list[AuditEntry]:

@@ -55,3 +55,53 @@ def test_kill_during_import_then_reopen(tmp_path: Path, embedder: MobileNetV2Emb
         assert len(resumed.duplicates) == survived and not resumed.failed
         assert len(resumed.added) == 120 - survived
         assert gallery.store.integrity_problems() == []
+
+
+_APPENDER = """
+import sys
+from ipr_vision.domain import Actor, AuditAction
+from ipr_vision.storage import SqliteAuditTrail
+trail = SqliteAuditTrail(sys.argv[1])
+actor = Actor(sys.argv[2], "officer", "cli")
+while True:
+    trail.append(actor, AuditAction.INSPECTION, brand="nike", target="x", photos=3)
+"""
+
+
+def audit_writers(db: Path, after: int) -> set[str]:
+    """Who appended entries numbered above ``after`` (each writer has appended since)."""
+    if not db.exists():
+        return set()
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as connection:
+        try:
+            return {row[0] for row in connection.execute(
+                "SELECT DISTINCT actor FROM audit WHERE seq > ?", (after,))}
+        except sqlite3.OperationalError:  # table not created yet
+            return set()
+
+
+@pytest.mark.slow
+def test_two_writers_killed_mid_append_leave_a_sound_chain(tmp_path: Path) -> None:
+    """Processes appending at once, each killed at some instant, rounds after rounds: the
+    chain never breaks and its head never names an entry that was not committed."""
+    from ipr_vision.storage import SqliteAuditTrail
+
+    before = 0  # entries after the previous round
+    for round_ in range(4):
+        writers = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(tmp_path), name],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for name in ("olga", "oscar")]
+        deadline = time.monotonic() + 60
+        while audit_writers(tmp_path / "audit.sqlite", before) != {"olga", "oscar"}:
+            assert time.monotonic() < deadline, "the writers never both appended"
+            time.sleep(0.01)
+        time.sleep(0.013 * round_)  # land the kills at different instants
+        for writer in writers:
+            writer.send_signal(signal.SIGKILL)
+            writer.wait()
+        trail = SqliteAuditTrail(tmp_path)
+        check = trail.verify()
+        assert check.ok, check.broken
+        assert check.entries > before
+        before = check.entries
+        trail.close()
