@@ -38,7 +38,7 @@ from .actors import local_actor
 from .brands import BrandCache
 from .evaluator import evaluate
 from .explainer import Explainer, patch_embedder
-from .importer import Importer, scan_folder
+from .importer import Importer, Stored, scan_folder
 from .inspector import Inspector
 
 
@@ -202,15 +202,17 @@ class Gallery:
                 allow_poor_quality: bool, report: ImportReport | None = None) -> ImportReport:
         brand = check_name(brand, "brand")
         self.add_brand(brand, by=actor)
-        report = self._importer.run(items, brand, actor.name, allow_poor_quality, report)
-        if report.added:
-            added = {ref_id for _, ref_id in report.added}
+        def audited(batch: list[Stored]) -> None:
             self.audit.append(
-                actor, AuditAction.REFERENCES_ADD, brand=brand, target=_ids(added),
-                references=[[r.id, r.product, r.label, r.sha256, r.source_name]
-                            for r in self._references(sorted(added))],
-                poor_quality_allowed=[[ref_id, reason] for _, ref_id, reason in report.waived])
-        return report
+                actor, AuditAction.REFERENCES_ADD, brand=brand,
+                target=_ids(s.ref_id for s in batch),
+                references=[[s.ref_id, s.reference.product, s.reference.label,
+                             s.reference.sha256, s.reference.source_name] for s in batch],
+                poor_quality_allowed=[[s.ref_id, s.poor_quality] for s in batch
+                                      if s.poor_quality])
+
+        return self._importer.run(items, brand, actor.name, allow_poor_quality, report,
+                                  on_commit=audited)
 
     def set_note(self, ref_id: int, note: str, *, by: Actor | None = None) -> None:
         """The right holder's free note on a reference (identification points, provenance),
@@ -273,11 +275,6 @@ class Gallery:
                           brand=self._reference(point.ref_id).brand, target=f"#{point.ref_id}",
                           point=point_id, note=point.note)
         return True
-
-    def _references(self, ref_ids: list[int]) -> list[Reference]:
-        """Many references by id, a bounded number per query (SQLite limits its parameters)."""
-        return [ref for start in range(0, len(ref_ids), 500)
-                for ref in self.store.references(ids=ref_ids[start:start + 500])]
 
     def _reference(self, ref_id: int) -> Reference:
         refs = self.store.references(ids=[ref_id])

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,16 @@ from ..intake.photo import PHOTO_EXTENSIONS, Photo, try_read_photo
 from ..results import ImportReport
 from ..storage import GalleryStore, NewReference
 from .brands import BrandCache
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A reference one commit stored, and why it was let in though poor, if it was."""
+
+    ref_id: int
+    reference: NewReference
+    poor_quality: str | None
+
 
 #: Photos decoded ahead of the model while it runs (bounded to keep memory flat).
 _PREFETCH = 16
@@ -84,12 +95,14 @@ class Importer:
         self.store, self.brands, self._embedder = store, brands, embedder
 
     def run(self, items: list[LabelledPhoto], brand: str, added_by: str,
-            allow_poor_quality: bool = False, report: ImportReport | None = None
-            ) -> ImportReport:
+            allow_poor_quality: bool = False, report: ImportReport | None = None,
+            on_commit: Callable[[list[Stored]], None] | None = None) -> ImportReport:
         """Import ``items`` into ``brand`` (created if new); ``report`` carries failures found
         before (unusable index rows) so one report lists everything. A photo too poor to
         compare against is refused with the reason, or with ``allow_poor_quality`` added and
-        listed in ``report.waived``."""
+        listed in ``report.waived``. ``on_commit`` hears of each batch as soon as it is
+        committed (the audit trail), so a process killed mid-import leaves at most the batch
+        in flight unrecorded."""
         report = report or ImportReport()
         started = time.perf_counter()
         brand = check_name(brand, "brand")
@@ -119,16 +132,17 @@ class Importer:
                 waived[str(item.source)] = reason
             pending.append((item, photo))
             if len(pending) == _COMMIT_EVERY:
-                self._commit(pending, brand, added_by, embedder, report)
+                self._commit(pending, brand, added_by, embedder, report, waived, on_commit)
                 pending = []
-        self._commit(pending, brand, added_by, embedder, report)
+        self._commit(pending, brand, added_by, embedder, report, waived, on_commit)
         report.waived = [(source, ref_id, waived[source]) for source, ref_id in report.added
                          if source in waived]
         report.seconds = time.perf_counter() - started
         return report
 
     def _commit(self, batch: list[tuple[LabelledPhoto, Photo]], brand: str, added_by: str,
-                embedder: Embedder, report: ImportReport) -> None:
+                embedder: Embedder, report: ImportReport, waived: dict[str, str],
+                on_commit: Callable[[list[Stored]], None] | None) -> None:
         if not batch:
             return
         known = self.store.find_sha(brand, [photo.sha256 for _, photo in batch])
@@ -152,11 +166,15 @@ class Importer:
             np.array([n.vector for n, _ in stored], dtype=np.float32).reshape(-1, index.dim),
             [n.product for n, _ in stored], np.array([n.label == Label.FAKE for n, _ in stored]),
             [n.photo_group for n, _ in stored]))
-        for (item, _), ref_id in zip(fresh, ids, strict=True):
+        committed = []
+        for (item, _), new, ref_id in zip(fresh, news, ids, strict=True):
             if ref_id is None:  # another process added the same photo meanwhile
                 report.duplicates.append((str(item.source), -1))
             else:
                 report.added.append((str(item.source), ref_id))
+                committed.append(Stored(ref_id, new, waived.get(str(item.source))))
+        if on_commit is not None and committed:
+            on_commit(committed)
 
 
 def _named_products(items: list[LabelledPhoto], report: ImportReport) -> list[LabelledPhoto]:

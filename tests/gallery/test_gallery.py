@@ -41,11 +41,13 @@ def test_import_records_who_what_and_when(gallery: Gallery) -> None:
     assert all(r.path.name.startswith(r.sha256) for r in refs)
     assert gallery.products("acme") == ["bag", "boot"]
     assert gallery.store.integrity_problems() == []
-    # The audit trail names the brand and every reference added, with its photo's sha256.
-    brand, added = gallery.audit.entries()
+    # The audit trail names the brand and every reference added, with its photo's sha256,
+    # one entry per committed batch of 32.
+    brand, *added = gallery.audit.entries()
     assert (brand.action, brand.brand, brand.actor) == ("brand_add", "acme", "tester")
-    assert (added.action, added.target) == ("references_add", "#1-#48")
-    assert {tuple(r) for r in added.detail["references"]} == {
+    assert [(e.action, e.target) for e in added] == [("references_add", "#1-#32"),
+                                                     ("references_add", "#33-#48")]
+    assert {tuple(r) for e in added for r in e.detail["references"]} == {
         (r.id, r.product, r.label, r.sha256, r.source_name) for r in refs}
 
 

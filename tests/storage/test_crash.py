@@ -51,6 +51,12 @@ def test_kill_during_import_then_reopen(tmp_path: Path, embedder: MobileNetV2Emb
         assert gallery.store.integrity_problems() == []
         assert not any((gallery_dir / "tmp").iterdir())
         assert len(gallery.references("acme")) == survived
+        # Every committed batch is in the audit trail but at most the one killed in flight.
+        audited = {r[0] for e in gallery.audit.entries() if e.action == "references_add"
+                   for r in e.detail["references"]}
+        assert audited <= {r.id for r in gallery.references("acme")}
+        assert survived - len(audited) <= 32  # one commit batch
+        assert gallery.audit.verify().ok
         resumed = gallery.import_folder(folder, brand="acme")
         assert len(resumed.duplicates) == survived and not resumed.failed
         assert len(resumed.added) == 120 - survived
