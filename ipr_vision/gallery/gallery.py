@@ -162,7 +162,7 @@ class Gallery:
         brand = check_name(brand, "brand")
         if brand not in self.store.brands():
             self.store.add_brand(brand)
-            self.audit.append(by or local_actor(), AuditAction.BRAND_ADD, brand=brand)
+            self.audit.append(_actor(by), AuditAction.BRAND_ADD, brand=brand)
 
     def add_product(self, brand: str, product: str, *, by: Actor | None = None) -> None:
         """Create a product of an existing brand, before any photo of it is added."""
@@ -171,7 +171,7 @@ class Gallery:
         if product not in self.store.products(brand):
             self.store.add_product(brand, product)
             self._brands.add_product(brand, product)
-            self.audit.append(by or local_actor(), AuditAction.PRODUCT_ADD, brand=brand,
+            self.audit.append(_actor(by), AuditAction.PRODUCT_ADD, brand=brand,
                               target=product)
 
     def add_photos(self, photos: Iterable[str | Path], *, brand: str, product: str, label: str,
@@ -219,7 +219,7 @@ class Gallery:
         shown beside it in every suggestion and evidence pack."""
         ref = self._reference(ref_id)
         self.store.set_note(ref_id, note.strip())
-        self.audit.append(by or local_actor(), AuditAction.NOTE, brand=ref.brand,
+        self.audit.append(_actor(by), AuditAction.NOTE, brand=ref.brand,
                           target=f"#{ref_id}", note=note.strip(), previous=ref.note)
 
     def remove(self, ref_ids: Iterable[int], *, by: Actor | None = None,
@@ -227,7 +227,7 @@ class Gallery:
         """Take references out of use; returns how many existed. Usable at once, no
         retraining. Who removed them, when and why is kept, and so is the photo file, until
         an admin purges it (:meth:`purge`)."""
-        actor = by or local_actor()
+        actor = _actor(by)
         changes = self.store.remove_references(list(ref_ids), by=actor.name,
                                                reason=reason.strip())
         for change in changes:
@@ -246,11 +246,11 @@ class Gallery:
         wanted = set(ref_ids)
         brands = {r.reference.id: r.reference.brand for r in self.store.removed_references()
                   if r.reference.id in wanted}
-        purged = self.store.purge_references(sorted(wanted), by=(by or local_actor()).name)
+        actor = _actor(by)
+        purged = self.store.purge_references(sorted(wanted), by=actor.name)
         for brand in sorted({brands[i] for i in purged}):
             ids = [i for i in purged if brands[i] == brand]
-            self.audit.append(by or local_actor(), AuditAction.REFERENCES_PURGE, brand=brand,
-                              target=_ids(ids))
+            self.audit.append(actor, AuditAction.REFERENCES_PURGE, brand=brand, target=_ids(ids))
         return len(purged)
 
     def add_point(self, ref_id: int, box: tuple[int, int, int, int], note: str, *,
@@ -268,10 +268,10 @@ class Gallery:
         return point_id
 
     def remove_point(self, point_id: int, *, by: Actor | None = None) -> bool:
-        point = next((p for p in self.store.points() if p.id == point_id), None)
-        if point is None or not self.store.remove_point(point_id):
+        point = self.store.remove_point(point_id)
+        if point is None:
             return False
-        self.audit.append(by or local_actor(), AuditAction.POINT_REMOVE,
+        self.audit.append(_actor(by), AuditAction.POINT_REMOVE,
                           brand=self._reference(point.ref_id).brand, target=f"#{point.ref_id}",
                           point=point_id, note=point.note)
         return True
@@ -293,7 +293,7 @@ class Gallery:
         previous = self.store.max_genuine_flagged(brand)
         change = self.store.set_max_genuine_flagged(brand, max_genuine_flagged)
         self._brands.apply(change, _unchanged)
-        self.audit.append(by or local_actor(), AuditAction.OPERATING_POINT, brand=brand,
+        self.audit.append(_actor(by), AuditAction.OPERATING_POINT, brand=brand,
                           max_genuine_flagged=max_genuine_flagged, previous=previous)
         return self.operating_point(brand)
 
@@ -375,7 +375,7 @@ class Gallery:
         return sum(self._brands.embed_missing(b) for b in ([brand] if brand else self.brands()))
 
 
-def _actor(by: Actor | None, added_by: str | None) -> Actor:
+def _actor(by: Actor | None, added_by: str | None = None) -> Actor:
     """Who makes a change: ``by``, else the name an older caller passed as ``added_by`` (for
     the Python API), else the OS user."""
     return by or local_actor(name=added_by)

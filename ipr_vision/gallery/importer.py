@@ -97,16 +97,15 @@ class Importer:
     def run(self, items: list[LabelledPhoto], brand: str, added_by: str,
             allow_poor_quality: bool = False, report: ImportReport | None = None,
             on_commit: Callable[[list[Stored]], None] | None = None) -> ImportReport:
-        """Import ``items`` into ``brand`` (created if new); ``report`` carries failures found
-        before (unusable index rows) so one report lists everything. A photo too poor to
-        compare against is refused with the reason, or with ``allow_poor_quality`` added and
-        listed in ``report.waived``. ``on_commit`` hears of each batch as soon as it is
-        committed (the audit trail), so a process killed mid-import leaves at most the batch
-        in flight unrecorded."""
+        """Import ``items`` into ``brand`` (created with its first reference); ``report``
+        carries failures found before (unusable index rows) so one report lists everything. A
+        photo too poor to compare against is refused with the reason, or with
+        ``allow_poor_quality`` added and listed in ``report.waived``. ``on_commit`` hears of
+        each batch as soon as it is committed (the audit trail), so a process killed
+        mid-import leaves at most the batch in flight unrecorded."""
         report = report or ImportReport()
         started = time.perf_counter()
         brand = check_name(brand, "brand")
-        self.store.add_brand(brand)
         items = _named_products(items, report)
         embedder = self._embedder()
         pending: list[tuple[LabelledPhoto, Photo]] = []

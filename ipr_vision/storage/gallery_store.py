@@ -290,9 +290,12 @@ class SqliteGalleryStore:
         rows = self._query(sql + " ORDER BY p.id", params)
         return [IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), r[6], r[7], r[8]) for r in rows]
 
-    def remove_point(self, point_id: int) -> bool:
+    def remove_point(self, point_id: int) -> IdPoint | None:
+        """Delete a point; the point as it was (for the record), or None if there was none."""
         with self._transaction() as db:
-            return db.execute("DELETE FROM id_points WHERE id=?", (point_id,)).rowcount > 0
+            r = db.execute("DELETE FROM id_points WHERE id=? RETURNING id, ref_id, x0, y0, x1, "
+                           "y1, note, added_by, added_at", (point_id,)).fetchone()
+        return None if r is None else IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), *r[6:])
 
     # -- embeddings -------------------------------------------------------------------------
 

@@ -113,9 +113,7 @@ class SqliteInspectionLog:
     def add_photos(self, inspection_id: str, photos: Sequence[NewInspectedPhoto]) -> Inspection:
         """More views of the same item, after the inspection's earlier photos."""
         with transaction(self._db, self._lock) as db:
-            if db.execute("SELECT 1 FROM inspections WHERE id=?", (inspection_id,)).fetchone() \
-                    is None:
-                raise IprVisionError(f"no inspection {inspection_id!r}")
+            _require(db, inspection_id)
             start = db.execute("SELECT COUNT(*) FROM inspected_photos WHERE inspection_id=?",
                                (inspection_id,)).fetchone()[0]
             db.executemany(f"INSERT INTO inspected_photos ({_PHOTO_COLUMNS}) VALUES "
@@ -144,9 +142,7 @@ class SqliteInspectionLog:
         """Record an outcome after the inspection's earlier ones, which stay as they were."""
         parse(Outcome, outcome, "outcome")  # never store what no rule knows
         with transaction(self._db, self._lock) as db:
-            if db.execute("SELECT 1 FROM inspections WHERE id=?", (inspection_id,)).fetchone() \
-                    is None:
-                raise IprVisionError(f"no inspection {inspection_id!r}")
+            _require(db, inspection_id)
             db.execute("INSERT INTO outcomes (inspection_id, outcome, by, role, at, note) "
                        "VALUES (?, ?, ?, ?, ?, ?)",
                        (inspection_id, str(outcome), by, role, utc_now(), note.strip()))
@@ -198,6 +194,12 @@ class SqliteInspectionLog:
 
 _PHOTO_COLUMNS = ("inspection_id, position, name, sha256, file, verdict, p_counterfeit, "
                   "product, suggestion, error")
+
+
+def _require(db: sqlite3.Connection, inspection_id: str) -> None:
+    """Refuse to add to an inspection that was never recorded."""
+    if db.execute("SELECT 1 FROM inspections WHERE id=?", (inspection_id,)).fetchone() is None:
+        raise IprVisionError(f"no inspection {inspection_id!r}")
 
 
 def _keep_old_outcomes(db: sqlite3.Connection) -> None:

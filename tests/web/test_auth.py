@@ -21,9 +21,9 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from ipr_vision.app.web import auth
-from ipr_vision.app.web.auth import Throttle
+from ipr_vision.app.web import throttle as throttling
 from ipr_vision.app.web.private_files import HandedOut, PrivateFiles
+from ipr_vision.app.web.throttle import Throttle
 from ipr_vision.intake.labelled import read_index
 from tests.web import test_web
 from tests.web.test_web import Login, Server, choose, password, query_photo
@@ -72,22 +72,22 @@ def attempt(url: str, name: str, secret: str, address: str) -> httpx.Response:
 def test_wrong_passwords_slow_down_only_that_name_from_that_address() -> None:
     clock = Clock()
     throttle = Throttle(clock=clock)
-    for _ in range(auth.PAIR_FREE):
+    for _ in range(throttling.PAIR_FREE):
         assert throttle.admit("10.0.0.1", "admin") == 0
         throttle.failed("10.0.0.1", "admin")
-    assert throttle.admit("10.0.0.1", "admin") == pytest.approx(auth.PAIR_FIRST_WAIT_S)
+    assert throttle.admit("10.0.0.1", "admin") == pytest.approx(throttling.PAIR_FIRST_WAIT_S)
     # The same name from elsewhere, and another name from here, go on.
     assert throttle.admit("10.0.0.2", "admin") == 0
     throttle.succeeded("10.0.0.2", "admin")
     assert throttle.admit("10.0.0.1", "officer") == 0
-    clock.now += auth.PAIR_FIRST_WAIT_S
+    clock.now += throttling.PAIR_FIRST_WAIT_S
     assert throttle.admit("10.0.0.1", "admin") == 0
     throttle.failed("10.0.0.1", "admin")  # one more failure: the wait doubles
-    assert throttle.admit("10.0.0.1", "admin") == pytest.approx(2 * auth.PAIR_FIRST_WAIT_S)
-    clock.now += 2 * auth.PAIR_FIRST_WAIT_S
+    assert throttle.admit("10.0.0.1", "admin") == pytest.approx(2 * throttling.PAIR_FIRST_WAIT_S)
+    clock.now += 2 * throttling.PAIR_FIRST_WAIT_S
     assert throttle.admit("10.0.0.1", "admin") == 0
     throttle.succeeded("10.0.0.1", "admin")  # a success starts the pair afresh
-    for _ in range(auth.PAIR_FREE - 1):
+    for _ in range(throttling.PAIR_FREE - 1):
         assert throttle.admit("10.0.0.1", "admin") == 0
         throttle.failed("10.0.0.1", "admin")
     assert throttle.admit("10.0.0.1", "admin") == 0
@@ -96,11 +96,11 @@ def test_wrong_passwords_slow_down_only_that_name_from_that_address() -> None:
 def test_one_address_gets_a_burst_then_one_attempt_every_few_seconds() -> None:
     clock = Clock()
     throttle = Throttle(clock=clock)
-    for n in range(auth.ADDRESS_BURST):  # password spraying: a new name each time
+    for n in range(throttling.ADDRESS_BURST):  # password spraying: a new name each time
         assert throttle.admit("10.0.0.1", f"name{n}") == 0
         throttle.failed("10.0.0.1", f"name{n}")
     wait = throttle.admit("10.0.0.1", "admin")
-    assert wait == pytest.approx(auth.ADDRESS_REFILL_S)
+    assert wait == pytest.approx(throttling.ADDRESS_REFILL_S)
     assert throttle.admit("10.0.0.9", "admin") == 0  # other addresses are not held up
     clock.now += wait
     assert throttle.admit("10.0.0.1", "admin") == 0
@@ -112,7 +112,7 @@ def test_one_address_gets_a_burst_then_one_attempt_every_few_seconds() -> None:
 def test_right_passwords_never_use_up_an_address() -> None:
     """An office behind one address: many people logging in correctly are never held up."""
     throttle = Throttle(clock=Clock())
-    for n in range(5 * auth.ADDRESS_BURST):
+    for n in range(5 * throttling.ADDRESS_BURST):
         assert throttle.admit("10.0.0.1", f"officer{n}") == 0
         throttle.succeeded("10.0.0.1", f"officer{n}")
 
@@ -121,7 +121,7 @@ def test_ipv6_clients_are_counted_by_their_64_network() -> None:
     from starlette.requests import HTTPConnection
 
     def address(host: str) -> str:
-        return auth.client_address(HTTPConnection({"type": "http", "client": (host, 1)}))
+        return throttling.client_address(HTTPConnection({"type": "http", "client": (host, 1)}))
 
     assert address("2001:db8:1:2::1") == address("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
     assert address("2001:db8:1:3::1") != address("2001:db8:1:2::1")
@@ -243,7 +243,7 @@ def test_a_removed_user_is_logged_out_at_once(server: Server) -> None:
 @slow
 def test_a_client_guessing_a_password_locks_nobody_else_out(server: Server) -> None:
     service, url = server
-    for _ in range(auth.PAIR_FREE):
+    for _ in range(throttling.PAIR_FREE):
         assert attempt(url, "admin", "a wrong guess", "127.0.0.3").status_code == 401
     for _ in range(3):  # refused unchecked; audited once for the minute
         refused = attempt(url, "admin", password("admin"), "127.0.0.3")
@@ -252,7 +252,7 @@ def test_a_client_guessing_a_password_locks_nobody_else_out(server: Server) -> N
     assert attempt(url, "admin", password("admin"), "127.0.0.4").status_code == 200
     trail = [(e.action, e.client) for e in service.audit.entries(actor="admin")
              if e.client in ("127.0.0.3", "127.0.0.4")]
-    assert trail == [*[("login_failed", "127.0.0.3")] * auth.PAIR_FREE,
+    assert trail == [*[("login_failed", "127.0.0.3")] * throttling.PAIR_FREE,
                      ("login_refused", "127.0.0.3"), ("login", "127.0.0.4")]
 
 
@@ -261,12 +261,12 @@ def test_a_client_spraying_many_names_is_held_back_by_address(server: Server) ->
     _, url = server
     statuses: list[int] = []
     started = time.monotonic()
-    while 429 not in statuses and len(statuses) < 3 * auth.ADDRESS_BURST:
+    while 429 not in statuses and len(statuses) < 3 * throttling.ADDRESS_BURST:
         statuses.append(attempt(url, f"guess{len(statuses)}", "a wrong guess",
                                 "127.0.0.5").status_code)
-    refilled = (time.monotonic() - started) / auth.ADDRESS_REFILL_S  # while they were checked
+    refilled = (time.monotonic() - started) / throttling.ADDRESS_REFILL_S  # while they were checked
     assert statuses[-1] == 429 and set(statuses[:-1]) == {401}, statuses
-    assert auth.ADDRESS_BURST <= len(statuses) - 1 <= auth.ADDRESS_BURST + refilled + 1
+    assert throttling.ADDRESS_BURST <= len(statuses) - 1 <= throttling.ADDRESS_BURST + refilled + 1
     # Held back from then on: each refusal takes a second, and one attempt comes back every
     # few, so of four more at most two are checked (how much of one had refilled at the first
     # refusal is a matter of timing, hence not exactly one).
@@ -293,7 +293,7 @@ def test_password_checks_run_on_the_login_thread_bounded(
         return real_login(name, secret, client=client)
 
     monkeypatch.setattr(service, "login", held_login)
-    room = auth.LOGIN_WORKERS + auth.LOGIN_WAITING
+    room = throttling.LOGIN_WORKERS + throttling.LOGIN_WAITING
     with ThreadPoolExecutor(room + 3) as pool:
         first = pool.submit(attempt, url, "guess-first", "a wrong guess", "127.0.0.7")
         assert entered.wait(timeout=30), "no password check started"
