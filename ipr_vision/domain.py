@@ -136,6 +136,48 @@ class Reference:
     added_by: str
     added_at: str
     note: str
+    #: The signed package that brought it, or None for a photo added in this gallery.
+    origin: PackageOrigin | None = None
+
+
+@dataclass(frozen=True)
+class PackageOrigin:
+    """Where a reference came from when a signed brand package brought it: which package, which
+    key signed it, who at the right holder made it, and who imported it here."""
+
+    brand: str
+    sequence: int
+    hash: str  # sha256 of the package's signed manifest
+    key: str  # fingerprint of the key that signed it
+    chain: str
+    signed_by: str
+    signed_at: str
+    imported_by: str
+    imported_at: str
+
+    @property
+    def label(self) -> str:
+        """One line for people: ``package nike #4, key 3f2a9c1e…``."""
+        return f"package {self.brand} #{self.sequence}, key {self.key[:16]}…"
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A right holder's public key that this gallery accepts packages of one brand from."""
+
+    brand: str
+    fingerprint: str
+    public_key: bytes
+    name: str
+    added_by: str
+    added_at: str
+    revoked_by: str | None = None
+    revoked_at: str | None = None
+    revoke_reason: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
 
 
 @dataclass(frozen=True)
@@ -299,6 +341,11 @@ class AuditAction(StrEnum):
     USER_ADD = "user_add"
     USER_REMOVE = "user_remove"
     USER_PASSWORD = "user_password"
+    KEY_TRUST = "key_trust"
+    KEY_REVOKE = "key_revoke"
+    PACKAGE_EXPORT = "package_export"
+    PACKAGE_IMPORT = "package_import"
+    PACKAGE_REFUSED = "package_refused"  # a package that failed a check: nothing changed
 
 
 @dataclass(frozen=True)

@@ -33,3 +33,8 @@ class PermissionDenied(IprVisionError):
 
 class AccountError(IprVisionError):
     """A web user cannot be added, changed or found."""
+
+
+class PackageError(IprVisionError):
+    """A brand package or signing key that cannot be used: unsigned, tampered, out of sequence,
+    for another brand. The message is one line saying which; nothing was changed."""

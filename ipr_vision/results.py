@@ -11,7 +11,7 @@ from .core.alignment import Alignment
 from .core.heatmap import HeatMap
 from .core.quality import QualityReport
 from .core.scoring import Mode
-from .domain import IdPoint, Label, Verdict
+from .domain import IdPoint, Label, PackageOrigin, Verdict
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Match:
     source_name: str
     note: str
     path: str
+    #: The signed package that brought the reference (None: added in this gallery).
+    origin: PackageOrigin | None = None
 
 
 @dataclass(frozen=True)
@@ -159,3 +161,60 @@ class Explanation:
     #: The aligned reference's identification points on the photo, and the photo with them drawn.
     points: list[PlacedPoint] = field(default_factory=list)
     points_view: Image.Image | None = None
+
+
+@dataclass(frozen=True)
+class PackageExport:
+    """A signed brand package written to ``path``: where it stands in the brand's chain of
+    packages and what it holds."""
+
+    path: str
+    brand: str
+    sequence: int
+    kind: str  # "full" or "delta"
+    since: int | None
+    hash: str  # sha256 of the signed manifest: what the receiving side records
+    key: str  # fingerprint of the signing key
+    references: int  # photos carried (added or changed)
+    withdrawn: int
+    embeddings: str | None  # the model id of the vectors carried, if any
+    bytes: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class PackageImport:
+    """What importing a package did: ``status`` is ``applied`` or ``already imported`` (a
+    package applied before changes nothing)."""
+
+    status: str
+    brand: str
+    sequence: int
+    kind: str
+    hash: str
+    key: str
+    signed_by: str
+    signed_at: str
+    added: list[int] = field(default_factory=list)  # new reference ids
+    changed: list[int] = field(default_factory=list)  # notes or points replaced
+    withdrawn: list[int] = field(default_factory=list)  # taken out of use
+    #: Photos of the package this gallery already holds as its own references (kept as they are)
+    kept_local: list[int] = field(default_factory=list)
+    reembedded: bool = False  # the package's vectors were of another model (or absent)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.status != "applied":
+            return f"package {self.brand} #{self.sequence}: {self.status}, nothing changed"
+        kept = f", {len(self.kept_local)} already held here" if self.kept_local else ""
+        how = "re-embedded" if self.reembedded else "embeddings from the package"
+        return (f"package {self.brand} #{self.sequence} ({self.kind}, key {self.key[:16]}…, "
+                f"signed by {self.signed_by}): added {len(self.added)}, changed "
+                f"{len(self.changed)}, withdrawn {len(self.withdrawn)}{kept}; {how}; "
+                f"{self.seconds:.1f} s")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "seconds": round(self.seconds, 3)}

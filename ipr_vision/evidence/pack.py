@@ -30,7 +30,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -140,6 +140,8 @@ def _fill(folder: Path, suggestion: Suggestion, inspected: Photo, officer: str,
             "note": r.match.note, "gallery_path": r.match.path,
             "file": r.stored.name if r.stored else None,
             "sha256": r.stored.sha256 if r.stored else None, "problem": r.problem,
+            # Which signed package of the right holder brought the reference, if one did.
+            "origin": asdict(r.match.origin) if r.match.origin else None,
         } for r in references],
         "figures": [{"title": figure.title, "caption": figure.caption, "file": stored.name,
                      "sha256": stored.sha256} for figure, stored in zip(figures, stored_figures,

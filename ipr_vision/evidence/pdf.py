@@ -162,6 +162,11 @@ class _Report(BilingualDocument):
             lines = [f"#{m.ref}  {self.bi('similarity', '相似度', ' ')} {m.similarity:.3f}",
                      m.source_name]
             lines.append(self.bi("Right holder's note", "权利人备注") + ": " + (m.note or "-"))
+            if m.origin is not None:
+                lines.append(self.bi("From the right holder's signed package",
+                                     "来自权利人签名数据包") + f": {m.origin.brand} "
+                             f"#{m.origin.sequence}, {m.origin.signed_by}, "
+                             f"{m.origin.signed_at[:10]}, key {m.origin.key[:16]}…")
             if ref.problem:
                 lines.append(ref.problem)
             boxes.append((self.bi(en, zh), ref.image, lines,

@@ -21,3 +21,9 @@ def local_actor(via: str = "python", name: str | None = None) -> Actor:
     ``name`` they gave, e.g. ``--by``), with full access to the gallery's files, so an
     "operator" whatever role they hold in the web app."""
     return Actor((name or "").strip() or current_user(), "operator", via, socket.gethostname())
+
+
+def acting(by: Actor | None, added_by: str | None = None) -> Actor:
+    """Who makes a change: ``by``, else the name an older caller passed as ``added_by`` (for
+    the Python API), else the OS user."""
+    return by or local_actor(name=added_by)

@@ -32,14 +32,26 @@ from ..embedders import Embedder, default_embedder
 from ..errors import GalleryError, PhotoError
 from ..intake.labelled import LabelledPhoto, named_group, read_index
 from ..intake.photo import Photo, read_photo
-from ..results import Evaluation, Explanation, ImportReport, Suggestion
-from ..storage import AuditTrail, GalleryStore, open_audit_trail, open_gallery_store
-from .actors import local_actor
+from ..results import (
+    Evaluation,
+    Explanation,
+    ImportReport,
+    Suggestion,
+)
+from ..storage import (
+    AuditTrail,
+    GalleryStore,
+    open_audit_trail,
+    open_gallery_store,
+)
+from .actors import acting
 from .brands import BrandCache
 from .evaluator import evaluate
+from .exchange import PackageExchange
 from .explainer import Explainer, patch_embedder
 from .importer import Importer, Stored, scan_folder
 from .inspector import Inspector
+from .package_import import PackageImporter
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ class GallerySummary:
                 "stale_embeddings": self.stale_embeddings}
 
 
-class Gallery:
+class Gallery(PackageExchange):
     """A folder of reference photos for one or more brands, searchable by embedding.
 
     >>> gallery = Gallery("galleries/nike")                          # doctest: +SKIP
@@ -83,6 +95,7 @@ class Gallery:
         self._importer = Importer(self.store, self._brands, lambda: self.embedder)
         self._inspector = Inspector(self.store, self._brands, lambda: self.embedder)
         self._explainer = Explainer(self.store, lambda: self.embedder)
+        self._packages = PackageImporter(self.store, self._brands, lambda: self.embedder)
 
     @property
     def path(self) -> Path:
@@ -162,7 +175,7 @@ class Gallery:
         brand = check_name(brand, "brand")
         if brand not in self.store.brands():
             self.store.add_brand(brand)
-            self.audit.append(_actor(by), AuditAction.BRAND_ADD, brand=brand)
+            self.audit.append(acting(by), AuditAction.BRAND_ADD, brand=brand)
 
     def add_product(self, brand: str, product: str, *, by: Actor | None = None) -> None:
         """Create a product of an existing brand, before any photo of it is added."""
@@ -171,7 +184,7 @@ class Gallery:
         if product not in self.store.products(brand):
             self.store.add_product(brand, product)
             self._brands.add_product(brand, product)
-            self.audit.append(_actor(by), AuditAction.PRODUCT_ADD, brand=brand,
+            self.audit.append(acting(by), AuditAction.PRODUCT_ADD, brand=brand,
                               target=product)
 
     def add_photos(self, photos: Iterable[str | Path], *, brand: str, product: str, label: str,
@@ -183,19 +196,19 @@ class Gallery:
         kind = parse_label(label)
         product = check_name(product, "product")
         items = [LabelledPhoto(Path(p), product, kind, named_group(group)) for p in photos]
-        return self._import(items, brand, _actor(by, added_by), allow_poor_quality)
+        return self._import(items, brand, acting(by, added_by), allow_poor_quality)
 
     def import_folder(self, folder: str | Path, *, brand: str, added_by: str | None = None,
                       by: Actor | None = None, allow_poor_quality: bool = False) -> ImportReport:
         """Import ``folder/<product>/<genuine|fake>/<photos>`` (nested folders allowed)."""
         items, report = scan_folder(Path(folder))
-        return self._import(items, brand, _actor(by, added_by), allow_poor_quality, report)
+        return self._import(items, brand, acting(by, added_by), allow_poor_quality, report)
 
     def import_index(self, index_csv: str | Path, *, brand: str, added_by: str | None = None,
                      by: Actor | None = None, allow_poor_quality: bool = False) -> ImportReport:
         """Import the photos listed in a CSV with columns ``path,label,product[,dup_group]``."""
         items, failed = read_index(index_csv)
-        return self._import(items, brand, _actor(by, added_by), allow_poor_quality,
+        return self._import(items, brand, acting(by, added_by), allow_poor_quality,
                             ImportReport(failed=failed))
 
     def _import(self, items: list[LabelledPhoto], brand: str, actor: Actor,
@@ -219,7 +232,7 @@ class Gallery:
         shown beside it in every suggestion and evidence pack."""
         ref = self._reference(ref_id)
         self.store.set_note(ref_id, note.strip())
-        self.audit.append(_actor(by), AuditAction.NOTE, brand=ref.brand,
+        self.audit.append(acting(by), AuditAction.NOTE, brand=ref.brand,
                           target=f"#{ref_id}", note=note.strip(), previous=ref.note)
 
     def remove(self, ref_ids: Iterable[int], *, by: Actor | None = None,
@@ -227,7 +240,7 @@ class Gallery:
         """Take references out of use; returns how many existed. Usable at once, no
         retraining. Who removed them, when and why is kept, and so is the photo file, until
         an admin purges it (:meth:`purge`)."""
-        actor = _actor(by)
+        actor = acting(by)
         changes = self.store.remove_references(list(ref_ids), by=actor.name,
                                                reason=reason.strip())
         for change in changes:
@@ -246,7 +259,7 @@ class Gallery:
         wanted = set(ref_ids)
         brands = {r.reference.id: r.reference.brand for r in self.store.removed_references()
                   if r.reference.id in wanted}
-        actor = _actor(by)
+        actor = acting(by)
         purged = self.store.purge_references(sorted(wanted), by=actor.name)
         for brand in sorted({brands[i] for i in purged}):
             ids = [i for i in purged if brands[i] == brand]
@@ -257,7 +270,7 @@ class Gallery:
                   added_by: str | None = None, by: Actor | None = None) -> int:
         """Mark an identification point on a reference photo: a box in its pixels (as shown
         upright) and what to check there; returns the point's id."""
-        actor = _actor(by, added_by)
+        actor = acting(by, added_by)
         ref = self._reference(ref_id)
         width, height = read_photo(ref.path).original_size
         x0, y0, x1, y1 = box
@@ -271,7 +284,7 @@ class Gallery:
         point = self.store.remove_point(point_id)
         if point is None:
             return False
-        self.audit.append(_actor(by), AuditAction.POINT_REMOVE,
+        self.audit.append(acting(by), AuditAction.POINT_REMOVE,
                           brand=self._reference(point.ref_id).brand, target=f"#{point.ref_id}",
                           point=point_id, note=point.note)
         return True
@@ -293,7 +306,7 @@ class Gallery:
         previous = self.store.max_genuine_flagged(brand)
         change = self.store.set_max_genuine_flagged(brand, max_genuine_flagged)
         self._brands.apply(change, _unchanged)
-        self.audit.append(_actor(by), AuditAction.OPERATING_POINT, brand=brand,
+        self.audit.append(acting(by), AuditAction.OPERATING_POINT, brand=brand,
                           max_genuine_flagged=max_genuine_flagged, previous=previous)
         return self.operating_point(brand)
 
@@ -373,12 +386,6 @@ class Gallery:
     def reembed(self, brand: str | None = None) -> int:
         """Embed every reference lacking a vector under the current model; returns how many."""
         return sum(self._brands.embed_missing(b) for b in ([brand] if brand else self.brands()))
-
-
-def _actor(by: Actor | None, added_by: str | None = None) -> Actor:
-    """Who makes a change: ``by``, else the name an older caller passed as ``added_by`` (for
-    the Python API), else the OS user."""
-    return by or local_actor(name=added_by)
 
 
 def _ids(ref_ids: Iterable[int]) -> str:

@@ -75,4 +75,4 @@ class Inspector:
 def match(ref: Reference, similarity: float) -> Match:
     """A reference as a suggestion shows it, with its similarity to the photo."""
     return Match(ref.id, similarity, ref.product, ref.label, ref.source_name, ref.note,
-                 str(ref.path))
+                 str(ref.path), ref.origin)

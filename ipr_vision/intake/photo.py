@@ -129,31 +129,47 @@ def iter_photos(paths: Iterable[str | Path], *,
         yield try_read_photo(path, draft_size=draft_size)
 
 
+def check_photo(data: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> str:
+    """The photo's format, read from its header only (fast: nothing is decoded), or
+    :class:`PhotoError` if it is not an accepted photo: for files checked in bulk, such as a
+    package's photos, before they are stored."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _open(data, name, max_pixels)[1]
+
+
+def _open(data: bytes, label: str, max_pixels: int) -> tuple[Image.Image, str]:
+    """The image with its header read and checked (format, pixel count); not decoded yet."""
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise PhotoError(label, _BOMB) from None
+    except UnidentifiedImageError:
+        raise PhotoError(label, "not an image, or an unsupported format "
+                         f"(accepted: {', '.join(sorted(ACCEPTED_FORMATS))})") from None
+    except (OSError, ValueError, SyntaxError) as error:
+        raise PhotoError(label, f"corrupt image header ({error})") from None
+    fmt = image.format or "?"
+    if fmt not in ACCEPTED_FORMATS:
+        raise PhotoError(label, f"unsupported format {fmt} "
+                         f"(accepted: {', '.join(sorted(ACCEPTED_FORMATS))})")
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise PhotoError(label, "image has no pixels")
+    if width * height > max_pixels:
+        raise PhotoError(label, f"image is {width}x{height} pixels; the limit is "
+                         f"{max_pixels:,} pixels")
+    return image, fmt
+
+
 def _decode(data: bytes, label: str, *, draft_size: int | None,
             max_pixels: int) -> tuple[Image.Image, str, tuple[int, int]]:
     with warnings.catch_warnings():
         # We enforce our own pixel limit below and report damage as PhotoError; Pillow's
         # warnings (bomb, skipped corrupt EXIF/TIFF tags) would only add noise.
         warnings.simplefilter("ignore")
-        try:
-            image = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError:
-            raise PhotoError(label, _BOMB) from None
-        except UnidentifiedImageError:
-            raise PhotoError(label, "not an image, or an unsupported format "
-                             f"(accepted: {', '.join(sorted(ACCEPTED_FORMATS))})") from None
-        except (OSError, ValueError, SyntaxError) as error:
-            raise PhotoError(label, f"corrupt image header ({error})") from None
-        fmt = image.format or "?"
-        if fmt not in ACCEPTED_FORMATS:
-            raise PhotoError(label, f"unsupported format {fmt} "
-                             f"(accepted: {', '.join(sorted(ACCEPTED_FORMATS))})")
+        image, fmt = _open(data, label, max_pixels)
         width, height = image.size
-        if width < 1 or height < 1:
-            raise PhotoError(label, "image has no pixels")
-        if width * height > max_pixels:
-            raise PhotoError(label, f"image is {width}x{height} pixels; the limit is "
-                             f"{max_pixels:,} pixels")
         try:
             if draft_size and fmt in ("JPEG", "MPO"):
                 image.draft("RGB", (draft_size, draft_size))

@@ -17,12 +17,17 @@ from .protocols import (
     AuditTrail,
     BrandVectors,
     Change,
+    ExportedPackage,
     GalleryStore,
+    IncomingReference,
     InspectionLog,
     NewInspectedPhoto,
+    NewPoint,
     NewReference,
+    PackageChange,
     UserStore,
 )
+from .sqlite import utc_now
 from .users import SqliteUserStore
 
 
@@ -51,10 +56,14 @@ __all__ = [
     "AuditTrail",
     "BrandVectors",
     "Change",
+    "ExportedPackage",
     "GalleryStore",
+    "IncomingReference",
     "InspectionLog",
     "NewInspectedPhoto",
+    "NewPoint",
     "NewReference",
+    "PackageChange",
     "SqliteAuditTrail",
     "SqliteGalleryStore",
     "SqliteInspectionLog",
@@ -64,4 +73,5 @@ __all__ = [
     "open_gallery_store",
     "open_inspection_log",
     "open_user_store",
+    "utc_now",
 ]

@@ -7,9 +7,9 @@ import threading
 from pathlib import Path
 
 from ..errors import GalleryError
-from .sqlite import connect, create_tables, transaction
+from .sqlite import append_only, connect, create_tables, transaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "gallery.sqlite"
 
 SCHEMA = """
@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS refs (
     added_by TEXT NOT NULL,
     added_at TEXT NOT NULL,
     note TEXT NOT NULL DEFAULT '',
+    package_id INTEGER REFERENCES packages(id),
     UNIQUE (brand_id, sha256)
 );
 CREATE INDEX IF NOT EXISTS refs_product ON refs (product_id);
@@ -59,7 +60,8 @@ CREATE TABLE IF NOT EXISTS removed_refs (
     removed_at TEXT NOT NULL,
     reason TEXT NOT NULL,
     purged_by TEXT,
-    purged_at TEXT
+    purged_at TEXT,
+    package_id INTEGER REFERENCES packages(id)
 );
 CREATE INDEX IF NOT EXISTS removed_refs_file ON removed_refs (file);
 CREATE TABLE IF NOT EXISTS embeddings (
@@ -79,9 +81,55 @@ CREATE TABLE IF NOT EXISTS id_points (
     note TEXT NOT NULL,
     added_by TEXT NOT NULL,
     added_at TEXT NOT NULL,
+    package_id INTEGER REFERENCES packages(id),
     CHECK (0 <= x0 AND x0 < x1 AND x1 <= 1 AND 0 <= y0 AND y0 < y1 AND y1 <= 1)
 );
 CREATE INDEX IF NOT EXISTS id_points_ref ON id_points (ref_id);
+CREATE TABLE IF NOT EXISTS trusted_keys (
+    id INTEGER PRIMARY KEY,
+    brand_id INTEGER NOT NULL REFERENCES brands(id),
+    fingerprint TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    name TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    revoked_by TEXT,
+    revoked_at TEXT,
+    revoke_reason TEXT NOT NULL DEFAULT '',
+    UNIQUE (brand_id, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS packages (
+    id INTEGER PRIMARY KEY,
+    brand_id INTEGER NOT NULL REFERENCES brands(id),
+    chain TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    since INTEGER,
+    key TEXT NOT NULL,
+    signed_by TEXT NOT NULL,
+    signed_at TEXT NOT NULL,
+    imported_by TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    added INTEGER NOT NULL,
+    changed INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL,
+    UNIQUE (brand_id, chain, sequence)
+);
+CREATE TABLE IF NOT EXISTS package_exports (
+    id INTEGER PRIMARY KEY,
+    brand_id INTEGER NOT NULL REFERENCES brands(id),
+    chain TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    since INTEGER,
+    key TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    UNIQUE (brand_id, sequence)
+);
 CREATE TABLE IF NOT EXISTS file_intents (
     id INTEGER PRIMARY KEY,
     file TEXT NOT NULL,
@@ -89,6 +137,11 @@ CREATE TABLE IF NOT EXISTS file_intents (
     pid INTEGER NOT NULL
 );
 """
+
+#: The id of the next reference: never one a removed reference had (SQLite would reuse the
+#: highest id once its row is gone, and an audit entry naming "#12" must mean one photo).
+NEXT_REF_ID = ("MAX(COALESCE((SELECT MAX(id) FROM refs), 0), "
+               "COALESCE((SELECT MAX(id) FROM removed_refs), 0)) + 1")
 
 
 def open_database(root: Path, lock: threading.RLock, *, create: bool) -> sqlite3.Connection:
@@ -111,6 +164,20 @@ def open_database(root: Path, lock: threading.RLock, *, create: bool) -> sqlite3
             elif int(row[0]) > SCHEMA_VERSION:
                 raise GalleryError(f"{root} was written by a newer ipr-vision "
                                    f"(schema {row[0]}); upgrade ipr-vision")
+            elif int(row[0]) < SCHEMA_VERSION:
+                _migrate(db, int(row[0]))
+            for table in ("packages", "package_exports"):
+                append_only(db, table)
     except sqlite3.DatabaseError as error:
         raise GalleryError(f"{db_path} is not a usable gallery database ({error})") from None
     return db
+
+
+def _migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring an older gallery's tables up to :data:`SCHEMA_VERSION`, inside the opening
+    transaction (a crash leaves the old schema, never half of the new)."""
+    if version < 2:  # 2: provenance of references and points brought by signed packages
+        for table in ("refs", "removed_refs", "id_points"):
+            db.execute(f"ALTER TABLE {table} ADD COLUMN package_id INTEGER "
+                       "REFERENCES packages(id)")
+    db.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))

@@ -18,19 +18,21 @@ import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..domain import IdPoint, Label, Reference, RemovedReference, parse_label
 from ..errors import GalleryError
 from .file_intents import FileIntents
-from .gallery_schema import open_database
+from .gallery_packages import ORIGIN_COLUMNS, ORIGIN_JOIN, PackageRows, origin
+from .gallery_schema import NEXT_REF_ID, open_database
 from .photo_files import PhotoFiles
 from .protocols import BrandVectors, Change, NewReference
 from .sqlite import insert, transaction, utc_now
 
 
-class SqliteGalleryStore:
+class SqliteGalleryStore(PackageRows):
     """The :class:`~.protocols.GalleryStore` of one gallery folder: rows and files only.
 
     Safe to share between threads (one connection behind a lock) and between processes
@@ -162,9 +164,9 @@ class SqliteGalleryStore:
                     product_id = db.execute("SELECT id FROM products WHERE brand_id=? AND name=?",
                                             (brand_id, item.product)).fetchone()[0]
                     cursor = db.execute(
-                        "INSERT OR IGNORE INTO refs (brand_id, product_id, label, sha256, file, "
-                        "source_name, photo_group, added_by, added_at, note) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        "INSERT OR IGNORE INTO refs (id, brand_id, product_id, label, sha256, "
+                        "file, source_name, photo_group, added_by, added_at, note) "
+                        f"VALUES ({NEXT_REF_ID},?,?,?,?,?,?,?,?,?,?)",
                         (brand_id, product_id, item.label, item.sha256, file, item.source_name,
                          item.photo_group, added_by, now, item.note))
                     if cursor.rowcount == 0:
@@ -193,15 +195,17 @@ class SqliteGalleryStore:
         with self._transaction() as db:
             removed: dict[str, list[int]] = {}
             for ref_id in dict.fromkeys(int(i) for i in ref_ids):
-                row = db.execute(
-                    "SELECT b.name, p.name, r.label, r.sha256, r.file, r.source_name, "
-                    "r.photo_group, r.added_by, r.added_at, r.note FROM refs r JOIN brands b ON "
-                    "b.id=r.brand_id JOIN products p ON p.id=r.product_id WHERE r.id=?",
-                    (ref_id,)).fetchone()
+                row = db.execute("SELECT b.name FROM refs r JOIN brands b ON b.id=r.brand_id "
+                                 "WHERE r.id=?", (ref_id,)).fetchone()
                 if row is None:
                     continue
-                db.execute("INSERT INTO removed_refs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,"
-                           "NULL)", (ref_id, *row, by, now, reason))
+                db.execute(
+                    "INSERT INTO removed_refs (id, brand, product, label, sha256, file, "
+                    "source_name, photo_group, added_by, added_at, note, removed_by, removed_at, "
+                    "reason, package_id) SELECT r.id, b.name, p.name, r.label, r.sha256, r.file, "
+                    "r.source_name, r.photo_group, r.added_by, r.added_at, r.note, ?, ?, ?, "
+                    "r.package_id FROM refs r JOIN brands b ON b.id=r.brand_id JOIN products p "
+                    "ON p.id=r.product_id WHERE r.id=?", (by, now, reason, ref_id))
                 db.execute("DELETE FROM refs WHERE id=?", (ref_id,))
                 removed.setdefault(row[0], []).append(ref_id)
             return [Change(brand, ids, int(db.execute(
@@ -211,12 +215,13 @@ class SqliteGalleryStore:
     def removed_references(self, brand: str | None = None) -> list[RemovedReference]:
         """References taken out of use, oldest removal first."""
         rows = self._query(
-            "SELECT id, brand, product, label, sha256, file, source_name, photo_group, added_by, "
-            "added_at, note, removed_by, removed_at, reason, purged_by, purged_at FROM "
-            "removed_refs" + (" WHERE brand=?" if brand is not None else "") + " ORDER BY "
-            "removed_at, id", () if brand is None else (brand,))
-        return [RemovedReference(Reference(r[0], r[1], r[2], Label(r[3]), r[4], self.root / r[5],
-                                           *r[6:11]), *r[11:]) for r in rows]
+            "SELECT r.id, r.brand, r.product, r.label, r.sha256, r.file, r.source_name, "
+            "r.photo_group, r.added_by, r.added_at, r.note, r.removed_by, r.removed_at, r.reason, "
+            f"r.purged_by, r.purged_at, {ORIGIN_COLUMNS} FROM removed_refs r {ORIGIN_JOIN} "
+            "LEFT JOIN brands b ON b.id=k.brand_id"
+            + (" WHERE r.brand=?" if brand is not None else "") + " ORDER BY r.removed_at, r.id",
+            () if brand is None else (brand,))
+        return [RemovedReference(self._reference(r[:11], r[16:]), *r[11:16]) for r in rows]
 
     def purge_references(self, ref_ids: Sequence[int], *, by: str) -> list[int]:
         """Delete the photo files of removed references (unless a reference in use, or a
@@ -244,8 +249,9 @@ class SqliteGalleryStore:
     def references(self, brand: str | None = None, product: str | None = None,
                    ids: Sequence[int] | None = None) -> list[Reference]:
         sql = ("SELECT r.id, b.name, p.name, r.label, r.sha256, r.file, r.source_name, "
-               "r.photo_group, r.added_by, r.added_at, r.note FROM refs r "
-               "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id WHERE 1=1")
+               f"r.photo_group, r.added_by, r.added_at, r.note, {ORIGIN_COLUMNS} FROM refs r "
+               "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
+               f"{ORIGIN_JOIN} WHERE 1=1")
         params: list[object] = []
         if brand is not None:
             sql, params = sql + " AND b.name=?", [*params, brand]
@@ -256,8 +262,12 @@ class SqliteGalleryStore:
             sql = sql + f" AND r.id IN ({','.join('?' * len(ids))})"
             params = [*params, *ids]
         rows = self._query(sql + " ORDER BY r.id", params)
-        return [Reference(r[0], r[1], r[2], Label(r[3]), r[4], self.root / r[5], *r[6:])
-                for r in rows]
+        return [self._reference(r[:11], r[11:]) for r in rows]
+
+    def _reference(self, row: Sequence[Any], package: Sequence[Any]) -> Reference:
+        """A reference from its eleven columns and the :data:`ORIGIN_COLUMNS` of its package."""
+        return Reference(row[0], row[1], row[2], Label(row[3]), row[4], self.root / row[5],
+                         row[6], row[7], row[8], row[9], row[10], origin(package))
 
     # -- identification points ----------------------------------------------------------------
 

@@ -15,7 +15,7 @@ and its siblings. The value types below are what crosses the boundary.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,9 +30,11 @@ from ..domain import (
     Inspection,
     Label,
     Outcome,
+    PackageOrigin,
     Reference,
     RemovedReference,
     Role,
+    TrustedKey,
     User,
     Verdict,
 )
@@ -51,6 +53,72 @@ class NewReference:
     photo_group: str
     vector: np.ndarray
     note: str = ""
+
+
+@dataclass(frozen=True)
+class NewPoint:
+    """An identification point as a package brings it (box in fractions of the photo)."""
+
+    box: tuple[float, float, float, float]
+    note: str
+    added_by: str
+    added_at: str
+
+
+@dataclass(frozen=True)
+class IncomingReference:
+    """A reference a signed package brings: its metadata as the right holder recorded it
+    (who added it, when), its vector, and its points; the photo's bytes are read while it is
+    stored."""
+
+    product: str
+    label: Label
+    sha256: str
+    extension: str
+    source_name: str
+    photo_group: str
+    note: str
+    added_by: str
+    added_at: str
+    vector: np.ndarray
+    points: tuple[NewPoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class PackageChange:
+    """What one verified package does to a brand, applied in one transaction.
+
+    ``origin`` describes the package (its ``imported_at`` is set by the store). ``after`` is
+    the sequence number the chain must be at for a delta (None for a full package), checked
+    again inside the transaction so two imports cannot both apply.
+    """
+
+    origin: PackageOrigin
+    kind: str
+    since: int | None
+    after: int | None
+    products: Sequence[str]
+    add: Sequence[IncomingReference]
+    update: Sequence[tuple[int, str, tuple[NewPoint, ...]]]  # ref id, note, package points
+    withdraw: Sequence[tuple[int, str]]  # ref id, reason
+    model_id: str
+
+
+@dataclass(frozen=True)
+class ExportedPackage:
+    """A package this gallery wrote: where it stands in its chain, and the brand's state as it
+    left it (sha256 -> digest of the reference's fields), which the next delta is taken from."""
+
+    brand: str
+    chain: str
+    sequence: int
+    hash: str
+    kind: str
+    since: int | None
+    key: str
+    created_by: str
+    created_at: str
+    state: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -195,6 +263,39 @@ class GalleryStore(Protocol):
         ...
 
     def disk_bytes(self) -> int: ...
+
+    # -- signed packages (see :mod:`ipr_vision.packages`) --
+
+    def trust_key(self, brand: str, fingerprint: str, public_key: bytes, name: str,
+                  by: str) -> bool:
+        """Accept packages of ``brand`` signed by this key; False if it already is.
+        :class:`~ipr_vision.errors.PackageError` for a key revoked before."""
+        ...
+
+    def revoke_key(self, brand: str, fingerprint: str, by: str, reason: str) -> bool:
+        """Refuse the key's packages from now on (references it brought stay); False when
+        the brand had no such active key."""
+        ...
+
+    def trusted_keys(self, brand: str | None = None) -> list[TrustedKey]: ...
+
+    def applied_packages(self, brand: str, chain: str | None = None) -> list[PackageOrigin]:
+        """Packages applied to the brand, by chain and sequence."""
+        ...
+
+    def apply_package(self, change: PackageChange,
+                      photo: Callable[[str], bytes]) -> tuple[list[int], Change]:
+        """Apply a verified package atomically: the new references' ids and the brand's
+        change. ``photo(sha256)`` gives a new reference's bytes (checked by the caller as it
+        reads them); any error leaves the gallery as it was."""
+        ...
+
+    def exported_packages(self, brand: str) -> list[ExportedPackage]: ...
+
+    def record_export(self, package: ExportedPackage) -> None:
+        """Add a written package to the brand's chain; :class:`GalleryError` if another took
+        its sequence number meanwhile."""
+        ...
 
     def integrity_problems(self) -> list[str]:
         """What is inconsistent between rows and files (empty when the gallery is sound)."""

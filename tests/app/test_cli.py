@@ -6,6 +6,7 @@ import getpass
 import json
 import shutil
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,49 @@ def test_audit_verify_finds_a_row_edited_with_sqlite3(cli_gallery: Path, tmp_pat
     assert result.returncode == 1
     assert f"entry {note} was altered" in result.stdout
     assert f"after {note - 1} sound entries" in result.stdout
+
+
+def test_keys_and_packages_from_the_command_line(cli_gallery: Path, tmp_path: Path) -> None:
+    """A right holder makes a key and exports; customs trusts the key and imports; a tampered
+    package is refused with one line and exit 2."""
+    made = cli("keys", "new", "--out", tmp_path / "keys", "--name", "acme").stdout
+    fingerprint = made.split("fingerprint ")[1].split()[0]
+    assert (tmp_path / "keys" / "acme.key").is_file() and len(fingerprint) == 64
+    export = json.loads(cli("package", "export", "--brand", "acme", "--gallery", cli_gallery,
+                            "--key", tmp_path / "keys" / "acme.key", "--out",
+                            tmp_path / "p1.zip", "--json").stdout)
+    assert {"path", "sequence", "hash", "key", "bytes", "references"} <= set(export)
+    assert export["sequence"] == 1 and export["key"] == fingerprint
+    customs = tmp_path / "customs"  # a new installation: its gallery is made on first use
+    untrusted = cli("package", "import", tmp_path / "p1.zip", "--gallery", customs / "g",
+                    check=False)
+    assert_one_line_error(untrusted, "does not trust for brand 'acme'")
+    trusted = cli("keys", "trust", tmp_path / "keys" / "acme.pub", "--brand", "acme",
+                  "--name", "Acme Corp", "--gallery", customs / "g").stdout
+    assert fingerprint in trusted
+    listed = json.loads(cli("keys", "list", "--json", "--gallery", customs / "g").stdout)
+    assert listed["fingerprint"] == fingerprint and listed["revoked_at"] is None
+    report = json.loads(cli("package", "import", tmp_path / "p1.zip", "--gallery",
+                            customs / "g", "--json").stdout)
+    assert report["status"] == "applied" and len(report["added"]) == 48
+    again = cli("package", "import", tmp_path / "p1.zip", "--gallery", customs / "g").stdout
+    assert "already imported" in again
+    refs = [json.loads(line) for line in cli("gallery", "list", "--json", "--gallery",
+                                             customs / "g").stdout.splitlines()]
+    assert {r["origin"]["sequence"] for r in refs} == {1}
+    with zipfile.ZipFile(tmp_path / "p1.zip") as source, \
+            zipfile.ZipFile(tmp_path / "bad.zip", "w") as bad:
+        for info in source.infolist():
+            data = source.read(info)
+            bad.writestr(info.filename, data.replace(b'"genuine"', b'"fake"', 1)
+                         if info.filename == "manifest.json" else data)
+    assert_one_line_error(cli("package", "import", tmp_path / "bad.zip", "--gallery",
+                              customs / "g", check=False), "signature does not match")
+    history = cli("package", "list", "--brand", "acme", "--gallery", customs / "g").stdout
+    assert history.startswith("imported\t#1\t")
+    assert cli("keys", "revoke", fingerprint, "--brand", "acme", "--reason", "rotated",
+               "--gallery", customs / "g").returncode == 0
+    audit = [json.loads(line)["action"] for line in cli(
+        "audit", "list", "--json", "--gallery", customs / "g").stdout.splitlines()]
+    assert audit.count("package_import") == 1 and audit.count("package_refused") == 2
+    assert "key_trust" in audit and "key_revoke" in audit

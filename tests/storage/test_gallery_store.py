@@ -44,3 +44,34 @@ def test_a_corrupt_database_is_a_clear_error(tmp_path: Path) -> None:
         SqliteGalleryStore(tmp_path / "g")
     with pytest.raises(GalleryError, match="no gallery at"):
         SqliteGalleryStore(tmp_path / "absent", create=False)
+
+
+def test_a_removed_reference_id_is_never_given_again(tmp_path: Path,
+                                                    embedder: MobileNetV2Embedder) -> None:
+    """SQLite would reuse the highest id once its row is gone; an audit entry naming #2 must
+    mean one photo, and the removed one's record must not block the next removal."""
+    gallery = Gallery(tmp_path / "g", embedder=embedder)
+    for seed in (1, 2, 3):
+        gallery.add_photos([query_photo(tmp_path, "boot", "genuine", seed)], brand="acme",
+                           product="boot", label="genuine")
+        last = max(r.id for r in gallery.references("acme"))
+        assert gallery.remove([last], reason="test") == 1
+    removed = [r.reference.id for r in gallery.removed("acme")]
+    assert removed == sorted(set(removed)) and len(removed) == 3
+
+
+def test_a_gallery_of_the_previous_schema_is_migrated(tmp_path: Path) -> None:
+    """A gallery written before packages existed opens, gains provenance columns, keeps its
+    rows, and its references have no package of origin."""
+    store = SqliteGalleryStore(tmp_path / "g")
+    store.add_brand("acme")
+    store.close()
+    with sqlite3.connect(tmp_path / "g" / "gallery.sqlite") as db:  # back to schema 1
+        for table in ("refs", "removed_refs", "id_points"):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN package_id")
+        db.execute("UPDATE meta SET value='1' WHERE key='schema'")
+    reopened = SqliteGalleryStore(tmp_path / "g")
+    assert reopened.brands() == ["acme"] and reopened.references() == []
+    with sqlite3.connect(tmp_path / "g" / "gallery.sqlite") as db:
+        assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == "2"
+        assert "package_id" in {r[1] for r in db.execute("PRAGMA table_info(refs)")}

@@ -31,6 +31,8 @@ _HANDLERS = {
     "serve": ("admin", "serve"),
     "user": ("admin", "user"),
     "audit": ("audit", "audit"),
+    "keys": ("packages", "keys"),
+    "package": ("packages", "package"),
 }
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 
 from ...domain import json_safe
 from ...gallery import Gallery, local_actor
@@ -47,10 +48,12 @@ def _list(gallery: Gallery, args: argparse.Namespace) -> int:
                               "label": ref.label, "source_name": ref.source_name,
                               "photo_group": ref.photo_group, "added_by": ref.added_by,
                               "added_at": ref.added_at, "note": ref.note,
-                              "sha256": ref.sha256, "path": str(ref.path)}))
+                              "sha256": ref.sha256, "path": str(ref.path),
+                              "origin": asdict(ref.origin) if ref.origin else None}))
         else:
             print(f"#{ref.id}\t{ref.brand}\t{ref.product}\t{ref.label}\t"
-                  f"{ref.source_name}\t{ref.added_by}\t{ref.added_at}")
+                  f"{ref.source_name}\t{ref.added_by}\t{ref.added_at}"
+                  + (f"\t{ref.origin.label}" if ref.origin else ""))
     return 0
 
 

@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--signing-keys", type=Path, metavar="DIR",
+                   help="folder of <brand>.key files: right holders of a brand with a key "
+                   "there may download signed packages of it from the web app")
 
     p = commands.add_parser("user", help="web app users: add, list, remove, passwd")
     verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
@@ -149,6 +152,54 @@ def build_parser() -> argparse.ArgumentParser:
     gallery_arg(v)
     v = verbs.add_parser("remove", help="remove a user (their inspections stay recorded)")
     v.add_argument("name")
+    gallery_arg(v)
+
+    p = commands.add_parser("keys", help="signing keys for brand packages: make one (right "
+                            "holder), trust or revoke one for a brand (customs admin)")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("new", help="make an Ed25519 key pair: NAME.key (keep it) and NAME.pub "
+                         "(hand it to customs); encrypted if $IPR_VISION_KEY_PASSPHRASE is set")
+    v.add_argument("--out", type=Path, required=True, metavar="DIR")
+    v.add_argument("--name", default="signing", help="file name stem (default: signing)")
+    v = verbs.add_parser("trust", help="accept packages of a brand signed by this public key "
+                         "(compare the printed fingerprint with the right holder's first)")
+    v.add_argument("pubkey", type=Path, metavar="PUBKEY", help="the right holder's .pub file")
+    v.add_argument("--brand", required=True)
+    v.add_argument("--name", default="", help="whose key it is, for people (e.g. the company)")
+    gallery_arg(v)
+    v = verbs.add_parser("revoke", help="refuse a key's packages from now on")
+    v.add_argument("fingerprint", metavar="FINGERPRINT")
+    v.add_argument("--brand", required=True)
+    v.add_argument("--reason", default="", help="why, for the record")
+    gallery_arg(v)
+    v = verbs.add_parser("list", help="keys trusted per brand, revoked ones included")
+    v.add_argument("--brand")
+    v.add_argument("--json", action="store_true")
+    gallery_arg(v)
+
+    p = commands.add_parser("package", help="signed brand packages: export a brand's references "
+                            "(right holder), import one (customs)")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    v = verbs.add_parser("export", help="write a signed package of a brand: all of it, or the "
+                         "changes since an earlier package")
+    v.add_argument("--brand", required=True)
+    gallery_arg(v)
+    v.add_argument("--key", type=Path, required=True, help="the right holder's .key file")
+    v.add_argument("--out", type=Path, required=True, metavar="FILE")
+    v.add_argument("--since", type=int, metavar="SEQ",
+                   help="a delta: only what changed since package SEQ of this brand")
+    v.add_argument("--no-embeddings", dest="embeddings", action="store_false",
+                   help="leave the vectors out (the importing side embeds the photos itself)")
+    v.add_argument("--json", action="store_true")
+    v = verbs.add_parser("import", help="verify a signed package and apply it in one "
+                         "transaction (nothing changes if any check fails)")
+    v.add_argument("file", type=Path, metavar="FILE")
+    gallery_arg(v)
+    v.add_argument("--brand", help="refuse the package unless it is for this brand")
+    v.add_argument("--json", action="store_true")
+    v = verbs.add_parser("list", help="packages imported into a brand, and those exported from it")
+    v.add_argument("--brand", required=True)
+    v.add_argument("--json", action="store_true")
     gallery_arg(v)
 
     p = commands.add_parser("audit", help="the gallery's audit trail: list it, verify its chain")

@@ -1,0 +1,301 @@
+"""Applying a signed package to a gallery: verify everything, then change everything at once.
+
+Order matters. The signature is checked against the keys this gallery trusts for the brand
+before the manifest is even parsed in full; then the chain (no replay, no gap, no fork), every
+member of the archive, every photo's hash and header and the vectors; only then is the brand
+changed, in one transaction. A package that fails any check changes nothing: the caller gets
+one :class:`~ipr_vision.errors.PackageError` line saying why.
+
+References are matched by photo (sha256) within the package's chain: a photo the brand holds
+as its own reference, added here, is left alone. A full package withdraws what its chain
+brought earlier and it no longer lists; a delta withdraws what it names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..core.index import BrandIndex
+from ..domain import Label, PackageOrigin, Reference
+from ..embedders import Embedder, draft_size, embed_all
+from ..errors import PackageError, PhotoError
+from ..intake.photo import check_photo, read_photo
+from ..packages import (
+    DELTA,
+    MANIFEST,
+    SIGNATURE,
+    Manifest,
+    PackagedEmbeddings,
+    PackagedReference,
+    PackageReader,
+    PublicKey,
+    parse,
+    peek,
+)
+from ..results import PackageImport
+from ..storage import GalleryStore, IncomingReference, NewPoint, PackageChange
+from .brands import BrandCache
+
+#: References re-embedded to check that a package's vectors belong to its photos.
+SPOT_CHECKS = 4
+#: Cosine a spot-checked vector must reach against our own embedding of its photo.
+SPOT_COSINE = 0.98
+_READ = 1024**2
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A package whose signature, chain and members have been checked."""
+
+    manifest: Manifest
+    hash: str
+    key: str
+    file_sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    """The package file's own hash, for the audit trail (what was handed over, byte for byte)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_READ):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class PackageImporter:
+    """Verifies packages and applies them to the gallery's brands."""
+
+    def __init__(self, store: GalleryStore, brands: BrandCache,
+                 embedder: Callable[[], Embedder]) -> None:
+        self.store, self.brands, self._embedder = store, brands, embedder
+
+    def run(self, path: Path, *, by: str, brand: str | None = None) -> PackageImport:
+        """Verify and apply the package at ``path``; ``brand``, when given, is the brand the
+        caller expects it to be for."""
+        started = time.perf_counter()
+        with PackageReader(path) as package:
+            verified = self._verify(package, brand)
+            manifest = verified.manifest
+            applied = {p.sequence: p for p in self.store.applied_packages(manifest.brand,
+                                                                          manifest.chain)}
+            done = applied.get(manifest.sequence)
+            if done is not None and done.hash == verified.hash:
+                return self._report("already imported", verified, started)
+            after = _check_chain(manifest, verified.hash, applied)
+            vectors, reembedded = self._vectors(package, manifest)
+            change, kept = self._plan(manifest, verified, vectors, after, by)
+            photos = {r.sha256: r for r in manifest.references}
+            ids, stored = self.store.apply_package(
+                change, lambda sha: _photo_bytes(package, photos[sha]))
+        new = list(ids)
+        withdrawn = [ref_id for ref_id, _ in change.withdraw]
+        added = {item.sha256: item for item in change.add}
+        by_id = {ref.id: ref for ref in self.store.references(ids=new)} if new else {}
+        self.brands.apply(stored, lambda index: _update_index(
+            index, withdrawn, by_id, added, change.products))
+        return PackageImport("applied", manifest.brand, manifest.sequence, manifest.kind,
+                             verified.hash, verified.key, manifest.created_by,
+                             manifest.created_at, new, [i for i, _, _ in change.update],
+                             withdrawn, kept, reembedded, time.perf_counter() - started)
+
+    def verify(self, path: Path, brand: str | None = None) -> Verified:
+        """Check a package without applying it (signature, members, photos)."""
+        with PackageReader(path) as package:
+            verified = self._verify(package, brand)
+            for entry in verified.manifest.references:
+                _photo_bytes(package, entry)
+            return verified
+
+    def _verify(self, package: PackageReader, expected: str | None) -> Verified:
+        brand, key = peek(package.manifest)
+        if expected is not None and brand != expected:
+            raise PackageError(f"the package is for brand {brand!r}, not {expected!r}")
+        trusted = {k.fingerprint: k for k in self.store.trusted_keys(brand)
+                   } if brand in self.store.brands() else {}
+        known = trusted.get(key)
+        if known is None:
+            raise PackageError(f"signed by key {key[:16]}…, which this gallery does not trust "
+                               f"for brand {brand!r} (ipr-vision keys trust)")
+        if not known.active:
+            raise PackageError(f"signed by key {key[:16]}…, revoked for {brand} on "
+                               f"{known.revoked_at} ({known.revoke_reason or 'no reason given'})")
+        if not PublicKey(known.public_key).verify(package.signature, package.manifest):
+            raise PackageError("the signature does not match the manifest: the package was "
+                               "altered after signing, or signed with another key")
+        manifest = parse(package.manifest)
+        if manifest.brand != brand or manifest.key != key:  # parse and peek read one text
+            raise PackageError("the manifest contradicts itself")
+        expected_members = {MANIFEST, SIGNATURE} | {r.member for r in manifest.references}
+        if manifest.embeddings is not None:
+            expected_members.add(PackagedEmbeddings.MEMBER)
+        if extra := sorted(package.members - expected_members):
+            raise PackageError(f"the package holds {extra[0]!r}, which its manifest does not "
+                               "list")
+        if missing := sorted(expected_members - package.members):
+            raise PackageError(f"the package lacks {missing[0]!r}, which its manifest lists")
+        return Verified(manifest, hashlib.sha256(package.manifest).hexdigest(), key,
+                        file_sha256(package.path))
+
+    def _vectors(self, package: PackageReader,
+                 manifest: Manifest) -> tuple[np.ndarray, bool]:
+        """Each reference's vector under the current model: the package's when it carries
+        that model's (spot-checked against the photos), else our own; every photo's hash and
+        header is checked on the way."""
+        embedder = self._embedder()
+        carried = manifest.embeddings
+        side = draft_size(embedder)
+        if carried is None or carried.model != embedder.model_id or carried.dim != embedder.dim:
+            images = (_image(package, entry, side) for entry in manifest.references)
+            vectors = embed_all(embedder, images, total=len(manifest.references),
+                                description="embedding package photos")
+            return vectors.reshape(-1, embedder.dim), True
+        for entry in manifest.references:
+            _header(package, entry)
+        data = package.read(PackagedEmbeddings.MEMBER, carried.rows * carried.dim * 4)
+        if hashlib.sha256(data).hexdigest() != carried.sha256:
+            raise PackageError("embeddings.f32 does not match its hash in the signed manifest")
+        if len(data) != carried.rows * carried.dim * 4:
+            raise PackageError("embeddings.f32 is not rows x dim float32 values")
+        vectors = np.frombuffer(data, dtype="<f4").reshape(carried.rows, carried.dim)
+        norms = np.linalg.norm(vectors, axis=1) if len(vectors) else np.ones(0)
+        if not np.all(np.isfinite(vectors)) or not np.allclose(norms, 1.0, atol=1e-3):
+            raise PackageError("the package's embeddings are not unit vectors")
+        picks = np.unique(np.linspace(0, len(vectors) - 1, min(SPOT_CHECKS, len(vectors)),
+                                      dtype=int)) if len(vectors) else np.zeros(0, dtype=int)
+        ours = embed_all(embedder, [_image(package, manifest.references[i], side)
+                                    for i in picks], progress=False)
+        if len(picks) and float(np.min(np.sum(ours * vectors[picks], axis=1))) < SPOT_COSINE:
+            raise PackageError("the package's embeddings do not match its photos (checked by "
+                               "embedding some of them here)")
+        return vectors.astype(np.float32), False
+
+    def _plan(self, manifest: Manifest, verified: Verified, vectors: np.ndarray,
+              after: int | None, by: str) -> tuple[PackageChange, list[int]]:
+        mine: dict[str, Reference] = {}
+        local: dict[str, Reference] = {}
+        for ref in (self.store.references(manifest.brand)
+                    if manifest.brand in self.store.brands() else []):
+            if ref.origin is not None and ref.origin.chain == manifest.chain:
+                mine[ref.sha256] = ref
+            else:
+                local[ref.sha256] = ref
+        points: dict[int, set[tuple[tuple[float, ...], str]]] = {}
+        for point in self.store.points([r.id for r in mine.values()]) if mine else []:
+            points.setdefault(point.ref_id, set()).add((tuple(point.box), point.note))
+        reason = f"withdrawn by package {manifest.label}"
+        reasons = {w.sha256: f"{reason}: {w.reason}" if w.reason else reason
+                   for w in manifest.withdrawn}
+        add, update, withdraw, kept = [], [], [], []
+        for entry, vector in zip(manifest.references, vectors, strict=True):
+            held = mine.get(entry.sha256)
+            if entry.sha256 in local:
+                kept.append(local[entry.sha256].id)
+            elif held is None:
+                add.append(_incoming(entry, vector))
+            elif (held.product, held.label, held.photo_group) != (entry.product, entry.label,
+                                                                   entry.group):
+                withdraw.append((held.id, f"re-labelled by package {manifest.label}"))
+                add.append(_incoming(entry, vector))
+            elif held.note != entry.note or points.get(held.id, set()) != {
+                    (p.box, p.note) for p in entry.points}:
+                update.append((held.id, entry.note, tuple(
+                    NewPoint(p.box, p.note, p.added_by, p.added_at) for p in entry.points)))
+        listed = {entry.sha256 for entry in manifest.references}
+        for sha, ref in mine.items():
+            gone = sha in reasons if manifest.kind == DELTA else sha not in listed
+            if gone and all(ref.id != ref_id for ref_id, _ in withdraw):
+                withdraw.append((ref.id, reasons.get(sha, f"not in full package "
+                                                          f"{manifest.label}")))
+        origin = PackageOrigin(manifest.brand, manifest.sequence, verified.hash, verified.key,
+                               manifest.chain, manifest.created_by, manifest.created_at, by, "")
+        return PackageChange(origin, manifest.kind, manifest.since, after, manifest.products,
+                             add, update, withdraw, self._embedder().model_id), kept
+
+    def _report(self, status: str, verified: Verified, started: float) -> PackageImport:
+        manifest = verified.manifest
+        return PackageImport(status, manifest.brand, manifest.sequence, manifest.kind,
+                             verified.hash, verified.key, manifest.created_by,
+                             manifest.created_at, seconds=time.perf_counter() - started)
+
+
+def _check_chain(manifest: Manifest, digest: str,
+                 applied: dict[int, PackageOrigin]) -> int | None:
+    """Where the package fits in its chain, as already applied here: the sequence it must
+    follow (for a delta), or a :class:`PackageError` for a replay, a gap or a fork."""
+    label = manifest.label
+    if manifest.sequence in applied:
+        raise PackageError(f"package {label} differs from the #{manifest.sequence} imported "
+                           f"here on {applied[manifest.sequence].imported_at} (a forged or "
+                           "replayed sequence number)")
+    last = max(applied, default=None)
+    if last is not None and manifest.sequence < last:
+        raise PackageError(f"package {label} is older than #{last}, already imported (a "
+                           "replayed package?)")
+    if manifest.kind == DELTA:
+        base = applied[last] if last is not None and last == manifest.since else None
+        if base is None:
+            missing = (last or 0) + 1
+            raise PackageError(f"package {label} holds the changes since #{manifest.since}, "
+                               f"but this gallery's last package of the chain is "
+                               f"{'#' + str(last) if last else 'none'}: package #{missing} is "
+                               "missing (import it first, or a full package)")
+        if base.hash != manifest.since_hash:
+            raise PackageError(f"package {label} follows a #{last} other than the one imported "
+                               "here (a different chain?)")
+        return last
+    if last is not None and manifest.sequence == last + 1 and manifest.previous != \
+            applied[last].hash:
+        raise PackageError(f"package {label} does not follow the #{last} imported here (a "
+                           "different chain?)")
+    return None
+
+
+def _photo_bytes(package: PackageReader, entry: PackagedReference) -> bytes:
+    data = package.read(entry.member)
+    if len(data) != entry.bytes or hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise PackageError(f"{entry.member} does not match its hash in the signed manifest")
+    return data
+
+
+def _header(package: PackageReader, entry: PackagedReference) -> None:
+    try:
+        check_photo(_photo_bytes(package, entry), entry.member)
+    except PhotoError as error:
+        raise PackageError(f"{entry.member} is not a usable photo ({error.reason})") from None
+
+
+def _image(package: PackageReader, entry: PackagedReference, side: int | None) -> Image.Image:
+    try:
+        return read_photo(_photo_bytes(package, entry), name=entry.member,
+                          draft_size=side).image
+    except PhotoError as error:
+        raise PackageError(f"{entry.member} is not a usable photo ({error.reason})") from None
+
+
+def _incoming(entry: PackagedReference, vector: np.ndarray) -> IncomingReference:
+    return IncomingReference(
+        entry.product, entry.label, entry.sha256, entry.extension, entry.source_name,
+        entry.group, entry.note, entry.added_by, entry.added_at, vector,
+        tuple(NewPoint(p.box, p.note, p.added_by, p.added_at) for p in entry.points))
+
+
+def _update_index(index: BrandIndex, withdrawn: list[int], refs: dict[int, Reference],
+                  added: dict[str, IncomingReference], products: Sequence[str]) -> None:
+    """Apply the package to a loaded brand in place: out with the withdrawn, in with the new."""
+    index.remove(withdrawn)
+    for product in products:
+        if product not in index.products:
+            index.add_product(product)
+    if refs:
+        rows = sorted(refs.values(), key=lambda r: r.id)
+        index.add(np.array([r.id for r in rows], dtype=np.int64),
+                  np.array([added[r.sha256].vector for r in rows], dtype=np.float32),
+                  [r.product for r in rows], np.array([r.label == Label.FAKE for r in rows]),
+                  [r.photo_group for r in rows])
