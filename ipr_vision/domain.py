@@ -216,6 +216,17 @@ class IdPoint:
 
 
 @dataclass(frozen=True)
+class MarkedPoint:
+    """An identification point as it travels between galleries (in a signed package): the box
+    as fractions of the upright photo, what to check, and who marked it when."""
+
+    box: tuple[float, float, float, float]
+    note: str
+    added_by: str
+    added_at: str
+
+
+@dataclass(frozen=True)
 class User:
     """A person who logs in: their role and, for right holders, the brands they manage."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..domain import Reference
+from ..domain import MarkedPoint, Reference
 from ..embedders import Embedder
 from ..errors import GalleryError
 from ..packages import (
@@ -25,7 +25,6 @@ from ..packages import (
     FULL,
     Manifest,
     PackagedEmbeddings,
-    PackagedPoint,
     PackagedReference,
     SigningKey,
     Withdrawal,
@@ -90,10 +89,10 @@ def export_package(store: GalleryStore, brands: BrandCache, embedder: Callable[[
 
 def _entries(store: GalleryStore, brand: str,
              refs: list[Reference]) -> dict[str, PackagedReference]:
-    points: dict[int, list[PackagedPoint]] = {}
+    points: dict[int, list[MarkedPoint]] = {}
     for point in store.points(brand=brand):
         points.setdefault(point.ref_id, []).append(
-            PackagedPoint(point.box, point.note, point.added_by, point.added_at))
+            MarkedPoint(point.box, point.note, point.added_by, point.added_at))
     entries = {}
     for ref in refs:
         try:

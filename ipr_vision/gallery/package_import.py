@@ -40,7 +40,7 @@ from ..packages import (
     peek,
 )
 from ..results import PackageImport
-from ..storage import GalleryStore, IncomingReference, NewPoint, PackageChange
+from ..storage import GalleryStore, IncomingReference, PackageChange
 from .brands import BrandCache
 
 #: References re-embedded to check that a package's vectors belong to its photos.
@@ -205,8 +205,7 @@ class PackageImporter:
                 add.append(_incoming(entry, vector))
             elif held.note != entry.note or points.get(held.id, set()) != {
                     (p.box, p.note) for p in entry.points}:
-                update.append((held.id, entry.note, tuple(
-                    NewPoint(p.box, p.note, p.added_by, p.added_at) for p in entry.points)))
+                update.append((held.id, entry.note, entry.points))
         listed = {entry.sha256 for entry in manifest.references}
         for sha, ref in mine.items():
             gone = sha in reasons if manifest.kind == DELTA else sha not in listed
@@ -283,7 +282,7 @@ def _incoming(entry: PackagedReference, vector: np.ndarray) -> IncomingReference
     return IncomingReference(
         entry.product, entry.label, entry.sha256, entry.extension, entry.source_name,
         entry.group, entry.note, entry.added_by, entry.added_at, vector,
-        tuple(NewPoint(p.box, p.note, p.added_by, p.added_at) for p in entry.points))
+        entry.points)
 
 
 def _update_index(index: BrandIndex, withdrawn: list[int], refs: dict[int, Reference],

@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from ..domain import MAX_NAME, Label, check_name
+from ..domain import MAX_NAME, Label, MarkedPoint, check_name
 from ..errors import PackageError
 
 FORMAT = "ipr-vision-brand-package/1"
@@ -26,16 +26,6 @@ EXTENSIONS = frozenset({".jpg", ".png", ".webp", ".bmp", ".tif", ".heic"})
 MAX_NOTE = 4000
 _SHA = re.compile(r"[0-9a-f]{64}")
 _TEXT = 256  # longest free one-line field (source names, people, times, model ids)
-
-
-@dataclass(frozen=True)
-class PackagedPoint:
-    """An identification point: a box as fractions of the upright photo, and what to check."""
-
-    box: tuple[float, float, float, float]
-    note: str
-    added_by: str
-    added_at: str
 
 
 @dataclass(frozen=True)
@@ -53,7 +43,7 @@ class PackagedReference:
     note: str
     added_by: str
     added_at: str
-    points: tuple[PackagedPoint, ...] = ()
+    points: tuple[MarkedPoint, ...] = ()
 
     @property
     def member(self) -> str:
@@ -206,8 +196,8 @@ def _reference(raw: Any) -> PackagedReference:
         points=tuple(_point(p) for p in _list(raw["points"], "points")))
 
 
-def _point(raw: Any) -> PackagedPoint:
-    _fields(raw, PackagedPoint, "an identification point")
+def _point(raw: Any) -> MarkedPoint:
+    _fields(raw, MarkedPoint, "an identification point")
     box = raw["box"]
     if not (isinstance(box, list) and len(box) == 4
             and all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)):
@@ -218,7 +208,7 @@ def _point(raw: Any) -> PackagedPoint:
     note = _text(raw["note"], "point note", MAX_NOTE, multiline=True)
     if not note.strip():
         raise PackageError("an identification point has no note")
-    return PackagedPoint((x0, y0, x1, y1), note, _text(raw["added_by"], "added_by"),
+    return MarkedPoint((x0, y0, x1, y1), note, _text(raw["added_by"], "added_by"),
                          _text(raw["added_at"], "added_at"))
 
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from ..domain import PackageOrigin, TrustedKey, parse_label
+from ..domain import MarkedPoint, PackageOrigin, TrustedKey, parse_label
 from ..errors import GalleryError, PackageError
 from .file_intents import FileIntents
 from .gallery_schema import NEXT_REF_ID
 from .photo_files import PhotoFiles
-from .protocols import Change, ExportedPackage, NewPoint, PackageChange
+from .protocols import Change, ExportedPackage, PackageChange
 from .sqlite import insert, utc_now
 
 #: The columns :func:`origin` reads, from a reference row ``r`` joined by :data:`ORIGIN_JOIN`
@@ -202,7 +202,7 @@ def _apply_rows(db: sqlite3.Connection, brand_id: int, change: PackageChange,
     return ids
 
 
-def _add_points(db: sqlite3.Connection, ref_id: int, points: Sequence[NewPoint],
+def _add_points(db: sqlite3.Connection, ref_id: int, points: Sequence[MarkedPoint],
                 package_id: int) -> None:
     db.executemany("INSERT INTO id_points (ref_id, x0, y0, x1, y1, note, added_by, added_at, "
                    "package_id) VALUES (?,?,?,?,?,?,?,?,?)",

@@ -29,6 +29,7 @@ from ..domain import (
     IdPoint,
     Inspection,
     Label,
+    MarkedPoint,
     Outcome,
     PackageOrigin,
     Reference,
@@ -56,16 +57,6 @@ class NewReference:
 
 
 @dataclass(frozen=True)
-class NewPoint:
-    """An identification point as a package brings it (box in fractions of the photo)."""
-
-    box: tuple[float, float, float, float]
-    note: str
-    added_by: str
-    added_at: str
-
-
-@dataclass(frozen=True)
 class IncomingReference:
     """A reference a signed package brings: its metadata as the right holder recorded it
     (who added it, when), its vector, and its points; the photo's bytes are read while it is
@@ -81,7 +72,7 @@ class IncomingReference:
     added_by: str
     added_at: str
     vector: np.ndarray
-    points: tuple[NewPoint, ...] = ()
+    points: tuple[MarkedPoint, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,7 +90,7 @@ class PackageChange:
     after: int | None
     products: Sequence[str]
     add: Sequence[IncomingReference]
-    update: Sequence[tuple[int, str, tuple[NewPoint, ...]]]  # ref id, note, package points
+    update: Sequence[tuple[int, str, tuple[MarkedPoint, ...]]]  # ref id, note, package points
     withdraw: Sequence[tuple[int, str]]  # ref id, reason
     model_id: str
 

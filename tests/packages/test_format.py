@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ipr_vision.domain import Label
+from ipr_vision.domain import Label, MarkedPoint
 from ipr_vision.errors import PackageError
 from ipr_vision.packages import (
     FULL,
     Manifest,
-    PackagedPoint,
     PackagedReference,
     PackageReader,
     PublicKey,
@@ -33,7 +32,7 @@ SHA = "ab" * 32
 def _manifest(key: SigningKey, **changes: object) -> Manifest:
     entry = PackagedReference(SHA, ".jpg", 3, "boot", Label.GENUINE, "g1", "a.jpg", "note",
                               "alice", "2026-12-01T00:00:00+00:00",
-                              (PackagedPoint((0.1, 0.1, 0.5, 0.5), "logo", "alice", "t"),))
+                              (MarkedPoint((0.1, 0.1, 0.5, 0.5), "logo", "alice", "t"),))
     fields: dict[str, object] = dict(
         brand="acme", chain="c" * 32, sequence=1, previous=None, kind=FULL, since=None,
         since_hash=None, created_by="alice", created_at="2026-12-01T00:00:00+00:00",
