@@ -55,6 +55,8 @@ from ..intake.uploads import expand_uploads
 from ..results import Explanation, ImportReport, Suggestion
 from ..storage import AuditCheck, AuditTrail, InspectionLog, NewInspectedPhoto, open_inspection_log
 from .accounts import Accounts
+from .actors import web_actor
+from .packages_service import PackageOperations
 
 #: Called with (photos done, photos in all) while a batch is inspected.
 Progress = Callable[[int, int], None]
@@ -77,23 +79,26 @@ class InspectionOutcome:
         return str(result)
 
 
-class Service:
+class Service(PackageOperations):
     """A gallery folder served to logged-in users: the gallery, its users, its inspection log.
 
     Evidence packs are kept under ``GALLERY/evidence/<officer>/`` as well as offered for
     download, so every pack handed out can be found again. Every change, login and evidence
-    pack is written to the gallery's audit trail under the user who made it.
+    pack is written to the gallery's audit trail under the user who made it. Signed brand
+    packages (:class:`.packages_service.PackageOperations`) are signed with ``signing_keys``.
     """
 
     def __init__(self, gallery: Gallery, users: Accounts | None = None,
-                 log: InspectionLog | None = None) -> None:
+                 log: InspectionLog | None = None, signing_keys: Path | None = None) -> None:
         self.gallery = gallery
         self.users = users or Accounts.open(gallery.path)
         self.log = log or open_inspection_log(gallery.path)
+        self.signing_keys = signing_keys
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True) -> Service:
-        return cls(Gallery(path, create=create))
+    def open(cls, path: str | Path, *, create: bool = True,
+             signing_keys: Path | None = None) -> Service:
+        return cls(Gallery(path, create=create), signing_keys=signing_keys)
 
     @property
     def location(self) -> Path:
@@ -192,7 +197,7 @@ class Service:
         inspection = (self.log.add_photos(current.id, recorded) if current is not None
                       else self.log.record(user.name, brand, product, recorded))
         self.audit.append(
-            actor or _actor(user), AuditAction.INSPECTION, brand=brand, target=inspection.id,
+            actor or web_actor(user), AuditAction.INSPECTION, brand=brand, target=inspection.id,
             added_to_earlier=current is not None, product=product,
             photos=[[p.name, p.sha256, p.verdict, p.p_counterfeit, p.error] for p in recorded])
         return InspectionOutcome(inspection, results)
@@ -238,7 +243,7 @@ class Service:
             for file in sorted(pack.folder.rglob("*")):
                 if file.is_file():
                     out.write(file, f"{pack.folder.name}/{file.relative_to(pack.folder)}")
-        self.audit.append(_actor(user), AuditAction.EVIDENCE_PACK, brand=suggestion.brand,
+        self.audit.append(web_actor(user), AuditAction.EVIDENCE_PACK, brand=suggestion.brand,
                           target=inspection_id, pack=pack.folder.name, photo=photo.sha256,
                           manifest_sha256=hashlib.sha256(pack.manifest.read_bytes()).hexdigest())
         return archive
@@ -261,7 +266,7 @@ class Service:
             raise PermissionDenied(f"{user.name} may not record {outcome!r} for inspection "
                                    f"{inspection_id}")
         updated = self.log.add_outcome(inspection_id, chosen, user.name, user.role, note)
-        self.audit.append(_actor(user), AuditAction.OUTCOME, brand=inspection.brand,
+        self.audit.append(web_actor(user), AuditAction.OUTCOME, brand=inspection.brand,
                           target=inspection_id, outcome=chosen, note=note.strip())
         return updated
 
@@ -276,11 +281,11 @@ class Service:
     def add_brand(self, user: User, brand: str) -> None:
         if not can_manage_users(user):
             raise PermissionDenied("only an admin creates brands")
-        self.gallery.add_brand(brand, by=_actor(user))
+        self.gallery.add_brand(brand, by=web_actor(user))
 
     def add_product(self, user: User, brand: str, product: str) -> None:
         self._manage(user, brand)
-        self.gallery.add_product(brand, product, by=_actor(user))
+        self.gallery.add_product(brand, product, by=web_actor(user))
 
     def upload(self, user: User, brand: str, product: str, label: str,
                files: Sequence[Path], *, allow_poor_quality: bool = False) -> ImportReport:
@@ -297,7 +302,7 @@ class Service:
             unpacked = expand_uploads(files, staging)
             paths = [path for path, _ in unpacked.photos]
             report = (self.gallery.add_photos(paths, brand=brand, product=product, label=label,
-                                              by=_actor(user),
+                                              by=web_actor(user),
                                               allow_poor_quality=allow_poor_quality)
                       if paths else ImportReport())
             shown = {str(path): name for path, name in unpacked.photos}
@@ -326,7 +331,7 @@ class Service:
         refs = self.gallery.references(ids=list(ref_ids))
         for ref in refs:
             self._manage(user, ref.brand)
-        return self.gallery.remove([ref.id for ref in refs], by=_actor(user), reason=reason)
+        return self.gallery.remove([ref.id for ref in refs], by=web_actor(user), reason=reason)
 
     def removed(self, user: User, brand: str) -> list[RemovedReference]:
         self._manage(user, brand)
@@ -335,16 +340,16 @@ class Service:
     def purge(self, user: User, ref_ids: Iterable[int]) -> int:
         """Delete removed references' photo files for good (admins only)."""
         self._admin(user)
-        return self.gallery.purge(ref_ids, by=_actor(user))
+        return self.gallery.purge(ref_ids, by=web_actor(user))
 
     def set_note(self, user: User, ref_id: int, note: str) -> None:
         self._manage(user, self.reference(user, ref_id).brand)
-        self.gallery.set_note(ref_id, note, by=_actor(user))
+        self.gallery.set_note(ref_id, note, by=web_actor(user))
 
     def add_point(self, user: User, ref_id: int, box: tuple[int, int, int, int],
                   note: str) -> int:
         self._manage(user, self.reference(user, ref_id).brand)
-        return self.gallery.add_point(ref_id, box, note, by=_actor(user))
+        return self.gallery.add_point(ref_id, box, note, by=web_actor(user))
 
     def points(self, user: User, ref_id: int) -> list[IdPoint]:
         self.reference(user, ref_id)
@@ -354,7 +359,7 @@ class Service:
         self._manage(user, self.reference(user, ref_id).brand)
         if point_id not in {p.id for p in self.gallery.points([ref_id])}:
             return False
-        return self.gallery.remove_point(point_id, by=_actor(user))
+        return self.gallery.remove_point(point_id, by=web_actor(user))
 
     def health(self, user: User, brand: str, product: str) -> ProductHealth:
         self._see(user, brand)
@@ -362,7 +367,7 @@ class Service:
 
     def set_operating_point(self, user: User, brand: str, max_genuine_flagged: float) -> None:
         self._manage(user, brand)
-        self.gallery.set_operating_point(brand, max_genuine_flagged, by=_actor(user))
+        self.gallery.set_operating_point(brand, max_genuine_flagged, by=web_actor(user))
 
     def photo(self, user: User, ref_id: int) -> Image.Image:
         """A reference photo, upright, for showing (access checked like its brand)."""
@@ -395,13 +400,13 @@ class Service:
     def add_user(self, user: User, name: str, role: str, password: str,
                  brands: Iterable[str] = ()) -> User:
         self._admin(user)
-        return self.users.add(name, role, password, brands, by=_actor(user))
+        return self.users.add(name, role, password, brands, by=web_actor(user))
 
     def remove_user(self, user: User, name: str) -> bool:
         self._admin(user)
         if name == user.name:
             raise IprVisionError("an admin cannot remove their own account")
-        return self.users.remove(name, by=_actor(user))
+        return self.users.remove(name, by=web_actor(user))
 
     def list_users(self, user: User) -> list[User]:
         self._admin(user)
@@ -434,10 +439,6 @@ class Service:
     def _admin(self, user: User) -> None:
         if not can_manage_users(user):
             raise PermissionDenied("only an admin manages users and brands")
-
-
-def _actor(user: User) -> Actor:
-    return Actor(user.name, user.role, "web")
 
 
 def _recorded(photo: Photo | str, result: Suggestion | IprVisionError) -> NewInspectedPhoto:

@@ -25,6 +25,7 @@ from ipr_vision.domain import Label, User
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import GalleryError, IprVisionError, PermissionDenied, PhotoError
 from ipr_vision.intake.photo import Photo
+from ipr_vision.packages import SigningKey
 from ipr_vision.results import Suggestion
 from tests.support import given, query_photo
 
@@ -101,6 +102,7 @@ class Ctx:
 
     photo: Path
     download: Path
+    package: Path  # a signed package of acme, for the import that admins alone may run
     ref: dict[str, int]
     point: dict[str, int]
     inspection: dict[str, str]
@@ -135,6 +137,13 @@ MANAGE: dict[str, Op] = {
     "set_operating_point": lambda s, u, c, b: s.set_operating_point(u, b, 0.05),
     "removed": lambda s, u, c, b: s.removed(u, b),
 }
+#: Signed packages: a brand's right holder (and admins) export them and see its keys and
+#: packages; officers and trainers have no part in them.
+PACKAGES: dict[str, Op] = {
+    "export_package": lambda s, u, c, b: s.export_package(u, b, c.download),
+    "trusted_keys": lambda s, u, c, b: s.trusted_keys(u, b),
+    "packages": lambda s, u, c, b: s.packages(u, b),
+}
 WORKSHOP: dict[str, Op] = {
     "quiz": lambda s, u, c, b: s.quiz(u, b, None, 4, 0),
     "grade_quiz": lambda s, u, c, b: s.grade_quiz(u, [c.ref[b]], ["genuine"]),
@@ -153,18 +162,19 @@ ADMIN: dict[str, Op] = {
     "purge": lambda s, u, c, b: s.purge(u, [c.ref[b]]),
     "audit_entries": lambda s, u, c, b: s.audit_entries(u),
     "verify_audit": lambda s, u, c, b: s.verify_audit(u),
+    "import_package": lambda s, u, c, b: s.import_package(u, c.package),
 }
-OPS = {**SEE, **INSPECT, **MANAGE, **WORKSHOP, **RECORDS, **ADMIN}
-EVERYTHING = (SEE, INSPECT, MANAGE, WORKSHOP, RECORDS, ADMIN)
+OPS = {**SEE, **INSPECT, **MANAGE, **PACKAGES, **WORKSHOP, **RECORDS, **ADMIN}
+EVERYTHING = (SEE, INSPECT, MANAGE, PACKAGES, WORKSHOP, RECORDS, ADMIN)
 
 #: (user, brand the operation is about, operations that must be refused). The nike
 #: inspection is olga's, the acme one oscar's.
 REFUSALS = [
     ("ron", "nike", EVERYTHING),  # another brand's right holder: nothing at all
     ("rita", "acme", EVERYTHING),
-    ("olga", "nike", (MANAGE, ADMIN)),  # officers inspect, they do not curate
+    ("olga", "nike", (MANAGE, PACKAGES, ADMIN)),  # officers inspect, they do not curate
     ("olga", "acme", (RECORDS,)),  # another officer's inspection
-    ("tom", "nike", (INSPECT, MANAGE, RECORDS, ADMIN)),  # trainers only train
+    ("tom", "nike", (INSPECT, MANAGE, PACKAGES, RECORDS, ADMIN)),  # trainers only train
     ("rita", "nike", (ADMIN, {"seize": RECORDS["seize"]})),  # confirms, never seizes
 ]
 REFUSED = [(user, brand, op) for user, brand, groups in REFUSALS
@@ -178,6 +188,11 @@ def shared(tmp_path_factory: pytest.TempPathFactory, built: Path,
     tests may leave a trace for the next (each checks that it did not)."""
     root = tmp_path_factory.mktemp("shared")
     service = open_copy(built, root / "g", embedder)
+    service.signing_keys = root / "keys"
+    for brand in ("nike", "acme"):
+        SigningKey.generate().write(service.signing_keys, brand)
+    package = service.gallery.export_package("acme", service.signing_keys / "acme.key",
+                                             root / "acme-1.zip").path
     photo = query(root / "in", "boot", "fake", 80_001)
     found, inspection, ref, point = {}, {}, {}, {}
     for brand, officer in (("nike", "olga"), ("acme", "oscar")):
@@ -188,7 +203,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory, built: Path,
         found[brand] = inspected
         point[brand] = service.gallery.store.points(brand=brand)[0].id
         ref[brand] = service.gallery.store.points(brand=brand)[0].ref_id
-    yield service, Ctx(photo, root / "downloads", ref, point, inspection, found)
+    yield service, Ctx(photo, root / "downloads", Path(package), ref, point, inspection,
+                       found)
     service.close()
 
 
@@ -205,8 +221,9 @@ def test_refused_and_nothing_changes(shared: tuple[Service, Ctx], name: str, bra
 
 
 def test_the_refusal_matrix_covers_every_operation() -> None:
-    """A new Service method must be added to the matrix (or here, with the reason)."""
-    public = {name for name in vars(Service) if not name.startswith("_")}
+    """A new Service method must be added to the matrix (or here, with the reason), those it
+    inherits (the signed packages') included."""
+    public = {name for cls in Service.__mro__ for name in vars(cls) if not name.startswith("_")}
     covered = {"remove" if op == "remove_with_own" else op for op in OPS}
     covered |= {"set_outcome", "references"}
     not_per_brand = {"open", "close", "login", "login_refused", "user", "brands", "inspections",

@@ -118,3 +118,21 @@ def test_outcomes_table_names_only_known_roles() -> None:
     assert set(roles.OUTCOME_ROLES) == {"seized", "released", "confirmed_fake", "confirmed_genuine"}
     for allowed in roles.OUTCOME_ROLES.values():
         assert set(allowed) <= set(Role) and Role.ADMIN in allowed
+
+
+#: user: (exports nike, exports acme, imports, sees nike's packages, acme's, any brand's)
+PACKAGE_RIGHTS = {
+    "olga": (0, 0, 0, 0, 0, 0),
+    "rita": (1, 0, 0, 1, 0, 1),
+    "tom": (0, 0, 0, 0, 0, 0),
+    "ada": (1, 1, 1, 1, 1, 1),
+}
+
+
+@pytest.mark.parametrize("name", PACKAGE_RIGHTS)
+def test_signed_packages_are_for_right_holders_of_the_brand_and_admins(name: str) -> None:
+    user = USERS[name]
+    got = (roles.can_export_package(user, "nike"), roles.can_export_package(user, "acme"),
+           roles.can_import_package(user), roles.sees_packages(user, "nike"),
+           roles.sees_packages(user, "acme"), roles.sees_packages(user))
+    assert got == tuple(bool(e) for e in PACKAGE_RIGHTS[name])

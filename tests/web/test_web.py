@@ -22,6 +22,7 @@ import pytest
 from ipr_vision import Embedder, Gallery
 from ipr_vision.app.web.app import launch, prepare_environment
 from ipr_vision.intake.labelled import read_index
+from ipr_vision.packages import SigningKey
 from tests.support import REPO, cli
 
 if TYPE_CHECKING:
@@ -61,9 +62,11 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Server]:
-    """The app over a gallery of the demo sample's 48 reference photos, with one user per role
-    and a second brand ("acme") that the nike right holder must not see."""
+    """The app over a gallery of the demo sample's 48 reference photos, with one user per role,
+    a second brand ("acme") that the nike right holder must not see, and nike's signing key
+    kept on the server (``keys/nike.key``) for signed packages."""
     folder = tmp_path_factory.mktemp("web") / "gallery"
+    SigningKey.generate().write(folder.parent / "keys", "nike")
     prepare_environment(folder)
     from ipr_vision.app.service import Service
 
@@ -72,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
                          allow_poor_quality=True)
     gallery.add_brand("acme")
     gallery.add_product("acme", "anvil")
-    service = Service(gallery)
+    service = Service(gallery, signing_keys=folder.parent / "keys")
     for name, (role, brands) in USERS.items():
         service.users.add(name, role, password(name), brands)
     port = free_port()
@@ -119,9 +122,11 @@ def login(server: Server, browser: Browser) -> Iterator[Login]:
         context.close()
 
 
-def shoot(page: Page, name: str) -> None:
+def shoot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """A screenshot of the whole page, or of what the viewport shows (``full_page=False``: a
+    long page at a phone's width is otherwise too tall to read)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def visible_tabs(page: Page) -> list[str]:

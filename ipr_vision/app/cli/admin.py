@@ -21,12 +21,15 @@ def fetch_weights(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    keys = args.signing_keys
+    if keys is not None and not keys.is_dir():
+        raise IprVisionError(f"--signing-keys {keys}: no such folder")
     from ..web.app import launch, prepare_environment
 
     prepare_environment(Path(args.gallery))  # before gradio is imported
     from ..service import Service
 
-    service = Service.open(args.gallery, create=False)
+    service = Service.open(args.gallery, create=False, signing_keys=keys)
     try:
         service.reembed_stale(lambda brand, count, model: print(
             f"{PROG}: re-embedding {count} reference(s) of {brand} with {model} before serving",

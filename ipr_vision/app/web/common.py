@@ -107,6 +107,11 @@ def percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
+def utc_time(stamp: str) -> str:
+    """A stored time (ISO 8601, UTC, to the second) for a sentence: ``2026-12-03 08:21 UTC``."""
+    return f"{stamp[:16].replace('T', ' ')} UTC" if "T" in stamp else stamp
+
+
 def dropdown(values: Sequence[str], value: str | None = None) -> Any:
     """New choices for a dropdown, keeping ``value`` when still offered."""
     return gr.update(choices=list(values),

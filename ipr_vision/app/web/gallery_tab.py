@@ -1,5 +1,6 @@
 """Gallery (right holders): products, uploads with a per-file report, the reference grid with
-notes and identification points, and each product's health panel."""
+notes, identification points and where each reference came from, each product's health panel,
+and the brand's signed packages for customs (:mod:`.packages_ui`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from ...core.roles import can_manage
 from ...errors import IprVisionError
 from ...figures.plots import health_figures
 from ...results import PlacedPoint
+from . import packages_ui
 from .common import Ui, choices, dropdown, md, percent, plain, shown
 from .i18n import t
-from .render import thumbnail
+from .render import origin_markdown, thumbnail
 
 _LABELS = (("genuine", "genuine"), ("fake", "fake"))
 _SHOW = (("all", "all"), ("genuine", "genuine"), ("fake", "fake"))
@@ -92,6 +94,7 @@ def build(ui: Ui, lang: Any) -> Any:
                                       elem_id="gallery-share"), "operating_slider")
             set_share = ui.text(gr.Button("Set", elem_id="gallery-set-share"),
                                 "set_operating", "value")
+    packages_ui.build_export(ui, lang, brand)
 
     def products(lang: str, brand: str | None, current: str | None,
                  request: gr.Request) -> Any:
@@ -161,10 +164,12 @@ def build(ui: Ui, lang: Any) -> Any:
             placed = [PlacedPoint(p, p.pixel_box(image.size), None, None) for p in points]
             listing = "\n".join(f"{n}. (#{p.id}) {plain(p.note)}"
                                 for n, p in enumerate(points, 1))
-            return (ref_id, draw_points(image, placed) if placed else image,
-                    md(lang, "selected_info", id=ref.id, label=t(lang, ref.label),
+            info = md(lang, "selected_info", id=ref.id, label=t(lang, ref.label),
                       product=ref.product, by=ref.added_by, at=ref.added_at,
-                      name=ref.source_name), ref.note,
+                      name=ref.source_name)
+            if ref.origin is not None:
+                info += "\n\n" + origin_markdown(lang, ref.origin)
+            return (ref_id, draw_points(image, placed) if placed else image, info, ref.note,
                     f"**{t(lang, 'points_list')}**\n\n{listing or t(lang, 'no_points')}")
 
     def save(lang: str, ref_id: int | None, text: str, request: gr.Request) -> str:

@@ -261,6 +261,66 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_role": ("role", "角色"),
     "col_brands": ("brands", "品牌"),
     "col_created": ("created (UTC)", "创建时间（UTC）"),
+    # signed brand packages
+    "export_title": ("Signed package for customs", "供海关使用的签名品牌包"),
+    "export_help": ("A package holds this brand's references, signed with the brand's key kept "
+                    "on this server. Customs galleries that trust the key import it. Leave the "
+                    "number empty for the whole brand, or give the number of an earlier package "
+                    "to carry only what changed since.",
+                    "品牌包包含本品牌的参考照片，并以保存在本服务器上的品牌密钥签名。信任该密钥的海关图库可导入。"
+                    "编号留空则导出整个品牌；填写此前某个包的编号则只导出此后的变更。"),
+    "export_since": ("Only the changes since package # (optional)", "仅导出自第 # 号包以来的变更（可选）"),
+    "export_button": ("Download signed package", "下载签名包"),
+    "export_file": ("Package {brand} #{seq}", "品牌包 {brand} #{seq}"),
+    "export_summary": ("Package {brand} #{seq} ({kind}), signed with key {fingerprint}: {refs} "
+                       "reference(s), {withdrawn} withdrawn, {size}.",
+                       "品牌包 {brand} #{seq}（{kind}），签名密钥 {fingerprint}：{refs} 张参考照片，"
+                       "撤回 {withdrawn} 张，{size}。"),
+    "kind_full": ("the whole brand", "整个品牌"),
+    "kind_since": ("changes since #{since}", "自 #{since} 以来的变更"),
+    "kind_delta": ("changes only", "仅变更"),
+    "written_table": ("Packages written for this brand", "本品牌已生成的包"),
+    "col_kind": ("contents", "内容"),
+    "col_key": ("key", "密钥"),
+    "col_by": ("by", "操作人"),
+    "col_signed_by": ("signed by", "签名人"),
+    "col_signed_at": ("signed (UTC)", "签名时间（UTC）"),
+    "col_imported_by": ("imported by", "导入人"),
+    "col_imported_at": ("imported (UTC)", "导入时间（UTC）"),
+    "col_key_name": ("whose key", "密钥所属"),
+    "col_trusted_by": ("trusted by", "信任操作人"),
+    "col_trusted_at": ("trusted (UTC)", "信任时间（UTC）"),
+    "col_state": ("state", "状态"),
+    "key_active": ("active", "有效"),
+    "key_revoked": ("revoked {at}: {reason}", "已于 {at} 吊销：{reason}"),
+    "packages_title": ("Signed brand packages", "签名品牌包"),
+    "import_file": ("Signed package from a right holder (.zip)", "权利人提供的签名包（.zip）"),
+    "import_button": ("Import package", "导入品牌包"),
+    "choose_file": ("Add a package file first.", "请先添加包文件。"),
+    "import_applied": ("**Imported** package {brand} #{seq} ({kind}): {added} added, {changed} "
+                       "changed, {withdrawn} withdrawn.",
+                       "**已导入** 品牌包 {brand} #{seq}（{kind}）：新增 {added} 张，更改 {changed} 张，"
+                       "撤回 {withdrawn} 张。"),
+    "import_already": ("Package {brand} #{seq} was imported before: nothing changed.",
+                       "品牌包 {brand} #{seq} 此前已导入：未作任何更改。"),
+    "import_signed": ("Signed with key {fingerprint} by {by} on {at}.", "签名密钥 {fingerprint}，由 {by} 于 {at} 签名。"),
+    "import_kept": ("{n} of its photos were references here already and were kept as they are.",
+                    "其中 {n} 张照片已是本图库的参考照片，保持不变。"),
+    "import_reembedded": ("Its photos were embedded here: the package carried no vectors of this "
+                          "gallery's model.", "其照片已在本地计算特征：包内没有本图库模型的特征向量。"),
+    "import_refused": ("**Refused**, nothing was changed: {reason}", "**已拒绝**，未作任何更改：{reason}"),
+    "keys_table": ("Keys trusted per brand", "各品牌信任的签名密钥"),
+    "keys_help": ("A right holder's public key is trusted on the server, after comparing its "
+                  "fingerprint with theirs, with `ipr-vision keys trust KEY.pub --brand BRAND`",
+                  "权利人的公钥须在服务器上设为信任（先与权利人核对指纹），命令为 "
+                  "`ipr-vision keys trust KEY.pub --brand BRAND`"),
+    "imported_table": ("Packages imported", "已导入的包"),
+    "from_package": ("From signed package {brand} #{seq} (key {fingerprint}), signed by {by} on {at}; "
+                     "imported by {imported_by} on {imported_at}.",
+                     "来自签名包 {brand} #{seq}（密钥 {fingerprint}），由 {by} 于 {at} 签名；"
+                     "由 {imported_by} 于 {imported_at} 导入。"),
+    "provenance": ("Where these references came from", "这些参考照片的来源"),
+    "origin_refs": ("- **{refs}**: {origin}", "- **{refs}**：{origin}"),
     "login_message": ("Log in with the account your administrator gave you.",
                       "请使用管理员分配的账号登录。"),
     "login": ("Log in", "登录"),

@@ -28,6 +28,7 @@ from .render import (
     item_card,
     match_items,
     notes_markdown,
+    origins_markdown,
     verdict_card,
     write_csv,
 )
@@ -201,10 +202,11 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         if result.quality is not None and not result.quality.ok:
             quality = "\n\n" + t(lang, "quality_failed", hints=" ".join(
                 c.hint_zh if lang == "zh" else c.hint_en for c in result.quality.failed))
+        origins = origins_markdown(lang, result)
         return (verdict_card(lang, result), match_items(lang, result.nearest_genuine),
                 match_items(lang, result.nearest_fake),
-                "**" + t(lang, "notes") + "**\n\n" + notes_markdown(lang, result) + quality,
-                *views)
+                "**" + t(lang, "notes") + "**\n\n" + notes_markdown(lang, result)
+                + (f"\n\n{origins}" if origins else "") + quality, *views)
 
     def show(lang: str, state: Session | None, index: int | None,
              request: gr.Request) -> tuple[Any, ...]:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from ...domain import Inspection, Verdict
+from ...domain import Inspection, PackageOrigin, Verdict
 from ...errors import PhotoError
 from ...intake.photo import read_photo
 from ...results import Explanation, Match, Suggestion
-from .common import md, percent, plain
+from .common import md, percent, plain, utc_time
 from .i18n import t
 
 CSS = """
@@ -118,6 +118,27 @@ def notes_markdown(lang: str, s: Suggestion) -> str:
     notes = [f"- **#{m.ref}** ({t(lang, m.label)}): {plain(m.note)}"
              for m in [*s.nearest_genuine, *s.nearest_fake] if m.note]
     return "\n".join(notes) if notes else t(lang, "no_notes")
+
+
+def origin_markdown(lang: str, origin: PackageOrigin) -> str:
+    """Which signed package brought a reference, who signed it and who imported it here: what
+    an officer weighs a reference by when it was not added in this gallery."""
+    return md(lang, "from_package", brand=origin.brand, seq=origin.sequence,
+              fingerprint=f"{origin.key[:16]}…", by=origin.signed_by,
+              at=utc_time(origin.signed_at), imported_by=origin.imported_by,
+              imported_at=utc_time(origin.imported_at))
+
+
+def origins_markdown(lang: str, s: Suggestion) -> str:
+    """Where the nearest references came from, a line per signed package that brought some
+    ("" when none did): the nearest references often all come from one package."""
+    packages: dict[str, tuple[PackageOrigin, list[int]]] = {}
+    for match in [*s.nearest_genuine, *s.nearest_fake]:
+        if match.origin is not None:
+            packages.setdefault(match.origin.hash, (match.origin, []))[1].append(match.ref)
+    lines = [t(lang, "origin_refs", refs=" ".join(f"#{ref}" for ref in refs),
+               origin=origin_markdown(lang, origin)) for origin, refs in packages.values()]
+    return f"**{t(lang, 'provenance')}**\n\n" + "\n".join(lines) if lines else ""
 
 
 def explanation_markdown(lang: str, e: Explanation) -> str:

@@ -1,5 +1,5 @@
-"""Users and brands (admins), and the audit trail: who did what when, and whether the chain
-of entries is still intact."""
+"""Users and brands (admins), the audit trail (who did what when, and whether the chain of
+entries is still intact), and signed brand packages (:mod:`.packages_ui`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from ...domain import Role
+from . import packages_ui
 from .common import Ui, choices, md, shown
 from .i18n import t
 
@@ -53,15 +54,16 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
         verified = gr.Markdown(elem_id="audit-status")
         trail = ui.text(gr.Dataframe(label="audit", interactive=False, wrap=True,
                                      elem_id="audit-table"), "audit_title")
+    package_tables, package_outputs = packages_ui.build_admin(ui, lang)
 
-    def listing(lang: str, request: gr.Request) -> tuple[Any, Any]:
+    def listing(lang: str, request: gr.Request) -> tuple[Any, ...]:
         with shown(lang):
             user = ui.user(request)
             rows = [[u.name, t(lang, f"role_{u.role}"), ", ".join(u.brands), u.created_at]
                     for u in ui.service.list_users(user)]
             header = [t(lang, c) for c in ("col_name", "col_role", "col_brands", "col_created")]
             return (gr.update(value=rows, headers=header),
-                    gr.update(choices=ui.service.brands(user)))
+                    gr.update(choices=ui.service.brands(user)), *package_tables(lang, request))
 
     def add_user(lang: str, name: str, role: str, brands: list[str] | None, password: str,
                  request: gr.Request) -> tuple[str, str]:
@@ -103,10 +105,11 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
     private = {"api_visibility": "private"}
     show_audit.click(audit, [lang, who, about, since], trail, **private)
     verify.click(check, lang, verified, **private)
+    listed = [table, brands, *package_outputs]
     add.click(add_user, [lang, name, role, brands, password], [status, password],
-              **private).then(listing, lang, [table, brands], **private)
+              **private).then(listing, lang, listed, **private)
     remove.click(remove_user, [lang, name], status, **private).then(
-        listing, lang, [table, brands], **private)
+        listing, lang, listed, **private)
     create.click(create_brand, [lang, brand], [status, brand], **private).then(
-        listing, lang, [table, brands], **private)
-    return listing, [table, brands]
+        listing, lang, listed, **private)
+    return listing, listed
