@@ -10,9 +10,11 @@ role           brands                                  may
 officer        all                                     inspect, read references, workshop,
                                                        record outcomes of own inspections
 right_holder   only those assigned                     manage the gallery, inspect, workshop,
-                                                       confirm outcomes of their brands
+                                                       confirm outcomes of their brands,
+                                                       download their brands' signed packages
 trainer        all                                     workshop (comparison, quiz)
-admin          all                                     everything, plus users and brands
+admin          all                                     everything, plus users and brands,
+                                                       and importing signed packages
 =============  ======================================  =====================================
 """
 
@@ -96,3 +98,24 @@ def inspection_scope(user: User) -> tuple[str | None, tuple[str, ...] | None] | 
 
 def can_record_outcome(user: User, outcome: str, officer: str, brand: str) -> bool:
     return user.role in OUTCOME_ROLES.get(outcome, ()) and sees_inspection(user, officer, brand)
+
+
+def can_export_package(user: User, brand: str) -> bool:
+    """Download a signed package of the brand's references, for customs galleries: the brand's
+    right holder, whose references and key they are (and admins, who may do anything)."""
+    return can_manage(user, brand)
+
+
+def can_import_package(user: User) -> bool:
+    """Apply a signed package to this gallery: it changes a brand's references on the word of
+    a key the gallery trusts, which is an admin's decision, as trusting the key was."""
+    return user.role == Role.ADMIN
+
+
+def sees_packages(user: User, brand: str | None = None) -> bool:
+    """See the keys trusted for a brand and its packages imported and written: admins, and the
+    brand's right holder. Without a brand: whether the user sees any brand's (a listing then
+    keeps the brands :func:`sees_packages` allows)."""
+    if brand is None:
+        return user.role in (Role.ADMIN, Role.RIGHT_HOLDER)
+    return can_manage(user, brand)
