@@ -11,9 +11,13 @@ photos (each a round trip: upload, inspect, record):
 4. sustained load: ``--officers`` officers (default 25) each inspecting photo after photo for
    ``--seconds`` (default 45): requests, errors, p50/p95 and throughput.
 
+Each is measured twice in one run: on today's path (PyTorch, each request computed alone) and
+on what ``ipr-vision serve`` runs now (the OpenVINO path behind the batching queue), with the
+ratios at the end: the machines are shared and noisy, and ratios in one run are what count.
+
 Usage::
 
-    .venv/bin/python bench/bench_web.py [--rounds N]
+    .venv/bin/python bench/bench_web.py [--rounds N] [--officers 25] [--seconds 45]
 """
 
 from __future__ import annotations
@@ -27,10 +31,17 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ipr_vision import Gallery
 from ipr_vision.app.web.app import launch, prepare_environment
+from ipr_vision.embedders import Embedder, default_embedder
+from ipr_vision.embedders.batching import BatchingEmbedder
+from ipr_vision.embedders.compiled import RUNTIME_ENV
 from ipr_vision.intake.labelled import read_index
+
+if TYPE_CHECKING:  # imported at run time only after prepare_environment (Gradio's settings)
+    from ipr_vision.app.service import Service
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,8 +56,10 @@ def percentiles(samples: list[float]) -> str:
             f"(n={len(ordered)})")
 
 
-def sustained(url: str, photos: list[Path], officers: int, seconds: float) -> str:
-    """Every officer inspects photo after photo until the time is up; what they got."""
+def sustained(url: str, photos: list[Path], officers: int, seconds: float
+              ) -> tuple[str, float, float]:
+    """Every officer inspects photo after photo until the time is up; what they got, as a line,
+    and the throughput (photos/s) and p95 (s) for ratios."""
     from gradio_client import Client, handle_file
 
     clients = [Client(url, auth=(f"officer{n}", "bench-password-1"), verbose=False)
@@ -74,9 +87,77 @@ def sustained(url: str, photos: list[Path], officers: int, seconds: float) -> st
     times = [t for spent, _ in done for t in spent]
     errors = [e for _, failed in done for e in failed]
     first = f"; first error: {errors[0]}" if errors else ""
+    rate = len(times) / wall
+    ordered = sorted(times) or [float("nan")]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return (f"{len(times) + len(errors)} requests, {len(errors)} errors, "
             f"{percentiles(times) if times else 'none answered'}, "
-            f"{len(times) / wall:.2f} photos/s{first}")
+            f"{rate:.2f} photos/s{first}"), rate, p95
+
+
+def paths() -> list[tuple[str, Embedder]]:
+    """Today's path (PyTorch, each request computed alone) and what `ipr-vision serve` runs
+    now (the OpenVINO path behind a queue that embeds waiting photos together)."""
+    os.environ[RUNTIME_ENV] = "torch"
+    today = default_embedder()
+    del os.environ[RUNTIME_ENV]
+    return [("PyTorch, each request alone (before)", today),
+            ("OpenVINO + batching queue (serve now)", BatchingEmbedder(default_embedder()))]
+
+
+def measure(service: Service, photos: list[Path], args: argparse.Namespace
+            ) -> tuple[float, float, float]:
+    """Serve ``service`` on a free port and time it; the one-officer p50 (s) and the sustained
+    load's throughput and p95."""
+    from gradio_client import Client, handle_file
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app, _ = launch(service, port=port, block=False)
+    url = f"http://127.0.0.1:{port}/"
+    client = Client(url, auth=("officer", "bench-password-1"), verbose=False)
+    client.predict(handle_file(str(photos[0])), "nike", "", api_name="/inspect")  # warm-up
+
+    times = []
+    for _ in range(args.rounds):
+        for photo in photos:
+            started = time.perf_counter()
+            client.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
+            times.append(time.perf_counter() - started)
+    print(f"/inspect over HTTP, one officer:       {percentiles(times)}")
+
+    user = service.user("officer")
+    explain = []
+    for photo in photos:
+        inspected = service.inspect(user, "nike", None, [photo]).inspected(0)
+        if isinstance(inspected, str):
+            raise SystemExit(f"bench_web: {photo} could not be inspected: {inspected}")
+        picture, suggestion = inspected
+        started = time.perf_counter()
+        service.explain(user, picture, suggestion)
+        explain.append(time.perf_counter() - started)
+    print(f"explain (heat map, alignment, points): {percentiles(explain)}")
+
+    def officer(n: int) -> list[float]:
+        own = Client(url, auth=(f"officer{n}", "bench-password-1"), verbose=False)
+        spent = []
+        for photo in photos:
+            started = time.perf_counter()
+            own.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
+            spent.append(time.perf_counter() - started)
+        return spent
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(OFFICERS) as pool:
+        together = [t for spent in pool.map(officer, range(OFFICERS)) for t in spent]
+    wall = time.perf_counter() - started
+    print(f"/inspect, {OFFICERS} officers at once:       {percentiles(together)}; "
+          f"{len(together) / wall:.1f} photos/s in all")
+    line, rate, p95 = sustained(url, photos, args.officers, args.seconds)
+    print(f"/inspect, {args.officers} officers for {args.seconds:.0f} s: {line}")
+    app.close()
+    return statistics.median(times), rate, p95
 
 
 def main() -> int:
@@ -88,69 +169,27 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "gallery"
         prepare_environment(root)
-        from gradio_client import Client, handle_file
-
         from ipr_vision.app.service import Service
-        from ipr_vision.intake.photo import read_photo
 
-        gallery = Gallery(root)
-        gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="bench",
-                             allow_poor_quality=True)
-        service = Service(gallery)
-        service.users.add("officer", "officer", "bench-password-1")
-        for n in range(max(OFFICERS, args.officers)):
-            service.users.add(f"officer{n}", "officer", "bench-password-1")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        app, _ = launch(service, port=port, block=False)
-        url = f"http://127.0.0.1:{port}/"
+        configurations = paths()
+        with Gallery(root, embedder=configurations[1][1]) as gallery:
+            gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="bench",
+                                 allow_poor_quality=True)
+            Service(gallery).users.add("officer", "officer", "bench-password-1")
+            for n in range(max(OFFICERS, args.officers)):
+                Service(gallery).users.add(f"officer{n}", "officer", "bench-password-1")
         photos = [item.source for item in read_index(SAMPLE / "queries.csv")[0]]
-        client = Client(url, auth=("officer", "bench-password-1"), verbose=False)
-        client.predict(handle_file(str(photos[0])), "nike", "", api_name="/inspect")  # warm-up
-
-        times = []
-        for _ in range(args.rounds):
-            for photo in photos:
-                started = time.perf_counter()
-                client.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
-                times.append(time.perf_counter() - started)
-        print(f"/inspect over HTTP, one officer:       {percentiles(times)}")
-
-        user = service.user("officer")
-        explain = []
-        for photo in photos:
-            inspected = service.inspect(user, "nike", None, [photo]).inspected(0)
-            if isinstance(inspected, str):
-                raise SystemExit(f"bench_web: {photo} could not be inspected: {inspected}")
-            picture, suggestion = inspected
-            started = time.perf_counter()
-            service.explain(user, picture, suggestion)
-            explain.append(time.perf_counter() - started)
-        print(f"explain (heat map, alignment, points): {percentiles(explain)}")
-        sizes = [read_photo(p).original_size for p in photos]
-        print(f"  photos {min(sizes)} .. {max(sizes)} px")
-
-        def officer(n: int) -> list[float]:
-            own = Client(url, auth=(f"officer{n}", "bench-password-1"), verbose=False)
-            spent = []
-            for photo in photos:
-                started = time.perf_counter()
-                own.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
-                spent.append(time.perf_counter() - started)
-            return spent
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(OFFICERS) as pool:
-            together = [t for spent in pool.map(officer, range(OFFICERS)) for t in spent]
-        wall = time.perf_counter() - started
-        print(f"/inspect, {OFFICERS} officers at once:       {percentiles(together)}; "
-              f"{len(together) / wall:.1f} photos/s in all")
-        load = sustained(url, photos, args.officers, args.seconds)
-        print(f"/inspect, {args.officers} officers for {args.seconds:.0f} s: {load}")
+        figures = []
+        for name, embedder in configurations:
+            print(f"\n{name}\n{'=' * len(name)}", flush=True)
+            service = Service(Gallery(root, embedder=embedder))
+            figures.append(measure(service, photos, args))
+            service.close()
+        (one_before, rate_before, p95_before), (one_now, rate_now, p95_now) = figures
+        print(f"\nratios, now / before (same run): one officer p50 {one_now / one_before:.2f}, "
+              f"{args.officers} officers: throughput {rate_now / rate_before:.2f}, "
+              f"p95 {p95_now / p95_before:.2f}")
         print(f"machine: {os.cpu_count()} cores")
-        app.close()
-        service.close()
     return 0
 
 

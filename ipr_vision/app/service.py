@@ -46,6 +46,7 @@ from ..domain import (
     Verdict,
     parse,
 )
+from ..embedders import Embedder
 from ..errors import GalleryError, IprVisionError, PermissionDenied, PhotoError
 from ..evidence import write_evidence_pack
 from ..figures import explanation_figures
@@ -96,9 +97,9 @@ class Service(PackageOperations):
         self.signing_keys = signing_keys
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True,
-             signing_keys: Path | None = None) -> Service:
-        return cls(Gallery(path, create=create), signing_keys=signing_keys)
+    def open(cls, path: str | Path, *, create: bool = True, signing_keys: Path | None = None,
+             embedder: Embedder | None = None) -> Service:
+        return cls(Gallery(path, create=create, embedder=embedder), signing_keys=signing_keys)
 
     @property
     def location(self) -> Path:

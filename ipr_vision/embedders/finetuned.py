@@ -146,6 +146,7 @@ class FineTunedEmbedder(SquashEmbedder):
         sha = weights_mod.sha256_file(checkpoint)
         output = "_pooled" if self.net.searched == POOLED else str(self.net.dim)
         self._model_id = f"{self.architecture}{output}@{sha[:16]}/{self.view}"
+        self._compile(self.net)
 
     @property
     def dim(self) -> int:

@@ -14,6 +14,7 @@ import torchvision
 from PIL import Image
 
 from . import weights as weights_mod
+from .compiled import CompiledNetwork, openvino_wanted
 
 #: MobileNetV2 stage after which patch features are read (stride 16, 96 channels).
 PATCH_STAGE = 14
@@ -67,6 +68,8 @@ class SquashEmbedder(ABC):
     """
 
     input_size: int
+    #: The network compiled by OpenVINO Runtime, or None to run it with PyTorch.
+    _compiled: CompiledNetwork | None = None
     #: Embed the photo and its mirror image and average the two: for a network trained on
     #: randomly flipped photos both are equally its view of the item, and their mean is a
     #: steadier one, at twice the cost.
@@ -95,16 +98,32 @@ class SquashEmbedder(ABC):
     @abstractmethod
     def _vectors(self, batch: torch.Tensor) -> torch.Tensor: ...
 
+    @property
+    def runtime(self) -> str:
+        """Which numeric path embeds: ``openvino-f32`` or ``torch`` (the same vectors)."""
+        return "torch" if self._compiled is None else "openvino-f32"
+
+    def _compile(self, network: torch.nn.Module) -> None:
+        """Run ``network`` (what :meth:`_vectors` computes) on OpenVINO Runtime from now on,
+        unless ``$IPR_VISION_RUNTIME`` is ``torch`` or OpenVINO is not installed."""
+        self._compiled = (CompiledNetwork(network, self.input_size, self._model_id)
+                          if openvino_wanted() else None)
+
+    def _run(self, batch: torch.Tensor) -> torch.Tensor:
+        if self._compiled is None:
+            return self._vectors(batch)
+        return torch.from_numpy(self._compiled(batch.contiguous().numpy()))
+
     @torch.inference_mode()
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
         batch = self.preprocess(images)
         if not self.mirror:
-            return self._vectors(batch).numpy().astype(np.float32)
+            return self._run(batch).numpy().astype(np.float32)
         # One call on photos and mirror images together: a batch of two runs faster on a CPU
         # than two batches of one.
-        both = self._vectors(torch.cat([batch, batch.flip(3)]))
+        both = self._run(torch.cat([batch, batch.flip(3)]))
         vectors = torch.nn.functional.normalize(both[:len(images)] + both[len(images):], dim=1)
         return vectors.numpy().astype(np.float32)
 
@@ -146,9 +165,11 @@ class MobileNetV2Embedder(SquashEmbedder):
         # print) are read from the same folded stem the embedding runs through.
         features = fold_batch_norm(cast(torch.nn.Sequential, network.features))
         self._stem_net, self._head_net = features[:PATCH_STAGE], features[PATCH_STAGE:]
+        self._pooled = PooledFeatures(features)
         self.input_size, self.mirror = input_size, mirror
         self.weights_sha256 = sha
         self._model_id = f"{self.architecture}@{sha[:16]}/{self.view}"
+        self._compile(self._pooled)
 
     @property
     def dim(self) -> int:
@@ -158,5 +179,16 @@ class MobileNetV2Embedder(SquashEmbedder):
         return self._stem_net(batch)
 
     def _vectors(self, batch: torch.Tensor) -> torch.Tensor:
-        features = self._head_net(self._stem_net(batch)).mean(dim=(2, 3))
-        return torch.nn.functional.normalize(features, dim=1)
+        return self._pooled(batch)
+
+
+class PooledFeatures(torch.nn.Module):
+    """MobileNetV2's features, average pooled and L2-normalised: the ImageNet embedding, as
+    one module (PyTorch runs it, and OpenVINO compiles it)."""
+
+    def __init__(self, features: torch.nn.Module) -> None:
+        super().__init__()
+        self.features = features
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.normalize(self.features(batch).mean(dim=(2, 3)), dim=1)

@@ -27,9 +27,13 @@ def serve(args: argparse.Namespace) -> int:
     from ..web.app import launch, prepare_environment
 
     prepare_environment(Path(args.gallery))  # before gradio is imported
+    from ...embedders import default_embedder
+    from ...embedders.batching import BatchingEmbedder
     from ..service import Service
 
-    service = Service.open(args.gallery, create=False, signing_keys=keys)
+    # Many officers at once: their photos queue for the network and are embedded together.
+    service = Service.open(args.gallery, create=False, signing_keys=keys,
+                           embedder=BatchingEmbedder(default_embedder()))
     try:
         service.reembed_stale(lambda brand, count, model: print(
             f"{PROG}: re-embedding {count} reference(s) of {brand} with {model} before serving",

@@ -1,0 +1,173 @@
+"""Today's PyTorch path against the OpenVINO path, side by side in one run, with the shipped
+model at the shipped settings. Prints; asserts nothing.
+
+The machines are shared and noisy, so every figure is printed with its ratio to the PyTorch
+path measured in the same run: the ratios are what count.
+
+1. the network alone: photos/s at batch 1 and 8 (a photo is two passes with the mirror image);
+2. one inspection end to end on a warm gallery (decode to suggestion), p50/p95 ms, and where
+   the time goes: read + decode + EXIF + resize, quality gate, network, search + calibration +
+   lookups;
+3. import: photos/s through ``Gallery.import_index``;
+4. the held-out figures from both paths: AUROC and fake recall at 1 % / 5 % of genuine flagged
+   over photo groups kept out of the gallery (the vectors agree to 1e-7, so these must match).
+
+Usage::
+
+    .venv/bin/python bench/bench_speed.py [--dataset DIR] [--gallery-photos 600]
+        [--queries 150] [--import-photos 240]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from bench_engine import DEFAULT_DATASET, Table, note, percentile, print_machine, section, split
+from PIL import Image
+
+from ipr_vision import Gallery
+from ipr_vision.core.quality import assess_quality
+from ipr_vision.embedders import Embedder, default_embedder, draft_size
+from ipr_vision.embedders.compiled import RUNTIME_ENV
+from ipr_vision.intake.labelled import LabelledPhoto, read_index, write_index
+from ipr_vision.intake.photo import read_photo
+
+PATHS = ("torch", "openvino")
+
+
+def embedders() -> dict[str, Embedder]:
+    """The shipped model on each numeric path (the default is OpenVINO where installed)."""
+    made = {}
+    for path in PATHS:
+        os.environ[RUNTIME_ENV] = path
+        made[path] = default_embedder()
+    del os.environ[RUNTIME_ENV]
+    return made
+
+
+def ratio(value: float, reference: float) -> str:
+    return f"{value / reference:.2f}x" if reference else "-"
+
+
+def bench_network(models: dict[str, Embedder], images: Sequence[Image.Image]) -> None:
+    table = Table(("path", 14), ("batch", 5), ("photos/s", 9), ("vs torch", 8))
+    for batch in (1, 8):
+        rates = {}
+        for path, model in models.items():
+            chunk = list(images[:batch])
+            model.embed(chunk)  # warm
+            times = []
+            for _ in range(max(3, 24 // batch)):
+                start = time.perf_counter()
+                model.embed(chunk)
+                times.append(time.perf_counter() - start)
+            rates[path] = batch / float(np.median(times))
+            table.row(path, batch, f"{rates[path]:.1f}", ratio(rates[path], rates["torch"]))
+
+
+def bench_inspection(galleries: dict[str, Gallery], queries: Sequence[LabelledPhoto],
+                     brand: str) -> None:
+    stages: dict[str, dict[str, list[float]]] = {p: {} for p in galleries}
+    for path, gallery in galleries.items():
+        embedder = gallery.embedder
+        side = draft_size(embedder)
+        gallery.inspect(queries[0].source, brand=brand)  # warm: index loaded, calibrated
+        for item in queries:
+            start = time.perf_counter()
+            gallery.inspect(item.source, brand=brand)
+            total = time.perf_counter() - start
+            t0 = time.perf_counter()
+            photo = read_photo(item.source, draft_size=side)
+            t1 = time.perf_counter()
+            assess_quality(photo.image, photo.original_size)
+            t2 = time.perf_counter()
+            embedder.embed([photo.image])
+            t3 = time.perf_counter()
+            for name, seconds in (("total", total), ("read+decode", t1 - t0),
+                                  ("quality", t2 - t1), ("network", t3 - t2),
+                                  ("search etc.", total - (t3 - t0))):
+                stages[path].setdefault(name, []).append(seconds * 1000)
+    table = Table(("stage (ms)", 12), *((f"{p} p50", 12) for p in galleries),
+                  ("ratio p50", 9), *((f"{p} p95", 12) for p in galleries))
+    for name in stages["torch"]:
+        p50 = {p: percentile(stages[p][name], 50) for p in galleries}
+        p95 = {p: percentile(stages[p][name], 95) for p in galleries}
+        table.row(name, *(f"{p50[p]:.1f}" for p in galleries),
+                  ratio(p50["openvino"], p50["torch"]), *(f"{p95[p]:.1f}" for p in galleries))
+
+
+def bench_import(models: dict[str, Embedder], index: Path, scratch: Path, photos: int) -> None:
+    table = Table(("path", 14), ("photos", 6), ("seconds", 8), ("photos/s", 9), ("vs torch", 8))
+    rates = {}
+    for path, model in models.items():
+        with Gallery(scratch / f"import-{path}", embedder=model) as gallery:
+            report = gallery.import_index(index, brand="bench")
+        rates[path] = len(report.added) / report.seconds
+        table.row(path, len(report.added), f"{report.seconds:.1f}", f"{rates[path]:.1f}",
+                  ratio(rates[path], rates["torch"]))
+    note(f"({photos} photos asked; duplicates and refused photos are not counted)")
+
+
+def bench_accuracy(galleries: dict[str, Gallery], index: Path, brand: str) -> None:
+    table = Table(("path", 14), ("AUROC", 7), ("recall@1%", 9), ("recall@5%", 9),
+                  ("can't tell", 10))
+    for path, gallery in galleries.items():
+        result = gallery.evaluate(index, brand=brand)
+        table.row(path, f"{result.auroc:.4f}", f"{result.fake_recall_at_1pct:.3f}",
+                  f"{result.fake_recall_at_5pct:.3f}", f"{result.inconclusive:.3f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--gallery-photos", type=int, default=600)
+    parser.add_argument("--queries", type=int, default=150)
+    parser.add_argument("--import-photos", type=int, default=240)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not (args.dataset / "index.csv").is_file():
+        print(f"error: no dataset at {args.dataset} (index.csv)", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    print_machine(quick=False)
+    items, _ = read_index(args.dataset.resolve() / "index.csv")
+    reference, queries = split(items, args.gallery_photos, args.queries, args.seed)
+    models = embedders()
+    note(f"model {models['torch'].model_id}; paths: "
+         + ", ".join(f"{p} = {getattr(m, 'runtime', '?')}" for p, m in models.items()))
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as folder:
+        scratch = Path(folder)
+        built = scratch / "gallery"
+        with section("Building the gallery (OpenVINO path; both paths share its vectors)"):
+            with Gallery(built, embedder=models["openvino"]) as gallery:
+                report = gallery.import_index(write_index(scratch / "gallery.csv", reference),
+                                              brand="nike")
+            note(f"{len(report.added)} references in {report.seconds:.1f} s")
+        galleries = {p: Gallery(built, embedder=m) for p, m in models.items()}
+        images = [read_photo(q.source, draft_size=draft_size(models["torch"])).image
+                  for q in queries[:8]]
+        with section("1. The network alone (a photo = the photo and its mirror image)"):
+            bench_network(models, images)
+        with section(f"2. One inspection end to end, warm ({len(queries)} held-out photos)"):
+            bench_inspection(galleries, queries, "nike")
+        with section("3. Import"):
+            bench_import(models, write_index(scratch / "import.csv",
+                                             list(queries[:args.import_photos])),
+                         scratch, args.import_photos)
+        with section("4. Held-out figures from both paths (photo groups outside the gallery)"):
+            bench_accuracy(galleries, write_index(scratch / "queries.csv", list(queries)),
+                           "nike")
+        for gallery in galleries.values():
+            gallery.close()
+    print(f"\nwhole run: {time.perf_counter() - started:.0f} s")
+    return 0
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""The OpenVINO path against the PyTorch reference on real photos: the same vectors (so the
+same model id and the same suggestions), and the queue that batches concurrent callers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ipr_vision.core.metrics import auroc
+from ipr_vision.embedders import default_embedder
+from ipr_vision.embedders.batching import BatchingEmbedder
+from ipr_vision.embedders.compiled import RUNTIME_ENV
+from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.intake.photo import read_photo
+from tests.support import nike_rows, synthetic_photo
+
+
+def _both(monkeypatch: pytest.MonkeyPatch, make: Callable[[], Any]) -> tuple[Any, Any]:
+    """The embedder on its default path (OpenVINO) and on PyTorch."""
+    fast = make()
+    monkeypatch.setenv(RUNTIME_ENV, "torch")
+    reference = make()
+    monkeypatch.delenv(RUNTIME_ENV)
+    return fast, reference
+
+
+@pytest.mark.slow
+def test_openvino_gives_pytorchs_vectors_and_ranking_on_real_photos(
+        nike_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both shipped paths (fine-tuned at 320 px with the mirror image, ImageNet at 224 px):
+    every vector within 1e-6 of PyTorch's, and the fake-vs-genuine ranking of photos by their
+    nearest fake minus nearest genuine similarity unchanged."""
+    rows = nike_rows(nike_dir)
+    rng = np.random.default_rng(0)
+    picked = [rows[i] for i in rng.choice(len(rows), size=48, replace=False)]
+    images = [read_photo(nike_dir / r["path"], draft_size=320).image for r in picked]
+    is_fake = np.array([r["label"] == "fake" for r in picked])
+    for make in (default_embedder, MobileNetV2Embedder):
+        fast, reference = _both(monkeypatch, make)
+        assert (fast.runtime, reference.runtime) == ("openvino-f32", "torch")
+        assert fast.model_id == reference.model_id
+        ours, theirs = fast.embed(images), reference.embed(images)
+        assert np.abs(ours - theirs).max() < 1e-6
+        assert np.sum(ours * theirs, axis=1).min() > 0.999999
+        scores = [_leave_one_out_scores(v, is_fake) for v in (ours, theirs)]
+        assert auroc(is_fake, scores[0]) == pytest.approx(auroc(is_fake, scores[1]), abs=1e-9)
+
+
+def _leave_one_out_scores(vectors: np.ndarray, is_fake: np.ndarray) -> np.ndarray:
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -2.0)
+    return (np.where(is_fake[None, :], similarity, -2.0).max(axis=1)
+            - np.where(~is_fake[None, :], similarity, -2.0).max(axis=1))
+
+
+def test_the_torch_runtime_can_be_asked_for(monkeypatch: pytest.MonkeyPatch,
+                                            embedder: MobileNetV2Embedder) -> None:
+    monkeypatch.setenv(RUNTIME_ENV, "torch")
+    assert MobileNetV2Embedder().runtime == "torch"
+    image = synthetic_photo("boot", "genuine", 5)
+    assert np.abs(MobileNetV2Embedder().embed([image]) - embedder.embed([image])).max() < 1e-6
+
+
+class _Counting:
+    """An embedder that counts its calls (around the real model)."""
+
+    def __init__(self, inner: MobileNetV2Embedder) -> None:
+        self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
+        self.calls: list[int] = []
+        self.input_size = inner.input_size
+        self.fail = False
+
+    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
+        self.calls.append(len(images))
+        if self.fail:
+            raise RuntimeError("out of memory")
+        return self.inner.embed(images)
+
+
+def test_concurrent_callers_are_embedded_together_each_getting_their_own_rows(
+        embedder: MobileNetV2Embedder) -> None:
+    counting = _Counting(embedder)
+    queued = BatchingEmbedder(counting, max_batch=8)
+    images = [synthetic_photo("bag" if i % 2 else "boot", "fake", 300 + i) for i in range(16)]
+    expected = embedder.embed(images)
+    results: dict[int, np.ndarray] = {}
+    start = threading.Barrier(16)
+
+    def call(i: int) -> None:
+        start.wait()
+        results[i] = queued.embed([images[i]])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(16):
+        assert np.abs(results[i][0] - expected[i]).max() < 1e-5
+    assert sum(counting.calls) == 16 and max(counting.calls) <= 8
+    assert len(counting.calls) < 16  # callers who arrived together shared a call
+    assert queued.input_size == embedder.input_size  # the inner model's other attributes
+
+
+def test_an_error_reaches_every_caller_of_the_batch(embedder: MobileNetV2Embedder) -> None:
+    counting = _Counting(embedder)
+    counting.fail = True
+    queued = BatchingEmbedder(counting)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        queued.embed([synthetic_photo("boot", "fake", 1)])
+    counting.fail = False
+    assert queued.embed([synthetic_photo("boot", "fake", 1)]).shape == (1, embedder.dim)
