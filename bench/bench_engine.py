@@ -163,10 +163,9 @@ def time_ms(call: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def print_machine(quick: bool) -> None:
+def print_machine(quick: bool, title: str = "ipr-vision engine benchmark") -> None:
     """Figures depend on the machine first of all, so it is named before any figure."""
-    title = "ipr-vision engine benchmark" + (" (--quick: smoke run, fewer repetitions)"
-                                            if quick else "")
+    title += " (--quick: smoke run, fewer repetitions)" if quick else ""
     print(f"{title}\n{'=' * len(title)}")
     cpu = "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")

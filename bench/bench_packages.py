@@ -36,11 +36,9 @@ import hashlib
 import json
 import math
 import os
-import platform
 import shutil
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -49,16 +47,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-import torch
+from bench_engine import DEFAULT_DATASET, cpu_seconds, note
+from bench_engine import print_machine as engine_machine
 
 from ipr_vision import Gallery, __version__
 from ipr_vision.embedders import Embedder, default_embedder
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, read_index, write_index
 from ipr_vision.packages import SigningKey
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATASET = Path(os.environ.get("IPR_VISION_DATASETS",
-                                      REPO.parent / "shared" / "datasets")) / "nike_af1_j1"
 BRAND = "nike"
 #: Share of the source's references removed before the delta.
 REMOVED_SHARE = 0.01
@@ -70,36 +66,14 @@ T = TypeVar("T")
 # -- output ------------------------------------------------------------------------------------
 
 
-def note(text: str) -> None:
-    print(textwrap.fill(text, width=100, initial_indent="   ", subsequent_indent="     "),
-          flush=True)
-
-
 def heading(title: str) -> None:
     print(f"\n{title}\n{'=' * len(title)}", flush=True)
 
 
-def cpu_model() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
 def print_machine(embedder: Embedder) -> None:
-    title = "ipr-vision signed brand package benchmark"
-    print(f"{title}\n{'=' * len(title)}")
-    memory = ""
-    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
-        memory = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.1f} GiB RAM"
-    note(f"machine: {os.cpu_count()} cores (os.cpu_count), {cpu_model()}{memory}")
-    note(f"ipr-vision {__version__}, python {platform.python_version()}, torch "
-         f"{torch.__version__} ({torch.get_num_threads()} threads), numpy {np.__version__}")
-    note(f"model: {embedder.model_id} (default_embedder(), dim {embedder.dim})")
-    if hasattr(os, "getloadavg"):
-        note(f"load average at start (1 min): {os.getloadavg()[0]:.2f}")
+    engine_machine(quick=False, title="ipr-vision signed brand package benchmark")
+    note(f"ipr-vision {__version__}; model: {embedder.model_id} (default_embedder(), "
+         f"dim {embedder.dim})")
 
 
 class Contention:
@@ -111,15 +85,7 @@ class Contention:
 
     @staticmethod
     def _now() -> tuple[float, float, float] | None:
-        stat = Path("/proc/stat")
-        if not stat.is_file():
-            return None
-        fields = [int(v) for v in stat.read_text().split("\n", 1)[0].split()[1:8]]
-        user, nice, system, _idle, _iowait, irq, softirq = fields
-        times = os.times()
-        return ((user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK"),
-                times.user + times.system + times.children_user + times.children_system,
-                time.perf_counter())
+        return cpu_seconds()
 
     def share(self) -> float | None:
         end = self._now()

@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no dataset at {args.dataset} (index.csv)", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    print_machine(quick=False)
+    print_machine(quick=False, title="ipr-vision speed: PyTorch and OpenVINO side by side")
     items, _ = read_index(args.dataset.resolve() / "index.csv")
     reference, queries = split(items, args.gallery_photos, args.queries, args.seed)
     models = embedders()
