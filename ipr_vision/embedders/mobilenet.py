@@ -23,8 +23,8 @@ PATCH_STAGE = 14
 #: weights expect, in inference here and in training (``training/data.py``).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-_MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
-_STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
+_MEAN = np.array(IMAGENET_MEAN, dtype=np.float32) * 255.0
+_STD = np.array(IMAGENET_STD, dtype=np.float32) * 255.0
 
 Folded = TypeVar("Folded", bound=torch.nn.Module)
 
@@ -48,13 +48,20 @@ def fold_batch_norm(module: Folded) -> Folded:
     return module.to(memory_format=torch.channels_last)
 
 
-def squash_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
-    """Resize each whole photo to a ``size`` square and normalise: a channels-last float batch."""
+def squash_pixels(images: Sequence[Image.Image], size: int) -> np.ndarray:
+    """Resize each whole photo to a ``size`` square and normalise: ``(n, size, size, 3)``
+    float32, in NumPy. No PyTorch operation runs here: on the OpenVINO path, PyTorch's worker
+    threads would otherwise stay awake after it and fight OpenVINO's for the cores (measured:
+    an embedding took twice as long on a busy 2-core machine)."""
     pixels = np.stack([
         np.asarray(image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0))
-        for image in images])
-    batch = torch.from_numpy(pixels).permute(0, 3, 1, 2).float()  # channels-last strides
-    return (batch - _MEAN) / _STD
+        for image in images]).astype(np.float32)
+    return (pixels - _MEAN) / _STD
+
+
+def squash_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
+    """:func:`squash_pixels` as the PyTorch network takes it: a channels-last float batch."""
+    return torch.from_numpy(squash_pixels(images, size)).permute(0, 3, 1, 2)
 
 
 class SquashEmbedder(ABC):
@@ -109,21 +116,32 @@ class SquashEmbedder(ABC):
         self._compiled = (CompiledNetwork(network, self.input_size, self._model_id)
                           if openvino_wanted() else None)
 
-    def _run(self, batch: torch.Tensor) -> torch.Tensor:
-        if self._compiled is None:
-            return self._vectors(batch)
-        return torch.from_numpy(self._compiled(batch.contiguous().numpy()))
+    def _embed_compiled(self, compiled: CompiledNetwork,
+                        images: Sequence[Image.Image]) -> np.ndarray:
+        """:meth:`embed` on OpenVINO, in NumPy from pixels to vectors (see
+        :func:`squash_pixels` for why no PyTorch operation runs here)."""
+        batch = squash_pixels(images, self.input_size).transpose(0, 3, 1, 2)
+        if not self.mirror:
+            return compiled(batch)
+        both = compiled(np.concatenate([batch, batch[..., ::-1]]))
+        summed = both[:len(images)] + both[len(images):]
+        return (summed / np.linalg.norm(summed, axis=1, keepdims=True)).astype(np.float32)
 
-    @torch.inference_mode()
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._compiled is not None:
+            return self._embed_compiled(self._compiled, images)
+        return self._embed_torch(images)
+
+    @torch.inference_mode()
+    def _embed_torch(self, images: Sequence[Image.Image]) -> np.ndarray:
         batch = self.preprocess(images)
         if not self.mirror:
-            return self._run(batch).numpy().astype(np.float32)
+            return self._vectors(batch).numpy().astype(np.float32)
         # One call on photos and mirror images together: a batch of two runs faster on a CPU
         # than two batches of one.
-        both = self._run(torch.cat([batch, batch.flip(3)]))
+        both = self._vectors(torch.cat([batch, batch.flip(3)]))
         vectors = torch.nn.functional.normalize(both[:len(images)] + both[len(images):], dim=1)
         return vectors.numpy().astype(np.float32)
 
