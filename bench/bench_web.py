@@ -9,7 +9,8 @@ photos (each a round trip: upload, inspect, record):
    photo);
 3. five officers inspecting at once (the same 12 photos each), as the page's queue serves them;
 4. sustained load: ``--officers`` officers (default 25) each inspecting photo after photo for
-   ``--seconds`` (default 45): requests, errors, p50/p95 and throughput.
+   ``--seconds`` (default 45): requests, errors, p50/p95 and throughput, through Gradio's API
+   and through the plain JSON endpoint ``POST /api/v1/inspect``.
 
 Each is measured twice in one run: on today's path (PyTorch, each request computed alone) and
 on what ``ipr-vision serve`` runs now (the OpenVINO path behind the batching queue), with the
@@ -32,6 +33,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import httpx
 
 from ipr_vision import Gallery
 from ipr_vision.app.web.app import launch, prepare_environment
@@ -95,6 +98,49 @@ def sustained(url: str, photos: list[Path], officers: int, seconds: float
             f"{rate:.2f} photos/s{first}"), rate, p95
 
 
+def sustained_json(url: str, photos: list[Path], officers: int, seconds: float
+                   ) -> tuple[str, float, float]:
+    """:func:`sustained` through the plain JSON endpoint ``POST /api/v1/inspect`` (httpx,
+    one logged-in client per officer) instead of Gradio's API."""
+    clients = []
+    for n in range(officers):
+        client = httpx.Client(base_url=url, timeout=120)
+        client.post("login", data={"username": f"officer{n}", "password": "bench-password-1"})
+        clients.append(client)
+    data = [path.read_bytes() for path in photos]
+    deadline = time.perf_counter() + seconds
+
+    def work(n: int) -> tuple[list[float], list[str]]:
+        spent, errors = [], []
+        for i in range(10**9):
+            if time.perf_counter() >= deadline:
+                break
+            started = time.perf_counter()
+            answer = clients[n].post("api/v1/inspect", data={"brand": "nike"}, files={
+                "photo": (photos[(n + i) % len(photos)].name, data[(n + i) % len(data)])})
+            if answer.status_code == 200:
+                spent.append(time.perf_counter() - started)
+            else:
+                errors.append(f"{answer.status_code}: {answer.text}"[:120])
+        return spent, errors
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(officers) as pool:
+        done = list(pool.map(work, range(officers)))
+    wall = time.perf_counter() - started
+    for client in clients:
+        client.close()
+    times = [t for spent, _ in done for t in spent]
+    errors = [e for _, failed in done for e in failed]
+    rate = len(times) / wall
+    ordered = sorted(times) or [float("nan")]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    first = f"; first error: {errors[0]}" if errors else ""
+    return (f"{len(times) + len(errors)} requests, {len(errors)} errors, "
+            f"{percentiles(times) if times else 'none answered'}, "
+            f"{rate:.2f} photos/s{first}"), rate, p95
+
+
 def paths() -> list[tuple[str, Embedder]]:
     """Today's path (PyTorch, each request computed alone) and what `ipr-vision serve` runs
     now (the OpenVINO path behind a queue that embeds waiting photos together)."""
@@ -106,9 +152,9 @@ def paths() -> list[tuple[str, Embedder]]:
 
 
 def measure(service: Service, photos: list[Path], args: argparse.Namespace
-            ) -> tuple[float, float, float]:
-    """Serve ``service`` on a free port and time it; the one-officer p50 (s) and the sustained
-    load's throughput and p95."""
+            ) -> tuple[float, float, float, float, float]:
+    """Serve ``service`` on a free port and time it; the one-officer p50 (s), and the
+    sustained load's throughput and p95 through Gradio's API and through the JSON endpoint."""
     from gradio_client import Client, handle_file
 
     with socket.socket() as probe:
@@ -156,8 +202,10 @@ def measure(service: Service, photos: list[Path], args: argparse.Namespace
           f"{len(together) / wall:.1f} photos/s in all")
     line, rate, p95 = sustained(url, photos, args.officers, args.seconds)
     print(f"/inspect, {args.officers} officers for {args.seconds:.0f} s: {line}")
+    line, json_rate, json_p95 = sustained_json(url, photos, args.officers, args.seconds)
+    print(f"POST /api/v1/inspect, {args.officers} officers for {args.seconds:.0f} s: {line}")
     app.close()
-    return statistics.median(times), rate, p95
+    return statistics.median(times), rate, p95, json_rate, json_p95
 
 
 def main() -> int:
@@ -185,10 +233,13 @@ def main() -> int:
             service = Service(Gallery(root, embedder=embedder))
             figures.append(measure(service, photos, args))
             service.close()
-        (one_before, rate_before, p95_before), (one_now, rate_now, p95_now) = figures
-        print(f"\nratios, now / before (same run): one officer p50 {one_now / one_before:.2f}, "
-              f"{args.officers} officers: throughput {rate_now / rate_before:.2f}, "
-              f"p95 {p95_now / p95_before:.2f}")
+        (one_before, rate_before, p95_before, _, _), (one_now, rate_now, p95_now,
+                                                        json_rate, json_p95) = figures
+        print(f"\nratios, now / before (same run): one officer p50 {one_now / one_before:.2f}; "
+              f"{args.officers} officers through Gradio's API: throughput "
+              f"{rate_now / rate_before:.2f}, p95 {p95_now / p95_before:.2f}; through the JSON "
+              f"endpoint against Gradio's API before: throughput {json_rate / rate_before:.2f}, "
+              f"p95 {json_p95 / p95_before:.2f}")
         print(f"machine: {os.cpu_count()} cores")
     return 0
 

@@ -14,7 +14,7 @@ from gradio.data_classes import FileData
 
 from ...domain import Actor, json_safe
 from ...results import Suggestion
-from ..service import Service
+from ..service import InspectionOutcome, Service
 from .common import shown
 
 
@@ -43,16 +43,25 @@ def add_api(service: Service) -> None:
             user = service.user(request.username)
             outcome = service.inspect(user, brand, product or None, [source],
                                       actor=Actor(user.name, user.role, "api", _client(request)))
-        _, result = outcome.results[0]
-        if not isinstance(result, Suggestion):
-            raise gr.Error(str(result))
-        data = json_safe(result.to_dict())
-        for match in data["nearest_genuine"] + data["nearest_fake"]:
-            del match["path"]  # a server path: meaningless to the caller, and not served
-        return {"inspection": outcome.inspection.id, **data}
+        body, problem = inspection_json(outcome)
+        if problem:
+            raise gr.Error(problem)
+        return body
 
     for fn in (brands, references, inspect):
         gr.api(fn, api_name=fn.__name__, concurrency_limit=2)
+
+
+def inspection_json(outcome: InspectionOutcome) -> tuple[dict[str, Any], str]:
+    """One photo's inspection as the API answers it (the suggestion as the CLI's ``--json``
+    prints it, with the inspection's id), or why the photo could not be inspected."""
+    _, result = outcome.results[0]
+    if not isinstance(result, Suggestion):
+        return {}, str(result)
+    data = json_safe(result.to_dict())
+    for match in data["nearest_genuine"] + data["nearest_fake"]:
+        del match["path"]  # a server path: meaningless to the caller, and not served
+    return {"inspection": outcome.inspection.id, **data}, ""
 
 
 def _client(request: gr.Request) -> str:

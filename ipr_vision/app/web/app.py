@@ -69,6 +69,7 @@ def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
     from .layout import build_app
     from .private_files import GradioFileGuard, HandedOut, PrivateFiles, private_router
     from .render import CSS
+    from .rest import rest_router
 
     temp = Path(os.environ.get("GRADIO_TEMP_DIR", service.location / "web-tmp"))
     private = PrivateFiles(service.location / "private")
@@ -80,6 +81,7 @@ def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
     # every path (its own /login and /logout included) that comes after it.
     server.include_router(auth.router())
     server.include_router(private_router(private, auth.user_of))
+    server.include_router(rest_router(service, auth.user_of, temp))
     server.add_middleware(GradioFileGuard, handed_out=HandedOut(temp), user_of=auth.user_of)
     server.add_middleware(LoginFirst, user_of=auth.user_of)
     gr.mount_gradio_app(
