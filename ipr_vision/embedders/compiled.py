@@ -8,7 +8,11 @@ the converter reports usage to Intel by default, which a customs installation mu
 while reading ONNX in the runtime sends nothing.
 
 Precision is pinned to f32: on CPUs with bf16 OpenVINO would otherwise quietly compute in bf16,
-which changes vectors (cosine 0.9995) without changing the model id.
+which changes vectors (cosine 0.998 to 0.9999 on real photos) without changing the model id.
+``IPR_VISION_RUNTIME=openvino-bf16`` asks for bf16 on a CPU that has it (about twice as fast);
+its vectors then carry their own model id (``…/bf16``), so a gallery re-embeds rather than mix
+them with f32 ones. It is not the default until cross-validated figures show fake recall
+unchanged with it (bench/bench_speed.py prints the held-out figures of all three paths).
 """
 
 from __future__ import annotations
@@ -30,35 +34,47 @@ from . import weights as weights_mod
 
 log = logging.getLogger(__name__)
 
-#: Which numeric path embeds: "openvino" (the default where OpenVINO Runtime is installed) or
-#: "torch" (the reference, and the fallback).
+#: Which numeric path embeds: "openvino" (f32; the default where OpenVINO Runtime is
+#: installed), "openvino-bf16" (where the CPU has bf16) or "torch" (the reference).
 RUNTIME_ENV = "IPR_VISION_RUNTIME"
+RUNTIMES = ("openvino", "openvino-bf16", "torch")
 
 
-def openvino_wanted() -> bool:
-    """Whether to run the network on OpenVINO Runtime: asked for (or not refused) and
-    installed."""
-    if os.environ.get(RUNTIME_ENV, "openvino") == "torch":
-        return False
+def wanted_precision() -> str | None:
+    """The precision to run the network in on OpenVINO Runtime (``f32`` or ``bf16``), or None
+    for PyTorch: as ``$IPR_VISION_RUNTIME`` asks, where OpenVINO (and bf16) are available."""
+    chosen = os.environ.get(RUNTIME_ENV) or "openvino"
+    if chosen not in RUNTIMES:
+        log.warning("$%s=%s is not one of %s; using openvino", RUNTIME_ENV, chosen,
+                    ", ".join(RUNTIMES))
+        chosen = "openvino"
+    if chosen == "torch":
+        return None
     try:
-        import openvino  # noqa: F401
+        import openvino as ov
     except ImportError:
         log.info("OpenVINO Runtime is not installed; embedding with PyTorch")
-        return False
-    return True
+        return None
+    if chosen == "openvino-bf16":
+        if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+            return "bf16"
+        log.warning("this CPU has no bf16; embedding in f32")
+    return "f32"
 
 
 class CompiledNetwork:
     """A module from an NCHW float32 batch of ``side`` x ``side`` photos to rows, run by
     OpenVINO Runtime; safe to call from several threads at once (one infer request each)."""
 
-    def __init__(self, module: torch.nn.Module, side: int, model_id: str) -> None:
+    def __init__(self, module: torch.nn.Module, side: int, model_id: str,
+                 precision: str = "f32") -> None:
         import openvino as ov
 
         path = _exported(module, side, model_id)
         core = ov.Core()
+        self.precision = precision
         self._compiled = core.compile_model(core.read_model(path), "CPU", {
-            "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"})
+            "INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"})
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:

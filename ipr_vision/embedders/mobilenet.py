@@ -14,7 +14,7 @@ import torchvision
 from PIL import Image
 
 from . import weights as weights_mod
-from .compiled import CompiledNetwork, openvino_wanted
+from .compiled import CompiledNetwork, wanted_precision
 
 #: MobileNetV2 stage after which patch features are read (stride 16, 96 channels).
 PATCH_STAGE = 14
@@ -107,14 +107,19 @@ class SquashEmbedder(ABC):
 
     @property
     def runtime(self) -> str:
-        """Which numeric path embeds: ``openvino-f32`` or ``torch`` (the same vectors)."""
-        return "torch" if self._compiled is None else "openvino-f32"
+        """Which numeric path embeds: ``openvino-f32`` or ``torch`` (the same vectors), or
+        ``openvino-bf16`` (its own model id)."""
+        return "torch" if self._compiled is None else f"openvino-{self._compiled.precision}"
 
     def _compile(self, network: torch.nn.Module) -> None:
         """Run ``network`` (what :meth:`_vectors` computes) on OpenVINO Runtime from now on,
-        unless ``$IPR_VISION_RUNTIME`` is ``torch`` or OpenVINO is not installed."""
-        self._compiled = (CompiledNetwork(network, self.input_size, self._model_id)
-                          if openvino_wanted() else None)
+        unless ``$IPR_VISION_RUNTIME`` is ``torch`` or OpenVINO is not installed. bf16 changes
+        the vectors, so it changes the model id too."""
+        precision = wanted_precision()
+        self._compiled = (None if precision is None else
+                          CompiledNetwork(network, self.input_size, self._model_id, precision))
+        if precision == "bf16":
+            self._model_id += "/bf16"
 
     def _embed_compiled(self, compiled: CompiledNetwork,
                         images: Sequence[Image.Image]) -> np.ndarray:

@@ -116,3 +116,18 @@ def test_an_error_reaches_every_caller_of_the_batch(embedder: MobileNetV2Embedde
         queued.embed([synthetic_photo("boot", "fake", 1)])
     counting.fail = False
     assert queued.embed([synthetic_photo("boot", "fake", 1)]).shape == (1, embedder.dim)
+
+
+def test_bf16_is_asked_for_and_names_its_own_vectors(monkeypatch: pytest.MonkeyPatch,
+                                                     embedder: MobileNetV2Embedder) -> None:
+    """bf16 changes vectors, so it may never share a model id with f32 (a gallery would mix
+    them); on a CPU without bf16 the request falls back to f32 under the plain id."""
+    monkeypatch.setenv(RUNTIME_ENV, "openvino-bf16")
+    bf16 = MobileNetV2Embedder()
+    image = synthetic_photo("bag", "genuine", 9)
+    if bf16.runtime != "openvino-bf16":
+        assert bf16.model_id == embedder.model_id and bf16.runtime == "openvino-f32"
+        return
+    assert bf16.model_id == embedder.model_id + "/bf16"
+    ours, theirs = bf16.embed([image]), embedder.embed([image])
+    assert 0.99 < float(np.sum(ours * theirs)) < 1.0
