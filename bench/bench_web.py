@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,14 +60,11 @@ def percentiles(samples: list[float]) -> str:
             f"(n={len(ordered)})")
 
 
-def sustained(url: str, photos: list[Path], officers: int, seconds: float
+def sustained(officers: int, seconds: float, request: Callable[[int, int], str | None]
               ) -> tuple[str, float, float]:
-    """Every officer inspects photo after photo until the time is up; what they got, as a line,
-    and the throughput (photos/s) and p95 (s) for ratios."""
-    from gradio_client import Client, handle_file
-
-    clients = [Client(url, auth=(f"officer{n}", "bench-password-1"), verbose=False)
-               for n in range(officers)]
+    """Every officer makes request after request until the time is up (``request(n, i)``:
+    officer n's i-th, returning an error's text or None); what they got, as a line, and the
+    throughput (photos/s) and p95 (s) for ratios."""
     deadline = time.perf_counter() + seconds
 
     def work(n: int) -> tuple[list[float], list[str]]:
@@ -75,12 +73,11 @@ def sustained(url: str, photos: list[Path], officers: int, seconds: float
             if time.perf_counter() >= deadline:
                 break
             started = time.perf_counter()
-            try:
-                clients[n].predict(handle_file(str(photos[(n + i) % len(photos)])), "nike", "",
-                                   api_name="/inspect")
+            error = request(n, i)
+            if error is None:
                 spent.append(time.perf_counter() - started)
-            except Exception as error:  # noqa: BLE001 - counted and shown: what a load test is for
-                errors.append(f"{type(error).__name__}: {error}"[:120])
+            else:
+                errors.append(error[:120])
         return spent, errors
 
     started = time.perf_counter()
@@ -89,56 +86,49 @@ def sustained(url: str, photos: list[Path], officers: int, seconds: float
     wall = time.perf_counter() - started
     times = [t for spent, _ in done for t in spent]
     errors = [e for _, failed in done for e in failed]
-    first = f"; first error: {errors[0]}" if errors else ""
     rate = len(times) / wall
     ordered = sorted(times) or [float("nan")]
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    first = f"; first error: {errors[0]}" if errors else ""
     return (f"{len(times) + len(errors)} requests, {len(errors)} errors, "
             f"{percentiles(times) if times else 'none answered'}, "
             f"{rate:.2f} photos/s{first}"), rate, p95
 
 
-def sustained_json(url: str, photos: list[Path], officers: int, seconds: float
-                   ) -> tuple[str, float, float]:
-    """:func:`sustained` through the plain JSON endpoint ``POST /api/v1/inspect`` (httpx,
-    one logged-in client per officer) instead of Gradio's API."""
+def through_gradio(url: str, photos: list[Path], officers: int) -> Callable[[int, int], str | None]:
+    """Officers inspecting through Gradio's API (gradio_client)."""
+    from gradio_client import Client, handle_file
+
+    clients = [Client(url, auth=(f"officer{n}", "bench-password-1"), verbose=False)
+               for n in range(officers)]
+
+    def request(n: int, i: int) -> str | None:
+        try:
+            clients[n].predict(handle_file(str(photos[(n + i) % len(photos)])), "nike", "",
+                               api_name="/inspect")
+        except Exception as error:  # noqa: BLE001 - counted and shown: what a load test is for
+            return f"{type(error).__name__}: {error}"
+        return None
+
+    return request
+
+
+def through_json(url: str, photos: list[Path], officers: int) -> Callable[[int, int], str | None]:
+    """Officers inspecting through the plain JSON endpoint (httpx, one session each)."""
     clients = []
     for n in range(officers):
         client = httpx.Client(base_url=url, timeout=120)
         client.post("login", data={"username": f"officer{n}", "password": "bench-password-1"})
         clients.append(client)
     data = [path.read_bytes() for path in photos]
-    deadline = time.perf_counter() + seconds
 
-    def work(n: int) -> tuple[list[float], list[str]]:
-        spent, errors = [], []
-        for i in range(10**9):
-            if time.perf_counter() >= deadline:
-                break
-            started = time.perf_counter()
-            answer = clients[n].post("api/v1/inspect", data={"brand": "nike"}, files={
-                "photo": (photos[(n + i) % len(photos)].name, data[(n + i) % len(data)])})
-            if answer.status_code == 200:
-                spent.append(time.perf_counter() - started)
-            else:
-                errors.append(f"{answer.status_code}: {answer.text}"[:120])
-        return spent, errors
+    def request(n: int, i: int) -> str | None:
+        k = (n + i) % len(photos)
+        answer = clients[n].post("api/v1/inspect", data={"brand": "nike"},
+                                 files={"photo": (photos[k].name, data[k])})
+        return None if answer.status_code == 200 else f"{answer.status_code}: {answer.text}"
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(officers) as pool:
-        done = list(pool.map(work, range(officers)))
-    wall = time.perf_counter() - started
-    for client in clients:
-        client.close()
-    times = [t for spent, _ in done for t in spent]
-    errors = [e for _, failed in done for e in failed]
-    rate = len(times) / wall
-    ordered = sorted(times) or [float("nan")]
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    first = f"; first error: {errors[0]}" if errors else ""
-    return (f"{len(times) + len(errors)} requests, {len(errors)} errors, "
-            f"{percentiles(times) if times else 'none answered'}, "
-            f"{rate:.2f} photos/s{first}"), rate, p95
+    return request
 
 
 def paths() -> list[tuple[str, Embedder]]:
@@ -200,9 +190,11 @@ def measure(service: Service, photos: list[Path], args: argparse.Namespace
     wall = time.perf_counter() - started
     print(f"/inspect, {OFFICERS} officers at once:       {percentiles(together)}; "
           f"{len(together) / wall:.1f} photos/s in all")
-    line, rate, p95 = sustained(url, photos, args.officers, args.seconds)
+    line, rate, p95 = sustained(args.officers, args.seconds,
+                                through_gradio(url, photos, args.officers))
     print(f"/inspect, {args.officers} officers for {args.seconds:.0f} s: {line}")
-    line, json_rate, json_p95 = sustained_json(url, photos, args.officers, args.seconds)
+    line, json_rate, json_p95 = sustained(args.officers, args.seconds,
+                                          through_json(url, photos, args.officers))
     print(f"POST /api/v1/inspect, {args.officers} officers for {args.seconds:.0f} s: {line}")
     app.close()
     return statistics.median(times), rate, p95, json_rate, json_p95
