@@ -220,8 +220,13 @@ def main() -> int:
                 Service(gallery).users.add(f"officer{n}", "officer", "bench-password-1")
         photos = [item.source for item in read_index(SAMPLE / "queries.csv")[0]]
         figures = []
-        for name, embedder in configurations:
+        for number, (name, embedder) in enumerate(configurations):
             print(f"\n{name}\n{'=' * len(name)}", flush=True)
+            # Each server its own upload folder: Gradio deletes every file it made when a
+            # server stops, and the next one would find the same photos' uploads gone.
+            uploads = Path(folder) / f"uploads-{number}"
+            uploads.mkdir()
+            os.environ["GRADIO_TEMP_DIR"] = str(uploads)
             service = Service(Gallery(root, embedder=embedder))
             figures.append(measure(service, photos, args))
             service.close()
