@@ -205,6 +205,8 @@ class PackageImport:
     kept_local: list[int] = field(default_factory=list)
     reembedded: bool = False  # the package's vectors were of another model (or absent)
     seconds: float = 0.0
+    #: The package file's own sha256: what was handed over, byte for byte (audited)
+    file_sha256: str = ""
 
     def summary(self) -> str:
         if self.status != "applied":

@@ -103,15 +103,8 @@ class PackageImporter:
         return PackageImport("applied", manifest.brand, manifest.sequence, manifest.kind,
                              verified.hash, verified.key, manifest.created_by,
                              manifest.created_at, new, [i for i, _, _ in change.update],
-                             withdrawn, kept, reembedded, time.perf_counter() - started)
-
-    def verify(self, path: Path, brand: str | None = None) -> Verified:
-        """Check a package without applying it (signature, members, photos)."""
-        with PackageReader(path) as package:
-            verified = self._verify(package, brand)
-            for entry in verified.manifest.references:
-                _photo_bytes(package, entry)
-            return verified
+                             withdrawn, kept, reembedded, time.perf_counter() - started,
+                             verified.file_sha256)
 
     def _verify(self, package: PackageReader, expected: str | None) -> Verified:
         brand, key = peek(package.manifest)
@@ -221,7 +214,8 @@ class PackageImporter:
         manifest = verified.manifest
         return PackageImport(status, manifest.brand, manifest.sequence, manifest.kind,
                              verified.hash, verified.key, manifest.created_by,
-                             manifest.created_at, seconds=time.perf_counter() - started)
+                             manifest.created_at, seconds=time.perf_counter() - started,
+                             file_sha256=verified.file_sha256)
 
 
 def _check_chain(manifest: Manifest, digest: str,

@@ -103,6 +103,7 @@ def test_round_trip_gives_identical_references_notes_points_and_photos(
     assert {r["origin"]["hash"] for r in document["references"]} == {report.hash}
     entry = customs.audit.entries()[-1]
     assert entry.action == AuditAction.PACKAGE_IMPORT and entry.detail["key"] == report.key
+    assert entry.detail["file_sha256"] == hashlib.sha256(source[1].read_bytes()).hexdigest()
     assert customs.audit.verify().ok
 
 
