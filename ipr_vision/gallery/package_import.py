@@ -25,6 +25,7 @@ from PIL import Image
 from ..core.index import BrandIndex
 from ..domain import Label, PackageOrigin, Reference
 from ..embedders import Embedder, draft_size, embed_all
+from ..embedders.weights import sha256_file
 from ..errors import PackageError, PhotoError
 from ..intake.photo import check_photo, read_photo
 from ..packages import (
@@ -47,7 +48,6 @@ from .brands import BrandCache
 SPOT_CHECKS = 4
 #: Cosine a spot-checked vector must reach against our own embedding of its photo.
 SPOT_COSINE = 0.98
-_READ = 1024**2
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,6 @@ class Verified:
     hash: str
     key: str
     file_sha256: str
-
-
-def file_sha256(path: Path) -> str:
-    """The package file's own hash, for the audit trail (what was handed over, byte for byte)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_READ):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class PackageImporter:
@@ -94,12 +85,12 @@ class PackageImporter:
             photos = {r.sha256: r for r in manifest.references}
             ids, stored = self.store.apply_package(
                 change, lambda sha: _photo_bytes(package, photos[sha]))
-        new = list(ids)
+        added = [(ref_id, item) for ref_id, item in zip(ids, change.add, strict=True)
+                 if ref_id is not None]
+        new = [ref_id for ref_id, _ in added]
         withdrawn = [ref_id for ref_id, _ in change.withdraw]
-        added = {item.sha256: item for item in change.add}
-        by_id = {ref.id: ref for ref in self.store.references(ids=new)} if new else {}
         self.brands.apply(stored, lambda index: _update_index(
-            index, withdrawn, by_id, added, change.products))
+            index, withdrawn, added, change.products))
         return PackageImport("applied", manifest.brand, manifest.sequence, manifest.kind,
                              verified.hash, verified.key, manifest.created_by,
                              manifest.created_at, new, [i for i, _, _ in change.update],
@@ -134,7 +125,7 @@ class PackageImporter:
         if missing := sorted(expected_members - package.members):
             raise PackageError(f"the package lacks {missing[0]!r}, which its manifest lists")
         return Verified(manifest, hashlib.sha256(package.manifest).hexdigest(), key,
-                        file_sha256(package.path))
+                        sha256_file(package.path))
 
     def _vectors(self, package: PackageReader,
                  manifest: Manifest) -> tuple[np.ndarray, bool]:
@@ -279,16 +270,17 @@ def _incoming(entry: PackagedReference, vector: np.ndarray) -> IncomingReference
         entry.points)
 
 
-def _update_index(index: BrandIndex, withdrawn: list[int], refs: dict[int, Reference],
-                  added: dict[str, IncomingReference], products: Sequence[str]) -> None:
-    """Apply the package to a loaded brand in place: out with the withdrawn, in with the new."""
+def _update_index(index: BrandIndex, withdrawn: list[int],
+                  added: list[tuple[int, IncomingReference]], products: Sequence[str]) -> None:
+    """Apply the package to a loaded brand in place: out with the withdrawn, in with the new
+    (their ids as just stored, in order)."""
     index.remove(withdrawn)
     for product in products:
         if product not in index.products:
             index.add_product(product)
-    if refs:
-        rows = sorted(refs.values(), key=lambda r: r.id)
-        index.add(np.array([r.id for r in rows], dtype=np.int64),
-                  np.array([added[r.sha256].vector for r in rows], dtype=np.float32),
-                  [r.product for r in rows], np.array([r.label == Label.FAKE for r in rows]),
-                  [r.photo_group for r in rows])
+    if added:
+        index.add(np.array([ref_id for ref_id, _ in added], dtype=np.int64),
+                  np.array([item.vector for _, item in added], dtype=np.float32),
+                  [item.product for _, item in added],
+                  np.array([item.label == Label.FAKE for _, item in added]),
+                  [item.photo_group for _, item in added])

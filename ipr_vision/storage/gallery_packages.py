@@ -97,7 +97,7 @@ class PackageRows:
         return [o for o in map(origin, rows) if o is not None]
 
     def apply_package(self: _Store, change: PackageChange,
-                      photo: Callable[[str], bytes]) -> tuple[list[int], Change]:
+                      photo: Callable[[str], bytes]) -> tuple[list[int | None], Change]:
         package = change.origin
         for item in change.add:
             parse_label(item.label)
@@ -115,7 +115,7 @@ class PackageRows:
                 self._intents.done(db, intent_ids)
         finally:
             self._undo(intent_ids)
-        return ids, Change(package.brand, ids, int(revision))
+        return ids, Change(package.brand, [i for i in ids if i is not None], int(revision))
 
     # -- packages written here ----------------------------------------------------------------
 
@@ -143,7 +143,7 @@ class PackageRows:
 
 
 def _apply_rows(db: sqlite3.Connection, brand_id: int, change: PackageChange,
-                files: list[str]) -> list[int]:
+                files: list[str]) -> list[int | None]:
     package = change.origin
     last = db.execute("SELECT MAX(sequence) FROM packages WHERE brand_id=? AND chain=?",
                       (brand_id, package.chain)).fetchone()[0]
@@ -176,7 +176,7 @@ def _apply_rows(db: sqlite3.Connection, brand_id: int, change: PackageChange,
             (withdrawn_by, now, reason, ref_id, brand_id)).rowcount
         if moved:
             db.execute("DELETE FROM refs WHERE id=?", (ref_id,))
-    ids = []
+    ids: list[int | None] = []
     for item, file in zip(change.add, files, strict=True):
         product_id = db.execute("SELECT id FROM products WHERE brand_id=? AND name=?",
                                 (brand_id, item.product)).fetchone()[0]
@@ -187,6 +187,7 @@ def _apply_rows(db: sqlite3.Connection, brand_id: int, change: PackageChange,
             (brand_id, product_id, item.label, item.sha256, file, item.source_name,
              item.photo_group, item.added_by, item.added_at, item.note, package_id))
         if cursor.rowcount == 0:  # added here meanwhile by a local import: it stays local
+            ids.append(None)
             continue
         ref_id = int(cursor.lastrowid or 0)
         ids.append(ref_id)

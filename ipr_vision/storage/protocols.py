@@ -275,10 +275,11 @@ class GalleryStore(Protocol):
         ...
 
     def apply_package(self, change: PackageChange,
-                      photo: Callable[[str], bytes]) -> tuple[list[int], Change]:
-        """Apply a verified package atomically: the new references' ids and the brand's
-        change. ``photo(sha256)`` gives a new reference's bytes (checked by the caller as it
-        reads them); any error leaves the gallery as it was."""
+                      photo: Callable[[str], bytes]) -> tuple[list[int | None], Change]:
+        """Apply a verified package atomically: each added reference's id (None for a photo
+        the brand took in meanwhile by another way) and the brand's change. ``photo(sha256)``
+        gives a new reference's bytes (checked by the caller as it reads them); any error
+        leaves the gallery as it was."""
         ...
 
     def exported_packages(self, brand: str) -> list[ExportedPackage]: ...
