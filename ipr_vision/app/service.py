@@ -36,7 +36,6 @@ from ..core.workshop import QuizResult, draw_quiz, grade
 from ..domain import (
     Actor,
     AuditAction,
-    AuditEntry,
     IdPoint,
     Inspection,
     Outcome,
@@ -54,9 +53,10 @@ from ..gallery import Gallery
 from ..intake.photo import Photo, read_photo
 from ..intake.uploads import expand_uploads
 from ..results import Explanation, ImportReport, Suggestion
-from ..storage import AuditCheck, AuditTrail, InspectionLog, NewInspectedPhoto, open_inspection_log
+from ..storage import AuditTrail, InspectionLog, NewInspectedPhoto, open_inspection_log
 from .accounts import Accounts
 from .actors import web_actor
+from .admin_service import AdminOperations
 from .packages_service import PackageOperations
 
 #: Called with (photos done, photos in all) while a batch is inspected.
@@ -80,9 +80,10 @@ class InspectionOutcome:
         return str(result)
 
 
-class Service(PackageOperations):
+class Service(AdminOperations, PackageOperations):
     """A gallery folder served to logged-in users: the gallery, its users, its inspection log.
 
+    Users and the audit trail (:class:`.admin_service.AdminOperations`) are an admin's job.
     Evidence packs are kept under ``GALLERY/evidence/<officer>/`` as well as offered for
     download, so every pack handed out can be found again. Every change, login and evidence
     pack is written to the gallery's audit trail under the user who made it. Signed brand
@@ -396,33 +397,6 @@ class Service(PackageOperations):
         self._workshop(user, brand)
         return self.gallery.confusable_pairs(brand, product, n)
 
-    # -- users (admins) -------------------------------------------------------------------
-
-    def add_user(self, user: User, name: str, role: str, password: str,
-                 brands: Iterable[str] = ()) -> User:
-        self._admin(user)
-        return self.users.add(name, role, password, brands, by=web_actor(user))
-
-    def remove_user(self, user: User, name: str) -> bool:
-        self._admin(user)
-        if name == user.name:
-            raise IprVisionError("an admin cannot remove their own account")
-        return self.users.remove(name, by=web_actor(user))
-
-    def list_users(self, user: User) -> list[User]:
-        self._admin(user)
-        return self.users.users()
-
-    def audit_entries(self, user: User, *, since: str | None = None, actor: str | None = None,
-                      brand: str | None = None, limit: int | None = 500) -> list[AuditEntry]:
-        """The audit trail, oldest first (admins only)."""
-        self._admin(user)
-        return self.audit.entries(since=since, actor=actor, brand=brand, limit=limit)
-
-    def verify_audit(self, user: User) -> AuditCheck:
-        self._admin(user)
-        return self.audit.verify()
-
     # -- checks ---------------------------------------------------------------------------
 
     def _see(self, user: User, brand: str) -> None:
@@ -436,10 +410,6 @@ class Service(PackageOperations):
     def _workshop(self, user: User, brand: str) -> None:
         if not can_run_workshop(user, brand):
             raise PermissionDenied(f"{user.name} may not run a workshop on brand {brand!r}")
-
-    def _admin(self, user: User) -> None:
-        if not can_manage_users(user):
-            raise PermissionDenied("only an admin manages users and brands")
 
 
 def _recorded(photo: Photo | str, result: Suggestion | IprVisionError) -> NewInspectedPhoto:
