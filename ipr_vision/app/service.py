@@ -182,7 +182,7 @@ class Service(AdminOperations, PackageOperations):
         results: list[tuple[Photo, Suggestion] | tuple[str, IprVisionError]] = []
         for done, source in enumerate(sources):
             try:
-                photo = read_photo(source, name=source.name)
+                photo = self.gallery.read(source, name=source.name)
                 if photo.sha256 not in seen:
                     seen.add(photo.sha256)
                     results.append((photo, self.gallery.inspect(photo, brand=brand,

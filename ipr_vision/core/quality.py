@@ -82,12 +82,14 @@ def assess_quality(image: Image.Image, original_size: tuple[int, int] | None = N
     width, height = original_size or image.size
     small = image.copy()
     small.thumbnail((MEASURE_SIDE, MEASURE_SIDE), Image.Resampling.BILINEAR)
-    rgb = np.asarray(small, dtype=np.float32)
-    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    pixels = np.asarray(small)
+    luma = pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     sharpness = _sharpness(luma)
     brightness = float(luma.mean())
     clipped = float((luma > 245).mean())
-    glare = float((rgb.min(axis=2) >= 250).mean())
+    # Channel by channel: a reduction over the last axis of three took 4 ms of the 5 here.
+    red, green, blue = (pixels[..., channel] >= 250 for channel in range(3))
+    glare = float((red & green & blue).mean())
     aspect = max(width, height) / max(min(width, height), 1)
     return QualityReport((
         QualityCheck("resolution", min(width, height) >= MIN_SIDE, float(min(width, height)),

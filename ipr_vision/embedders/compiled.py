@@ -63,8 +63,9 @@ def wanted_precision() -> str | None:
 
 
 class CompiledNetwork:
-    """A module from an NCHW float32 batch of ``side`` x ``side`` photos to rows, run by
-    OpenVINO Runtime; safe to call from several threads at once (one infer request each)."""
+    """A module from a batch of ``side`` x ``side`` photos as uint8 pixels, ``(n, side, side,
+    3)``, to rows, run by OpenVINO Runtime; safe to call from several threads at once (one
+    infer request each)."""
 
     def __init__(self, module: torch.nn.Module, side: int, model_id: str,
                  precision: str = "f32") -> None:
@@ -83,7 +84,7 @@ class CompiledNetwork:
         except queue.Empty:
             request = self._compiled.create_infer_request()
         try:
-            request.infer({0: np.ascontiguousarray(batch, dtype=np.float32)})
+            request.infer({0: np.ascontiguousarray(batch, dtype=np.uint8)})
             return np.array(request.get_output_tensor(0).data)
         finally:
             self._requests.put(request)
@@ -91,7 +92,8 @@ class CompiledNetwork:
 
 def _exported(module: torch.nn.Module, side: int, model_id: str) -> Path:
     """The module as an ONNX file, exported once per model, torch and ipr-vision version."""
-    key = hashlib.sha256(f"{model_id}|{side}|{torch.__version__}|{__version__}".encode())
+    key = hashlib.sha256(f"{model_id}|{side}|{torch.__version__}|{__version__}|uint8-nhwc"
+                         .encode())
     path = weights_mod.weights_dir() / "compiled" / f"{key.hexdigest()[:24]}.onnx"
     if path.is_file():
         return path
@@ -100,7 +102,8 @@ def _exported(module: torch.nn.Module, side: int, model_id: str) -> Path:
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the exporter's deprecation notices
-            torch.onnx.export(module.eval(), (torch.zeros(1, 3, side, side),), str(temp),
+            torch.onnx.export(module.eval(), (torch.zeros(1, side, side, 3, dtype=torch.uint8),),
+                              str(temp),
                               dynamo=False, input_names=["photos"], output_names=["vectors"],
                               opset_version=17,
                               dynamic_axes={"photos": {0: "n"}, "vectors": {0: "n"}})

@@ -329,6 +329,11 @@ class Gallery(PackageExchange):
 
     # -- inspecting -----------------------------------------------------------------------
 
+    def read(self, source: str | Path | bytes, name: str | None = None) -> Photo:
+        """A photo decoded at the size the model needs (a JPEG several times faster than
+        whole), with its bytes as received; :class:`PhotoError` if it cannot be used."""
+        return self._inspector.read(source, name)
+
     def inspect(self, photo: str | Path | bytes | Photo, *, brand: str,
                 product: str | None = None, name: str | None = None) -> Suggestion:
         """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product."""
