@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .reasons import because
+
 #: Photos are aligned at this long side: enough for stitching-level keypoints, bounded cost.
 ALIGN_SIDE = 800
 #: Matches RANSAC must agree on before an alignment is trusted.
@@ -48,21 +50,21 @@ def align(photo: Image.Image, reference: Image.Image) -> Alignment:
     ref_points, ref_descriptors = sift.detectAndCompute(reference_small, None)
     # OpenCV 4 gives no descriptors for a photo without keypoints, OpenCV 5 an empty array.
     if min(len(photo_points), len(ref_points)) < 2:
-        return Alignment(None, 0, 0, "too few keypoints (a plain or blurred photo?)")
+        return Alignment(None, 0, 0, because("few_keypoints"))
     pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(ref_descriptors, photo_descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
     if len(good) < MIN_INLIERS:
-        return Alignment(None, len(good), 0, f"only {len(good)} distinctive matches")
+        return Alignment(None, len(good), 0, because("few_matches", n=len(good)))
     source = np.array([ref_points[m.queryIdx].pt for m in good], np.float32) / reference_scale
     target = np.array([photo_points[m.trainIdx].pt for m in good], np.float32) / photo_scale
     homography, mask = cv2.findHomography(source, target, cv2.RANSAC, 5.0 / photo_scale)
     inliers = int(mask.sum()) if mask is not None else 0
     if homography is None or inliers < MIN_INLIERS:
         return Alignment(None, len(good), inliers,
-                         f"only {inliers} of {len(good)} matches agree on one view")
+                         because("views_disagree", inliers=inliers, matches=len(good)))
     determinant = float(np.linalg.det(homography[:2, :2]))
     if not 0.05 < abs(determinant) < 20.0:
-        return Alignment(None, len(good), inliers, "the matches imply an implausible warp")
+        return Alignment(None, len(good), inliers, because("implausible_warp"))
     return Alignment(homography, len(good), inliers)
 
 

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .reasons import QUALITY_HINTS
+
 MEASURE_SIDE = 320
 #: Shortest side, in pixels of the photo as taken, below which details cannot be compared.
 MIN_SIDE = 300
@@ -91,31 +93,17 @@ def assess_quality(image: Image.Image, original_size: tuple[int, int] | None = N
     red, green, blue = (pixels[..., channel] >= 250 for channel in range(3))
     glare = float((red & green & blue).mean())
     aspect = max(width, height) / max(min(width, height), 1)
-    return QualityReport((
-        QualityCheck("resolution", min(width, height) >= MIN_SIDE, float(min(width, height)),
-                     MIN_SIDE,
-                     f"The photo is only {width}x{height} pixels: take it at full resolution, "
-                     "closer to the item.",
-                     f"照片只有 {width}x{height} 像素：请使用全分辨率并靠近物品拍摄。"),
-        QualityCheck("blur", sharpness >= MIN_SHARPNESS, sharpness, MIN_SHARPNESS,
-                     "The photo is blurred: hold the phone still, tap to focus on the item and "
-                     "retake.",
-                     "照片模糊：请拿稳手机，点击屏幕对焦物品后重拍。"),
-        QualityCheck("dark", brightness >= MIN_BRIGHTNESS, brightness, MIN_BRIGHTNESS,
-                     "The photo is too dark: add light or move the item into light and retake.",
-                     "照片太暗：请增加照明或将物品移到明亮处后重拍。"),
-        QualityCheck("overexposed", clipped <= MAX_CLIPPED, clipped, MAX_CLIPPED,
-                     "The photo is washed out: avoid direct light or the flash and retake.",
-                     "照片过曝：请避开强光或闪光灯后重拍。"),
-        QualityCheck("glare", glare <= MAX_GLARE, glare, MAX_GLARE,
-                     "Reflections hide part of the item: tilt it or step out of direct light "
-                     "and retake.",
-                     "反光遮挡了物品的一部分：请倾斜物品或避开直射光后重拍。"),
-        QualityCheck("framing", aspect <= MAX_ASPECT, aspect, MAX_ASPECT,
-                     "The photo is a narrow strip: photograph the whole item, then close-ups of "
-                     "its identification points.",
-                     "照片画面过窄：请先拍摄物品整体，再拍摄鉴别要点的特写。"),
-    ))
+    measured = (
+        ("resolution", min(width, height) >= MIN_SIDE, float(min(width, height)), MIN_SIDE),
+        ("blur", sharpness >= MIN_SHARPNESS, sharpness, MIN_SHARPNESS),
+        ("dark", brightness >= MIN_BRIGHTNESS, brightness, MIN_BRIGHTNESS),
+        ("overexposed", clipped <= MAX_CLIPPED, clipped, MAX_CLIPPED),
+        ("glare", glare <= MAX_GLARE, glare, MAX_GLARE),
+        ("framing", aspect <= MAX_ASPECT, aspect, MAX_ASPECT))
+    return QualityReport(tuple(
+        QualityCheck(name, ok, value, limit,
+                     *(hint.format(width=width, height=height) for hint in QUALITY_HINTS[name]))
+        for name, ok, value, limit in measured))
 
 
 def _sharpness(luma: np.ndarray) -> float:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..domain import OperatingPoint, StrEnum, Verdict
 from .metrics import flag_threshold
+from .reasons import because
 
 
 class Mode(StrEnum):
@@ -101,8 +102,8 @@ class ProductMode:
 def product_mode(genuine_groups: int, fake_groups: int, policy: Policy) -> ProductMode:
     if genuine_groups < policy.min_genuine_groups:
         return ProductMode(None, genuine_groups, fake_groups,
-                           f"only {genuine_groups} distinct genuine photo(s); at least "
-                           f"{policy.min_genuine_groups} are needed for a suggestion")
+                           because("few_genuine_photos", n=genuine_groups,
+                                   need=policy.min_genuine_groups))
     mode = Mode.CONTRAST if fake_groups >= policy.min_fake_groups else Mode.GENUINE_ONLY
     return ProductMode(mode, genuine_groups, fake_groups)
 
@@ -202,11 +203,10 @@ def calibrate(scores: np.ndarray, is_fake: np.ndarray, nearest: np.ndarray, mode
     genuine = np.sort(scores[usable & ~is_fake])
     fake = np.sort(scores[usable & is_fake])
     if len(genuine) < policy.min_calibration_genuine:
-        return (f"too few genuine references to calibrate ({len(genuine)}; at least "
-                f"{policy.min_calibration_genuine} needed)")
+        return because("few_genuine_to_calibrate", n=len(genuine),
+                       need=policy.min_calibration_genuine)
     if mode == Mode.CONTRAST and len(fake) < policy.min_calibration_fake:
-        return (f"too few known fakes to calibrate ({len(fake)}; at least "
-                f"{policy.min_calibration_fake} needed)")
+        return because("few_fakes_to_calibrate", n=len(fake), need=policy.min_calibration_fake)
     threshold = flag_threshold(genuine, policy.max_genuine_flagged)
     method: str = "rank"
     params: tuple[np.ndarray, ...] = ()
@@ -294,8 +294,7 @@ def unlike_reason(best_similarity: float, calibration: Calibration) -> str | Non
     """Why no score is given to a photo unlike every reference of the product, if it is."""
     if best_similarity >= calibration.min_similarity:
         return None
-    return ("the photo does not resemble this product's references (best similarity "
-            f"{best_similarity:.2f}); check the product or retake the photo")
+    return because("unlike_product", best=f"{best_similarity:.2f}")
 
 
 def decide(score: float, calibration: Calibration) -> tuple[Verdict, str]:
@@ -305,7 +304,5 @@ def decide(score: float, calibration: Calibration) -> tuple[Verdict, str]:
     if score < calibration.clear_below:
         return Verdict.GENUINE, ""
     if calibration.mode == Mode.CONTRAST:
-        return (Verdict.INCONCLUSIVE,
-                "the photo lies between the genuine and the counterfeit references")
-    return Verdict.INCONCLUSIVE, ("the photo is less typical than most genuine references, but "
-                                  "not far enough from them to flag")
+        return Verdict.INCONCLUSIVE, because("between")
+    return Verdict.INCONCLUSIVE, because("less_typical")

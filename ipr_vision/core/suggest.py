@@ -8,6 +8,7 @@ import numpy as np
 
 from ..domain import Verdict
 from .index import BrandIndex, ProductRows
+from .reasons import because
 from .scoring import (
     Calibration,
     Mode,
@@ -40,9 +41,7 @@ class BrandCalibration:
     def warning(self) -> str:
         if not self.trained_included:
             return ""
-        return (f"calibrated on {self.trained_included} reference(s) the model was trained on, "
-                "so fewer genuine items are flagged here than will be in use; add photos the "
-                "model has not seen")
+        return because("calibrated_on_training", n=self.trained_included)
 
 
 def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
@@ -134,14 +133,14 @@ def assess(query: np.ndarray, index: BrandIndex, brand_calibration: BrandCalibra
     """
     query = np.asarray(query, dtype=np.float32)
     if len(index) == 0:
-        return _inconclusive(product, [], "this brand has no references yet")
+        return _inconclusive(product, [], because("no_brand_references"))
     candidates: list[tuple[str, float]] = []
     if product is None:
         candidates = index.product_maxima(query)[0][:n_candidates]
         product = candidates[0][0]
     rows = index.products.get(product)
     if rows is None or len(rows) == 0:
-        return _inconclusive(product, candidates, "this product has no references yet")
+        return _inconclusive(product, candidates, because("no_product_references"))
     sims = rows.similarities(query)
     if not candidates:
         candidates = [(product, float(sims.max()))]
