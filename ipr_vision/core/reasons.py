@@ -18,6 +18,14 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
+#: The one wording of each verdict, English and Chinese, wherever one is printed (the web
+#: page's texts say the same: ``tests/web/test_web_text.py`` checks it).
+VERDICT_WORDS: dict[str, tuple[str, str]] = {
+    "counterfeit": ("LIKELY COUNTERFEIT", "疑似假冒"),
+    "genuine": ("LIKELY GENUINE", "疑似正品"),
+    "inconclusive": ("CAN'T TELL", "无法判断"),
+}
+
 
 class Remedy(NamedTuple):
     """What would settle a "can't tell", in both languages."""
@@ -154,6 +162,32 @@ QUALITY_HINTS: dict[str, tuple[str, str]] = {
     "framing": ("The photo is a narrow strip: photograph the whole item, then close-ups of its "
                 "identification points.", "照片画面过窄：请先拍摄物品整体，再拍摄鉴别要点的特写。"),
 }
+
+#: The heat map in words (``novelty``: its hottest patch, 0 = as genuine photos are, 1 = beyond
+#: nearly all): what the colours mean on this photo, never a bare number.
+HEAT_WORDS: dict[str, tuple[str, str]] = {
+    "calm": ("Nothing stands out: every region of the photo looks like some genuine reference. "
+             "Details the map cannot see may still differ, so compare the references too.",
+             "没有明显差异：照片各区域都与某张正品参考相似。热图无法发现的细节仍可能不同，请对照参考照片。"),
+    "some": ("The coloured regions differ more than in a typical genuine photo: yellow a "
+             "little, red strongly.",
+             "着色区域的差异大于典型正品照片：黄色为轻微差异，红色为明显差异。"),
+    "strong": ("The red regions differ more than in nearly all of the {n} genuine references.",
+               "红色区域的差异超过了几乎全部 {n} 张正品参考。"),
+}
+HEAT_LEGEND = ("Colour shows where to look, not the verdict; it may also fall on hands or "
+               "background.", "颜色只提示应查看的位置，不代表结论；也可能落在手或背景上。")
+#: Novelty under this: nothing stands out; at or over the second: beyond nearly all.
+_CALM, _STRONG = 0.05, 0.99
+
+
+def heat_words(novelty: float, references: int, lang: str) -> str:
+    """The heat map's legend in ``lang`` for a photo of this ``novelty``, compared with
+    ``references`` genuine references."""
+    level = "calm" if novelty < _CALM else "some" if novelty < _STRONG else "strong"
+    index = 1 if lang == "zh" else 0
+    return f"{HEAT_WORDS[level][index].format(n=references)} {HEAT_LEGEND[index]}"
+
 
 #: How the engine joins reasons (``gallery/inspector.py``, ``gallery/explainer.py``).
 QUALITY_PREFIX = "photo quality: "

@@ -16,6 +16,7 @@ from PIL import Image
 
 from .._version import __version__
 from ..core.quality import QualityReport
+from ..core.reasons import VERDICT_WORDS, plain_reason, remedies
 from ..domain import Label, Verdict
 from ..figures import EvidenceFigure
 from ..intake.photo import Photo
@@ -30,9 +31,9 @@ DISCLAIMER_ZH = ("本结果是软件根据权利人提供的参考照片计算�
 MANIFEST_NAME = "SHA256SUMS"
 
 _VERDICTS = {
-    Verdict.COUNTERFEIT: ("Likely counterfeit", "疑似假冒", (176, 28, 28)),
-    Verdict.GENUINE: ("Likely genuine", "疑似正品", (22, 112, 52)),
-    Verdict.INCONCLUSIVE: ("Can't tell", "无法判断", (150, 100, 0)),
+    Verdict.COUNTERFEIT: (*VERDICT_WORDS["counterfeit"], (176, 28, 28)),
+    Verdict.GENUINE: (*VERDICT_WORDS["genuine"], (22, 112, 52)),
+    Verdict.INCONCLUSIVE: (*VERDICT_WORDS["inconclusive"], (150, 100, 0)),
 }
 _OPERATING_POINT = {
     "max_genuine_flagged": ("Genuine flagged at most", "正品误判上限"),
@@ -114,7 +115,10 @@ class _Report(BilingualDocument):
                 inspection: str | None) -> None:
         self.heading(self.bi("Summary", "摘要"))
         en, zh, color = _VERDICTS.get(s.verdict, (s.verdict, s.verdict, INK))
-        if s.p_counterfeit is None:
+        if s.verdict == Verdict.INCONCLUSIVE:
+            p = self.bi("not given: the photo does not support a confident answer",
+                        "不提供：该照片不足以得出可靠结论")
+        elif s.p_counterfeit is None:
             p = self.bi("none: no score could be given", "无：无法评分")
         else:
             how = (self.bi("calibrated on known fakes", "已用已知假冒品校准") if s.calibrated
@@ -127,7 +131,9 @@ class _Report(BilingualDocument):
         rows = [
             (self.bi("Verdict", "判定"), self.bi(en, zh)),
             (self.bi("p_counterfeit", "假冒概率"), p),
-            (self.bi("Reason", "原因"), s.reason or "-"),
+            (self.bi("Reason", "原因"), self.bi(" ".join(plain_reason(s.reason, "en")),
+                                                " ".join(plain_reason(s.reason, "zh")), "\n")
+             if s.reason else "-"),
             (self.bi("Brand / product", "品牌 / 产品"), f"{s.brand} / {product}"),
             (self.bi("Score", "分数"), "-" if s.score is None else f"{s.score:.4f}  ({s.mode})"),
             (self.bi("Inspection record", "检查记录编号"), inspection or "-"),
@@ -137,6 +143,10 @@ class _Report(BilingualDocument):
             (self.bi("Gallery revision", "图库版本"), str(s.gallery_revision)),
             (self.bi("Photo as received", "收到的照片"), s.photo),
         ]
+        settle = remedies(s.reason) if s.verdict == Verdict.INCONCLUSIVE else []
+        if settle:
+            rows.insert(3, (self.bi("What would settle it", "如何得出结论"),
+                            "\n".join(self.bi(r.en, r.zh, "\n") for r in settle)))
         self.table(rows, (52, 128), colors={(0, 1): color})
 
     def photos(self, s: Suggestion, photo: Photo, references: list[CopiedReference]) -> None:

@@ -330,6 +330,40 @@ TEXT: dict[str, tuple[str, str]] = {
                         "来自您地址的尝试次数过多：请在 {seconds} 秒后重试。"),
     "login_busy": ("The server is busy checking other logins: try again in a moment.",
                    "服务器正忙于验证其他登录：请稍后重试。"),
+    # officer screens (issue 16)
+    "inspecting": ("Inspecting…", "正在查验…"),
+    "why_cant_tell": ("Why the app can't tell", "无法判断的原因"),
+    "settle": ("What would settle it", "如何得出结论"),
+    "p_withheld": ("No chance of counterfeit is shown: this photo does not support a confident "
+                   "answer either way.", "不显示假冒可能性：该照片不足以得出任何可靠结论。"),
+    "product_used": ("Compared with product: {product}", "比对产品：{product}"),
+    "product_proposed": ("{product}, proposed by the app (also close: {others})",
+                         "{product}（系统推荐；其他接近的产品：{others}）"),
+    "product_proposed_short": ("{product} (proposed)", "{product}（系统推荐）"),
+    "your_photo": ("Your photo", "您的照片"),
+    "compare_genuine": ("Nearest genuine: #{ref}, similarity {similarity:.2f}",
+                        "最相似的正品：#{ref}，相似度 {similarity:.2f}"),
+    "compare_fake": ("Nearest known fake: #{ref}, similarity {similarity:.2f}",
+                     "最相似的已知假冒：#{ref}，相似度 {similarity:.2f}"),
+    "compare_none_genuine": ("No genuine reference of this product to compare with.",
+                             "该产品没有可比较的正品参考。"),
+    "compare_none_fake": ("No known fake of this product to compare with.",
+                          "该产品没有可比较的已知假冒。"),
+    "reference_caption": ("#{ref} {label}, similarity {similarity:.2f}",
+                          "#{ref} {label}，相似度 {similarity:.2f}"),
+    "aligned_hidden": ("No aligned view: {reason}", "无对齐视图：{reason}"),
+    "aligned_none": ("No aligned view: no genuine reference photo could be read.",
+                     "无对齐视图：无法读取正品参考照片。"),
+    "points_none": ("No identification points: the right holder has marked none on the nearest "
+                    "genuine references.", "无鉴别要点：权利人尚未在最相似的正品参考上标注鉴别要点。"),
+    "points_unplaced": ("The identification points could not be placed on this photo: {reason}",
+                        "鉴别要点无法标注在该照片上：{reason}"),
+    "point_found": ("{n}. {note}: similarity with the same region of the genuine reference "
+                    "{similarity:.2f} (1 = the same)",
+                    "{n}. {note}：与正品参考同一区域的相似度 {similarity:.2f}（1 = 完全相同）"),
+    "explain_failed": ("Where the photo differs cannot be shown: {reason}",
+                       "无法显示差异位置：{reason}"),
+    "photo_unreadable": ("This photo could not be read: {reason}", "无法读取该照片：{reason}"),
 }
 
 

@@ -9,6 +9,7 @@ item_verdict`; each photo's own result stays one click away.
 
 from __future__ import annotations
 
+import html
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,15 +22,20 @@ from ...errors import IprVisionError
 from ...results import Explanation, Suggestion
 from ..service import InspectionOutcome
 from .common import Ui, dropdown, md, shown
+from .explain_view import explanation_views, plain
 from .i18n import t
 from .render import (
+    compare_strip,
+    confident,
     download_link,
-    explanation_markdown,
+    html_table,
     item_card,
     match_items,
     notes_markdown,
     origins_markdown,
+    photo_product,
     verdict_card,
+    verdict_text,
     write_csv,
 )
 
@@ -83,12 +89,13 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                       "inspect_button", "value")
         new = ui.text(gr.Button("New inspection", visible=False, elem_id="inspect-new"),
                       "new_inspection", "value")
-    with gr.Column(visible=False) as results:
+    with gr.Column(visible=False, elem_id="inspect-results") as results:
         recorded = gr.Markdown(elem_id="inspect-recorded")
         item = gr.HTML(elem_id="inspect-item")
         which = ui.text(gr.Dropdown(label="show", choices=[], visible=False,
                                     elem_id="inspect-which"), "show_photo")
         card = gr.HTML(elem_id="inspect-verdict")
+        compare = gr.HTML(elem_id="inspect-compare")
         with gr.Row():
             genuine = ui.text(gr.Gallery(label="genuine", columns=3, height=260,
                                          elem_id="inspect-genuine"), "nearest_genuine")
@@ -109,15 +116,18 @@ def build(ui: Ui, lang: Any) -> InspectTab:
             evidence = ui.text(gr.Button("evidence", elem_id="inspect-evidence"), "evidence_button",
                                "value")
             evidence_file = gr.HTML(elem_id="inspect-evidence-file")
-        table = ui.text(gr.Dataframe(label="batch", interactive=False, elem_id="inspect-table"),
-                        "batch_table")
+        ui.text(gr.Markdown(elem_id="inspect-table-title"), "batch_table", "value")
+        table = gr.HTML(elem_id="inspect-table")
         csv_file = gr.HTML(elem_id="inspect-csv")
 
-    def products(lang: str, brand: str | None, request: gr.Request) -> Any:
+    def products(lang: str, brand: str | None, propose: bool, request: gr.Request) -> Any:
+        """The brand's products; none chosen while the app proposes one (a greyed product that
+        the inspection would not use is a contradiction on screen)."""
         with shown(lang):
             if not brand:
                 return dropdown([])
-            return dropdown(ui.service.products(ui.user(request), brand))
+            found = ui.service.products(ui.user(request), brand)
+            return gr.update(choices=found, value=None) if propose else dropdown(found)
 
     def run_inspection(lang: str, brand: str | None, propose: bool, product: str | None,
                        photos: list[str] | None, camera: str | None, state: Session | None,
@@ -156,57 +166,56 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                     item_card(lang, inspection, ui.service.item_verdict(inspection)),
                     gr.update(choices=names, value=shown_first, visible=len(names) > 1),
                     *details(lang, joined, shown_first, request),
-                    gr.update(value=rows, headers=header),
+                    html_table(header, rows),
                     download_link(ui.private.url(csv_path), t(lang, "batch_csv")), "", None, None,
                     gr.update(visible=True))
 
-    def new_inspection(request: gr.Request) -> tuple[Any, ...]:
-        """Forget the current item: the next Inspect starts a new record."""
+    def new_inspection(propose: bool, request: gr.Request) -> tuple[Any, ...]:
+        """Forget the current item: the next Inspect starts a new record (and a product the
+        app proposed for the last item is no longer shown)."""
         current.pop(request.session_hash or ui.user(request).name, None)
         return (gr.update(visible=False), None, "", "", gr.update(choices=[], visible=False),
-                *(gr.update(value=None) for _ in detail_outputs), gr.update(value=None), "",
-                "", None, None, gr.update(visible=False))
+                *(gr.update(value=None) for _ in detail_outputs[:-1]),
+                gr.update(value=None) if propose else gr.skip(), "", "", "", None, None,
+                gr.update(visible=False))
 
     def photo_rows(lang: str, inspection: Inspection) -> tuple[list[list[Any]], list[str]]:
         """Each photo of the inspection for the table and its CSV, under the item's id."""
-        rows = [[inspection.id, p.name, p.verdict or t(lang, "unreadable"),
-                 "" if p.p_counterfeit is None else round(p.p_counterfeit, 3), p.product or "",
-                 p.error or (p.suggestion or {}).get("reason", "")] for p in inspection.photos]
+        rows = [[inspection.id, p.name, verdict_text(lang, p.verdict),
+                 round(p.p_counterfeit, 3) if confident(p.verdict) and p.p_counterfeit is not None
+                 else "", photo_product(lang, p),
+                 t(lang, "photo_unreadable", reason=p.error) if p.error
+                 else plain(lang, (p.suggestion or {}).get("reason", ""))]
+                for p in inspection.photos]
         header = [t(lang, k) for k in ("col_id", "col_photo", "col_verdict", "col_p",
                                        "col_product", "col_reason")]
         return rows, header
 
     def details(lang: str, state: Session | None, index: int | None,
                 request: gr.Request) -> tuple[Any, ...]:
-        """Everything shown for one photo of the inspection."""
-        empty: tuple[Any, ...] = ("", [], [], "", None, None, None, "")
+        """Everything shown for one photo of the inspection, and the product it was compared
+        with when the app proposed it (so the product box shows the product used)."""
+        hidden = gr.update(value=None, visible=False)
+        empty: tuple[Any, ...] = ("", "", [], [], "", hidden, hidden, hidden, "", gr.skip())
         if state is None or index is None or index >= len(state.outcome.results):
             return empty
         inspected = state.outcome.inspected(index)
         if isinstance(inspected, str):
-            return (f'<div class="ipr-verdict ipr-inconclusive">{inspected}</div>', *empty[1:])
+            unreadable = html.escape(t(lang, "photo_unreadable", reason=inspected))
+            return (f'<div class="ipr-verdict ipr-inconclusive">{unreadable}</div>', *empty[1:])
         photo, result = inspected
         if index not in state.explained:
             try:
                 state.explained[index] = ui.service.explain(ui.user(request), photo, result)
             except IprVisionError as error:
                 state.explained[index] = str(error)
-        explanation = state.explained[index]
-        views: tuple[Any, ...]
-        if isinstance(explanation, Explanation):
-            views = (explanation.overlay, explanation.aligned_view, explanation.points_view,
-                     explanation_markdown(lang, explanation))
-        else:
-            views = (None, None, None, md(lang, "no_explanation", reason=explanation))
-        quality = ""
-        if result.quality is not None and not result.quality.ok:
-            quality = "\n\n" + t(lang, "quality_failed", hints=" ".join(
-                c.hint_zh if lang == "zh" else c.hint_en for c in result.quality.failed))
         origins = origins_markdown(lang, result)
-        return (verdict_card(lang, result), match_items(lang, result.nearest_genuine),
-                match_items(lang, result.nearest_fake),
+        return (verdict_card(lang, result), compare_strip(lang, photo.image, result),
+                match_items(lang, result.nearest_genuine), match_items(lang, result.nearest_fake),
                 "**" + t(lang, "notes") + "**\n\n" + notes_markdown(lang, result)
-                + (f"\n\n{origins}" if origins else "") + quality, *views)
+                + (f"\n\n{origins}" if origins else ""),
+                *explanation_views(lang, state.explained[index]),
+                gr.update(value=result.product) if result.product_proposed else gr.skip())
 
     def show(lang: str, state: Session | None, index: int | None,
              request: gr.Request) -> tuple[Any, ...]:
@@ -215,15 +224,17 @@ def build(ui: Ui, lang: Any) -> InspectTab:
 
     def redraw(lang: str, state: Session | None, index: int | None,
                request: gr.Request) -> tuple[Any, ...]:
-        """The item and the photo shown, in another language."""
+        """The item, the photo shown and the table of its photos, in another language."""
         with shown(lang):
             if state is None:
-                return (gr.skip(), gr.skip(), gr.skip(), *details(lang, state, index, request))
+                return (gr.skip(), gr.skip(), gr.skip(), *details(lang, state, index, request),
+                        gr.skip())
             inspection = state.outcome.inspection
             return (md(lang, "item_recorded", id=inspection.id, n=len(inspection.photos)),
                     item_card(lang, inspection, ui.service.item_verdict(inspection)),
                     gr.update(choices=photo_choices(lang, inspection)),
-                    *details(lang, state, index, request))
+                    *details(lang, state, index, request),
+                    html_table(*reversed(photo_rows(lang, inspection))))
 
     def photo_choices(lang: str, inspection: Inspection) -> list[tuple[str, int]]:
         return [(t(lang, "photo_of", n=n + 1, total=len(inspection.photos), name=p.name), n)
@@ -245,24 +256,29 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                 ui.private.new_path(user.name, "evidence.zip").parent)
             return download_link(ui.private.url(archive), t(lang, "evidence_file"))
 
-    detail_outputs = [card, genuine, fake, notes, heat, aligned, points, explained]
-    brand.change(products, [lang, brand], product, api_visibility="private")
-    propose.change(lambda p: gr.update(interactive=not p), propose, product,
-                   api_visibility="private")
+    detail_outputs = [card, compare, genuine, fake, notes, heat, aligned, points, explained,
+                      product]
+    brand.change(products, [lang, brand, propose], product, api_visibility="private")
+    propose.change(products, [lang, brand, propose], product, api_visibility="private").then(
+        lambda p: gr.update(interactive=not p), propose, product, api_visibility="private")
     run_outputs = [results, session, recorded, item, which, *detail_outputs, table, csv_file,
                    evidence_file, photos, camera, new]
     # trigger_mode "once": a second click while the first is running is not sent (and one
     # that is sent anyway waits for the first under its session's lock, then finds nothing new).
-    # The button is disabled while the photos are inspected (their progress shows meanwhile)
-    # and enabled again whatever happened.
-    run.click(lambda: gr.update(interactive=False), None, run, api_visibility="private",
-              queue=False, trigger_mode="once").then(
+    # The button says it is working and is disabled while the photos are inspected (their
+    # progress shows meanwhile), and comes back whatever happened: .then after a success,
+    # .failure after an error (Gradio 6 does not run .then after one).
+    inspecting = run.click(
+        lambda lang: gr.update(interactive=False, value=t(lang, "inspecting")), lang, run,
+        api_visibility="private", queue=False, trigger_mode="once").then(
         run_inspection, [lang, brand, propose, product, photos, camera, session], run_outputs,
-        api_visibility="private", concurrency_limit=2).then(
-        lambda: gr.update(interactive=True), None, run, api_visibility="private", queue=False)
-    new.click(new_inspection, None, run_outputs, api_visibility="private")
+        api_visibility="private", concurrency_limit=2)
+    for after in (inspecting.then, inspecting.failure):
+        after(lambda lang: gr.update(interactive=True, value=t(lang, "inspect_button")), lang,
+              run, api_visibility="private", queue=False)
+    new.click(new_inspection, propose, run_outputs, api_visibility="private")
     which.input(show, [lang, session, which], detail_outputs, api_visibility="private")
     evidence.click(pack, [lang, session, which], evidence_file, api_visibility="private")
     return InspectTab(brand, (redraw, [lang, session, which],
-                              [recorded, item, which, *detail_outputs]))
+                              [recorded, item, which, *detail_outputs, table]))
 

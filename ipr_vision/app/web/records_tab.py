@@ -15,7 +15,7 @@ import gradio as gr
 from ...domain import Inspection, Outcome, OutcomeEntry
 from .common import Ui, choices, md, shown
 from .i18n import t
-from .render import download_link, write_csv
+from .render import download_link, html_table, photo_product, verdict_text, write_csv
 
 _OUTCOMES = tuple((f"outcome_{o}", o.value) for o in Outcome)
 _COLUMNS = ("col_id", "col_time", "col_officer", "col_brand", "col_product", "col_photos",
@@ -25,8 +25,11 @@ _COLUMNS = ("col_id", "col_time", "col_officer", "col_brand", "col_product", "co
 def build(ui: Ui, lang: Any) -> Any:
     """Returns the listing handler and its outputs, so the app can fill the table on login."""
     refresh = ui.text(gr.Button("Refresh", elem_id="records-refresh"), "refresh", "value")
-    table = ui.text(gr.Dataframe(label="records", interactive=False, elem_id="records-table"),
-                    "records_table")
+    # A grid on wide screens; on a phone, where a grid shows only its first column, the same
+    # rows as cards (render.CSS switches between them).
+    table = ui.text(gr.Dataframe(label="records", interactive=False, elem_id="records-table",
+                                 elem_classes=["ipr-wide-only"]), "records_table")
+    cards = gr.HTML(elem_id="records-cards", elem_classes=["ipr-cards-only"])
     csv_file = gr.HTML(elem_id="records-csv")
     with gr.Row():
         inspection = ui.text(gr.Dropdown(label="inspection", choices=[],
@@ -51,7 +54,7 @@ def build(ui: Ui, lang: Any) -> Any:
             ids = [r.id for r in records]
             chosen = current if current in ids else (ids[0] if ids else None)
             shown_record = next((r for r in records if r.id == chosen), None)
-            return (gr.update(value=rows, headers=header),
+            return (gr.update(value=rows, headers=header), html_table(header, rows),
                     download_link(ui.private.url(path), t(lang, "records_csv")),
                     gr.update(choices=ids, value=chosen),
                     _history(lang, shown_record) if shown_record else "")
@@ -72,7 +75,7 @@ def build(ui: Ui, lang: Any) -> Any:
                        outcome=t(lang, f"outcome_{outcome}")), "")
 
     private = {"api_visibility": "private"}
-    outputs = [table, csv_file, inspection, history]
+    outputs = [table, cards, csv_file, inspection, history]
     refresh.click(listing, [lang, inspection], outputs, **private)
     inspection.input(show, [lang, inspection], history, **private)
     save.click(record, [lang, inspection, outcome, note], [status, note], **private).then(
@@ -81,11 +84,14 @@ def build(ui: Ui, lang: Any) -> Any:
 
 
 def _row(lang: str, ui: Ui, r: Inspection) -> list[Any]:
-    verdicts = Counter(p.verdict or "error" for p in r.photos)
-    item = ui.service.item_verdict(r)
-    return [r.id, r.created_at, r.officer, r.brand, r.product or "", len(r.photos),
-            t(lang, f"verdict_{item}") if item else t(lang, "unreadable"),
-            ", ".join(f"{v} {n}" for v, n in verdicts.items()),
+    """One record in the words of the Inspect tab: the same verdict wording, and the product
+    each photo was compared with when the app proposed it (the record holds none then)."""
+    verdicts = Counter(p.verdict for p in r.photos)
+    products = r.product or ", ".join(dict.fromkeys(photo_product(lang, p) for p in r.photos
+                                                    if p.product))
+    return [r.id, r.created_at, r.officer, r.brand, products, len(r.photos),
+            verdict_text(lang, ui.service.item_verdict(r)),
+            ", ".join(f"{verdict_text(lang, v)} ({n})" for v, n in verdicts.items()),
             _entry(lang, r.decision), _entry(lang, r.confirmation)]
 
 
