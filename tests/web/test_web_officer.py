@@ -214,6 +214,10 @@ def test_cant_tell_and_a_batch_tell_one_story(officer: Any, blurred: Path, lang:
     if lang == "zh" and size == "phone":
         page.locator("#inspect-run").get_by_text("查验").wait_for()
     inspect(page, clicks, blurred, *queries()[3:5])
+    if size == "phone":  # the verdict is scrolled to the top of the screen
+        page.wait_for_function("""() => {
+          const top = document.querySelector('#inspect-item').getBoundingClientRect().top;
+          return top >= -1 && top < 120; }""")
     if lang == "zh" and size == "desk":
         page.locator("#lang").get_by_text("中文").click()
         page.locator("#inspect-verdict").get_by_text(t("zh", "verdict_inconclusive"),

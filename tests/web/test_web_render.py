@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ipr_vision.app.web.api import in_words
 from ipr_vision.app.web.common import md, plain, shown
 from ipr_vision.app.web.explain_view import heat_legend
 from ipr_vision.app.web.i18n import t
@@ -29,11 +30,14 @@ from ipr_vision.app.web.render import (
 )
 from ipr_vision.core.heatmap import HeatMap
 from ipr_vision.core.reasons import (
+    ANOTHER_VIEW,
+    GLOSSARY,
     HEAT_WORDS,
     QUALITY_HINTS,
     QUALITY_PREFIX,
     RETAKE,
     VERDICT_WORDS,
+    because,
 )
 from ipr_vision.domain import Label, Verdict
 from ipr_vision.errors import GalleryError
@@ -160,3 +164,13 @@ def test_the_heat_map_is_explained_in_words() -> None:
                                   Image.new("RGB", (8, 8)), 40)
         legend = heat_legend("en", explanation)
         assert legend.startswith(HEAT_WORDS[key][0].format(n=40)) and "ovelty" not in legend
+
+
+def test_scripts_get_the_screen_words_beside_the_technical_fields() -> None:
+    words = in_words(suggestion(Verdict.INCONCLUSIVE, 0.9, because("between")))
+    assert (words["en"]["verdict"], words["zh"]["verdict"]) == VERDICT_WORDS["inconclusive"]
+    assert words["en"]["reasons"] == [GLOSSARY["between"].en]
+    assert words["zh"]["reasons"] == [GLOSSARY["between"].zh]
+    assert words["zh"]["settle"] == [ANOTHER_VIEW.zh]
+    assert in_words(suggestion(Verdict.COUNTERFEIT, 0.9))["en"] == {
+        "verdict": "LIKELY COUNTERFEIT", "reasons": [], "settle": []}

@@ -12,7 +12,8 @@ from typing import Any
 import gradio as gr
 from gradio.data_classes import FileData
 
-from ...domain import Actor, json_safe
+from ...core.reasons import VERDICT_WORDS, plain_reason, remedies
+from ...domain import Actor, Verdict, json_safe
 from ...results import Suggestion
 from ..service import InspectionOutcome, Service
 from .common import shown
@@ -61,7 +62,18 @@ def inspection_json(outcome: InspectionOutcome) -> tuple[dict[str, Any], str]:
     data = json_safe(result.to_dict())
     for match in data["nearest_genuine"] + data["nearest_fake"]:
         del match["path"]  # a server path: meaningless to the caller, and not served
-    return {"inspection": outcome.inspection.id, **data}, ""
+    return {"inspection": outcome.inspection.id, **data, "in_words": in_words(result)}, ""
+
+
+def in_words(result: Suggestion) -> dict[str, dict[str, Any]]:
+    """What the officer's screen says, by language, for a script that shows people the
+    result: the verdict's one wording, its reasons in plain words and what would settle a
+    "can't tell". Added beside the technical fields, which stay as they were."""
+    settle = remedies(result.reason) if result.verdict == Verdict.INCONCLUSIVE else []
+    return {lang: {"verdict": VERDICT_WORDS[result.verdict][n],
+                   "reasons": plain_reason(result.reason, lang) if result.reason else [],
+                   "settle": [remedy[n] for remedy in settle]}
+            for n, lang in enumerate(("en", "zh"))}
 
 
 def _client(request: gr.Request) -> str:

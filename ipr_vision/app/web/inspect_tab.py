@@ -61,6 +61,11 @@ class InspectTab:
     rerender: tuple[Any, list[Any], list[Any]]
 
 
+#: On a phone the results lie below the photo boxes: once shown, the item's verdict is
+#: scrolled to the top, so it is the first thing the officer sees.
+_SHOW_VERDICT = """() => { if (window.innerWidth <= 640) {
+  document.querySelector('#inspect-item')?.scrollIntoView({block: 'start'}); } }"""
+
 #: Locks that serialise one browser session's inspections (striped: bounded memory), so a
 #: second click sent before the first finished waits and then finds its photos recorded.
 _LOCKS = tuple(threading.Lock() for _ in range(64))
@@ -276,6 +281,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
     for after in (inspecting.then, inspecting.failure):
         after(lambda lang: gr.update(interactive=True, value=t(lang, "inspect_button")), lang,
               run, api_visibility="private", queue=False)
+    inspecting.success(None, js=_SHOW_VERDICT)
     new.click(new_inspection, propose, run_outputs, api_visibility="private")
     which.input(show, [lang, session, which], detail_outputs, api_visibility="private")
     evidence.click(pack, [lang, session, which], evidence_file, api_visibility="private")
