@@ -43,6 +43,10 @@ MORE_REFERENCES = Remedy("Ask the right holder for more reference photos of this
                          "请联系权利人为该产品补充参考照片。")
 CHECK_PRODUCT = Remedy("Check the product (or let the app propose it), then retake the photo.",
                        "请核对所选产品（或由系统推荐产品），然后重拍照片。")
+#: CHECK_PRODUCT when the app proposed the product: the officer names it instead.
+CHOOSE_PRODUCT = Remedy("Choose the product yourself (untick \"Let the app propose the "
+                        "product\"), then retake the photo.",
+                        "请手动选择产品（取消勾选“由系统推荐产品”），然后重拍照片。")
 SAME_SIDE = Remedy("To see it lined up, photograph the item from the same side as the "
                    "reference photo.", "如需对齐比较，请从与参考照片相同的一侧拍摄物品。")
 
@@ -263,12 +267,15 @@ def plain_reason(text: str, lang: str) -> list[str]:
     return lines
 
 
-def remedies(text: str) -> list[Remedy]:
+def remedies(text: str, *, product_proposed: bool = False) -> list[Remedy]:
     """What would settle the reasons in ``text``, each once, in order: a failed quality check
-    is settled by a retake."""
+    is settled by a retake; a product the app proposed and the photo does not resemble, by
+    the officer choosing it."""
     found: list[Remedy] = []
     for code, _ in read_reason(text):
         remedy = RETAKE if code in QUALITY_HINTS else GLOSSARY[code].remedy if code else None
+        if remedy == CHECK_PRODUCT and product_proposed:
+            remedy = CHOOSE_PRODUCT
         if remedy is not None and remedy not in found:
             found.append(remedy)
     return found

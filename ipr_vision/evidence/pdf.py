@@ -143,7 +143,8 @@ class _Report(BilingualDocument):
             (self.bi("Gallery revision", "图库版本"), str(s.gallery_revision)),
             (self.bi("Photo as received", "收到的照片"), s.photo),
         ]
-        settle = remedies(s.reason) if s.verdict == Verdict.INCONCLUSIVE else []
+        settle = (remedies(s.reason, product_proposed=s.product_proposed)
+                  if s.verdict == Verdict.INCONCLUSIVE else [])
         if settle:
             rows.insert(3, (self.bi("What would settle it", "如何得出结论"),
                             "\n".join(self.bi(r.en, r.zh, "\n") for r in settle)))

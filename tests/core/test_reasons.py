@@ -14,6 +14,8 @@ from ipr_vision.core.index import BrandIndex
 from ipr_vision.core.quality import assess_quality
 from ipr_vision.core.reasons import (
     ALSO,
+    CHECK_PRODUCT,
+    CHOOSE_PRODUCT,
     GLOSSARY,
     NOT_PLACED,
     QUALITY_HINTS,
@@ -129,6 +131,12 @@ def test_composed_reasons_are_read_one_by_one_with_what_settles_them() -> None:
     assert read_reason(placed) == [("views_disagree", {"inliers": "3", "matches": "40"})]
     assert remedies(placed) == [SAME_SIDE]
     assert "40" in plain_reason(placed, "en")[0] and "40" in plain_reason(placed, "zh")[0]
+
+
+def test_a_proposed_product_is_settled_by_choosing_it() -> None:
+    unlike = because("unlike_product", best="0.41")
+    assert remedies(unlike) == [CHECK_PRODUCT]
+    assert remedies(unlike, product_proposed=True) == [CHOOSE_PRODUCT]
 
 
 def test_a_text_no_entry_explains_is_shown_as_it_is() -> None:

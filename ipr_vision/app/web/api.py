@@ -69,7 +69,8 @@ def in_words(result: Suggestion) -> dict[str, dict[str, Any]]:
     """What the officer's screen says, by language, for a script that shows people the
     result: the verdict's one wording, its reasons in plain words and what would settle a
     "can't tell". Added beside the technical fields, which stay as they were."""
-    settle = remedies(result.reason) if result.verdict == Verdict.INCONCLUSIVE else []
+    settle = (remedies(result.reason, product_proposed=result.product_proposed)
+              if result.verdict == Verdict.INCONCLUSIVE else [])
     return {lang: {"verdict": VERDICT_WORDS[result.verdict][n],
                    "reasons": plain_reason(result.reason, lang) if result.reason else [],
                    "settle": [remedy[n] for remedy in settle]}

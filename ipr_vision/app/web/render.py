@@ -118,7 +118,8 @@ def verdict_card(lang: str, s: Suggestion) -> str:
     else:
         parts.append(f'<div class="ipr-withheld">{html.escape(t(lang, "p_withheld"))}</div>')
         why = plain_reason(s.reason, lang) if s.reason else []
-        settle = [r.zh if lang == "zh" else r.en for r in remedies(s.reason)]
+        settle = [r.zh if lang == "zh" else r.en
+                  for r in remedies(s.reason, product_proposed=s.product_proposed)]
         if why:
             parts.append(_items(t(lang, "why_cant_tell"), why))
         parts.append(_items(t(lang, "settle"), settle or [t(lang, "verdict_hint_inconclusive")]))
