@@ -235,11 +235,11 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                 return (gr.skip(), gr.skip(), gr.skip(), *details(lang, state, index, request),
                         gr.skip())
             inspection = state.outcome.inspection
+            rows, header = photo_rows(lang, inspection)
             return (md(lang, "item_recorded", id=inspection.id, n=len(inspection.photos)),
                     item_card(lang, inspection, ui.service.item_verdict(inspection)),
                     gr.update(choices=photo_choices(lang, inspection)),
-                    *details(lang, state, index, request),
-                    html_table(*reversed(photo_rows(lang, inspection))))
+                    *details(lang, state, index, request), html_table(header, rows))
 
     def photo_choices(lang: str, inspection: Inspection) -> list[tuple[str, int]]:
         return [(t(lang, "photo_of", n=n + 1, total=len(inspection.photos), name=p.name), n)

@@ -49,7 +49,8 @@ CSS = """
   max-width: 100%; opacity: .92}
 .ipr-table {width: 100%; border-collapse: collapse; font-size: .95em}
 .ipr-table th, .ipr-table td {border-bottom: 1px solid #e5e7eb; padding: 4px 6px;
-  text-align: left; vertical-align: top; overflow-wrap: anywhere}
+  text-align: left; vertical-align: top}
+.ipr-table td {overflow-wrap: anywhere}
 .ipr-cards-only {display: none}
 @media (max-width: 640px) {
   .row:has(> #title) {flex-wrap: wrap; gap: 4px}
@@ -63,7 +64,7 @@ CSS = """
   #lang label {padding: 2px 10px; white-space: nowrap}
   #logout {min-width: 0 !important; flex: 0 0 auto}
   #inspect-results {display: flex; flex-direction: column}
-  #inspect-item, #inspect-verdict {order: -2}
+  #inspect-item, #inspect-which, #inspect-verdict {order: -2}
   #inspect-compare {order: -1}
   .ipr-table thead {display: none}
   .ipr-table, .ipr-table tbody, .ipr-table tr, .ipr-table td {display: block; width: 100%}
@@ -224,15 +225,14 @@ def _figure(image: Image.Image, caption: str, kind: str) -> str:
             "</figcaption></figure>")
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence[object]],
-               css: str = "") -> str:
+def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A table that becomes one card per row on a narrow screen (each cell then says its
     column), where a wide grid would show only its first column."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f'<td data-label="{html.escape(str(h))}">{html.escape(str(v))}</td>'
                          for h, v in zip(header, row, strict=True)) + "</tr>" for row in rows)
-    return (f'<table class="ipr-table {css}"><thead><tr>{head}</tr></thead>'
+    return (f'<table class="ipr-table"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
 
 
