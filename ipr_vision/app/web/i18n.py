@@ -65,8 +65,6 @@ TEXT: dict[str, tuple[str, str]] = {
                        "（仅为与正品参考的相对排名：无已知假冒样本可供校准）"),
     "no_score": ("No score could be given.", "无法给出评分。"),
     "why": ("Why", "原因"),
-    "product_line": ("Product: {product}", "产品：{product}"),
-    "proposed": ("proposed by the app; also close: {others}", "系统推荐；其他接近的产品：{others}"),
     "operating_point": ("Flags at most {flag} of genuine items; expected to catch {catch} of "
                         "known fakes.", "最多误报 {flag} 的正品；预计可识别 {catch} 的已知假冒。"),
     "inspection_id": ("Inspection **{id}** recorded.", "已记录查验 **{id}**。"),
@@ -76,20 +74,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_notes": ("No notes on these references.", "这些参考照片没有备注。"),
     "where_differs": ("Where the photo differs from genuine references",
                       "与正品参考的差异位置"),
-    "heat_caption": ("Novelty {novelty:.2f}: 0 is as consistent as a typical genuine photo, 1 "
-                     "beyond nearly all {n} genuine references. Red-yellow regions are unlike any "
-                     "genuine reference (they may also be hands or background).",
-                     "新颖度 {novelty:.2f}：0 表示与典型正品一致，1 表示超出几乎全部 {n} 张正品参考。"
-                     "红黄色区域与所有正品参考均不相似（也可能是手或背景）。"),
     "aligned": ("Aligned with the nearest genuine reference (left: photo; right: reference; "
                 "red boxes: regions that differ)", "与最近正品参考对齐（左：照片；右：参考；红框：差异区域）"),
-    "not_aligned": ("No reliable alignment: {reason}", "无法可靠对齐：{reason}"),
     "id_points": ("Identification points", "鉴别要点"),
-    "point_line": ("{n}. {note}: similarity {similarity:.2f}, heat {heat:.2f}",
-                   "{n}. {note}：相似度 {similarity:.2f}，差异热度 {heat:.2f}"),
     "point_unplaced": ("{n}. {note}: {reason}", "{n}. {note}：{reason}"),
-    "no_explanation": ("No heat map: {reason}", "无差异热图：{reason}"),
-    "quality_failed": ("Photo quality: {hints}", "照片质量：{hints}"),
     "evidence_button": ("Evidence pack (PDF + JSON, zip)", "证据包（PDF + JSON，zip）"),
     "evidence_file": ("Evidence pack", "证据包"),
     "batch_table": ("All photos of this inspection", "本次查验的全部照片"),
