@@ -341,6 +341,7 @@ class AuditAction(StrEnum):
     OUTCOME = "outcome"
     EVIDENCE_PACK = "evidence_pack"
     BRAND_ADD = "brand_add"
+    BRAND_REMOVE = "brand_remove"  # its references withdrawn (kept), the brand deleted
     PRODUCT_ADD = "product_add"
     REFERENCES_ADD = "references_add"
     REFERENCES_REMOVE = "references_remove"
@@ -352,6 +353,7 @@ class AuditAction(StrEnum):
     USER_ADD = "user_add"
     USER_REMOVE = "user_remove"
     USER_PASSWORD = "user_password"
+    USER_EDIT = "user_edit"  # role or brands changed
     KEY_TRUST = "key_trust"
     KEY_REVOKE = "key_revoke"
     PACKAGE_EXPORT = "package_export"

@@ -57,6 +57,21 @@ class Accounts:
                           brands=chosen)
         return user
 
+    def edit(self, name: str, role: str, brands: Iterable[str] = (), *,
+             by: Actor | None = None) -> User:
+        """Change a user's role and brands (the same rules as :meth:`add`); their password and
+        sessions stay. The audit entry keeps what they were before."""
+        before = self.store.get(name)
+        if before is None:
+            raise AccountError(f"no user named {name!r}")
+        chosen = sorted({check_name(b, "brand", AccountError) for b in brands if b.strip()})
+        _check_user(name, role, chosen)
+        self.store.set_role(name, Role(role), chosen)
+        self.audit.append(by or local_actor(), AuditAction.USER_EDIT, target=name, role=role,
+                          brands=chosen, previous_role=before.role,
+                          previous_brands=list(before.brands))
+        return User(name, Role(role), tuple(chosen), before.created_at)
+
     def set_password(self, name: str, password: str, *, by: Actor | None = None) -> None:
         _check_password(password)
         if not self.store.set_password_hash(name, self._hasher.hash(password)):
@@ -98,7 +113,7 @@ def _check_user(name: str, role: str, brands: Sequence[str]) -> None:
                            "'-', starting with a letter or digit")
     parse(Role, role, "role", AccountError)
     if role == Role.RIGHT_HOLDER and not brands:
-        raise AccountError("a right holder needs at least one brand (--brand)")
+        raise AccountError("a right holder needs at least one brand")
     if role != Role.RIGHT_HOLDER and brands:
         raise AccountError(f"only right holders are assigned brands; a {role} sees all brands")
 

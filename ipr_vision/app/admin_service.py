@@ -35,6 +35,32 @@ class AdminOperations:
             raise IprVisionError("an admin cannot remove their own account")
         return self.users.remove(name, by=web_actor(user))
 
+    def edit_user(self, user: User, name: str, role: str, brands: Iterable[str] = ()) -> User:
+        """Change another user's role and brands; an admin cannot demote themselves (the
+        gallery could be left with no admin)."""
+        self._admin(user)
+        if name == user.name and role != user.role:
+            raise IprVisionError("an admin cannot change their own role")
+        return self.users.edit(name, role, brands, by=web_actor(user))
+
+    def reset_password(self, user: User, name: str, password: str) -> None:
+        self._admin(user)
+        self.users.set_password(name, password, by=web_actor(user))
+
+    def remove_brand(self, user: User, brand: str, reason: str) -> int:
+        """Withdraw a brand (its references kept on record, see
+        :meth:`~ipr_vision.gallery.Gallery.remove_brand`); returns how many references were
+        withdrawn. Refused while right holders are assigned to it, who would be left
+        managing nothing: their brands are edited first."""
+        self._admin(user)
+        if not reason.strip():
+            raise IprVisionError("say why the brand is removed")
+        holders = [u.name for u in self.users.users() if brand in u.brands]
+        if holders:
+            raise IprVisionError(f"right holders {', '.join(holders)} are assigned to brand "
+                                 f"{brand}; change their brands first")
+        return self.gallery.remove_brand(brand, by=web_actor(user), reason=reason)
+
     def list_users(self, user: User) -> list[User]:
         self._admin(user)
         return self.users.users()

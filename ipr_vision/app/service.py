@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,6 +177,12 @@ class Service(AdminOperations, PackageOperations):
             raise PermissionDenied(f"{user.name} may not inspect {brand!r}")
         if not sources:
             raise IprVisionError("no photos to inspect")
+        self.gallery.products(brand)  # an unknown brand is named as such
+        if brand not in self.gallery.stocked_brands():
+            # Refused before anything is recorded: an inspection with nothing to compare
+            # against would stand in the log as if it had been judged.
+            raise GalleryError(f"brand {brand} has no reference photos yet, so a photo cannot "
+                               "be compared with anything; nothing was recorded")
         current = None if inspection_id is None else self._own(user, inspection_id, brand)
         seen = {p.sha256 or p.name for p in current.photos} if current else set()
         results: list[tuple[Photo, Suggestion] | tuple[str, IprVisionError]] = []
@@ -377,10 +383,13 @@ class Service(AdminOperations, PackageOperations):
 
     # -- workshop (trainers) --------------------------------------------------------------
 
-    def quiz(self, user: User, brand: str, product: str | None, size: int,
-             seed: int) -> list[Reference]:
+    def quiz(self, user: User, brand: str, product: str | None, size: int, seed: int,
+             exclude: Collection[int] = ()) -> list[Reference]:
+        """A quiz drawn from the product's references, leaving out ``exclude`` (photos whose
+        labels the trainee has already been shown)."""
         self._workshop(user, brand)
-        return draw_quiz(self.gallery.references(brand, product), size, seed)
+        return draw_quiz([r for r in self.gallery.references(brand, product)
+                          if r.id not in exclude], size, seed)
 
     def grade_quiz(self, user: User, ref_ids: Sequence[int],
                    answers: Sequence[str | None]) -> QuizResult:

@@ -83,6 +83,11 @@ class BrandCache:
             update(state.index)
             state.revision, state.calibration = change.revision, None
 
+    def forget(self, brand: str) -> None:
+        """Drop a deleted brand, so one created later under its name starts afresh."""
+        with self.lock:
+            self._states.pop(brand, None)
+
     def add_product(self, brand: str, product: str) -> None:
         """Register a new product with a loaded brand, which knows its products only from when
         it was loaded."""

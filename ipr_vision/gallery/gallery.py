@@ -177,6 +177,27 @@ class Gallery(PackageExchange):
             self.store.add_brand(brand)
             self.audit.append(acting(by), AuditAction.BRAND_ADD, brand=brand)
 
+    def remove_brand(self, brand: str, *, by: Actor | None = None, reason: str = "") -> int:
+        """Withdraw a brand: its references are taken out of use as :meth:`remove` does
+        (kept on record with their photo files, until an admin purges them), then the brand
+        and its products are deleted; returns how many references were withdrawn. A brand
+        that signed packages name is refused and keeps its references."""
+        self.store.require_brand(brand)
+        # Checked before anything changes: the references are withdrawn in a transaction of
+        # their own, and a refusal after it would leave a brand emptied for nothing.
+        if (self.store.trusted_keys(brand) or self.store.applied_packages(brand)
+                or self.store.exported_packages(brand)):
+            raise GalleryError(f"brand {brand!r} is named in signed-package records (keys or "
+                               "packages), which must keep it")
+        actor = acting(by)
+        ids = [ref.id for ref in self.store.references(brand)]
+        withdrawn = self.remove(ids, by=actor, reason=reason) if ids else 0
+        self.store.delete_brand(brand)
+        self._brands.forget(brand)
+        self.audit.append(actor, AuditAction.BRAND_REMOVE, brand=brand, withdrawn=withdrawn,
+                          reason=reason.strip())
+        return withdrawn
+
     def add_product(self, brand: str, product: str, *, by: Actor | None = None) -> None:
         """Create a product of an existing brand, before any photo of it is added."""
         self.store.require_brand(brand)

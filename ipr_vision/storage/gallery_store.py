@@ -102,6 +102,25 @@ class SqliteGalleryStore(PackageRows):
             db.execute("INSERT OR IGNORE INTO products (brand_id, name, created_at) "
                        "VALUES (?, ?, ?)", (brand_id, product, utc_now()))
 
+    def delete_brand(self, brand: str) -> bool:
+        """Delete a brand that holds no references, with its products and settings; False
+        when there is no such brand. Refused while references or signed-package records
+        (trusted keys, packages applied or written) name it: those must keep their brand."""
+        with self._transaction() as db:
+            row = db.execute("SELECT id FROM brands WHERE name=?", (brand,)).fetchone()
+            if row is None:
+                return False
+            if db.execute("SELECT 1 FROM refs WHERE brand_id=?", (row[0],)).fetchone():
+                raise GalleryError(f"brand {brand!r} still holds references")
+            for table in ("trusted_keys", "packages", "package_exports"):
+                if db.execute(f"SELECT 1 FROM {table} WHERE brand_id=?", (row[0],)).fetchone():
+                    raise GalleryError(f"brand {brand!r} is named in signed-package records "
+                                       "(keys or packages), which must keep it")
+            db.execute("DELETE FROM brand_settings WHERE brand_id=?", (row[0],))
+            db.execute("DELETE FROM products WHERE brand_id=?", (row[0],))
+            db.execute("DELETE FROM brands WHERE id=?", (row[0],))
+        return True
+
     def max_genuine_flagged(self, brand: str) -> float | None:
         """The brand's own operating point, if its right holder set one."""
         row = self._query("SELECT s.max_genuine_flagged FROM brand_settings s JOIN brands b ON "

@@ -199,6 +199,12 @@ class GalleryStore(Protocol):
         """Moves by one with every change to the brand's references or settings."""
         ...
 
+    def delete_brand(self, brand: str) -> bool:
+        """Delete a brand that holds no references, with its products and settings; False
+        when there is none. :class:`~ipr_vision.errors.GalleryError` while references or
+        signed-package records (trusted keys, packages applied or written) name it."""
+        ...
+
     def max_genuine_flagged(self, brand: str) -> float | None: ...
 
     def set_max_genuine_flagged(self, brand: str, share: float) -> Change: ...
@@ -305,6 +311,11 @@ class UserStore(Protocol):
 
     def set_password_hash(self, name: str, password_hash: str) -> bool:
         """Replace a user's hash; False when there is no such user."""
+        ...
+
+    def set_role(self, name: str, role: Role, brands: Sequence[str]) -> bool:
+        """Replace a user's role and brands in one transaction; False when there is no such
+        user."""
         ...
 
     def remove(self, name: str) -> bool: ...

@@ -64,6 +64,16 @@ class SqliteUserStore:
             return bool(self._db.execute("UPDATE users SET password_hash=? WHERE name=?",
                                          (password_hash, name)).rowcount)
 
+    def set_role(self, name: str, role: Role, brands: Sequence[str]) -> bool:
+        with transaction(self._db, self._lock):
+            if not self._db.execute("UPDATE users SET role=? WHERE name=?",
+                                    (role, name)).rowcount:
+                return False
+            self._db.execute("DELETE FROM user_brands WHERE name=?", (name,))
+            self._db.executemany("INSERT INTO user_brands VALUES (?, ?)",
+                                 [(name, b) for b in brands])
+        return True
+
     def remove(self, name: str) -> bool:
         with transaction(self._db, self._lock):
             return bool(self._db.execute("DELETE FROM users WHERE name=?", (name,)).rowcount)
