@@ -136,11 +136,13 @@ def card_text(page: Page) -> str:
     return page.locator("#inspect-verdict").inner_text()
 
 
-def assert_one_story(page: Page, lang: str) -> None:
-    """The card, the product box and the strip tell the same story, in ``lang``."""
+def assert_one_story(page: Page, lang: str) -> str:
+    """The card, the product box and the strip tell the same story, in ``lang``; returns the
+    verdict shown."""
     card = page.locator("#inspect-verdict .ipr-verdict")
     text = card_text(page)
-    if card.get_attribute("data-verdict") == "inconclusive":
+    verdict = str(card.get_attribute("data-verdict"))
+    if verdict == "inconclusive":
         assert "%" not in text and card.locator(".ipr-bar").count() == 0, text
         assert t(lang, "p_withheld") in text and t(lang, "settle") in text
     else:
@@ -159,6 +161,7 @@ def assert_one_story(page: Page, lang: str) -> None:
         why = (t(lang, "aligned_hidden", reason="").strip(),
                t(lang, "explain_failed", reason="").strip())
         assert sum(explained.count(sentence) for sentence in why) == 1, explained
+    return verdict
 
 
 def test_first_time_officer_flow_wait_and_clicks(officer: Any) -> None:
@@ -172,7 +175,7 @@ def test_first_time_officer_flow_wait_and_clicks(officer: Any) -> None:
     states = button_states(page)
     assert ("Inspecting…", True) in states and states[-1] == ("Inspect", False), states
     shoot(page, "officer-first-verdict-desk-en")
-    waits = []
+    waits, seen = [], set()
     for photo in photos:
         page.locator("#inspect-new").click()
         page.locator("#inspect-item .ipr-verdict").wait_for(state="hidden")
@@ -183,12 +186,17 @@ def test_first_time_officer_flow_wait_and_clicks(officer: Any) -> None:
         page.locator("#inspect-compare img").first.wait_for()
         page.locator("#inspect-verdict .ipr-verdict").wait_for()
         waits.append(time.perf_counter() - started)
-        assert_one_story(page, "en")
+        verdict = assert_one_story(page, "en")
+        if verdict != "inconclusive" and verdict not in seen:
+            page.locator("#inspect-item").evaluate("e => e.scrollIntoView({block: 'start'})")
+            shoot(page, f"officer-likely-{verdict}-desk-en", full_page=False)
+        seen.add(verdict)
     p50 = statistics.median(waits)
     print(f"\nfirst-time officer flow: {first_flow} clicks (log in, add the photo, Inspect); "
           f"wait from Inspect to the verdict over {len(waits)} photos: p50 {p50:.2f} s, "
           f"max {max(waits):.2f} s")
     assert first_flow == 3 and len(waits) == 10 and p50 < TIMEOUT_MS / 1000
+    assert "inconclusive" in seen and len(seen) > 1, seen  # both kinds of card were checked
 
 
 def test_the_button_comes_back_after_an_error(officer: Any) -> None:
