@@ -19,6 +19,11 @@ from .metrics import auroc, expected_calibration_error, reliability_bins, roc_cu
 from .scoring import Calibration, Mode, Policy, ProductMode
 from .suggest import left_out_scores
 
+#: (bound, word): the first word whose bound the AUROC reaches; below them all, "weak".
+SEPARATION_GRADES = ((0.9, "strong"), (0.75, "fair"), (float("-inf"), "weak"))
+#: (bound, word): the first word whose bound the calibration error (ECE) stays under.
+CALIBRATION_GRADES = ((0.05, "good"), (0.15, "fair"), (float("inf"), "poor"))
+
 
 # eq=False: arrays have no single truth value, so two health records compare by identity.
 @dataclass(frozen=True, eq=False)
@@ -53,6 +58,17 @@ class ProductHealth:
     #: Training photos the brand's calibration had to include: its operating point is then
     #: optimistic (:attr:`.suggest.BrandCalibration.warning`).
     trained_included: int = 0
+
+    @property
+    def separation_grade(self) -> str | None:
+        """The AUROC in a word a right holder can act on: "strong", "fair" or "weak" (None
+        without both labels)."""
+        return _grade(self.auroc, SEPARATION_GRADES, higher_is_better=True)
+
+    @property
+    def calibration_grade(self) -> str | None:
+        """The calibration error in a word: "good", "fair" or "poor" (None when not fitted)."""
+        return _grade(self.ece, CALIBRATION_GRADES, higher_is_better=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Summary figures and curve points (4 decimals) as JSON, undefined figures as null; the
@@ -117,6 +133,16 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
         brand_expected_fake_recall=fitted.expected_fake_recall if fitted else None,
         skipped=int(np.isin(rows.ids, list(skip)).sum()) if skip else 0,
         trained_included=trained_included)
+
+
+def _grade(value: float, grades: tuple[tuple[float, str], ...], *,
+           higher_is_better: bool) -> str | None:
+    if value != value:  # NaN: not defined
+        return None
+    for bound, word in grades:
+        if (value >= bound) if higher_is_better else (value < bound):
+            return word
+    return grades[-1][1]
 
 
 def _flagged(scores: np.ndarray, threshold: float | None) -> float:

@@ -25,48 +25,51 @@ from .fonts import cjk_font
 SIZE_INCHES, DPI = (6.4, 4.2), 100
 GENUINE_COLOUR, FAKE_COLOUR, LINE_COLOUR = "#2a7d4f", "#c0392b", "#555555"
 
+#: Titles say what a right holder reads off each plot, in words, not the metric's name.
 _TEXT: dict[str, dict[str, str]] = {
     "en": {
-        "roc": "ROC, each photo group left out in turn",
-        "fpr": "share of genuine flagged (false positive rate)",
-        "tpr": "share of fakes caught (true positive rate)",
-        "chance": "chance",
-        "operating": "genuine flagged at most",
+        "roc": "Fakes caught for each share of genuine items flagged",
+        "fpr": "share of genuine items flagged",
+        "tpr": "share of known fakes caught",
+        "chance": "guessing",
+        "operating": "the brand's limit",
+        "product": "this product",
         "no_roc": "Needs both genuine references and known fakes",
-        "histogram": "Scores, each photo group left out in turn",
+        "histogram": "Where genuine items and fakes score (overlap: not yet told apart)",
         "score": "score (higher: more like a counterfeit)",
         "count": "references",
         "genuine": "genuine references",
         "fake": "known fakes",
-        "threshold": "threshold: flagged above",
+        "threshold": "flagged above this score",
         "no_scores": "No references could be scored",
-        "reliability": "Reliability of p_counterfeit",
-        "predicted": "predicted p_counterfeit",
-        "observed": "observed share of fakes",
-        "perfect": "perfectly calibrated",
-        "bins": "bins (marker area: references)",
+        "reliability": "Does the chance of counterfeit match what was found?",
+        "predicted": "chance of counterfeit given",
+        "observed": "share that were fakes",
+        "perfect": "perfect match",
+        "bins": "references grouped by chance given (size: how many)",
         "no_bins": "Not enough known fakes to calibrate",
     },
-    # The terms of the evidence PDF and the web app: 假冒, 正品误判, 逐组留出.
+    # The terms of the evidence PDF and the web app: 假冒, 正品, 误报.
     "zh": {
-        "roc": "ROC 曲线（逐组留出）",
-        "fpr": "正品误判比例（假阳性率）",
-        "tpr": "假冒检出比例（真阳性率）",
-        "chance": "随机水平",
-        "operating": "正品误判上限",
+        "roc": "每种正品误报比例下可识别的假冒比例",
+        "fpr": "被误报的正品比例",
+        "tpr": "识别出的已知假冒比例",
+        "chance": "随机猜测",
+        "operating": "品牌上限",
+        "product": "本产品",
         "no_roc": "需要同时有正品参考和已知假冒",
-        "histogram": "参考分数（逐组留出）",
+        "histogram": "正品与假冒的分数分布（重叠部分：尚无法区分）",
         "score": "分数（越高越像假冒）",
         "count": "参考数量",
         "genuine": "正品参考",
         "fake": "已知假冒",
-        "threshold": "分数阈值：高于此值即标记",
+        "threshold": "高于此分数即标记",
         "no_scores": "没有可评分的参考",
-        "reliability": "假冒概率的可靠性",
-        "predicted": "预测的假冒概率",
-        "observed": "实际假冒比例",
-        "perfect": "完全校准",
-        "bins": "区间（标记面积：参考数量）",
+        "reliability": "给出的假冒可能性与实际是否相符？",
+        "predicted": "给出的假冒可能性",
+        "observed": "实际为假冒的比例",
+        "perfect": "完全相符",
+        "bins": "按给出可能性分组的参考（大小：数量）",
         "no_bins": "已知假冒不足，无法校准",
     },
 }
@@ -93,7 +96,7 @@ def roc_plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], *, lang: str =
                      label=f"{text['operating']} ({operating_point:.0%})")
     axes.set(xlim=(0, 1), ylim=(0, 1.01))
     _label(axes, title or text["roc"], text["fpr"], text["tpr"], font)
-    axes.legend(loc="lower right", prop=_legend_font(font))
+    _legend(figure, axes, font)
     return _image(figure)
 
 
@@ -116,8 +119,8 @@ def score_histogram(scores: np.ndarray, is_fake: np.ndarray, *, threshold: float
                           label=f"{text[key]} ({int(mask.sum())})")
         if threshold is not None:
             axes.axvline(threshold, color=LINE_COLOUR, linestyle="--", linewidth=1.5,
-                         label=f"{text['threshold']} {threshold:.3f}")
-        axes.legend(loc="best", prop=_legend_font(font))
+                         label=f"{text['threshold']} ({threshold:.3f})")
+        _legend(figure, axes, font)
     _label(axes, text["histogram"], text["score"], text["count"], font)
     return _image(figure)
 
@@ -141,7 +144,7 @@ def reliability_diagram(bins: list[dict[str, float]], *, lang: str = "en") -> Im
         for x, y, n in zip(predicted, observed, counts, strict=True):
             axes.annotate(f"{n}", (x, y), textcoords="offset points", xytext=(8, -12),
                           fontsize=8, color=LINE_COLOUR)
-        axes.legend(loc="upper left", prop=_legend_font(font))
+        _legend(figure, axes, font)
     axes.set(xlim=(0, 1), ylim=(-0.02, 1.02))
     _label(axes, text["reliability"], text["predicted"], text["observed"], font)
     return _image(figure)
@@ -152,7 +155,8 @@ def health_figures(health: ProductHealth, lang: str = "en") -> dict[str, Image.I
     (``health.reason`` says why, which the panel shows instead)."""
     if health.mode is None:
         return {}
-    name = "AUROC n/a" if np.isnan(health.auroc) else f"AUROC {health.auroc:.3f}"
+    product = _language(lang)[0]["product"]
+    name = product if np.isnan(health.auroc) else f"{product} (AUROC {health.auroc:.3f})"
     return {
         "roc": roc_plot({name: health.roc}, lang=lang,
                         operating_point=health.max_genuine_flagged),
@@ -189,10 +193,12 @@ def _font(font: FontProperties | None, size: float | None = None) -> dict[str, A
     return {"fontproperties": font}
 
 
-def _legend_font(font: FontProperties | None) -> FontProperties:
+def _legend(figure: Figure, axes: Axes, font: FontProperties | None) -> None:
+    """The plot's legend below it, outside the axes, so it never covers a curve or a bar."""
     legend = font.copy() if font else FontProperties()
     legend.set_size(9)
-    return legend
+    figure.legend(*axes.get_legend_handles_labels(), loc="outside lower center", ncols=2,
+                  prop=legend, frameon=False)
 
 
 def _label(axes: Axes, title: str, xlabel: str, ylabel: str,

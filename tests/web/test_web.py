@@ -26,7 +26,7 @@ from ipr_vision.packages import SigningKey
 from tests.support import REPO, cli
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, ViewportSize
 
     from ipr_vision.app.service import Service
 
@@ -100,15 +100,21 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def login(server: Server, browser: Browser) -> Iterator[Login]:
-    """Log in as a user in a fresh browser context; returns the page."""
+    """Log in as a user in a fresh browser context; returns the page. Every console error or
+    warning on any page opened fails the test (a 404 shows there as an error)."""
     _, url = server
     contexts = []
+    console: list[str] = []
 
-    def open_as(name: str, secret: str | None = None, locale: str = "en-GB") -> Page:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+    def open_as(name: str, secret: str | None = None, locale: str = "en-GB",
+                viewport: ViewportSize | None = None, expected: str = "") -> Page:
+        """``expected``: the one console message this page should show (a refused login's
+        401), which is then not counted."""
+        context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000},
                                       locale=locale)
         contexts.append(context)
         page = context.new_page()
+        watch_console(page, console, expected)
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(url)
         fields = page.locator("input")
@@ -120,6 +126,18 @@ def login(server: Server, browser: Browser) -> Iterator[Login]:
     yield open_as
     for context in contexts:
         context.close()
+    assert not console, "browser console:\n" + "\n".join(console)
+
+
+def watch_console(page: Page, into: list[str], expected: str = "") -> None:
+    """Collect the page's console errors and warnings (but one ``expected``) and its uncaught
+    exceptions."""
+    def heard(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning") and not (expected and expected in message.text):
+            into.append(f"{message.type}: {message.text} ({message.location.get('url')})")
+
+    page.on("console", heard)
+    page.on("pageerror", lambda error: into.append(f"uncaught: {error}"))
 
 
 def shoot(page: Page, name: str, *, full_page: bool = True) -> None:
@@ -163,7 +181,7 @@ def query_photo(label: str) -> tuple[Path, str]:
 
 
 def test_wrong_password_stays_on_the_login_page(login: Login) -> None:
-    page = login("officer", "not-the-password")
+    page = login("officer", "not-the-password", expected="status of 401 (Unauthorized)")
     page.get_by_text(re.compile("incorrect", re.IGNORECASE)).wait_for()
     assert page.locator("#who").count() == 0
     shoot(page, "login-refused")
@@ -385,9 +403,11 @@ def test_trainer_runs_a_quiz(login: Login) -> None:
         page.locator("#workshop-question").get_by_text(f"Photo {n} of 2").wait_for()
         page.locator("#workshop-shot img").wait_for()
         page.locator("#workshop-genuine").click()
+        page.locator("#workshop-feedback .ipr-feedback").wait_for()
     # One genuine and one fake are drawn, so answering "genuine" twice scores exactly 1.
-    page.locator("#workshop-question").get_by_text("Score: 1 of 2.").wait_for()
-    assert page.locator("#workshop-results img").count() == 2
+    page.locator("#workshop-score").get_by_text("Score: 1 of 2.").wait_for()
+    assert page.locator("#workshop-right-answers img").count() == 1
+    assert page.locator("#workshop-wrong-answers img").count() == 1
     shoot(page, "trainer-quiz")
 
 

@@ -15,6 +15,7 @@ checks (:mod:`.private_files`) need routes and middleware in front of Gradio's.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -24,6 +25,20 @@ from ...errors import GalleryError
 from ..service import Service
 
 OFFLINE_ENVIRONMENT = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_DISABLE_TELEMETRY": "1"}
+#: Gradio 6.31's browser client reads its event streams with a stand-in for EventSource whose
+#: ``close()`` is a stub that warns "Method not implemented." (its fetch is ended by an abort
+#: signal instead, so nothing is left open). The upload panel of every file box calls it when
+#: an upload ends, so each upload put one warning in the browser console. This drops that one
+#: message, word for word; any other warning still shows (and fails the browser tests).
+QUIET_STREAM_STUB = """<script>
+(() => {
+  const warn = console.warn.bind(console);
+  console.warn = (...args) => {
+    if (args.length === 1 && args[0] === "Method not implemented.") return;
+    warn(...args);
+  };
+})();
+</script>"""
 
 
 def prepare_environment(gallery: Path) -> Path:
@@ -37,6 +52,34 @@ def prepare_environment(gallery: Path) -> Path:
     temp.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(temp)
     return temp
+
+
+class NoUploadId:
+    """ASGI middleware: answer Gradio's upload-progress stream asked for no upload at all.
+
+    Gradio 6.31's webcam-only image box (the Inspect tab's camera) shows its upload-progress
+    panel while a file is uploaded elsewhere on the page, with an empty upload id, so the
+    browser asks ``/gradio_api/upload_progress?upload_id=``. Gradio's route waits 3 s for that
+    upload to be tracked and answers 404 (or 500 when a second server in one process meets
+    the wait it left bound to the first one's event loop). No upload has an empty id: this
+    answers at once that it is done, which closes the panel, as the end of a real upload does.
+    """
+
+    PATH = "/gradio_api/upload_progress"
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from starlette.datastructures import QueryParams
+        from starlette.responses import Response
+
+        if (scope["type"] == "http" and scope["path"] == self.PATH
+                and not QueryParams(scope["query_string"]).get("upload_id")):
+            done = Response('data: {"msg": "done"}\n\n', media_type="text/event-stream")
+            await done(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class Running:
@@ -66,11 +109,12 @@ def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
     from fastapi import FastAPI
 
     from .auth import Auth, LoginFirst
-    from .layout import build_app
+    from .layout import ROLES_CSS, build_app
     from .private_files import GradioFileGuard, HandedOut, PrivateFiles, private_router
     from .render import CSS
     from .rest import rest_router
 
+    _log_lines()
     temp = Path(os.environ.get("GRADIO_TEMP_DIR", service.location / "web-tmp"))
     private = PrivateFiles(service.location / "private")
     blocks = build_app(service, private)
@@ -84,10 +128,12 @@ def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
     server.include_router(rest_router(service, auth.user_of, temp))
     server.add_middleware(GradioFileGuard, handed_out=HandedOut(temp), user_of=auth.user_of)
     server.add_middleware(LoginFirst, user_of=auth.user_of)
+    server.add_middleware(NoUploadId)
     gr.mount_gradio_app(
         server, blocks, path="/", auth_dependency=auth.username, server_name=host,
         server_port=port, ssr_mode=False, mcp_server=False, enable_monitoring=False, pwa=False,
-        max_file_size="1gb", css=CSS, show_error=False, blocked_paths=[str(private.root)])
+        max_file_size="1gb", css=CSS + ROLES_CSS, head=QUIET_STREAM_STUB, show_error=False,
+        blocked_paths=[str(private.root)])
     # Blocks.launch would set this; mounting does not, and without it Gradio skips its own
     # check that a file given as an input was uploaded (processing_utils._check_allowed).
     blocks.has_launched = True
@@ -112,3 +158,14 @@ def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
         finally:
             running.close()
     return running, url
+
+
+def _log_lines() -> None:
+    """Give ipr-vision's log lines (a refused request is one, :func:`.common.refusal`) a time
+    and a source on the server's console, unless the host program configured logging."""
+    logger = logging.getLogger("ipr_vision")
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,9 @@ from ...errors import IprVisionError, PermissionDenied
 from ..service import Service
 from .i18n import t
 from .private_files import PrivateFiles
+
+#: One line per refused request (a user's error, not a fault): tracebacks are for faults.
+log = logging.getLogger("ipr_vision.web")
 
 
 @dataclass
@@ -89,18 +93,77 @@ def shown(lang: str, *, page: bool = True) -> Iterator[None]:
     """Turn a user's error into a message on the page (a toast), never a traceback.
 
     The page renders the message as HTML, so what it quotes of the user's input is escaped;
-    the JSON API (``page=False``) hands it to scripts as the text it is.
+    the JSON API (``page=False``) hands it to scripts as the text it is. The server log gets
+    one line (Gradio would print a traceback for an error it was not told is expected).
     """
     try:
         yield
-    except PermissionDenied as error:
-        raise gr.Error(_message(t(lang, "denied", detail=error), page)) from None
     except IprVisionError as error:
-        raise gr.Error(_message(t(lang, "failed", detail=error), page)) from None
+        text = refusal(lang, error)
+        raise gr.Error(html.escape(text) if page else text, print_exception=False) from None
 
 
-def _message(text: str, page: bool) -> str:
-    return html.escape(text) if page else text
+@dataclass
+class Problem:
+    """What went wrong in a :func:`noted` block, as the user reads it ("" when nothing)."""
+
+    text: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+@contextmanager
+def noted(lang: str) -> Iterator[Problem]:
+    """Catch a user's error as a :class:`Problem` instead of raising it, so a handler shows it
+    next to the button that caused it and leaves its other outputs alone (an exception would
+    mark every output of the event with Gradio's red "Error" badge)."""
+    problem = Problem()
+    try:
+        yield problem
+    except IprVisionError as error:
+        problem.text = refusal(lang, error)
+
+
+def refusal(lang: str, error: IprVisionError) -> str:
+    """A user's error as one sentence for them, logged as one line for the server."""
+    log.warning("refused: %s: %s", type(error).__name__, error)
+    return t(lang, "denied" if isinstance(error, PermissionDenied) else "failed", detail=error)
+
+
+def warning(text: str) -> str:
+    """A problem for a status line (Markdown), marked so it reads as one at a glance."""
+    return f"⚠️ {plain(text)}" if text else ""
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """An "are you sure?" step in the page, hidden until an action that removes something
+    asks it: the question, then Yes (which does it) or Cancel."""
+
+    box: Any
+    question: Any
+    yes: Any
+    no: Any
+
+
+def confirm_box(ui: Ui, name: str) -> Confirm:
+    """A :class:`Confirm` with elements ``NAME-confirm``, ``NAME-question``, ``NAME-yes`` and
+    ``NAME-no``; Cancel hides it."""
+    with gr.Column(visible=False, elem_id=f"{name}-confirm",
+                   elem_classes="ipr-confirm") as box:
+        question = gr.Markdown(elem_id=f"{name}-question")
+        with gr.Row():
+            yes = ui.text(gr.Button("Yes", variant="stop", elem_id=f"{name}-yes"),
+                          "confirm_yes", "value")
+            no = ui.text(gr.Button("Cancel", elem_id=f"{name}-no"), "confirm_no", "value")
+    no.click(hidden, None, box, api_visibility="private")
+    return Confirm(box, question, yes, no)
+
+
+def hidden() -> Any:
+    """An update that hides a component (a confirmation that is answered or withdrawn)."""
+    return gr.update(visible=False)
 
 
 def percent(value: float | None) -> str:

@@ -156,25 +156,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "allow_poor": ("Accept photos too small, blurred or dark (recorded)",
                    "接受过小、模糊或过暗的照片（将留档）"),
     "poor_allowed": ("poor quality accepted", "已接受低质量照片"),
-    "point_box": ("Identification point box in pixels: left, top, right, bottom",
-                  "鉴别要点框（像素）：左、上、右、下"),
     "point_note": ("What to check there", "需核对的内容"),
     "add_point": ("Add identification point", "添加鉴别要点"),
     "point_added": ("Identification point #{id} added.", "已添加鉴别要点 #{id}。"),
-    "point_id": ("Point number to remove", "要删除的要点编号"),
     "remove_point": ("Remove point", "删除要点"),
     "point_removed": ("Point removed.", "已删除要点。"),
     "points_list": ("Points on this reference", "该参考上的鉴别要点"),
-    "no_points": ("No identification points yet.", "尚无鉴别要点。"),
     "health": ("Product health: how well this gallery tells genuine from fake",
                "产品健康度：该图库区分正品与假冒的能力"),
     "health_button": ("Compute health panel", "计算健康度"),
     "health_counts": ("{genuine} genuine references ({genuine_groups} photo groups), {fake} known "
                       "fakes ({fake_groups} photo groups).",
                       "正品参考 {genuine} 张（{genuine_groups} 组），已知假冒 {fake} 张（{fake_groups} 组）。"),
-    "health_auroc": ("Separation (AUROC, each photo group left out in turn): {auroc}. 1.0 is "
-                     "perfect, 0.5 is chance.", "区分度（AUROC，逐组留出）：{auroc}。1.0 为完美，0.5 为随机。"),
-    "health_ece": ("Calibration error (ECE): {ece}.", "校准误差（ECE）：{ece}。"),
     "health_catch": ("At the brand's operating point (at most {flag} of genuine items flagged), "
                      "this product flags {flagged} of its genuine references and is expected to "
                      "catch {catch} of its known fakes.",
@@ -212,11 +205,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "quiz_score": ("Score: {score} of {total}.", "得分：{score} / {total}。"),
     "quiz_answer": ("#{id}: you said {answer}, it is {label}. {note}",
                     "#{id}：您的回答为{answer}，正确答案为{label}。{note}"),
-    "quiz_right": ("right", "正确"),
-    "quiz_wrong": ("wrong", "错误"),
     "quiz_skipped": ("nothing", "未作答"),
-    "quiz_results": ("Answers and references", "答案与参考"),
-    "quiz_idle": ("Choose a brand and start a quiz.", "请选择品牌并开始测验。"),
     # users
     "users_table": ("Users", "用户"),
     "user_name": ("User name", "用户名"),
@@ -352,6 +341,82 @@ TEXT: dict[str, tuple[str, str]] = {
     "explain_failed": ("Where the photo differs cannot be shown: {reason}",
                        "无法显示差异位置：{reason}"),
     "photo_unreadable": ("This photo could not be read: {reason}", "无法读取该照片：{reason}"),
+    # right holders, trainers, admins (issue 16)
+    "confirm_yes": ("Yes, remove", "是，删除"),
+    "confirm_no": ("Cancel", "取消"),
+    "product_name_needed": ("Type the new product's name first.", "请先输入新产品名称。"),
+    "operating_current": ("Brand {brand} flags at most {flag} of genuine items; every product "
+                          "of the brand is judged at this point.",
+                          "品牌 {brand} 最多误报 {flag} 的正品；该品牌的所有产品均按此工作点判断。"),
+    "health_separation": ("How well known fakes stand apart from genuine references: **{grade}** "
+                          "<small>(AUROC {auroc}; 1.0 is perfect, 0.5 is guessing)</small>",
+                          "已知假冒与正品参考的区分程度：**{grade}** "
+                          "<small>（AUROC {auroc}；1.0 为完美，0.5 为随机猜测）</small>"),
+    "health_no_separation": ("How well known fakes stand apart: not known yet (it needs both "
+                             "genuine references and known fakes).",
+                             "已知假冒的区分程度：尚不可知（需要同时有正品参考和已知假冒）。"),
+    "health_calibration": ("Whether the chance of counterfeit can be taken at its word "
+                           "(calibration): **{grade}** <small>(calibration error {ece}; 0 is "
+                           "perfect)</small>",
+                           "给出的假冒可能性是否可信（校准）：**{grade}** "
+                           "<small>（校准误差 {ece}；0 为完美）</small>"),
+    "health_no_calibration": ("Calibration: not available (too few known fakes to calibrate on).",
+                              "校准：暂无（已知假冒太少，无法校准）。"),
+    "grade_strong": ("strong", "强"),
+    "grade_fair": ("fair", "一般"),
+    "grade_weak": ("weak: add more genuine and fake photos", "弱：请添加更多正品和假冒照片"),
+    "grade_good": ("good", "良好"),
+    "grade_poor": ("poor: add more known fakes", "差：请添加更多已知假冒"),
+    "photo_size": ("Photo: {width} by {height} pixels. To mark an identification point, click "
+                   "two opposite corners of its box on the photo.",
+                   "照片：宽 {width}、高 {height} 像素。标注鉴别要点：在照片上点击框的两个对角。"),
+    "box_hint": ("No box drawn yet.", "尚未画框。"),
+    "box_first": ("First corner at ({x}, {y}): now click the opposite corner.",
+                  "第一个角位于 ({x}, {y})：请点击对角。"),
+    "box_drawn": ("Box from ({x0}, {y0}) to ({x1}, {y1}): {width} by {height} pixels. Say what to "
+                  "check there, then add the point.",
+                  "框从 ({x0}, {y0}) 到 ({x1}, {y1})：宽 {width}、高 {height} 像素。请填写需核对的内容，"
+                  "然后添加要点。"),
+    "box_needed": ("Draw the box first: click two opposite corners on the photo.",
+                   "请先画框：在照片上点击两个对角。"),
+    "point_choose": ("Choose a point in the list first.", "请先在列表中选择要点。"),
+    "point_gone": ("That point is no longer there.", "该要点已不存在。"),
+    "point_confirm": ("Remove identification point {n} ({note})?", "删除鉴别要点 {n}（{note}）？"),
+    "ref_confirm": ("Remove reference #{id}? It is no longer used from now on, and stays on record "
+                    "with your reason: {reason}",
+                    "删除参考 #{id}？此后不再使用，并连同删除原因留档：{reason}"),
+    "quiz_help": ("Photos listed in the side-by-side view are left out of your quizzes, and the "
+                  "view is hidden while a quiz runs.",
+                  "并排对比中列出的照片不会出现在您的测验中；测验进行时将隐藏并排对比。"),
+    "quiz_over": ("Quiz over: your answers are below. Start another quiz when you like.",
+                  "测验结束：答案见下方。可随时开始新的测验。"),
+    "quiz_marked_right": ("Right: #{id} is {label}.", "正确：#{id} 为{label}。"),
+    "quiz_marked_wrong": ("Wrong: #{id} is {label}.", "错误：#{id} 为{label}。"),
+    "quiz_right_answers": ("Right answers", "答对的照片"),
+    "quiz_wrong_answers": ("Wrong answers", "答错的照片"),
+    "users_add_title": ("Add a user", "添加用户"),
+    "users_change_title": ("Change a user: role, brands, password, or remove",
+                           "修改用户：角色、品牌、密码或删除"),
+    "user_pick": ("User", "用户"),
+    "save_user": ("Save role and brands", "保存角色和品牌"),
+    "user_edited": ("User {name} saved: {role}.", "已保存用户 {name}：{role}。"),
+    "new_password": ("New password (at least 10 characters)", "新密码（至少 10 个字符）"),
+    "reset_password": ("Set new password", "设置新密码"),
+    "password_reset": ("New password set for {name}.", "已为 {name} 设置新密码。"),
+    "user_choose": ("Choose a user in the list first.", "请先在列表中选择用户。"),
+    "user_confirm": ("Remove user {name}? They can no longer log in; their past inspections stay "
+                     "on record.", "删除用户 {name}？该用户将无法登录；其以往的查验记录保留。"),
+    "brands_title": ("Brands", "品牌"),
+    "brand_pick": ("Brand to remove", "要删除的品牌"),
+    "brand_reason": ("Why remove it (kept on record)", "删除原因（将留档）"),
+    "remove_brand": ("Remove brand", "删除品牌"),
+    "brand_choose": ("Choose a brand in the list first.", "请先在列表中选择品牌。"),
+    "brand_reason_needed": ("Say why the brand is removed first.", "请先填写删除品牌的原因。"),
+    "brand_confirm": ("Remove brand {brand}? Its {count} reference(s) are withdrawn and kept on "
+                      "record, photos included, with your reason: {reason}",
+                      "删除品牌 {brand}？其 {count} 张参考照片将撤回并连同照片留档，删除原因：{reason}"),
+    "brand_removed": ("Brand {brand} removed: {count} reference(s) withdrawn and kept on record.",
+                      "已删除品牌 {brand}：{count} 张参考照片已撤回并留档。"),
 }
 
 

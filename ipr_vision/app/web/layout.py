@@ -15,6 +15,36 @@ from .common import Ui, dropdown
 from .i18n import LANGUAGES, t
 from .private_files import PrivateFiles
 
+# -- right holders, trainers, admins (issue 16) -------------------------------------------
+#: Confirmations, answers marked right or wrong, the quiz's end screen, the gallery's photo
+#: that boxes are drawn on; added to the page's CSS by :func:`.app.launch`.
+ROLES_CSS = """
+.ipr-confirm {border: 2px solid #b91c1c !important; border-radius: 8px; background: #fef2f2;
+  padding: 6px}
+.ipr-feedback, .ipr-score {border: 3px solid; border-radius: 10px; padding: 8px 14px;
+  font-weight: 700}
+.ipr-score {font-size: 1.4em}
+.ipr-right.ipr-feedback, .ipr-score-good {background: #f0fdf4; border-color: #15803d;
+  color: #14532d}
+.ipr-wrong.ipr-feedback, .ipr-score-poor {background: #fef2f2; border-color: #b91c1c;
+  color: #7f1d1d}
+.ipr-score-fair {background: #fffbeb; border-color: #b45309; color: #78350f}
+#workshop-right-answers {border: 3px solid #15803d; border-radius: 10px}
+#workshop-wrong-answers {border: 3px solid #b91c1c; border-radius: 10px}
+#gallery-selected img {cursor: crosshair}
+/* the quiz's answers: every row whole, however few photos (Gradio would widen the columns to
+   the photo count and scroll inside a box of fixed height) */
+#workshop-right-answers .grid-container, #workshop-wrong-answers .grid-container {
+  grid-template-columns: repeat(4, minmax(0, 1fr)) !important; grid-template-rows: none !important}
+#workshop-right-answers .grid-wrap, #workshop-wrong-answers .grid-wrap {overflow-y: visible;
+  height: auto !important; max-height: none !important}
+@media (max-width: 640px) {
+  #workshop-right-answers .grid-container, #workshop-wrong-answers .grid-container {
+    grid-template-columns: repeat(2, minmax(0, 1fr)) !important}
+}
+"""
+# -- end of right holders, trainers, admins (issue 16) ------------------------------------
+
 
 def build_app(service: Service, private_files: PrivateFiles) -> Any:
     """The Blocks app over one service (its gallery, users and inspection log); downloads are

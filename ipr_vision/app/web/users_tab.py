@@ -1,5 +1,10 @@
 """Users and brands (admins), the audit trail (who did what when, and whether the chain of
-entries is still intact), and signed brand packages (:mod:`.packages_ui`)."""
+entries is still intact), and signed brand packages (:mod:`.packages_ui`).
+
+Adding a user and changing one are apart: a user is changed, given a new password or removed
+only once chosen from the list of users, never by whatever name is typed to add one, and
+removing a user or a brand asks first. Every action reports beside its own button.
+"""
 
 from __future__ import annotations
 
@@ -9,36 +14,66 @@ from typing import Any
 import gradio as gr
 
 from ...domain import Role
+from ...errors import IprVisionError
 from . import packages_ui
-from .common import Ui, choices, md, shown
+from .common import Ui, choices, confirm_box, hidden, md, noted, shown, warning
 from .i18n import t
 
 _ROLES = tuple((f"role_{r}", r.value) for r in Role)
 
 
 def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
-    """Returns the brands dropdown and a refresh callable for when the tab opens."""
+    """Returns a refresh callable for when the tab opens, and what it fills."""
     table = ui.text(gr.Dataframe(label="users", interactive=False, elem_id="users-table"),
                     "users_table")
-    with gr.Row():
-        name = ui.text(gr.Textbox(label="name", elem_id="users-name"), "user_name")
-        role = ui.choices(ui.text(gr.Dropdown(choices=choices("en", _ROLES), value="officer",
-                                              label="role", elem_id="users-role"), "user_role"),
-                          _ROLES)
-        brands = ui.text(gr.Dropdown(choices=[], multiselect=True, label="brands",
-                                     elem_id="users-brands"), "user_brands")
-        password = ui.text(gr.Textbox(label="password", type="password",
-                                      elem_id="users-password"), "user_password")
-    with gr.Row():
+    with gr.Accordion("add", open=True, elem_id="users-add-box") as add_box:
+        ui.text(add_box, "users_add_title")
+        with gr.Row():
+            name = ui.text(gr.Textbox(label="name", elem_id="users-name"), "user_name")
+            role = _role(ui, "users-role")
+            brands = ui.text(gr.Dropdown(choices=[], multiselect=True, label="brands",
+                                         elem_id="users-brands"), "user_brands")
+            password = ui.text(gr.Textbox(label="password", type="password",
+                                          elem_id="users-password"), "user_password")
         add = ui.text(gr.Button("Add", variant="primary", elem_id="users-add"), "add_user",
                       "value")
+        add_status = gr.Markdown(elem_id="users-status")
+    with gr.Accordion("change", open=True, elem_id="users-change-box") as change_box:
+        ui.text(change_box, "users_change_title")
+        with gr.Row():
+            pick = ui.text(gr.Dropdown(choices=[], label="user", elem_id="users-pick"),
+                           "user_pick")
+            edit_role = _role(ui, "users-edit-role")
+            edit_brands = ui.text(gr.Dropdown(choices=[], multiselect=True, label="brands",
+                                              elem_id="users-edit-brands"), "user_brands")
+        save = ui.text(gr.Button("Save", elem_id="users-save"), "save_user", "value")
+        save_status = gr.Markdown(elem_id="users-save-status")
+        with gr.Row(equal_height=True):
+            new_password = ui.text(gr.Textbox(label="password", type="password",
+                                              elem_id="users-new-password"), "new_password")
+            reset = ui.text(gr.Button("Set", elem_id="users-reset"), "reset_password",
+                            "value")
+        reset_status = gr.Markdown(elem_id="users-reset-status")
         remove = ui.text(gr.Button("Remove", variant="stop", elem_id="users-remove"),
                          "remove_user", "value")
-    with gr.Row():
-        brand = ui.text(gr.Textbox(label="brand", elem_id="users-new-brand"), "new_brand")
-        create = ui.text(gr.Button("Create brand", elem_id="users-create-brand"),
-                         "create_brand", "value")
-    status = gr.Markdown(elem_id="users-status")
+        remove_status = gr.Markdown(elem_id="users-remove-status")
+        user_confirm = confirm_box(ui, "users-user")
+    with gr.Accordion("brands", open=True, elem_id="users-brands-box") as brands_box:
+        ui.text(brands_box, "brands_title")
+        with gr.Row(equal_height=True):
+            brand = ui.text(gr.Textbox(label="brand", elem_id="users-new-brand"), "new_brand")
+            create = ui.text(gr.Button("Create brand", elem_id="users-create-brand"),
+                             "create_brand", "value")
+        create_status = gr.Markdown(elem_id="users-brand-status")
+        with gr.Row(equal_height=True):
+            old_brand = ui.text(gr.Dropdown(choices=[], label="brand",
+                                            elem_id="users-brand-pick"), "brand_pick")
+            why = ui.text(gr.Textbox(label="why", elem_id="users-brand-reason"),
+                          "brand_reason")
+            drop = ui.text(gr.Button("Remove brand", variant="stop",
+                                     elem_id="users-remove-brand"), "remove_brand", "value")
+        drop_status = gr.Markdown(elem_id="users-remove-brand-status")
+        brand_confirm = confirm_box(ui, "users-brand")
     with gr.Accordion("audit", open=False, elem_id="audit") as audit_box:
         ui.text(audit_box, "audit_title")
         with gr.Row():
@@ -59,27 +94,91 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
     def listing(lang: str, request: gr.Request) -> tuple[Any, ...]:
         with shown(lang):
             user = ui.user(request)
+            users = ui.service.list_users(user)
             rows = [[u.name, t(lang, f"role_{u.role}"), ", ".join(u.brands), u.created_at]
-                    for u in ui.service.list_users(user)]
+                    for u in users]
             header = [t(lang, c) for c in ("col_name", "col_role", "col_brands", "col_created")]
-            return (gr.update(value=rows, headers=header),
-                    gr.update(choices=ui.service.brands(user)), *package_tables(lang, request))
+            names = [u.name for u in users]
+            known = ui.service.brands(user)
+            return (gr.update(value=rows, headers=header), gr.update(choices=known),
+                    gr.update(choices=known), gr.update(choices=names),
+                    gr.update(choices=known), *package_tables(lang, request))
 
     def add_user(lang: str, name: str, role: str, brands: list[str] | None, password: str,
                  request: gr.Request) -> tuple[str, str]:
-        with shown(lang):
+        with noted(lang) as problem:
             ui.service.add_user(ui.user(request), name.strip(), role, password, brands or [])
             return md(lang, "user_added", name=name.strip()), ""
+        return warning(problem.text), gr.update()
 
-    def remove_user(lang: str, name: str, request: gr.Request) -> str:
-        with shown(lang):
-            removed = ui.service.remove_user(ui.user(request), name.strip())
-            return md(lang, "user_removed" if removed else "user_missing", name=name.strip())
+    def chosen(lang: str, name: str | None, request: gr.Request) -> tuple[Any, Any, str]:
+        """Fill the change form with the chosen user's role and brands."""
+        with noted(lang) as problem:
+            found = {u.name: u for u in ui.service.list_users(ui.user(request))}.get(name or "")
+            if found is None:
+                return gr.update(), gr.update(value=[]), ""
+            return found.role.value, list(found.brands), ""
+        return gr.update(), gr.update(), warning(problem.text)
 
-    def create_brand(lang: str, name: str, request: gr.Request) -> tuple[str, str]:
-        with shown(lang):
+    def edit_user(lang: str, name: str | None, role: str, brands: list[str] | None,
+                  request: gr.Request) -> str:
+        with noted(lang) as problem:
+            if not name:
+                raise IprVisionError(t(lang, "user_choose"))
+            edited = ui.service.edit_user(ui.user(request), name, role, brands or [])
+            return md(lang, "user_edited", name=edited.name, role=t(lang, f"role_{edited.role}"))
+        return warning(problem.text)
+
+    def reset_password(lang: str, name: str | None, password: str,
+                       request: gr.Request) -> tuple[str, Any]:
+        with noted(lang) as problem:
+            if not name:
+                raise IprVisionError(t(lang, "user_choose"))
+            ui.service.reset_password(ui.user(request), name, password)
+            return md(lang, "password_reset", name=name), ""
+        return warning(problem.text), gr.update()
+
+    def ask_user(lang: str, name: str | None) -> tuple[Any, str, str]:
+        if not name:
+            return hidden(), "", warning(t(lang, "user_choose"))
+        return gr.update(visible=True), md(lang, "user_confirm", name=name), ""
+
+    def remove_user(lang: str, name: str | None, request: gr.Request) -> tuple[Any, str, Any]:
+        with noted(lang) as problem:
+            if not name:
+                raise IprVisionError(t(lang, "user_choose"))
+            removed = ui.service.remove_user(ui.user(request), name)
+            return (hidden(), md(lang, "user_removed" if removed else "user_missing", name=name),
+                    gr.update(value=None))  # no longer a choice
+        return hidden(), warning(problem.text), gr.update()
+
+    def create_brand(lang: str, name: str, request: gr.Request) -> tuple[str, Any]:
+        with noted(lang) as problem:
             ui.service.add_brand(ui.user(request), name.strip())
             return md(lang, "brand_created", brand=name.strip()), ""
+        return warning(problem.text), gr.update()
+
+    def ask_brand(lang: str, name: str | None, why: str,
+                  request: gr.Request) -> tuple[Any, str, str]:
+        with noted(lang) as problem:
+            if not name:
+                raise IprVisionError(t(lang, "brand_choose"))
+            if not why.strip():
+                raise IprVisionError(t(lang, "brand_reason_needed"))
+            count = len(ui.service.references(ui.user(request), name))
+            return (gr.update(visible=True),
+                    md(lang, "brand_confirm", brand=name, count=count, reason=why.strip()), "")
+        return hidden(), "", warning(problem.text)
+
+    def remove_brand(lang: str, name: str | None, why: str,
+                     request: gr.Request) -> tuple[Any, str, Any, Any]:
+        with noted(lang) as problem:
+            if not name:
+                raise IprVisionError(t(lang, "brand_choose"))
+            count = ui.service.remove_brand(ui.user(request), name, why)
+            return (hidden(), md(lang, "brand_removed", brand=name, count=count), "",
+                    gr.update(value=None))  # no longer a choice
+        return hidden(), warning(problem.text), gr.update(), gr.update()
 
     def audit(lang: str, who: str, about: str, since: str, request: gr.Request) -> Any:
         with shown(lang):
@@ -105,11 +204,29 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
     private = {"api_visibility": "private"}
     show_audit.click(audit, [lang, who, about, since], trail, **private)
     verify.click(check, lang, verified, **private)
-    listed = [table, brands, *package_outputs]
-    add.click(add_user, [lang, name, role, brands, password], [status, password],
+    listed = [table, brands, edit_brands, pick, old_brand, *package_outputs]
+    add.click(add_user, [lang, name, role, brands, password], [add_status, password],
               **private).then(listing, lang, listed, **private)
-    remove.click(remove_user, [lang, name], status, **private).then(
+    pick.change(chosen, [lang, pick], [edit_role, edit_brands, save_status], **private)
+    save.click(edit_user, [lang, pick, edit_role, edit_brands], save_status, **private).then(
         listing, lang, listed, **private)
-    create.click(create_brand, [lang, brand], [status, brand], **private).then(
+    reset.click(reset_password, [lang, pick, new_password], [reset_status, new_password],
+                **private)
+    remove.click(ask_user, [lang, pick],
+                 [user_confirm.box, user_confirm.question, remove_status], **private)
+    user_confirm.yes.click(remove_user, [lang, pick], [user_confirm.box, remove_status, pick],
+                           **private).then(listing, lang, listed, **private)
+    create.click(create_brand, [lang, brand], [create_status, brand], **private).then(
+        listing, lang, listed, **private)
+    drop.click(ask_brand, [lang, old_brand, why],
+               [brand_confirm.box, brand_confirm.question, drop_status], **private)
+    brand_confirm.yes.click(remove_brand, [lang, old_brand, why],
+                            [brand_confirm.box, drop_status, why, old_brand], **private).then(
         listing, lang, listed, **private)
     return listing, listed
+
+
+def _role(ui: Ui, elem_id: str) -> Any:
+    """A role dropdown, its choices in the page's language."""
+    return ui.choices(ui.text(gr.Dropdown(choices=choices("en", _ROLES), value="officer",
+                                          label="role", elem_id=elem_id), "user_role"), _ROLES)
