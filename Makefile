@@ -41,7 +41,7 @@ setup: $(INSTALLED) $(IMAGENET)
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,zh-pdf,train]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,zh-pdf,train,postgres]'
 	touch $@
 
 # The browser tests drive Debian's Chromium (never a downloaded browser); a CJK font lets it

@@ -359,6 +359,7 @@ class AuditAction(StrEnum):
     PACKAGE_EXPORT = "package_export"
     PACKAGE_IMPORT = "package_import"
     PACKAGE_REFUSED = "package_refused"  # a package that failed a check: nothing changed
+    GALLERY_COPY = "gallery_copy"  # the whole gallery copied to or from another backend
 
 
 @dataclass(frozen=True)

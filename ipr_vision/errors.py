@@ -38,3 +38,8 @@ class AccountError(IprVisionError):
 class PackageError(IprVisionError):
     """A brand package or signing key that cannot be used: unsigned, tampered, out of sequence,
     for another brand. The message is one line saying which; nothing was changed."""
+
+
+class StorageError(IprVisionError):
+    """The database server cannot be started, reached or used (a retry may succeed once it
+    is back)."""

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from ..domain import Actor, AuditAction, Role, User, check_name, parse
 from ..errors import AccountError
 from ..gallery import local_actor
-from ..storage import AuditTrail, UserStore, open_audit_trail, open_user_store
+from ..storage import AuditTrail, UserStore, is_database_url, open_audit_trail, open_user_store
 
 MIN_PASSWORD = 10
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -38,9 +38,13 @@ class Accounts:
         self._dummy_hash = self._hasher.hash("not a password of anyone")
 
     @classmethod
-    def open(cls, folder: str | Path, *, hasher: PasswordHasher | None = None) -> Accounts:
-        """The users beside a gallery folder, changes audited in its trail."""
-        return cls(open_user_store(folder), open_audit_trail(folder), hasher=hasher)
+    def open(cls, location: str | Path, *, hasher: PasswordHasher | None = None,
+             existing: bool = False) -> Accounts:
+        """The users of a gallery (its folder or database URL), changes audited in its trail;
+        with ``existing``, a folder that is not there is an error rather than created."""
+        if existing and not (is_database_url(location) or Path(location).is_dir()):
+            raise AccountError(f"no gallery folder at {location}")
+        return cls(open_user_store(location), open_audit_trail(location), hasher=hasher)
 
     def close(self) -> None:
         self.store.close()

@@ -93,8 +93,8 @@ class Service(AdminOperations, PackageOperations):
     def __init__(self, gallery: Gallery, users: Accounts | None = None,
                  log: InspectionLog | None = None, signing_keys: Path | None = None) -> None:
         self.gallery = gallery
-        self.users = users or Accounts.open(gallery.path)
-        self.log = log or open_inspection_log(gallery.path)
+        self.users = users or Accounts.open(gallery.location)
+        self.log = log or open_inspection_log(gallery.location)
         self.signing_keys = signing_keys
 
     @classmethod
@@ -104,7 +104,7 @@ class Service(AdminOperations, PackageOperations):
 
     @property
     def location(self) -> Path:
-        """Where the gallery lives (for messages)."""
+        """The folder of the gallery's files (for messages, and the web app's uploads)."""
         return self.gallery.path
 
     def has_users(self) -> bool:

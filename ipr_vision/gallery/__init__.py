@@ -2,5 +2,6 @@
 
 from .actors import current_user, local_actor
 from .gallery import Gallery, GallerySummary
+from .migration import migrate
 
-__all__ = ["Gallery", "GallerySummary", "current_user", "local_actor"]
+__all__ = ["Gallery", "GallerySummary", "current_user", "local_actor", "migrate"]

@@ -44,6 +44,7 @@ from ..storage import (
     open_audit_trail,
     open_gallery_store,
 )
+from ..storage.locations import shown
 from .actors import acting
 from .brands import BrandCache
 from .evaluator import evaluate
@@ -88,7 +89,7 @@ class Gallery(PackageExchange):
     def __init__(self, path: str | Path, *, embedder: Embedder | None = None,
                  policy: Policy | None = None, create: bool = True) -> None:
         self.store: GalleryStore = open_gallery_store(path, create=create)
-        self.audit: AuditTrail = open_audit_trail(self.store.root)
+        self.audit: AuditTrail = open_audit_trail(self.store.location)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._brands = BrandCache(self.store, lambda: self.embedder, policy or Policy())
@@ -99,7 +100,19 @@ class Gallery(PackageExchange):
 
     @property
     def path(self) -> Path:
+        """The folder of the gallery's files (photos, evidence, downloads)."""
         return self.store.root
+
+    @property
+    def location(self) -> str | Path:
+        """Where the gallery lives, as ``Gallery(location)`` opens it again: its folder, or
+        its database URL (with the files folder) on PostgreSQL."""
+        return self.store.location
+
+    @property
+    def shown_location(self) -> str:
+        """:attr:`location` as messages and records may show it: without a password."""
+        return shown(self.location)
 
     @property
     def policy(self) -> Policy:

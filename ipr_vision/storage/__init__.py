@@ -1,7 +1,8 @@
 """Storage: the only code that touches a database or the files kept beside it.
 
-Each store is a protocol (:mod:`.protocols`) with a SQLite implementation over one gallery
-folder, the embedded default. ``open_*`` pick the implementation for a location, so the rest of
+Each store is a protocol (:mod:`.protocols`) implemented over one gallery folder (SQLite, the
+embedded default) and over a PostgreSQL database (:mod:`.postgres`) for galleries that several
+app servers share. ``open_*`` pick the implementation for a location, so the rest of
 ipr-vision never names a backend.
 """
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from .audit import SqliteAuditTrail
 from .gallery_store import SqliteGalleryStore
 from .inspections import SqliteInspectionLog
+from .locations import is_database_url
 from .protocols import (
     AuditCheck,
     AuditTrail,
@@ -31,22 +33,39 @@ from .users import SqliteUserStore
 
 
 def open_gallery_store(location: str | Path, *, create: bool = True) -> GalleryStore:
-    """The gallery at ``location`` (a folder), created when absent unless ``create`` is off."""
+    """The gallery at ``location``, created when absent unless ``create`` is off: a folder
+    (SQLite), or a ``postgresql://`` URL (PostgreSQL; photo files in its ``?files=`` folder)."""
+    if is_database_url(location):
+        from .postgres.gallery import PostgresGalleryStore  # psycopg only where it is used
+
+        return PostgresGalleryStore(str(location), create=create)
     return SqliteGalleryStore(location, create=create)
 
 
 def open_user_store(location: str | Path) -> UserStore:
-    """The web users of the gallery at ``location``."""
+    """The web users of the gallery at ``location`` (a folder or a database URL)."""
+    if is_database_url(location):
+        from .postgres.records import PostgresUserStore
+
+        return PostgresUserStore(str(location))
     return SqliteUserStore(location)
 
 
 def open_inspection_log(location: str | Path) -> InspectionLog:
     """The inspection records of the gallery at ``location``."""
+    if is_database_url(location):
+        from .postgres.records import PostgresInspectionLog
+
+        return PostgresInspectionLog(str(location))
     return SqliteInspectionLog(location)
 
 
 def open_audit_trail(location: str | Path) -> AuditTrail:
     """The audit trail of the gallery at ``location``."""
+    if is_database_url(location):
+        from .postgres.records import PostgresAuditTrail
+
+        return PostgresAuditTrail(str(location))
     return SqliteAuditTrail(location)
 
 
@@ -67,6 +86,7 @@ __all__ = [
     "SqliteInspectionLog",
     "SqliteUserStore",
     "UserStore",
+    "is_database_url",
     "open_audit_trail",
     "open_gallery_store",
     "open_inspection_log",

@@ -29,7 +29,7 @@ from ..domain import Actor, AuditAction, AuditEntry, json_safe
 from .files import replace_atomically
 from .photo_files import TEMP
 from .protocols import AuditCheck
-from .sqlite import append_only, connect, create_tables, transaction, utc_now
+from .sqlite import Connection, append_only, connect, create_tables, transaction, utc_now
 
 DB_NAME = "audit.sqlite"
 HEAD_NAME = "audit.head"
@@ -57,17 +57,13 @@ CREATE INDEX IF NOT EXISTS audit_brand ON audit (brand, seq)
 _COLUMNS = "seq, at, actor, role, via, client, action, brand, target, detail, prev, hash"
 
 
-class SqliteAuditTrail:
-    """The :class:`~.protocols.AuditTrail` beside a gallery."""
+class AuditRows:
+    """The :class:`~.protocols.AuditTrail` over a database connection, with its head file in
+    ``root``."""
 
-    def __init__(self, folder: str | Path) -> None:
-        self.root = Path(folder)
+    def __init__(self, db: Connection, root: Path, lock: threading.RLock) -> None:
+        self.root, self._db, self._lock = root, db, lock
         (self.root / TEMP).mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = connect(self.root / DB_NAME)
-        with transaction(self._db, self._lock):
-            create_tables(self._db, _SCHEMA)
-            append_only(self._db, "audit")
 
     def close(self) -> None:
         with self._lock:
@@ -147,6 +143,20 @@ class SqliteAuditTrail:
         if seq == count and digest != head:
             return f"entry {seq} does not have the hash {HEAD_NAME} recorded"
         return None
+
+
+
+class SqliteAuditTrail(AuditRows):
+    """The audit trail of a gallery folder, in ``GALLERY/audit.sqlite`` (WAL)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        root, lock = Path(folder), threading.RLock()
+        root.mkdir(parents=True, exist_ok=True)
+        db = connect(root / DB_NAME)
+        with transaction(db, lock):
+            create_tables(db, _SCHEMA)
+            append_only(db, "audit")
+        super().__init__(db, root, lock)
 
 
 def _broken_link(row: Sequence[Any], expected: int, prev: str) -> str | None:

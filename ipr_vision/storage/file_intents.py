@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 from collections.abc import Sequence
 
 from .files import alive
 from .photo_files import PhotoFiles
-from .sqlite import insert
+from .sqlite import Connection, insert
 
 
 class FileIntents:
@@ -27,24 +26,24 @@ class FileIntents:
     def __init__(self, files: PhotoFiles) -> None:
         self.files = files
 
-    def open(self, db: sqlite3.Connection, names: Sequence[str]) -> list[int]:
+    def open(self, db: Connection, names: Sequence[str]) -> list[int]:
         """Record that this process is about to write (or delete) these files."""
         host, pid = socket.gethostname(), os.getpid()
         return [insert(db, "INSERT INTO file_intents (file, host, pid) VALUES (?,?,?)",
                        (name, host, pid)) for name in names]
 
-    def done(self, db: sqlite3.Connection, intent_ids: Sequence[int]) -> None:
+    def done(self, db: Connection, intent_ids: Sequence[int]) -> None:
         """The references these files belong to are committed with this transaction."""
         db.executemany("DELETE FROM file_intents WHERE id=?", [(i,) for i in intent_ids])
 
-    def undo(self, db: sqlite3.Connection, intent_ids: Sequence[int]) -> None:
+    def undo(self, db: Connection, intent_ids: Sequence[int]) -> None:
         """Resolve this process's intents that are still open (after an error mid-write)."""
         for intent_id in intent_ids:
             row = db.execute("SELECT file FROM file_intents WHERE id=?", (intent_id,)).fetchone()
             if row is not None:
                 self._resolve(db, intent_id, row[0])
 
-    def recover(self, db: sqlite3.Connection) -> int:
+    def recover(self, db: Connection) -> int:
         """Resolve the intents of processes that are gone; how many files were deleted."""
         host = socket.gethostname()
         removed = 0
@@ -54,7 +53,7 @@ class FileIntents:
                 removed += self._resolve(db, intent_id, name)
         return removed
 
-    def _resolve(self, db: sqlite3.Connection, intent_id: int, name: str) -> bool:
+    def _resolve(self, db: Connection, intent_id: int, name: str) -> bool:
         """Close an intent: the file stays if a reference uses it (or a removed one that was
         not purged), else it goes."""
         removed = False

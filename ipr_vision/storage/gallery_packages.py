@@ -17,10 +17,9 @@ from typing import Any, Protocol
 from ..domain import MarkedPoint, PackageOrigin, TrustedKey, parse_label
 from ..errors import GalleryError, PackageError
 from .file_intents import FileIntents
-from .gallery_schema import NEXT_REF_ID
 from .photo_files import PhotoFiles
 from .protocols import Change, ExportedPackage, PackageChange
-from .sqlite import insert, utc_now
+from .sqlite import Connection, insert, utc_now
 
 #: The columns :func:`origin` reads, from a reference row ``r`` joined by :data:`ORIGIN_JOIN`
 #: to the package ``k`` that brought it and the brand ``b``.
@@ -41,9 +40,10 @@ class _Store(Protocol):
 
     _files: PhotoFiles
     _intents: FileIntents
+    next_ref_id: str
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]: ...
+    def _transaction(self) -> AbstractContextManager[Connection]: ...
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[Any]: ...
     def _brand_id(self, brand: str, *, create: bool = False) -> int: ...
     def _undo(self, intent_ids: Sequence[int]) -> None: ...
 
@@ -109,7 +109,7 @@ class PackageRows:
             for item, file in zip(change.add, files, strict=True):
                 self._files.write(file, photo(item.sha256))
             with self._transaction() as db:
-                ids = _apply_rows(db, brand_id, change, files)
+                ids = _apply_rows(db, brand_id, change, files, self.next_ref_id)
                 revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                       "RETURNING revision", (brand_id,)).fetchone()[0]
                 self._intents.done(db, intent_ids)
@@ -142,8 +142,8 @@ class PackageRows:
                                "another process meanwhile; export again") from None
 
 
-def _apply_rows(db: sqlite3.Connection, brand_id: int, change: PackageChange,
-                files: list[str]) -> list[int | None]:
+def _apply_rows(db: Connection, brand_id: int, change: PackageChange, files: list[str],
+                next_ref_id: str) -> list[int | None]:
     package = change.origin
     last = db.execute("SELECT MAX(sequence) FROM packages WHERE brand_id=? AND chain=?",
                       (brand_id, package.chain)).fetchone()[0]
@@ -162,8 +162,8 @@ def _apply_rows(db: sqlite3.Connection, brand_id: int, change: PackageChange,
                          package.signed_at, package.imported_by, now, len(change.add),
                          len(change.update), len(change.withdraw)))
     for product in change.products:
-        db.execute("INSERT OR IGNORE INTO products (brand_id, name, created_at) "
-                   "VALUES (?, ?, ?)", (brand_id, product, now))
+        db.execute("INSERT INTO products (brand_id, name, created_at) VALUES (?, ?, ?) "
+                   "ON CONFLICT DO NOTHING", (brand_id, product, now))
     withdrawn_by = f"{package.imported_by} (package {package.brand} #{package.sequence})"
     for ref_id, reason in change.withdraw:
         moved = db.execute(
@@ -180,16 +180,16 @@ def _apply_rows(db: sqlite3.Connection, brand_id: int, change: PackageChange,
     for item, file in zip(change.add, files, strict=True):
         product_id = db.execute("SELECT id FROM products WHERE brand_id=? AND name=?",
                                 (brand_id, item.product)).fetchone()[0]
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO refs (id, brand_id, product_id, label, sha256, file, "
-            f"source_name, photo_group, added_by, added_at, note, package_id) "
-            f"VALUES ({NEXT_REF_ID},?,?,?,?,?,?,?,?,?,?,?)",
+        row = db.execute(
+            "INSERT INTO refs (id, brand_id, product_id, label, sha256, file, source_name, "
+            f"photo_group, added_by, added_at, note, package_id) VALUES ({next_ref_id},"
+            "?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (brand_id, sha256) DO NOTHING RETURNING id",
             (brand_id, product_id, item.label, item.sha256, file, item.source_name,
-             item.photo_group, item.added_by, item.added_at, item.note, package_id))
-        if cursor.rowcount == 0:  # added here meanwhile by a local import: it stays local
+             item.photo_group, item.added_by, item.added_at, item.note, package_id)).fetchone()
+        if row is None:  # added here meanwhile by a local import: it stays local
             ids.append(None)
             continue
-        ref_id = int(cursor.lastrowid or 0)
+        ref_id = int(row[0])
         ids.append(ref_id)
         db.execute("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
                    (ref_id, change.model_id, item.vector.astype("<f4").tobytes()))
@@ -203,7 +203,7 @@ def _apply_rows(db: sqlite3.Connection, brand_id: int, change: PackageChange,
     return ids
 
 
-def _add_points(db: sqlite3.Connection, ref_id: int, points: Sequence[MarkedPoint],
+def _add_points(db: Connection, ref_id: int, points: Sequence[MarkedPoint],
                 package_id: int) -> None:
     db.executemany("INSERT INTO id_points (ref_id, x0, y0, x1, y1, note, added_by, added_at, "
                    "package_id) VALUES (?,?,?,?,?,?,?,?,?)",

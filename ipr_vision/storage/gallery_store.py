@@ -1,6 +1,10 @@
-"""The gallery on disk: one folder with a SQLite database and content-addressed photo files.
+"""The gallery's rows and photo files: in one folder with a SQLite database (the embedded
+default), or in PostgreSQL with the photo files in a folder every app server reaches
+(:mod:`.postgres.gallery`). One implementation for both: the SQL is portable, and what differs
+(opening, the next reference id, a read snapshot, the database's own checks) is each
+subclass's.
 
-Layout::
+Layout of a gallery folder::
 
     GALLERY/gallery.sqlite        brands, products, references, embeddings (WAL mode)
     GALLERY/photos/ab/abcdef….jpg original bytes, named by sha256 (kept when a reference is
@@ -13,10 +17,10 @@ nothing, and no orphan files: see :mod:`.file_intents`.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,34 +33,46 @@ from .gallery_packages import ORIGIN_COLUMNS, ORIGIN_JOIN, PackageRows, origin
 from .gallery_schema import NEXT_REF_ID, open_database
 from .photo_files import PhotoFiles
 from .protocols import BrandVectors, Change, NewReference
-from .sqlite import insert, transaction, utc_now
+from .sqlite import Connection, insert, transaction, utc_now
 
 
-class SqliteGalleryStore(PackageRows):
-    """The :class:`~.protocols.GalleryStore` of one gallery folder: rows and files only.
+class SqlGalleryStore(PackageRows, ABC):
+    """A :class:`~.protocols.GalleryStore`: rows in a database, photos as files under
+    ``root``. Safe to share between threads (one connection behind a lock) and between
+    processes (each write is one short transaction)."""
 
-    Safe to share between threads (one connection behind a lock) and between processes
-    (SQLite WAL; each write is one short transaction).
-    """
+    #: The SQL expression of a new reference's id: never one a removed reference had.
+    next_ref_id: str
 
-    def __init__(self, root: str | Path, *, create: bool = True) -> None:
-        self.root = Path(root)
-        self._lock = threading.RLock()
-        self._db = open_database(self.root, self._lock, create=create)
+    def __init__(self, db: Connection, root: Path, lock: threading.RLock) -> None:
+        self.root, self._db, self._lock = root, db, lock
         self._files = PhotoFiles(self.root, "photos")
         self._intents = FileIntents(self._files)
         self.recover()
+
+    @property
+    @abstractmethod
+    def location(self) -> str | Path:
+        """What opens this gallery again: its folder, or its database URL."""
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[Connection]:
         return transaction(self._db, self._lock)
 
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
+
+    @abstractmethod
+    def _snapshot(self) -> AbstractContextManager[None]:
+        """A read-only transaction whose reads all see one moment (taken under the lock)."""
+
+    @abstractmethod
+    def _database_problems(self) -> list[str]:
+        """What the database's own consistency check finds."""
 
     # -- crash recovery -------------------------------------------------------------------
 
@@ -83,8 +99,8 @@ class SqliteGalleryStore(PackageRows):
             known = ", ".join(self.brands()) or "none yet"
             raise GalleryError(f"unknown brand {brand!r} (brands in this gallery: {known})")
         with self._transaction() as db:
-            db.execute("INSERT OR IGNORE INTO brands (name, created_at) VALUES (?, ?)",
-                       (brand, utc_now()))
+            db.execute("INSERT INTO brands (name, created_at) VALUES (?, ?) "
+                       "ON CONFLICT DO NOTHING", (brand, utc_now()))
         return self._brand_id(brand)
 
     def brands(self) -> list[str]:
@@ -99,8 +115,8 @@ class SqliteGalleryStore(PackageRows):
     def add_product(self, brand: str, product: str) -> None:
         brand_id = self._brand_id(brand, create=True)
         with self._transaction() as db:
-            db.execute("INSERT OR IGNORE INTO products (brand_id, name, created_at) "
-                       "VALUES (?, ?, ?)", (brand_id, product, utc_now()))
+            db.execute("INSERT INTO products (brand_id, name, created_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT DO NOTHING", (brand_id, product, utc_now()))
 
     def delete_brand(self, brand: str) -> bool:
         """Delete a brand that holds no references, with its products and settings; False
@@ -178,20 +194,21 @@ class SqliteGalleryStore(PackageRows):
             with self._transaction() as db:
                 now = utc_now()
                 for item, file in zip(items, files, strict=True):
-                    db.execute("INSERT OR IGNORE INTO products (brand_id, name, created_at) "
-                               "VALUES (?, ?, ?)", (brand_id, item.product, now))
+                    db.execute("INSERT INTO products (brand_id, name, created_at) VALUES "
+                               "(?, ?, ?) ON CONFLICT DO NOTHING", (brand_id, item.product, now))
                     product_id = db.execute("SELECT id FROM products WHERE brand_id=? AND name=?",
                                             (brand_id, item.product)).fetchone()[0]
-                    cursor = db.execute(
-                        "INSERT OR IGNORE INTO refs (id, brand_id, product_id, label, sha256, "
-                        "file, source_name, photo_group, added_by, added_at, note) "
-                        f"VALUES ({NEXT_REF_ID},?,?,?,?,?,?,?,?,?,?)",
+                    row = db.execute(
+                        "INSERT INTO refs (id, brand_id, product_id, label, sha256, file, "
+                        "source_name, photo_group, added_by, added_at, note) VALUES "
+                        f"({self.next_ref_id},?,?,?,?,?,?,?,?,?,?) "
+                        "ON CONFLICT (brand_id, sha256) DO NOTHING RETURNING id",
                         (brand_id, product_id, item.label, item.sha256, file, item.source_name,
-                         item.photo_group, added_by, now, item.note))
-                    if cursor.rowcount == 0:
+                         item.photo_group, added_by, now, item.note)).fetchone()
+                    if row is None:  # the brand holds it already (another process, meanwhile)
                         ids.append(None)
                         continue
-                    ref_id = int(cursor.lastrowid or 0)
+                    ref_id = int(row[0])
                     ids.append(ref_id)
                     db.execute("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
                                (ref_id, model_id, _blob(item.vector)))
@@ -278,6 +295,8 @@ class SqliteGalleryStore(PackageRows):
             sql, params = sql + " AND p.name=?", [*params, product]
         if ids is not None:
             ids = [int(i) for i in ids]
+            if not ids:  # PostgreSQL refuses an empty IN ()
+                return []
             sql = sql + f" AND r.id IN ({','.join('?' * len(ids))})"
             params = [*params, *ids]
         rows = self._query(sql + " ORDER BY r.id", params)
@@ -312,6 +331,8 @@ class SqliteGalleryStore(PackageRows):
         params: list[object] = []
         if ref_ids is not None:
             ids = [int(i) for i in ref_ids]
+            if not ids:  # PostgreSQL refuses an empty IN ()
+                return []
             sql += f" AND p.ref_id IN ({','.join('?' * len(ids))})"
             params += ids
         if brand is not None:
@@ -339,8 +360,9 @@ class SqliteGalleryStore(PackageRows):
     def put_embeddings(self, model_id: str, ref_ids: Sequence[int], vectors: np.ndarray) -> None:
         with self._transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO embeddings (ref_id, model_id, vector) "
-                "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM refs WHERE id=?)",
+                "INSERT INTO embeddings (ref_id, model_id, vector) SELECT ?, ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM refs WHERE id=?) ON CONFLICT (ref_id, model_id) DO UPDATE SET "
+                "vector=excluded.vector",
                 [(int(i), model_id, _blob(v), int(i))
                  for i, v in zip(ref_ids, vectors, strict=True)])
 
@@ -350,18 +372,14 @@ class SqliteGalleryStore(PackageRows):
             "SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")}
 
     def brand_vectors(self, brand: str, model_id: str, dim: int) -> BrandVectors:
-        with self._lock:  # one read transaction: the revision matches the rows exactly
-            self._db.execute("BEGIN")
-            try:
-                revision = self.revision(brand)
-                products = self.products(brand)
-                rows = self._query(
-                    "SELECT r.id, e.vector, p.name, r.label, r.photo_group FROM refs r "
-                    "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
-                    "JOIN embeddings e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=? "
-                    "ORDER BY r.id", (model_id, brand))
-            finally:
-                self._db.execute("COMMIT")
+        with self._snapshot():  # one read transaction: the revision matches the rows exactly
+            revision = self.revision(brand)
+            products = self.products(brand)
+            rows = self._query(
+                "SELECT r.id, e.vector, p.name, r.label, r.photo_group FROM refs r "
+                "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
+                "JOIN embeddings e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=? "
+                "ORDER BY r.id", (model_id, brand))
         vectors = np.empty((len(rows), dim), dtype=np.float32)  # filled in place: one copy
         for row, record in zip(vectors, rows, strict=True):
             row[:] = np.frombuffer(record[1], dtype="<f4")
@@ -388,7 +406,7 @@ class SqliteGalleryStore(PackageRows):
 
     def integrity_problems(self) -> list[str]:
         """What is inconsistent between rows and files (empty when the gallery is sound)."""
-        problems = [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]
+        problems = self._database_problems()
         files = {r[0] for r in self._query(
             "SELECT file FROM refs UNION SELECT file FROM removed_refs WHERE purged_at IS NULL")}
         problems += [f"missing file {f}" for f in sorted(files) if not self._files.exists(f)]
@@ -397,6 +415,32 @@ class SqliteGalleryStore(PackageRows):
             "SELECT id FROM refs r WHERE NOT EXISTS "
             "(SELECT 1 FROM embeddings e WHERE e.ref_id=r.id)")]
         return problems
+
+
+class SqliteGalleryStore(SqlGalleryStore):
+    """The gallery store of one folder (SQLite WAL): the embedded default."""
+
+    next_ref_id = NEXT_REF_ID
+
+    def __init__(self, root: str | Path, *, create: bool = True) -> None:
+        lock = threading.RLock()
+        super().__init__(open_database(Path(root), lock, create=create), Path(root), lock)
+
+    @property
+    def location(self) -> Path:
+        return self.root
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
+
+    def _database_problems(self) -> list[str]:
+        return [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]
 
 
 def _blob(vector: np.ndarray) -> bytes:

@@ -35,7 +35,7 @@ from ..domain import (
 from ..errors import IprVisionError
 from .photo_files import PhotoFiles
 from .protocols import NewInspectedPhoto
-from .sqlite import append_only, connect, create_tables, transaction, utc_now
+from .sqlite import Connection, append_only, connect, create_tables, transaction, utc_now
 
 DB_NAME = "inspections.sqlite"
 
@@ -76,21 +76,15 @@ CREATE INDEX IF NOT EXISTS outcomes_inspection ON outcomes (inspection_id, id)
 _TABLES = ("inspections", "inspected_photos", "outcomes")
 
 
-class SqliteInspectionLog:
-    """The :class:`~.protocols.InspectionLog` beside a gallery: nothing in it is ever updated
-    or deleted (the database's triggers refuse it). An outcome is a new row after the
-    inspection's earlier ones; photos added to an inspection are new rows after its first."""
+class InspectionRows:
+    """The :class:`~.protocols.InspectionLog` over a database connection, with the inspected
+    photos as files under ``root``: nothing in it is ever updated or deleted (the database's
+    triggers refuse it). An outcome is a new row after the inspection's earlier ones; photos
+    added to an inspection are new rows after its first."""
 
-    def __init__(self, folder: str | Path) -> None:
-        self.root = Path(folder)
+    def __init__(self, db: Connection, root: Path, lock: threading.RLock) -> None:
+        self.root, self._db, self._lock = root, db, lock
         self._files = PhotoFiles(self.root, "inspections")
-        self._lock = threading.RLock()
-        self._db = connect(self.root / DB_NAME)
-        with transaction(self._db, self._lock):
-            create_tables(self._db, _SCHEMA)
-            _keep_old_outcomes(self._db)
-            for table in _TABLES:
-                append_only(self._db, table)
 
     def close(self) -> None:
         with self._lock:
@@ -162,7 +156,7 @@ class SqliteInspectionLog:
             where.append("officer=?")
             params.append(officer)
         if brands is not None:
-            where.append(f"brand IN ({', '.join('?' * len(brands))})" if brands else "0")
+            where.append(f"brand IN ({', '.join('?' * len(brands))})" if brands else "1=0")
             params.extend(brands)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         return self._inspections(clause, params, limit)
@@ -196,7 +190,23 @@ _PHOTO_COLUMNS = ("inspection_id, position, name, sha256, file, verdict, p_count
                   "product, suggestion, error")
 
 
-def _require(db: sqlite3.Connection, inspection_id: str) -> None:
+
+class SqliteInspectionLog(InspectionRows):
+    """The inspection log of a gallery folder, in ``GALLERY/inspections.sqlite`` (WAL)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        root, lock = Path(folder), threading.RLock()
+        root.mkdir(parents=True, exist_ok=True)
+        db = connect(root / DB_NAME)
+        with transaction(db, lock):
+            create_tables(db, _SCHEMA)
+            _keep_old_outcomes(db)
+            for table in _TABLES:
+                append_only(db, table)
+        super().__init__(db, root, lock)
+
+
+def _require(db: Connection, inspection_id: str) -> None:
     """Refuse to add to an inspection that was never recorded."""
     if db.execute("SELECT 1 FROM inspections WHERE id=?", (inspection_id,)).fetchone() is None:
         raise IprVisionError(f"no inspection {inspection_id!r}")

@@ -1,13 +1,35 @@
-"""SQLite as every ipr-vision store opens it: WAL, foreign keys, eager write transactions."""
+"""SQLite as every ipr-vision store opens it: WAL, foreign keys, eager write transactions; and
+the little of a DB-API connection the stores use, which PostgreSQL's adapter offers too
+(:mod:`.postgres.connection`)."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    """What the stores read from a statement's result."""
+
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the stores ask of a database connection: SQLite's, or PostgreSQL's adapter.
+    Statements are portable SQL with ``?`` placeholders."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Cursor: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any: ...
+    def close(self) -> None: ...
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -24,8 +46,9 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 @contextmanager
-def transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlite3.Connection]:
-    """One write transaction, taken eagerly so concurrent writers queue instead of failing."""
+def transaction(db: Connection, lock: threading.RLock) -> Iterator[Connection]:
+    """One write transaction, taken eagerly so concurrent writers queue instead of failing
+    (PostgreSQL's adapter begins a plain one: it locks rows as they are written)."""
     with lock:
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -52,12 +75,12 @@ def append_only(db: sqlite3.Connection, table: str) -> None:
                    f"{table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END")
 
 
-def insert(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
+def insert(db: Connection, sql: str, params: Sequence[object]) -> int:
     """Run an INSERT and return the new row's id."""
-    row_id = db.execute(sql, params).lastrowid
-    if row_id is None:
+    row = db.execute(sql + " RETURNING id", params).fetchone()
+    if row is None:
         raise sqlite3.DatabaseError(f"no row inserted by: {sql}")
-    return row_id
+    return int(row[0])
 
 
 def utc_now() -> str:

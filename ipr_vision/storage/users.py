@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..domain import Role, User
 from ..errors import AccountError
-from .sqlite import connect, create_tables, transaction, utc_now
+from .sqlite import Connection, connect, create_tables, transaction, utc_now
 
 DB_NAME = "users.sqlite"
 
@@ -32,16 +32,11 @@ CREATE TABLE IF NOT EXISTS user_brands (
 """
 
 
-class SqliteUserStore:
-    """The :class:`~.protocols.UserStore` beside a gallery (SQLite WAL; safe across threads)."""
+class UserRows:
+    """The :class:`~.protocols.UserStore` over a database connection (safe across threads)."""
 
-    def __init__(self, folder: str | Path) -> None:
-        path = Path(folder) / DB_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = connect(path)
-        with transaction(self._db, self._lock):
-            create_tables(self._db, _SCHEMA)
+    def __init__(self, db: Connection, lock: threading.RLock) -> None:
+        self._db, self._lock = db, lock
 
     def close(self) -> None:
         with self._lock:
@@ -100,3 +95,16 @@ class SqliteUserStore:
                                                 "ORDER BY brand").fetchall():
                 brands.setdefault(user, []).append(brand)
         return [User(n, Role(r), tuple(brands.get(n, ())), c) for n, r, c in rows]
+
+
+class SqliteUserStore(UserRows):
+    """The users of a gallery folder, in ``GALLERY/users.sqlite`` (WAL)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        path = Path(folder) / DB_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = threading.RLock()
+        db = connect(path)
+        with transaction(db, lock):
+            create_tables(db, _SCHEMA)
+        super().__init__(db, lock)

@@ -12,23 +12,39 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.conftest import new_database
 from tests.support import assert_one_line_error, cli, synthetic_photo, write_photo_folder
 
 ENV_KEYS = ("photo", "brand", "product", "verdict", "p_counterfeit", "nearest_genuine",
             "nearest_fake", "model")
 
 
-@pytest.fixture(scope="module")
-def cli_gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cli")
-    folder = write_photo_folder(root / "photos", per_cell=12, seed=3)
-    result = cli("import", folder, "--gallery", root / "g", "--brand", "acme", "--json")
+def built(tmp_path_factory: pytest.TempPathFactory, gallery: str | Path) -> str | Path:
+    folder = write_photo_folder(tmp_path_factory.mktemp("cli-photos"), per_cell=12, seed=3)
+    result = cli("import", folder, "--gallery", gallery, "--brand", "acme", "--json")
     report = json.loads(result.stdout)
     assert len(report["added"]) == 48 and report["failed"] == []
-    return root / "g"
+    return gallery
 
 
-def test_inspect_json_lines(cli_gallery: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def cli_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gallery folder built by the CLI (for the tests that open its SQLite files)."""
+    return Path(built(tmp_path_factory, tmp_path_factory.mktemp("cli") / "g"))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def cli_gallery(request: pytest.FixtureRequest,
+                tmp_path_factory: pytest.TempPathFactory) -> str | Path:
+    """A gallery built by the CLI, on each backend: the contract is the same on both."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("cli_folder")
+    url = new_database(request.getfixturevalue("postgres"),
+                       tmp_path_factory.mktemp("cli-pg") / "g")
+    return built(tmp_path_factory, url)
+
+
+def test_inspect_json_lines(cli_gallery: str | Path, tmp_path: Path) -> None:
     photos = []
     for i, (product, label) in enumerate([("boot", "fake"), ("bag", "genuine")]):
         photos.append(tmp_path / f"{i}.jpg")
@@ -59,7 +75,7 @@ def test_inspect_json_lines(cli_gallery: Path, tmp_path: Path) -> None:
     assert "broken.jpg" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_evaluate_prints_the_figures(cli_gallery: Path, tmp_path: Path) -> None:
+def test_evaluate_prints_the_figures(cli_gallery: str | Path, tmp_path: Path) -> None:
     rows = ["path,label,product"]
     for i, (product, label) in enumerate([(p, lab) for p in ("boot", "bag")
                                           for lab in ("genuine", "fake")] * 2):
@@ -73,7 +89,7 @@ def test_evaluate_prints_the_figures(cli_gallery: Path, tmp_path: Path) -> None:
     assert 0.0 <= data["ece"] <= 1.0 and data["reliability"]
 
 
-def test_gallery_info_list_remove(cli_gallery: Path, tmp_path: Path) -> None:
+def test_gallery_info_list_remove(cli_gallery: str | Path, tmp_path: Path) -> None:
     info = json.loads(cli("gallery", "info", "--gallery", cli_gallery, "--json").stdout)
     assert info["brands"]["acme"]["boot"] == {"genuine": 12, "fake": 12}
     refs = [json.loads(line) for line in cli("gallery", "list", "--gallery", cli_gallery,
@@ -111,13 +127,13 @@ def test_gallery_info_list_remove(cli_gallery: Path, tmp_path: Path) -> None:
     (["evaluate", "--index", "{missing}.csv", "--gallery", "{gallery}", "--brand", "acme"],
      "file not found"),
 ])
-def test_wrong_input_gives_one_clear_line(args: list[str], fragment: str, cli_gallery: Path,
+def test_wrong_input_gives_one_clear_line(args: list[str], fragment: str, cli_gallery: str | Path,
                                           tmp_path: Path) -> None:
     args = [a.format(missing=tmp_path / "missing", gallery=cli_gallery) for a in args]
     assert_one_line_error(cli(*args, check=False), fragment)
 
 
-def test_inspect_of_a_non_image_fails_cleanly(cli_gallery: Path, tmp_path: Path) -> None:
+def test_inspect_of_a_non_image_fails_cleanly(cli_gallery: str | Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")
     result = cli("inspect", text, "--gallery", cli_gallery, "--brand", "acme", check=False)
@@ -125,7 +141,7 @@ def test_inspect_of_a_non_image_fails_cleanly(cli_gallery: Path, tmp_path: Path)
     assert_one_line_error(result, "not an image")
 
 
-def test_missing_or_wrong_weights_name_the_fetch_command(cli_gallery: Path, tmp_path: Path,
+def test_missing_or_wrong_weights_name_the_fetch_command(cli_gallery: str | Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     photo = tmp_path / "p.jpg"
     synthetic_photo("boot", "fake", 5).save(photo)
@@ -146,7 +162,7 @@ def test_missing_or_wrong_weights_name_the_fetch_command(cli_gallery: Path, tmp_
     assert "ipr-vision fetch-weights" in result.stderr
 
 
-def test_one_bad_path_never_drops_the_batch(cli_gallery: Path, tmp_path: Path) -> None:
+def test_one_bad_path_never_drops_the_batch(cli_gallery: str | Path, tmp_path: Path) -> None:
     """A link loop, a path through a file and a name too long are each one photo's error:
     the good photos of the same import and inspection go on, and the exit status is 1."""
     rows = ["path,label,product"]
@@ -209,9 +225,9 @@ def test_junk_references_are_refused_unless_allowed_and_then_audited(tmp_path: P
         allowed.values())
 
 
-def test_audit_verify_finds_a_row_edited_with_sqlite3(cli_gallery: Path, tmp_path: Path) -> None:
+def test_audit_verify_finds_a_row_edited_with_sqlite3(cli_folder: Path, tmp_path: Path) -> None:
     gallery = tmp_path / "g"
-    shutil.copytree(cli_gallery, gallery)
+    shutil.copytree(cli_folder, gallery)
     cli("gallery", "note", "3", "stitching: 12 per inch", "--gallery", gallery)
     cli("gallery", "remove", "4", "--reason", "duplicate shot", "--gallery", gallery)
     entries = [json.loads(line) for line in cli("audit", "list", "--json", "--gallery",
@@ -230,7 +246,7 @@ def test_audit_verify_finds_a_row_edited_with_sqlite3(cli_gallery: Path, tmp_pat
     assert f"after {note - 1} sound entries" in result.stdout
 
 
-def test_keys_and_packages_from_the_command_line(cli_gallery: Path, tmp_path: Path) -> None:
+def test_keys_and_packages_from_the_command_line(cli_gallery: str | Path, tmp_path: Path) -> None:
     """A right holder makes a key and exports; customs trusts the key and imports; a tampered
     package is refused with one line and exit 2."""
     made = cli("keys", "new", "--out", tmp_path / "keys", "--name", "acme").stdout

@@ -27,6 +27,7 @@ from ipr_vision.errors import GalleryError, IprVisionError, PermissionDenied, Ph
 from ipr_vision.intake.photo import Photo
 from ipr_vision.packages import SigningKey
 from ipr_vision.results import Suggestion
+from tests.conftest import new_database
 from tests.support import given, query_photo
 
 query = partial(query_photo, suffix=".jpg")
@@ -40,13 +41,11 @@ PEOPLE = {
 }
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, embedder: MobileNetV2Embedder,
-          photo_folder: Path) -> Path:
+def build(location: str | Path, embedder: MobileNetV2Embedder, photo_folder: Path) -> None:
     """Brands nike and acme (48 generated photos each), everyone in PEOPLE, one
-    identification point per brand. Built once; tests work on copies."""
-    path = tmp_path_factory.mktemp("service") / "g"
-    service = Service(Gallery(path, embedder=embedder), users=Accounts.open(path, hasher=FAST))
+    identification point per brand. Built once per backend; tests work on copies."""
+    service = Service(Gallery(location, embedder=embedder),
+                      users=Accounts.open(location, hasher=FAST))
     for brand in ("nike", "acme"):
         report = service.gallery.import_folder(photo_folder, brand=brand, added_by="setup")
         assert len(report.added) == 48 and not report.failed
@@ -55,7 +54,22 @@ def built(tmp_path_factory: pytest.TempPathFactory, embedder: MobileNetV2Embedde
     for name, (role, brands) in PEOPLE.items():
         service.users.add(name, role, PASSWORD, brands)
     service.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, embedder: MobileNetV2Embedder,
+          photo_folder: Path) -> Path:
+    path = tmp_path_factory.mktemp("service") / "g"
+    build(path, embedder, photo_folder)
     return path
+
+
+@pytest.fixture(scope="module")
+def built_postgres(tmp_path_factory: pytest.TempPathFactory, embedder: MobileNetV2Embedder,
+                   photo_folder: Path, postgres: str) -> str:
+    url = new_database(postgres, tmp_path_factory.mktemp("service-pg") / "g")
+    build(url, embedder, photo_folder)
+    return url
 
 
 def open_copy(built: Path, path: Path, embedder: MobileNetV2Embedder) -> Service:
@@ -64,10 +78,16 @@ def open_copy(built: Path, path: Path, embedder: MobileNetV2Embedder) -> Service
     return Service(Gallery(path, embedder=embedder), users=Accounts.open(path, hasher=FAST))
 
 
-@pytest.fixture
-def service(tmp_path: Path, built: Path, embedder: MobileNetV2Embedder) -> Iterator[Service]:
-    """A private copy of the built gallery, which the test may change."""
-    opened = open_copy(built, tmp_path / "g", embedder)
+@pytest.fixture(params=["sqlite", "postgres"])
+def service(request: pytest.FixtureRequest, tmp_path: Path, built: Path,
+            embedder: MobileNetV2Embedder) -> Iterator[Service]:
+    """A private copy of the built gallery, which the test may change: on each backend."""
+    if request.param == "sqlite":
+        opened = open_copy(built, tmp_path / "g", embedder)
+    else:
+        url = new_database(request.getfixturevalue("postgres"), tmp_path / "g",
+                           template=request.getfixturevalue("built_postgres"))
+        opened = Service(Gallery(url, embedder=embedder), users=Accounts.open(url, hasher=FAST))
     yield opened
     opened.close()
 

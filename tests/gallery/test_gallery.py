@@ -11,6 +11,7 @@ import pytest
 
 from ipr_vision import Gallery, GalleryError
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from tests.conftest import new_database
 from tests.support import given, query_photo, write_photo_folder
 
 
@@ -24,11 +25,25 @@ def built(tmp_path_factory: pytest.TempPathFactory, embedder: MobileNetV2Embedde
     return path
 
 
-@pytest.fixture
-def gallery(tmp_path: Path, embedder: MobileNetV2Embedder, built: Path) -> Gallery:
-    """A private copy of the built gallery, so each test may change it."""
-    shutil.copytree(built, tmp_path / "g")
-    return Gallery(tmp_path / "g", embedder=embedder)
+@pytest.fixture(scope="module")
+def built_postgres(tmp_path_factory: pytest.TempPathFactory, embedder: MobileNetV2Embedder,
+                   photo_folder: Path, postgres: str) -> str:
+    url = new_database(postgres, tmp_path_factory.mktemp("built-pg") / "g")
+    with Gallery(url, embedder=embedder) as gallery:
+        gallery.import_folder(photo_folder, brand="acme", added_by="tester")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def gallery(request: pytest.FixtureRequest, tmp_path: Path, embedder: MobileNetV2Embedder,
+            built: Path) -> Gallery:
+    """A private copy of the built gallery, so each test may change it: on each backend."""
+    if request.param == "sqlite":
+        shutil.copytree(built, tmp_path / "g")
+        return Gallery(tmp_path / "g", embedder=embedder)
+    url = new_database(request.getfixturevalue("postgres"), tmp_path / "g",
+                       template=request.getfixturevalue("built_postgres"))
+    return Gallery(url, embedder=embedder)
 
 
 
@@ -169,7 +184,7 @@ def test_empty_gallery_and_sparse_products_are_inconclusive(tmp_path: Path,
 def test_another_model_is_detected_and_re_embedded(gallery: Gallery, tmp_path: Path) -> None:
     other_model = MobileNetV2Embedder(input_size=160)
     assert other_model.model_id != gallery.embedder.model_id
-    reopened = Gallery(gallery.path, embedder=other_model)
+    reopened = Gallery(gallery.location, embedder=other_model)
     suggestion = reopened.inspect(query_photo(tmp_path, "boot", "fake", 7), brand="acme")
     assert suggestion.model == other_model.model_id
     assert reopened.store.model_ids() == {gallery.embedder.model_id: 48, other_model.model_id: 48}
@@ -178,7 +193,7 @@ def test_another_model_is_detected_and_re_embedded(gallery: Gallery, tmp_path: P
 
 def test_concurrent_writers_and_readers(gallery: Gallery, tmp_path: Path,
                                         embedder: MobileNetV2Embedder) -> None:
-    second = Gallery(gallery.path, embedder=embedder)  # as if another process
+    second = Gallery(gallery.location, embedder=embedder)  # as if another process
     errors: list[BaseException] = []
 
     def add(start: int) -> None:
@@ -210,7 +225,7 @@ def test_writes_by_another_process_are_seen(gallery: Gallery, tmp_path: Path,
                                             embedder: MobileNetV2Embedder) -> None:
     """Each process keeps its brands in memory; a write elsewhere must not go unnoticed, and
     interleaved writes must not leave a process with a half-updated index."""
-    other = Gallery(gallery.path, embedder=embedder)
+    other = Gallery(gallery.location, embedder=embedder)
     photo = query_photo(tmp_path, "boot", "fake", 4242)
     gallery.inspect(photo, brand="acme")  # loads the brand here
     mine = gallery.add_photos([query_photo(tmp_path, "boot", "fake", 1)], brand="acme",
@@ -242,7 +257,7 @@ def test_a_brand_sets_its_own_operating_point(gallery: Gallery, tmp_path: Path,
     photo = query_photo(tmp_path, "boot", "fake", 4321)
     assert given(gallery.inspect(photo, brand="acme").operating_point)[
         "max_genuine_flagged"] == 0.25
-    other = Gallery(gallery.path, embedder=embedder)  # another process sees the setting
+    other = Gallery(gallery.location, embedder=embedder)  # another process sees the setting
     assert given(other.inspect(photo, brand="acme").operating_point)[
         "max_genuine_flagged"] == 0.25
     with pytest.raises(GalleryError, match=r"between 0 and 0\.5"):

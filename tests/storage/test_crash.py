@@ -17,7 +17,18 @@ from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from tests.support import write_photo_folder
 
 
-def committed(db: Path) -> int:
+def committed(location: str | Path) -> int:
+    """References committed so far, read as another process would (0 before the tables)."""
+    if isinstance(location, str):
+        import psycopg
+
+        with psycopg.connect(location.split("?", 1)[0]) as connection:
+            try:
+                row = connection.execute("SELECT COUNT(*) FROM refs").fetchone()
+            except psycopg.errors.UndefinedTable:
+                return 0
+            return int(row[0]) if row else 0
+    db = location / "gallery.sqlite"
     if not db.exists():
         return 0
     try:
@@ -30,26 +41,26 @@ def committed(db: Path) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
 def test_kill_during_import_then_reopen(tmp_path: Path, embedder: MobileNetV2Embedder,
-                                        delay: float) -> None:
+                                        delay: float, gallery_location: str | Path) -> None:
+    """On either backend: a folder, or PostgreSQL with an app server killed mid-import."""
     folder = write_photo_folder(tmp_path / "photos", per_cell=30, seed=11)  # 120 photos
-    gallery_dir = tmp_path / "g"
     process = subprocess.Popen(
         [sys.executable, "-m", "ipr_vision", "import", str(folder), "--gallery",
-         str(gallery_dir), "--brand", "acme"],
+         str(gallery_location), "--brand", "acme"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while committed(gallery_dir / "gallery.sqlite") == 0 and process.poll() is None:
+    while committed(gallery_location) == 0 and process.poll() is None:
         assert time.monotonic() < deadline, "import never committed a batch"
         time.sleep(0.02)
     time.sleep(delay)  # land the kill at different points of the next batch
     process.send_signal(signal.SIGKILL)
     process.wait()
-    survived = committed(gallery_dir / "gallery.sqlite")
+    survived = committed(gallery_location)
     assert 0 < survived < 120, "the kill should land mid-import"
 
-    with Gallery(gallery_dir, embedder=embedder) as gallery:
+    with Gallery(gallery_location, embedder=embedder) as gallery:
         assert gallery.store.integrity_problems() == []
-        assert not any((gallery_dir / "tmp").iterdir())
+        assert not any((gallery.path / "tmp").iterdir())
         assert len(gallery.references("acme")) == survived
         # Every committed batch is in the audit trail but at most the one killed in flight.
         audited = {r[0] for e in gallery.audit.entries() if e.action == "references_add"
@@ -66,16 +77,26 @@ def test_kill_during_import_then_reopen(tmp_path: Path, embedder: MobileNetV2Emb
 _APPENDER = """
 import sys
 from ipr_vision.domain import Actor, AuditAction
-from ipr_vision.storage import SqliteAuditTrail
-trail = SqliteAuditTrail(sys.argv[1])
+from ipr_vision.storage import open_audit_trail
+trail = open_audit_trail(sys.argv[1])
 actor = Actor(sys.argv[2], "officer", "cli")
 while True:
     trail.append(actor, AuditAction.INSPECTION, brand="nike", target="x", photos=3)
 """
 
 
-def audit_writers(db: Path, after: int) -> set[str]:
+def audit_writers(location: str | Path, after: int) -> set[str]:
     """Who appended entries numbered above ``after`` (each writer has appended since)."""
+    if isinstance(location, str):
+        import psycopg
+
+        with psycopg.connect(location.split("?", 1)[0]) as connection:
+            try:
+                return {row[0] for row in connection.execute(
+                    "SELECT DISTINCT actor FROM audit WHERE seq > %s", (after,))}
+            except psycopg.errors.UndefinedTable:
+                return set()
+    db = location / "audit.sqlite"
     if not db.exists():
         return set()
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as connection:
@@ -87,25 +108,28 @@ def audit_writers(db: Path, after: int) -> set[str]:
 
 
 @pytest.mark.slow
-def test_two_writers_killed_mid_append_leave_a_sound_chain(tmp_path: Path) -> None:
+def test_two_writers_killed_mid_append_leave_a_sound_chain(gallery_location: str | Path
+                                                           ) -> None:
     """Processes appending at once, each killed at some instant, rounds after rounds: the
-    chain never breaks and its head never names an entry that was not committed."""
-    from ipr_vision.storage import SqliteAuditTrail
+    chain never breaks and its head never names an entry that was not committed (on
+    PostgreSQL: two app servers killed while writing to one trail)."""
+    from ipr_vision.storage import open_audit_trail
 
     before = 0  # entries after the previous round
     for round_ in range(4):
-        writers = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(tmp_path), name],
+        writers = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(gallery_location),
+                                     name],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                    for name in ("olga", "oscar")]
         deadline = time.monotonic() + 60
-        while audit_writers(tmp_path / "audit.sqlite", before) != {"olga", "oscar"}:
+        while audit_writers(gallery_location, before) != {"olga", "oscar"}:
             assert time.monotonic() < deadline, "the writers never both appended"
             time.sleep(0.01)
         time.sleep(0.013 * round_)  # land the kills at different instants
         for writer in writers:
             writer.send_signal(signal.SIGKILL)
             writer.wait()
-        trail = SqliteAuditTrail(tmp_path)
+        trail = open_audit_trail(gallery_location)
         check = trail.verify()
         assert check.ok, check.broken
         assert check.entries > before

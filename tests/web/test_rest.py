@@ -8,6 +8,9 @@ from contextlib import closing
 import httpx
 import pytest
 
+from ipr_vision import Embedder, Gallery
+from ipr_vision.app.web.app import launch, prepare_environment
+from ipr_vision.storage.postgres.server import temporary_server
 from tests.web import test_web
 from tests.web.test_auth import session
 from tests.web.test_web import Server, query_photo
@@ -53,3 +56,34 @@ def test_the_json_endpoint_refuses_what_the_page_refuses(server: Server) -> None
         assert broken.status_code == 422 and "suspect.jpg" in broken.json()["error"]
         unknown = _post(officer, photo.read_bytes(), "no-such-brand")
         assert unknown.status_code in (403, 422)
+
+
+def test_a_database_outage_is_a_503_with_a_retry_hint_then_it_serves_again(
+        embedder: Embedder) -> None:
+    """On PostgreSQL: the server stopped under the app, an inspection is refused at once with
+    503 and Retry-After (nothing recorded, nothing hanging), and served again once it is back."""
+    with temporary_server() as (database, folder):
+        url = f"{database.url}?files={folder / 'files'}"
+        prepare_environment(folder / "files")
+        from ipr_vision.app.service import Service
+
+        gallery = Gallery(url, embedder=embedder)
+        gallery.import_index(test_web.SAMPLE / "gallery.csv", brand="nike", added_by="test",
+                             allow_poor_quality=True)
+        service = Service(gallery)
+        service.users.add("officer", "officer", test_web.password("officer"))
+        port = test_web.free_port()
+        app, _ = launch(service, port=port, block=False)
+        photo, _ = query_photo("fake")
+        with closing(session(f"http://127.0.0.1:{port}/", "officer")) as officer:
+            assert _post(officer, photo.read_bytes(), "nike").status_code == 200
+            recorded = len(service.log.inspections())
+            database.stop()
+            away = _post(officer, photo.read_bytes(), "nike")
+            assert away.status_code == 503 and away.headers["Retry-After"] == "5"
+            assert "try again" in away.json()["error"]
+            database.start()
+            assert _post(officer, photo.read_bytes(), "nike").status_code == 200
+            assert len(service.log.inspections()) == recorded + 1  # the refused one left none
+        app.close()
+        service.close()

@@ -33,6 +33,7 @@ _HANDLERS = {
     "audit": ("audit", "audit"),
     "keys": ("packages", "keys"),
     "package": ("packages", "package"),
+    "db": ("database", "database"),
 }
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
+import shutil
+import socket
 import sys
-from pathlib import Path
 
 from ...embedders import weights
 from ...errors import IprVisionError
@@ -24,33 +26,33 @@ def serve(args: argparse.Namespace) -> int:
     keys = args.signing_keys
     if keys is not None and not keys.is_dir():
         raise IprVisionError(f"--signing-keys {keys}: no such folder")
-    from ..web.app import launch, prepare_environment
-
-    prepare_environment(Path(args.gallery))  # before gradio is imported
     from ...embedders import default_embedder
     from ...embedders.batching import BatchingEmbedder
     from ..service import Service
+    from ..web.app import launch, prepare_environment
 
     # Many officers at once: their photos queue for the network and are embedded together.
     service = Service.open(args.gallery, create=False, signing_keys=keys,
                            embedder=BatchingEmbedder(default_embedder()))
+    # This server's own folder for Gradio's uploads: Gradio deletes the files it made when it
+    # stops, and servers sharing a gallery would otherwise delete each other's uploads.
+    own = service.location / "servers" / f"{socket.gethostname()}-{os.getpid()}"
     try:
+        prepare_environment(own)  # before gradio is imported
         service.reembed_stale(lambda brand, count, model: print(
             f"{PROG}: re-embedding {count} reference(s) of {brand} with {model} before serving",
             flush=True))
-        print(f"{PROG}: serving {args.gallery} at http://{args.host}:{args.port} "
-              "(Ctrl-C stops)", flush=True)
+        print(f"{PROG}: serving {service.gallery.shown_location} at "
+              f"http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
         launch(service, host=args.host, port=args.port)
     finally:
         service.close()
+        shutil.rmtree(own, ignore_errors=True)
     return 0
 
 
 def user(args: argparse.Namespace) -> int:
-    gallery = Path(args.gallery)
-    if not gallery.is_dir():
-        raise IprVisionError(f"no gallery folder at {gallery}")
-    users = Accounts.open(gallery)
+    users = Accounts.open(args.gallery, existing=True)
     by = local_actor("cli")
     try:
         if args.verb == "add":

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from ...domain import json_safe
-from ...gallery import Gallery, local_actor
+from ...gallery import Gallery, local_actor, migrate
 from .parser import PROG
 
 #: Who the audit trail names for a change made here: the OS user.
@@ -17,8 +17,25 @@ _BY = local_actor("cli")
 
 
 def gallery(args: argparse.Namespace) -> int:
+    if args.action == "migrate":
+        return _migrate(args)
     with Gallery(args.gallery, create=False) as opened:
         return _ACTIONS[args.action](opened, args)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    report = migrate(args.source, args.target, _BY,
+                     progress=lambda step: print(f"{PROG}: {step}", file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps({"rows": report.rows, "files_copied": report.files_copied,
+                          "files_checked": report.files_checked,
+                          "audit_head": report.audit_head[1]}))
+        return 0
+    rows = sum(target for _, target in report.rows.values())
+    print(f"copied: {rows} rows in {len(report.rows)} tables, {report.files_copied} files "
+          f"copied, {report.files_checked} photo files checked, audit trail head "
+          f"{report.audit_head[1][:16]}… as in the source")
+    return 0
 
 
 def _info(gallery: Gallery, args: argparse.Namespace) -> int:

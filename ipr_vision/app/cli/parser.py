@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     def gallery_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--gallery", default=os.environ.get("IPR_VISION_GALLERY"),
                        required="IPR_VISION_GALLERY" not in os.environ,
-                       help="gallery folder (default: $IPR_VISION_GALLERY)")
+                       help="gallery folder, or a PostgreSQL URL postgresql://…?files=FOLDER "
+                       "(default: $IPR_VISION_GALLERY)")
 
     p = commands.add_parser("import", help="add reference photos to a brand's gallery")
     p.add_argument("folder", nargs="?", type=Path,
@@ -89,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("ref", type=int, metavar="REF")
     a.add_argument("text", help="the note (empty to clear it)")
     gallery_arg(a)
+    a = actions.add_parser("migrate", help="copy a whole gallery to another backend (a folder "
+                           "to PostgreSQL or back); run again to finish an interrupted copy")
+    a.add_argument("--from", dest="source", required=True, metavar="G",
+                   help="the gallery to copy: a folder or a postgresql:// URL")
+    a.add_argument("--to", dest="target", required=True, metavar="G",
+                   help="where to: an empty folder or database (postgresql://…?files=FOLDER)")
+    a.add_argument("--json", action="store_true")
     a = actions.add_parser("reembed", help="embed references with the current model")
     gallery_arg(a)
     a.add_argument("--brand")
@@ -213,6 +221,21 @@ def build_parser() -> argparse.ArgumentParser:
     v = verbs.add_parser("verify", help="check that no entry was altered, inserted or removed "
                          "(exit 1 and the first broken link otherwise)")
     gallery_arg(v)
+    p = commands.add_parser("db", help="a local PostgreSQL server for galleries shared by "
+                            "several app servers (one machine, tests)")
+    verbs = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    a = verbs.add_parser("start", help="create (first time) and start it; prints the gallery "
+                         "URL to use as --gallery")
+    a.add_argument("folder", type=Path, help="folder for the database cluster and its log")
+    a.add_argument("--port", type=int, help="TCP port on 127.0.0.1 (default: a free one, "
+                   "then the same one each time)")
+    a.add_argument("--files", type=Path, help="folder every app server reaches for the photo "
+                   "files (default: FOLDER/files)")
+    a = verbs.add_parser("stop", help="stop it (sessions are cut; nothing committed is lost)")
+    a.add_argument("folder", type=Path)
+    a = verbs.add_parser("url", help="print the gallery URL of a running one")
+    a.add_argument("folder", type=Path)
+    a.add_argument("--files", type=Path)
     return parser
 
 
