@@ -183,6 +183,9 @@ ADMIN: dict[str, Op] = {
     "audit_entries": lambda s, u, c, b: s.audit_entries(u),
     "verify_audit": lambda s, u, c, b: s.verify_audit(u),
     "import_package": lambda s, u, c, b: s.import_package(u, c.package),
+    "edit_user": lambda s, u, c, b: s.edit_user(u, "olga", "admin"),
+    "reset_password": lambda s, u, c, b: s.reset_password(u, "ada", "a new long password"),
+    "remove_brand": lambda s, u, c, b: s.remove_brand(u, b, "licence ended"),
 }
 OPS = {**SEE, **INSPECT, **MANAGE, **PACKAGES, **WORKSHOP, **RECORDS, **ADMIN}
 EVERYTHING = (SEE, INSPECT, MANAGE, PACKAGES, WORKSHOP, RECORDS, ADMIN)
