@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,11 +113,14 @@ def through_gradio(url: str, photos: list[Path], officers: int) -> Callable[[int
     return request
 
 
-def through_json(url: str, photos: list[Path], officers: int) -> Callable[[int, int], str | None]:
-    """Officers inspecting through the plain JSON endpoint (httpx, one session each)."""
+def through_json(url: str | Sequence[str], photos: list[Path],
+                 officers: int) -> Callable[[int, int], str | None]:
+    """Officers inspecting through the plain JSON endpoint (httpx, one session each); with
+    several servers' URLs, officer n stays on server n modulo their number."""
+    urls = [url] if isinstance(url, str) else list(url)
     clients = []
     for n in range(officers):
-        client = httpx.Client(base_url=url, timeout=120)
+        client = httpx.Client(base_url=urls[n % len(urls)], timeout=120)
         client.post("login", data={"username": f"officer{n}", "password": "bench-password-1"})
         clients.append(client)
     data = [path.read_bytes() for path in photos]
