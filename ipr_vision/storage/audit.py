@@ -29,7 +29,7 @@ from ..domain import Actor, AuditAction, AuditEntry, json_safe
 from .files import replace_atomically
 from .photo_files import TEMP
 from .protocols import AuditCheck
-from .sqlite import Connection, append_only, connect, create_tables, transaction, utc_now
+from .sqlite import Connection, open_beside, transaction, utc_now
 
 DB_NAME = "audit.sqlite"
 HEAD_NAME = "audit.head"
@@ -145,17 +145,11 @@ class AuditRows:
         return None
 
 
-
 class SqliteAuditTrail(AuditRows):
     """The audit trail of a gallery folder, in ``GALLERY/audit.sqlite`` (WAL)."""
 
     def __init__(self, folder: str | Path) -> None:
-        root, lock = Path(folder), threading.RLock()
-        root.mkdir(parents=True, exist_ok=True)
-        db = connect(root / DB_NAME)
-        with transaction(db, lock):
-            create_tables(db, _SCHEMA)
-            append_only(db, "audit")
+        root, db, lock = open_beside(folder, DB_NAME, _SCHEMA, append_only_tables=("audit",))
         super().__init__(db, root, lock)
 
 

@@ -35,7 +35,7 @@ from ..domain import (
 from ..errors import IprVisionError
 from .photo_files import PhotoFiles
 from .protocols import NewInspectedPhoto
-from .sqlite import Connection, append_only, connect, create_tables, transaction, utc_now
+from .sqlite import Connection, open_beside, transaction, utc_now
 
 DB_NAME = "inspections.sqlite"
 
@@ -190,19 +190,12 @@ _PHOTO_COLUMNS = ("inspection_id, position, name, sha256, file, verdict, p_count
                   "product, suggestion, error")
 
 
-
 class SqliteInspectionLog(InspectionRows):
     """The inspection log of a gallery folder, in ``GALLERY/inspections.sqlite`` (WAL)."""
 
     def __init__(self, folder: str | Path) -> None:
-        root, lock = Path(folder), threading.RLock()
-        root.mkdir(parents=True, exist_ok=True)
-        db = connect(root / DB_NAME)
-        with transaction(db, lock):
-            create_tables(db, _SCHEMA)
-            _keep_old_outcomes(db)
-            for table in _TABLES:
-                append_only(db, table)
+        root, db, lock = open_beside(folder, DB_NAME, _SCHEMA, append_only_tables=_TABLES,
+                                     upgrade=_keep_old_outcomes)
         super().__init__(db, root, lock)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,6 +57,25 @@ def transaction(db: Connection, lock: threading.RLock) -> Iterator[Connection]:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+
+def open_beside(folder: str | Path, name: str, schema: str, *,
+                append_only_tables: Sequence[str] = (),
+                upgrade: Callable[[sqlite3.Connection], None] | None = None
+                ) -> tuple[Path, sqlite3.Connection, threading.RLock]:
+    """A store's database file in a gallery folder (made with the folder when absent): its
+    tables created, older rows upgraded, its append-only tables guarded; with the lock that
+    its users hold around each use."""
+    root, lock = Path(folder), threading.RLock()
+    root.mkdir(parents=True, exist_ok=True)
+    db = connect(root / name)
+    with transaction(db, lock):
+        create_tables(db, schema)
+        if upgrade is not None:
+            upgrade(db)
+        for table in append_only_tables:
+            append_only(db, table)
+    return root, db, lock
 
 
 def create_tables(db: sqlite3.Connection, schema: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..domain import Role, User
 from ..errors import AccountError
-from .sqlite import Connection, connect, create_tables, transaction, utc_now
+from .sqlite import Connection, open_beside, transaction, utc_now
 
 DB_NAME = "users.sqlite"
 
@@ -101,10 +101,5 @@ class SqliteUserStore(UserRows):
     """The users of a gallery folder, in ``GALLERY/users.sqlite`` (WAL)."""
 
     def __init__(self, folder: str | Path) -> None:
-        path = Path(folder) / DB_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = threading.RLock()
-        db = connect(path)
-        with transaction(db, lock):
-            create_tables(db, _SCHEMA)
+        _, db, lock = open_beside(folder, DB_NAME, _SCHEMA)
         super().__init__(db, lock)
