@@ -177,8 +177,7 @@ class Service(AdminOperations, PackageOperations):
             raise PermissionDenied(f"{user.name} may not inspect {brand!r}")
         if not sources:
             raise IprVisionError("no photos to inspect")
-        self.gallery.products(brand)  # an unknown brand is named as such
-        if brand not in self.gallery.stocked_brands():
+        if not self.gallery.holds_references(brand):  # an unknown brand is named as such
             # Refused before anything is recorded: an inspection with nothing to compare
             # against would stand in the log as if it had been judged.
             raise GalleryError(f"brand {brand} has no reference photos yet, so a photo cannot "

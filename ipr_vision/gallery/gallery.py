@@ -159,6 +159,11 @@ class Gallery(PackageExchange):
         """Brands that hold at least one reference."""
         return {brand for brand, _, _, count in self.store.counts() if count}
 
+    def holds_references(self, brand: str) -> bool:
+        """Whether the brand has a reference to compare with (an unknown brand is an error),
+        from its loaded index, which an inspection loads anyway: not a count over the store."""
+        return len(self._brands.get(brand)[0].index) > 0
+
     def summary(self) -> GallerySummary:
         brands: dict[str, dict[str, dict[str, int]]] = {}
         for brand, product, label, count in self.store.counts():
