@@ -19,6 +19,7 @@ from ..errors import GalleryError, PackageError
 from .file_intents import FileIntents
 from .photo_files import PhotoFiles
 from .protocols import Change, ExportedPackage, PackageChange
+from .reference_rows import archive_reference, insert_reference
 from .sqlite import Connection, insert, utc_now
 
 #: The columns :func:`origin` reads, from a reference row ``r`` joined by :data:`ORIGIN_JOIN`
@@ -166,34 +167,17 @@ def _apply_rows(db: Connection, brand_id: int, change: PackageChange, files: lis
                    "ON CONFLICT DO NOTHING", (brand_id, product, now))
     withdrawn_by = f"{package.imported_by} (package {package.brand} #{package.sequence})"
     for ref_id, reason in change.withdraw:
-        moved = db.execute(
-            "INSERT INTO removed_refs (id, brand, product, label, sha256, file, source_name, "
-            "photo_group, added_by, added_at, note, removed_by, removed_at, reason, "
-            "package_id) SELECT r.id, b.name, p.name, r.label, r.sha256, r.file, "
-            "r.source_name, r.photo_group, r.added_by, r.added_at, r.note, ?, ?, ?, "
-            "r.package_id FROM refs r JOIN brands b ON b.id=r.brand_id JOIN products p ON "
-            "p.id=r.product_id WHERE r.id=? AND r.brand_id=?",
-            (withdrawn_by, now, reason, ref_id, brand_id)).rowcount
-        if moved:
-            db.execute("DELETE FROM refs WHERE id=?", (ref_id,))
+        archive_reference(db, ref_id, withdrawn_by, now, reason, brand_id)
     ids: list[int | None] = []
     for item, file in zip(change.add, files, strict=True):
-        product_id = db.execute("SELECT id FROM products WHERE brand_id=? AND name=?",
-                                (brand_id, item.product)).fetchone()[0]
-        row = db.execute(
-            "INSERT INTO refs (id, brand_id, product_id, label, sha256, file, source_name, "
-            f"photo_group, added_by, added_at, note, package_id) VALUES ({next_ref_id},"
-            "?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (brand_id, sha256) DO NOTHING RETURNING id",
-            (brand_id, product_id, item.label, item.sha256, file, item.source_name,
-             item.photo_group, item.added_by, item.added_at, item.note, package_id)).fetchone()
-        if row is None:  # added here meanwhile by a local import: it stays local
-            ids.append(None)
-            continue
-        ref_id = int(row[0])
-        ids.append(ref_id)
-        db.execute("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
-                   (ref_id, change.model_id, item.vector.astype("<f4").tobytes()))
-        _add_points(db, ref_id, item.points, package_id)
+        added = insert_reference(
+            db, next_ref_id, brand_id, item.product, label=item.label, sha256=item.sha256,
+            file=file, source_name=item.source_name, photo_group=item.photo_group,
+            added_by=item.added_by, added_at=item.added_at, note=item.note,
+            model_id=change.model_id, vector=item.vector, package_id=package_id)
+        ids.append(added)
+        if added is not None:  # None: added here meanwhile by a local import; it stays local
+            _add_points(db, added, item.points, package_id)
     for ref_id, note, points in change.update:
         if db.execute("UPDATE refs SET note=? WHERE id=? AND brand_id=?",
                       (note, ref_id, brand_id)).rowcount:

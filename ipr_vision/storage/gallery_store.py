@@ -33,6 +33,7 @@ from .gallery_packages import ORIGIN_COLUMNS, ORIGIN_JOIN, PackageRows, origin
 from .gallery_schema import NEXT_REF_ID, open_database
 from .photo_files import PhotoFiles
 from .protocols import BrandVectors, Change, NewReference
+from .reference_rows import archive_reference, insert_reference, vector_bytes
 from .sqlite import Connection, insert, transaction, utc_now
 
 
@@ -196,22 +197,11 @@ class SqlGalleryStore(PackageRows, ABC):
                 for item, file in zip(items, files, strict=True):
                     db.execute("INSERT INTO products (brand_id, name, created_at) VALUES "
                                "(?, ?, ?) ON CONFLICT DO NOTHING", (brand_id, item.product, now))
-                    product_id = db.execute("SELECT id FROM products WHERE brand_id=? AND name=?",
-                                            (brand_id, item.product)).fetchone()[0]
-                    row = db.execute(
-                        "INSERT INTO refs (id, brand_id, product_id, label, sha256, file, "
-                        "source_name, photo_group, added_by, added_at, note) VALUES "
-                        f"({self.next_ref_id},?,?,?,?,?,?,?,?,?,?) "
-                        "ON CONFLICT (brand_id, sha256) DO NOTHING RETURNING id",
-                        (brand_id, product_id, item.label, item.sha256, file, item.source_name,
-                         item.photo_group, added_by, now, item.note)).fetchone()
-                    if row is None:  # the brand holds it already (another process, meanwhile)
-                        ids.append(None)
-                        continue
-                    ref_id = int(row[0])
-                    ids.append(ref_id)
-                    db.execute("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
-                               (ref_id, model_id, _blob(item.vector)))
+                    ids.append(insert_reference(
+                        db, self.next_ref_id, brand_id, item.product, label=item.label,
+                        sha256=item.sha256, file=file, source_name=item.source_name,
+                        photo_group=item.photo_group, added_by=added_by, added_at=now,
+                        note=item.note, model_id=model_id, vector=item.vector))
                 revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                       "RETURNING revision", (brand_id,)).fetchone()[0]
                 self._intents.done(db, intent_ids)
@@ -233,17 +223,8 @@ class SqlGalleryStore(PackageRows, ABC):
             for ref_id in dict.fromkeys(int(i) for i in ref_ids):
                 row = db.execute("SELECT b.name FROM refs r JOIN brands b ON b.id=r.brand_id "
                                  "WHERE r.id=?", (ref_id,)).fetchone()
-                if row is None:
-                    continue
-                db.execute(
-                    "INSERT INTO removed_refs (id, brand, product, label, sha256, file, "
-                    "source_name, photo_group, added_by, added_at, note, removed_by, removed_at, "
-                    "reason, package_id) SELECT r.id, b.name, p.name, r.label, r.sha256, r.file, "
-                    "r.source_name, r.photo_group, r.added_by, r.added_at, r.note, ?, ?, ?, "
-                    "r.package_id FROM refs r JOIN brands b ON b.id=r.brand_id JOIN products p "
-                    "ON p.id=r.product_id WHERE r.id=?", (by, now, reason, ref_id))
-                db.execute("DELETE FROM refs WHERE id=?", (ref_id,))
-                removed.setdefault(row[0], []).append(ref_id)
+                if row is not None and archive_reference(db, ref_id, by, now, reason):
+                    removed.setdefault(row[0], []).append(ref_id)
             return [Change(brand, ids, int(db.execute(
                 "UPDATE brands SET revision = revision + 1 WHERE name=? RETURNING revision",
                 (brand,)).fetchone()[0])) for brand, ids in removed.items()]
@@ -363,7 +344,7 @@ class SqlGalleryStore(PackageRows, ABC):
                 "INSERT INTO embeddings (ref_id, model_id, vector) SELECT ?, ?, ? WHERE EXISTS "
                 "(SELECT 1 FROM refs WHERE id=?) ON CONFLICT (ref_id, model_id) DO UPDATE SET "
                 "vector=excluded.vector",
-                [(int(i), model_id, _blob(v), int(i))
+                [(int(i), model_id, vector_bytes(v), int(i))
                  for i, v in zip(ref_ids, vectors, strict=True)])
 
     def model_ids(self) -> dict[str, int]:
@@ -442,6 +423,3 @@ class SqliteGalleryStore(SqlGalleryStore):
     def _database_problems(self) -> list[str]:
         return [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]
 
-
-def _blob(vector: np.ndarray) -> bytes:
-    return np.asarray(vector, dtype="<f4").tobytes()
