@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from ...errors import StorageError
 
@@ -75,7 +76,7 @@ class LocalServer:
         if not (self.data / "PG_VERSION").is_file():
             self._create(port or _free_port())
         if not self.running():
-            port = port or int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
+            port = port or urlsplit(self.url).port or _free_port()
             self._set_port(port)
             log = self.folder / "server.log"
             log.touch()
@@ -118,13 +119,14 @@ class LocalServer:
             f"postgresql://postgres:{password}@127.0.0.1:{port}/{DATABASE}\n")
 
     def _set_port(self, port: int) -> None:
-        head, tail = self.url.rsplit(":", 1)
-        self._url_file.write_text(f"{head}:{port}/{tail.split('/', 1)[1]}\n")
+        parts = urlsplit(self.url)
+        netloc = f"{parts.netloc.rsplit(':', 1)[0]}:{port}"
+        self._url_file.write_text(urlunsplit(parts._replace(netloc=netloc)) + "\n")
 
     def _create_database(self) -> None:
         import psycopg
 
-        admin = self.url.rsplit("/", 1)[0] + "/postgres"
+        admin = urlunsplit(urlsplit(self.url)._replace(path="/postgres"))
         with psycopg.connect(admin, autocommit=True) as db:
             if not db.execute("SELECT 1 FROM pg_database WHERE datname=%s",
                               (DATABASE,)).fetchone():
