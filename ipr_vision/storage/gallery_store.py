@@ -1,8 +1,8 @@
 """The gallery's rows and photo files: in one folder with a SQLite database (the embedded
 default), or in PostgreSQL with the photo files in a folder every app server reaches
 (:mod:`.postgres.gallery`). One implementation for both: the SQL is portable, and what differs
-(opening, the next reference id, a read snapshot, the database's own checks) is each
-subclass's.
+(opening, the next reference id, how a read snapshot begins, the database's own checks) is
+each subclass's.
 
 Layout of a gallery folder::
 
@@ -44,6 +44,8 @@ class SqlGalleryStore(PackageRows, ABC):
 
     #: The SQL expression of a new reference's id: never one a removed reference had.
     next_ref_id: str
+    #: The statement that begins a read-only transaction whose reads all see one moment.
+    begin_snapshot: str
 
     def __init__(self, db: Connection, root: Path, lock: threading.RLock) -> None:
         self.root, self._db, self._lock = root, db, lock
@@ -67,9 +69,15 @@ class SqlGalleryStore(PackageRows, ABC):
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    @abstractmethod
-    def _snapshot(self) -> AbstractContextManager[None]:
-        """A read-only transaction whose reads all see one moment (taken under the lock)."""
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """A read transaction whose reads all see one moment (under the lock)."""
+        with self._lock:
+            self._db.execute(self.begin_snapshot)
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
 
     @abstractmethod
     def _database_problems(self) -> list[str]:
@@ -402,6 +410,7 @@ class SqliteGalleryStore(SqlGalleryStore):
     """The gallery store of one folder (SQLite WAL): the embedded default."""
 
     next_ref_id = NEXT_REF_ID
+    begin_snapshot = "BEGIN"  # a SQLite transaction reads one snapshot of the WAL
 
     def __init__(self, root: str | Path, *, create: bool = True) -> None:
         lock = threading.RLock()
@@ -410,15 +419,6 @@ class SqliteGalleryStore(SqlGalleryStore):
     @property
     def location(self) -> Path:
         return self.root
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[None]:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield
-            finally:
-                self._db.execute("COMMIT")
 
     def _database_problems(self) -> list[str]:
         return [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]

@@ -12,8 +12,6 @@ written once and never change: any file store that every server mounts serves th
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,6 +34,7 @@ class PostgresGalleryStore(SqlGalleryStore):
     """The gallery store of a PostgreSQL database (migrated on open)."""
 
     next_ref_id = "nextval('ref_ids')"
+    begin_snapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = split_url(url)[0]
@@ -45,15 +44,6 @@ class PostgresGalleryStore(SqlGalleryStore):
     @property
     def location(self) -> str:
         return f"{self.url}{'&' if '?' in self.url else '?'}files={self.root}"
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[None]:
-        with self._lock:
-            self._db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try:
-                yield
-            finally:
-                self._db.execute("COMMIT")
 
     def _database_problems(self) -> list[str]:
         return []  # PostgreSQL checks its pages itself (checksums) and reports in its log
