@@ -360,6 +360,9 @@ class AuditAction(StrEnum):
     PACKAGE_IMPORT = "package_import"
     PACKAGE_REFUSED = "package_refused"  # a package that failed a check: nothing changed
     GALLERY_COPY = "gallery_copy"  # the whole gallery copied to or from another backend
+    # photos or an outcome whose entry was appended but whose record never committed (the
+    # process stopped in between): the earlier entry stays, this one says it did not happen
+    RECORD_LOST = "record_lost"
 
 
 @dataclass(frozen=True)

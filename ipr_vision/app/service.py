@@ -58,6 +58,7 @@ from .accounts import Accounts
 from .actors import web_actor
 from .admin_service import AdminOperations
 from .packages_service import PackageOperations
+from .record_trail import Unsettled, settle
 
 #: Called with (photos done, photos in all) while a batch is inspected.
 Progress = Callable[[int, int], None]
@@ -117,6 +118,11 @@ class Service(AdminOperations, PackageOperations):
         for brand, count in self.gallery.stale_embeddings().items():
             announce(brand, count, self.gallery.embedder.model_id)
             self.gallery.reembed(brand)
+
+    def settle_interrupted_writes(self) -> list[Unsettled]:
+        """Say in the audit trail which audited inspection writes never committed (a process
+        stopped between the two); run before serving and when the trail is checked."""
+        return settle(self.log, self.audit)
 
     def close(self) -> None:
         self.gallery.close()
@@ -201,12 +207,18 @@ class Service(AdminOperations, PackageOperations):
         if current is not None and not results:
             return InspectionOutcome(current, [])
         recorded = [_recorded(*r) for r in results]
-        inspection = (self.log.add_photos(current.id, recorded) if current is not None
-                      else self.log.record(user.name, brand, product, recorded))
-        self.audit.append(
-            actor or web_actor(user), AuditAction.INSPECTION, brand=brand, target=inspection.id,
-            added_to_earlier=current is not None, product=product,
-            photos=[[p.name, p.sha256, p.verdict, p.p_counterfeit, p.error] for p in recorded])
+
+        def audited(inspection_id: str) -> None:  # inside the log's write: see record_trail
+            self.audit.append(
+                actor or web_actor(user), AuditAction.INSPECTION, brand=brand,
+                target=inspection_id, added_to_earlier=current is not None, product=product,
+                photos=[[p.name, p.sha256, p.verdict, p.p_counterfeit, p.error]
+                        for p in recorded])
+
+        inspection = (
+            self.log.add_photos(current.id, recorded, before_commit=audited)
+            if current is not None
+            else self.log.record(user.name, brand, product, recorded, before_commit=audited))
         return InspectionOutcome(inspection, results)
 
     def _own(self, user: User, inspection_id: str, brand: str) -> Inspection:
@@ -272,10 +284,11 @@ class Service(AdminOperations, PackageOperations):
         if not can_record_outcome(user, chosen, inspection.officer, inspection.brand):
             raise PermissionDenied(f"{user.name} may not record {outcome!r} for inspection "
                                    f"{inspection_id}")
-        updated = self.log.add_outcome(inspection_id, chosen, user.name, user.role, note)
-        self.audit.append(web_actor(user), AuditAction.OUTCOME, brand=inspection.brand,
-                          target=inspection_id, outcome=chosen, note=note.strip())
-        return updated
+        return self.log.add_outcome(
+            inspection_id, chosen, user.name, user.role, note,
+            before_commit=lambda target: self.audit.append(
+                web_actor(user), AuditAction.OUTCOME, brand=inspection.brand, target=target,
+                outcome=chosen, note=note.strip()))
 
     def inspection(self, user: User, inspection_id: str) -> Inspection:
         inspection = self.log.get(inspection_id)

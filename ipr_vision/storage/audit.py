@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS audit (
     hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, seq);
-CREATE INDEX IF NOT EXISTS audit_brand ON audit (brand, seq)
+CREATE INDEX IF NOT EXISTS audit_brand ON audit (brand, seq);
+CREATE INDEX IF NOT EXISTS audit_action ON audit (action, seq)
 """
 _COLUMNS = "seq, at, actor, role, via, client, action, brand, target, detail, prev, hash"
 
@@ -95,11 +96,13 @@ class AuditRows:
                            self.root / TEMP)
 
     def entries(self, *, since: str | None = None, actor: str | None = None,
-                brand: str | None = None, limit: int | None = None) -> list[AuditEntry]:
+                brand: str | None = None, action: AuditAction | None = None,
+                limit: int | None = None) -> list[AuditEntry]:
         """Oldest first; ``since`` is an ISO date or time in UTC (entries at or after it);
         with ``limit``, the newest ``limit`` of those."""
         where, params = [], []
-        for column, value in (("at >= ?", since), ("actor = ?", actor), ("brand = ?", brand)):
+        for column, value in (("at >= ?", since), ("actor = ?", actor), ("brand = ?", brand),
+                              ("action = ?", action and str(action))):
             if value is not None:
                 where.append(column)
                 params.append(value)

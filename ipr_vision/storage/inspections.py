@@ -10,6 +10,12 @@ A photo file is written (temp file, fsync, rename) before the row that names it,
 never points at a missing photo; a crash in between leaves at most an unnamed photo file.
 The suggestion is kept as the JSON the CLI prints, so a record reads the same years later
 whatever the code does by then.
+
+Each write takes ``before_commit``: called with the inspection's id after its rows are written
+and before they commit, while this log's writers of every process wait. The service appends the
+record's audit entry there, so a record never exists without its entry; what a process stopped
+between the two commits leaves is found under :meth:`InspectionRows.held_counts`
+(see :mod:`ipr_vision.app.record_trail`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -74,6 +81,8 @@ CREATE TABLE IF NOT EXISTS outcomes (
 CREATE INDEX IF NOT EXISTS outcomes_inspection ON outcomes (inspection_id, id)
 """
 _TABLES = ("inspections", "inspected_photos", "outcomes")
+#: Called with an inspection's id inside its write transaction (see the module's docstring).
+BeforeCommit = Callable[[str], object]
 
 
 class InspectionRows:
@@ -91,7 +100,8 @@ class InspectionRows:
             self._db.close()
 
     def record(self, officer: str, brand: str, product: str | None,
-               photos: Sequence[NewInspectedPhoto]) -> Inspection:
+               photos: Sequence[NewInspectedPhoto], *,
+               before_commit: BeforeCommit | None = None) -> Inspection:
         """Keep the photos and what was suggested for each (or why a photo failed)."""
         now = datetime.now(timezone.utc)
         inspection_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -102,9 +112,12 @@ class InspectionRows:
                                                          now.isoformat(timespec="seconds")))
             self._db.executemany(f"INSERT INTO inspected_photos ({_PHOTO_COLUMNS}) VALUES "
                                  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            if before_commit is not None:
+                before_commit(inspection_id)
         return self.get(inspection_id)
 
-    def add_photos(self, inspection_id: str, photos: Sequence[NewInspectedPhoto]) -> Inspection:
+    def add_photos(self, inspection_id: str, photos: Sequence[NewInspectedPhoto], *,
+                   before_commit: BeforeCommit | None = None) -> Inspection:
         """More views of the same item, after the inspection's earlier photos."""
         with transaction(self._db, self._lock) as db:
             _require(db, inspection_id)
@@ -113,7 +126,22 @@ class InspectionRows:
             db.executemany(f"INSERT INTO inspected_photos ({_PHOTO_COLUMNS}) VALUES "
                            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            self._photo_rows(inspection_id, int(start), photos))
+            if before_commit is not None:
+                before_commit(inspection_id)
         return self.get(inspection_id)
+
+    @contextmanager
+    def held_counts(self) -> Iterator[dict[str, tuple[int, int]]]:
+        """Each inspection's numbers of photos and outcomes, with this log's writers of every
+        process held back until the block ends: none is then between a write's audit entry
+        and its commit, so a count short of its entries is a write that never arrived."""
+        with transaction(self._db, self._lock) as db:
+            counts = {str(row[0]): (int(row[1]), 0) for row in db.execute(
+                "SELECT inspection_id, COUNT(*) FROM inspected_photos GROUP BY inspection_id")}
+            for row in db.execute("SELECT inspection_id, COUNT(*) FROM outcomes "
+                                  "GROUP BY inspection_id"):
+                counts[str(row[0])] = (counts.get(str(row[0]), (0, 0))[0], int(row[1]))
+            yield counts
 
     def _photo_rows(self, inspection_id: str, start: int,
                     photos: Sequence[NewInspectedPhoto]) -> list[tuple[object, ...]]:
@@ -132,7 +160,8 @@ class InspectionRows:
         return rows
 
     def add_outcome(self, inspection_id: str, outcome: Outcome, by: str, role: str,
-                    note: str = "") -> Inspection:
+                    note: str = "", *, before_commit: BeforeCommit | None = None
+                    ) -> Inspection:
         """Record an outcome after the inspection's earlier ones, which stay as they were."""
         parse(Outcome, outcome, "outcome")  # never store what no rule knows
         with transaction(self._db, self._lock) as db:
@@ -140,6 +169,8 @@ class InspectionRows:
             db.execute("INSERT INTO outcomes (inspection_id, outcome, by, role, at, note) "
                        "VALUES (?, ?, ?, ?, ?, ?)",
                        (inspection_id, str(outcome), by, role, utc_now(), note.strip()))
+            if before_commit is not None:
+                before_commit(inspection_id)
         return self.get(inspection_id)
 
     def get(self, inspection_id: str) -> Inspection:

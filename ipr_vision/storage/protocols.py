@@ -16,6 +16,7 @@ and its siblings. The value types below are what crosses the boundary.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -338,16 +339,26 @@ class InspectionLog(Protocol):
     def close(self) -> None: ...
 
     def record(self, officer: str, brand: str, product: str | None,
-               photos: Sequence[NewInspectedPhoto]) -> Inspection: ...
+               photos: Sequence[NewInspectedPhoto], *,
+               before_commit: Callable[[str], object] | None = None) -> Inspection:
+        """A new inspection; ``before_commit(its id)`` runs inside the write, before it
+        commits (where its audit entry is appended)."""
+        ...
 
-    def add_photos(self, inspection_id: str,
-                   photos: Sequence[NewInspectedPhoto]) -> Inspection:
+    def add_photos(self, inspection_id: str, photos: Sequence[NewInspectedPhoto], *,
+                   before_commit: Callable[[str], object] | None = None) -> Inspection:
         """More views of the same item, after the inspection's earlier photos."""
         ...
 
     def add_outcome(self, inspection_id: str, outcome: Outcome, by: str, role: str,
-                    note: str = "") -> Inspection:
+                    note: str = "", *, before_commit: Callable[[str], object] | None = None
+                    ) -> Inspection:
         """A new entry in the inspection's outcome history (earlier ones never change)."""
+        ...
+
+    def held_counts(self) -> AbstractContextManager[dict[str, tuple[int, int]]]:
+        """Each inspection's numbers of photos and outcomes, with the log's writers held
+        back while the block runs."""
         ...
 
     def get(self, inspection_id: str) -> Inspection: ...
@@ -368,7 +379,8 @@ class AuditTrail(Protocol):
                target: str | None = None, **detail: Any) -> AuditEntry: ...
 
     def entries(self, *, since: str | None = None, actor: str | None = None,
-                brand: str | None = None, limit: int | None = None) -> list[AuditEntry]:
+                brand: str | None = None, action: AuditAction | None = None,
+                limit: int | None = None) -> list[AuditEntry]:
         """Oldest first, filtered; with ``limit``, the newest ``limit`` of them."""
         ...
 

@@ -20,8 +20,9 @@ from argon2 import PasswordHasher
 
 from ipr_vision import Gallery
 from ipr_vision.app.accounts import Accounts
+from ipr_vision.app.actors import web_actor
 from ipr_vision.app.service import Service
-from ipr_vision.domain import Label, User
+from ipr_vision.domain import AuditAction, Label, Outcome, User
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import GalleryError, IprVisionError, PermissionDenied, PhotoError
 from ipr_vision.intake.photo import Photo
@@ -445,6 +446,48 @@ def test_outcomes_by_role(service: Service, tmp_path: Path) -> None:
                        ("ron", oscars, "confirmed_genuine"), ("ada", oscars, "released")]
     with pytest.raises(IprVisionError, match="no inspection 'nope'"):
         service.set_outcome(user("ada"), "nope", "seized")
+
+
+class StoppedBeforeCommit(BaseException):
+    """What a process killed between the audit entry and the record's commit leaves, raised
+    where the kill would land (not an Exception, as a kill is not one either)."""
+
+
+def test_writes_are_audited_before_they_commit_and_settled_when_they_never_do(
+        service: Service, tmp_path: Path) -> None:
+    """An entry whose write never committed is said so in the trail (record_lost), once; a
+    record nobody audited is named, never settled; and the chain stays sound."""
+    from ipr_vision.app.record_trail import settle, unsettled
+
+    olga, ada = service.user("olga"), service.user("ada")
+    made = service.inspect(olga, "nike", None, [query(tmp_path, "boot", "fake", 9)]).inspection
+    service.set_outcome(olga, made.id, "seized")
+    assert unsettled(service.log, service.audit) == []
+
+    def killed(target: str) -> None:
+        service.audit.append(web_actor(olga), AuditAction.OUTCOME, brand="nike", target=target,
+                             outcome="released", note="")
+        raise StoppedBeforeCommit
+
+    with pytest.raises(StoppedBeforeCommit):
+        service.log.add_outcome(made.id, Outcome.RELEASED, "olga", "officer",
+                                before_commit=killed)
+    assert [e.outcome for e in service.log.get(made.id).history] == ["seized"]
+    assert [(u.photos, u.outcomes) for u in unsettled(service.log, service.audit)] == [(0, 1)]
+    assert service.verify_audit(ada).ok  # settles first
+    lost = service.audit.entries(action=AuditAction.RECORD_LOST)
+    assert [(e.actor, e.target, e.detail) for e in lost] == [
+        ("ipr-vision", made.id, {"photos": 0, "outcomes": 1})]
+    assert settle(service.log, service.audit) == []  # once
+    assert len(service.audit.entries(action=AuditAction.RECORD_LOST)) == 1
+
+    # A record with no entry (never written by ipr-vision) is named and left for a person.
+    service.log.add_outcome(made.id, Outcome.RELEASED, "olga", "officer")
+    assert [(u.inspection_id, u.outcomes) for u in settle(service.log, service.audit)] == [
+        (made.id, -1)]
+    assert "no audit entry" in unsettled(service.log, service.audit)[0].describe()
+    assert len(service.audit.entries(action=AuditAction.RECORD_LOST)) == 1
+    assert service.audit.verify().ok
 
 
 def test_inspections_each_role_sees(service: Service, tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from ipr_vision import Gallery
+from ipr_vision.domain import Actor, AuditAction
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.storage import NewInspectedPhoto
 from tests.support import write_photo_folder
 
 
@@ -81,7 +83,7 @@ from ipr_vision.storage import open_audit_trail
 trail = open_audit_trail(sys.argv[1])
 actor = Actor(sys.argv[2], "officer", "cli")
 while True:
-    trail.append(actor, AuditAction.INSPECTION, brand="nike", target="x", photos=3)
+    trail.append(actor, AuditAction.LOGIN, brand="nike", target="x", attempt=3)
 """
 
 
@@ -135,3 +137,65 @@ def test_two_writers_killed_mid_append_leave_a_sound_chain(gallery_location: str
         assert check.entries > before
         before = check.entries
         trail.close()
+
+
+_OUTCOME_SAVER = """
+import sys
+from ipr_vision.app.service import Service
+service = Service.open(sys.argv[1], create=False)
+olga = service.user("olga")
+while True:
+    for outcome in ("seized", "released"):
+        service.set_outcome(olga, sys.argv[2], outcome, sys.argv[3])
+"""
+
+
+@pytest.mark.slow
+def test_app_servers_killed_while_saving_outcomes_leave_no_untraced_record(
+        gallery_location: str | Path, embedder: MobileNetV2Embedder) -> None:
+    """Two app servers saving outcomes, killed at some instant, rounds after rounds: every
+    saved outcome has its audit entry; an entry whose outcome never committed is followed by a
+    record_lost entry once the trail is settled; the chain stays sound."""
+    from argon2 import PasswordHasher
+
+    from ipr_vision.app.accounts import Accounts
+    from ipr_vision.app.record_trail import settle, unsettled
+    from ipr_vision.app.service import Service
+
+    service = Service(Gallery(gallery_location, embedder=embedder), users=Accounts.open(
+        gallery_location, hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)))
+    service.users.add("olga", "officer", "correct horse battery")
+    made = service.log.record(
+        "olga", "nike", None, [NewInspectedPhoto("a.jpg", error="not a photo")],
+        before_commit=lambda target: service.audit.append(
+            Actor("olga", "officer", "cli"), AuditAction.INSPECTION, brand="nike",
+            target=target, photos=[["a.jpg", None, None, None, "not a photo"]]))
+    saved = 0
+    for round_ in range(3):
+        savers = [subprocess.Popen([sys.executable, "-c", _OUTCOME_SAVER, str(gallery_location),
+                                    made.id, name], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
+                  for name in ("server-a", "server-b")]
+        deadline = time.monotonic() + 90
+        while {e.note for e in service.log.get(made.id).history[saved:]} != {
+                "server-a", "server-b"}:
+            assert time.monotonic() < deadline, [s.poll() and s.stderr.read() for s in savers]
+            time.sleep(0.02)
+        time.sleep(0.011 * round_)  # land the kills at different instants
+        for saver in savers:
+            saver.send_signal(signal.SIGKILL)
+            saver.wait()
+        history = service.log.get(made.id).history
+        assert len(history) > saved
+        saved = len(history)
+        assert all(u.outcomes >= 0 and u.photos == 0 for u in unsettled(service.log,
+                                                                           service.audit))
+        settle(service.log, service.audit)
+        assert unsettled(service.log, service.audit) == []
+        check = service.audit.verify()
+        assert check.ok, check.broken
+    audited = service.audit.entries(action=AuditAction.OUTCOME)
+    lost = sum(e.detail["outcomes"] for e in service.audit.entries(
+        action=AuditAction.RECORD_LOST))
+    assert len(audited) - lost == saved
+    service.close()

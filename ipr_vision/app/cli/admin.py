@@ -39,6 +39,8 @@ def serve(args: argparse.Namespace) -> int:
     own = service.location / "servers" / f"{socket.gethostname()}-{os.getpid()}"
     try:
         prepare_environment(own)  # before gradio is imported
+        for found in service.settle_interrupted_writes():
+            print(f"{PROG}: {found.describe()}", flush=True)
         service.reembed_stale(lambda brand, count, model: print(
             f"{PROG}: re-embedding {count} reference(s) of {brand} with {model} before serving",
             flush=True))

@@ -6,6 +6,8 @@ import argparse
 import json
 
 from ...gallery import Gallery
+from ...storage import open_inspection_log
+from ..record_trail import settle
 
 
 def audit(args: argparse.Namespace) -> int:
@@ -15,7 +17,14 @@ def audit(args: argparse.Namespace) -> int:
 
 def _verify(gallery: Gallery) -> int:
     """Exit 1 with the first broken link; the head printed on success is worth keeping
-    elsewhere (a rewrite of the whole chain would change it)."""
+    elsewhere (a rewrite of the whole chain would change it). Inspection writes a stopped
+    process left half done are first said so in the trail, and records with no entry named."""
+    log = open_inspection_log(gallery.location)
+    try:
+        for found in settle(log, gallery.audit):
+            print(found.describe())
+    finally:
+        log.close()
     check = gallery.audit.verify()
     if not check.ok:
         print(f"audit trail BROKEN after {check.entries} sound entries: {check.broken}")
@@ -34,3 +43,4 @@ def _list(gallery: Gallery, args: argparse.Namespace) -> int:
         print(f"{entry.seq}\t{entry.at}\t{entry.actor} ({entry.role or '-'}, {via})\t"
               f"{entry.action}\t{entry.brand or '-'}\t{entry.target or '-'}\t{detail}")
     return 0
+

@@ -228,7 +228,10 @@ CREATE TRIGGER inspected_photos_append_only BEFORE UPDATE OR DELETE ON inspected
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER outcomes_append_only BEFORE UPDATE OR DELETE ON outcomes
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
-"""),)
+"""), (2, """
+-- the records' entries, read when settling writes a stopped process left unfinished
+CREATE INDEX audit_action ON audit (action, seq);
+"""))
 
 
 def migrate(db: Connection) -> int:
