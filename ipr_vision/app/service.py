@@ -57,6 +57,7 @@ from ..storage import AuditTrail, InspectionLog, NewInspectedPhoto, open_inspect
 from .accounts import Accounts
 from .actors import web_actor
 from .admin_service import AdminOperations
+from .adoption_service import AdoptionOperations
 from .packages_service import PackageOperations
 from .record_trail import Unsettled, settle
 
@@ -81,7 +82,7 @@ class InspectionOutcome:
         return str(result)
 
 
-class Service(AdminOperations, PackageOperations):
+class Service(AdminOperations, PackageOperations, AdoptionOperations):
     """A gallery folder served to logged-in users: the gallery, its users, its inspection log.
 
     Users and the audit trail (:class:`.admin_service.AdminOperations`) are an admin's job.

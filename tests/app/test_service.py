@@ -448,6 +448,41 @@ def test_outcomes_by_role(service: Service, tmp_path: Path) -> None:
         service.set_outcome(user("ada"), "nope", "seized")
 
 
+def test_a_confirmed_inspection_becomes_references_once_with_its_provenance(
+        service: Service, tmp_path: Path) -> None:
+    user = service.user
+    photos = [query(tmp_path, "boot", "fake", 11), query(tmp_path, "boot", "fake", 12)]
+    made = service.inspect(user("olga"), "nike", "boot", photos).inspection
+    with pytest.raises(GalleryError, match="no confirmation"):
+        service.adopt_inspection(user("rita"), made.id)
+    service.set_outcome(user("olga"), made.id, "seized")
+    with pytest.raises(GalleryError, match="no confirmation"):  # a decision is not a label
+        service.adopt_inspection(user("rita"), made.id)
+    service.set_outcome(user("rita"), made.id, "confirmed_fake")
+    before = snapshot(service)
+    for name in ("olga", "ron", "tom"):  # an officer, another brand's holder, a trainer
+        with pytest.raises(PermissionDenied):
+            service.adopt_inspection(user(name), made.id)
+    assert snapshot(service) == before
+
+    report = service.adopt_inspection(user("rita"), made.id)
+    assert [name for name, _ in report.added] == [p.name for p in photos]
+    adopted = service.gallery.references(ids=[ref for _, ref in report.added])
+    assert {(r.brand, r.product, r.label, r.photo_group) for r in adopted} == {
+        ("nike", "boot", "fake", f"group:inspection-{made.id}")}
+    assert all(f"inspection {made.id}" in r.note and "officer olga" in r.note
+               and "confirmed_fake by rita" in r.note for r in adopted)
+    again = service.adopt_inspection(user("ada"), made.id)  # nothing twice
+    assert not again.added and len(again.duplicates) == 2
+    # The next inspection of the same item finds it among the fakes.
+    found = service.inspect(user("oscar"), "nike", "boot", photos[:1]).results[0][1]
+    assert found.nearest_fake[0].ref in {ref for _, ref in report.added}
+    assert found.nearest_fake[0].similarity > 0.99
+    notes = [e for e in service.audit.entries(action=AuditAction.NOTE)
+             if e.actor == "rita" and made.id in e.detail.get("note", "")]
+    assert len(notes) == 2
+
+
 class StoppedBeforeCommit(BaseException):
     """What a process killed between the audit entry and the record's commit leaves, raised
     where the kill would land (not an Exception, as a kill is not one either)."""
