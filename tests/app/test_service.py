@@ -476,6 +476,7 @@ def test_a_confirmed_inspection_becomes_references_once_with_its_provenance(
     assert not again.added and len(again.duplicates) == 2
     # The next inspection of the same item finds it among the fakes.
     found = service.inspect(user("oscar"), "nike", "boot", photos[:1]).results[0][1]
+    assert isinstance(found, Suggestion)
     assert found.nearest_fake[0].ref in {ref for _, ref in report.added}
     assert found.nearest_fake[0].similarity > 0.99
     notes = [e for e in service.audit.entries(action=AuditAction.NOTE)
