@@ -32,6 +32,7 @@ from ..core.roles import (
     sees_inspection,
     visible_brands,
 )
+from ..core.suggest import ItemCandidate
 from ..core.workshop import QuizResult, draw_quiz, grade
 from ..domain import (
     Actor,
@@ -267,6 +268,14 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations):
                           target=inspection_id, pack=pack.folder.name, photo=photo.sha256,
                           manifest_sha256=hashlib.sha256(pack.manifest.read_bytes()).hexdigest())
         return archive
+
+    def identify(self, user: User, source: Path) -> list[ItemCandidate]:
+        """What is this item? The products it most resembles (top 3) among the stocked brands
+        this user may inspect: for goods whose brand nobody named."""
+        brands = sorted(b for b in self.gallery.stocked_brands() if can_inspect(user, b))
+        if not brands:
+            raise GalleryError("no brand you may inspect has reference photos yet")
+        return self.gallery.identify(self.gallery.read(source, name=source.name), brands=brands)
 
     def inspections(self, user: User, limit: int = 200) -> list[Inspection]:
         """The inspections this user may see, newest first."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -161,6 +162,28 @@ def assess(query: np.ndarray, index: BrandIndex, brand_calibration: BrandCalibra
     verdict, reason = decide(score, calibration)
     return Assessment(product, candidates, verdict, reason, calibration.p_counterfeit(score),
                       score, mode.mode, nearest_genuine, nearest_fake, calibration)
+
+
+@dataclass(frozen=True)
+class ItemCandidate:
+    """A brand's product that a photo of an unnamed item may show, by its most similar
+    reference photo (either label: a fake looks like the product it copies)."""
+
+    brand: str
+    product: str
+    similarity: float
+
+
+def propose_items(query: np.ndarray, indexes: Mapping[str, BrandIndex], n: int = 3
+                  ) -> list[ItemCandidate]:
+    """The products of all the brands given most like the photo, best first. The officer sees
+    the top few with their similarity, so a near tie between two products reads as one, and
+    the first is judged as if it had been named (see :func:`assess`)."""
+    query = np.asarray(query, dtype=np.float32)
+    found = [ItemCandidate(brand, product, similarity)
+             for brand, index in indexes.items()
+             for product, similarity in index.product_maxima(query)[0]]
+    return sorted(found, key=lambda c: -c.similarity)[:n]
 
 
 def _nearest(ids: np.ndarray, sims: np.ndarray, n: int) -> list[tuple[int, float]]:

@@ -18,6 +18,7 @@ from typing import Any
 from ..core.health import ProductHealth, product_health
 from ..core.index import BrandIndex
 from ..core.scoring import Policy
+from ..core.suggest import ItemCandidate
 from ..core.workshop import confusable_pairs
 from ..domain import (
     Actor,
@@ -377,6 +378,11 @@ class Gallery(PackageExchange):
                 product: str | None = None, name: str | None = None) -> Suggestion:
         """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product."""
         return self._inspector.inspect(photo, brand, product, name)
+
+    def identify(self, photo: str | Path | bytes | Photo, *, brands: Iterable[str] | None = None,
+                 n: int = 3) -> list[ItemCandidate]:
+        """What is this item? The products of ``brands`` (default: all) it most resembles."""
+        return self._inspector.identify(photo, self.brands() if brands is None else brands, n)
 
     def inspect_many(self, photos: Iterable[str | Path], *, brand: str,
                      product: str | None = None) -> Iterator[Suggestion | PhotoError]:

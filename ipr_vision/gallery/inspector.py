@@ -7,11 +7,11 @@ the references an officer looks at.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..core.quality import assess_quality
-from ..core.suggest import assess
+from ..core.suggest import ItemCandidate, assess, propose_items
 from ..domain import Reference, Verdict
 from ..embedders import Embedder, draft_size
 from ..errors import GalleryError
@@ -66,6 +66,15 @@ class Inspector:
             operating_point=None if calibration is None else calibration.operating_point(
                 policy.max_genuine_flagged).to_dict(),
             model=embedder.model_id, gallery_revision=state.revision, quality=quality)
+
+    def identify(self, source: str | Path | bytes | Photo, brands: Iterable[str], n: int = 3,
+                 name: str | None = None) -> list[ItemCandidate]:
+        """The brands' products a photo of an unnamed item most resembles, best first (brands
+        without references are passed over)."""
+        photo = self.read(source, name)
+        indexes = {brand: self.brands.get(brand)[0].index for brand in brands}
+        query = self._embedder().embed([photo.image])[0]
+        return propose_items(query, {b: i for b, i in indexes.items() if len(i)}, n)
 
     def references(self, ref_ids: list[int]) -> dict[int, Reference]:
         """References by id (an empty request reads nothing)."""

@@ -133,6 +133,24 @@ def test_wrong_input_gives_one_clear_line(args: list[str], fragment: str, cli_ga
     assert_one_line_error(cli(*args, check=False), fragment)
 
 
+def test_inspect_without_a_brand_proposes_one(cli_gallery: str | Path, tmp_path: Path) -> None:
+    photo = tmp_path / "unnamed.jpg"
+    synthetic_photo("boot", "fake", 77_100).save(photo)
+    result = cli("inspect", photo, "--gallery", cli_gallery, "--json")
+    line = json.loads(result.stdout)
+    assert line["brand"] == "acme" and line["brand_proposed"] is True
+    candidates = line["item_candidates"]
+    assert candidates[0] == {"brand": "acme", "product": "boot",
+                             "similarity": candidates[0]["similarity"]}
+    assert [c["similarity"] for c in candidates] == sorted(
+        (c["similarity"] for c in candidates), reverse=True)
+    assert line["verdict"] == "counterfeit" and line["product"] == "boot"
+    text = cli("inspect", photo, "--gallery", cli_gallery).stdout
+    assert "brand proposed: acme/boot (" in text
+    assert_one_line_error(cli("inspect", photo, "--gallery", cli_gallery, "--product", "boot",
+                              check=False), "--product needs --brand")
+
+
 def test_inspect_of_a_non_image_fails_cleanly(cli_gallery: str | Path, tmp_path: Path) -> None:
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")

@@ -484,6 +484,18 @@ def test_a_confirmed_inspection_becomes_references_once_with_its_provenance(
     assert len(notes) == 2
 
 
+def test_an_unnamed_item_is_matched_among_the_brands_the_user_may_inspect(
+        service: Service, tmp_path: Path) -> None:
+    photo = query(tmp_path, "bag", "genuine", 13)
+    found = service.identify(service.user("olga"), photo)
+    assert len(found) == 3 and found[0].product == "bag"
+    assert [c.similarity for c in found] == sorted((c.similarity for c in found), reverse=True)
+    assert {c.brand for c in found} <= {"nike", "acme"}
+    assert {c.brand for c in service.identify(service.user("rita"), photo)} == {"nike"}
+    with pytest.raises(GalleryError, match="no brand you may inspect"):
+        service.identify(service.user("tom"), photo)  # a trainer inspects nothing
+
+
 class StoppedBeforeCommit(BaseException):
     """What a process killed between the audit entry and the record's commit leaves, raised
     where the kill would land (not an Exception, as a kill is not one either)."""

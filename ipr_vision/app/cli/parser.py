@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("inspect", help="suggest genuine / counterfeit for photos")
     p.add_argument("photos", nargs="+", type=Path)
     gallery_arg(p)
-    p.add_argument("--brand", required=True)
+    p.add_argument("--brand", help="the brand (default: propose the brand and product "
+                   "nearest each photo, among every stocked brand)")
     p.add_argument("--product", help="the product (default: propose the nearest)")
     p.add_argument("--json", action="store_true", help="one JSON object per photo per line")
     p.add_argument("--evidence", type=Path, metavar="DIR",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,11 +56,26 @@ def inspect_photos(args: argparse.Namespace) -> int:
         except OSError as error:
             raise IprVisionError(f"cannot create the evidence folder {args.evidence}: "
                                  f"{error.strerror or error}") from None
+    if args.brand is None and args.product is not None:
+        raise IprVisionError("--product needs --brand (without both, each photo's brand and "
+                             "product are proposed)")
     service = Service.open(args.gallery, create=False)
     try:
-        service.gallery.store.require_brand(args.brand)
+        if args.brand is not None:
+            service.gallery.store.require_brand(args.brand)
         for photo in args.photos:
-            outcome = service.inspect(officer, args.brand, args.product, [photo], actor=actor)
+            brand, candidates = args.brand, None
+            if brand is None:
+                try:
+                    candidates = service.identify(officer, photo)
+                except PhotoError as error:  # no brand to record it under: reported only
+                    failed += 1
+                    print(f"{PROG}: skipped {photo}: {error}", file=sys.stderr)
+                    if args.json:
+                        print(json.dumps({"photo": str(photo), "error": str(error)}))
+                    continue
+                brand = candidates[0].brand
+            outcome = service.inspect(officer, brand, args.product, [photo], actor=actor)
             inspected = outcome.inspected(0)
             if isinstance(inspected, str):
                 failed += 1
@@ -70,6 +86,9 @@ def inspect_photos(args: argparse.Namespace) -> int:
                 continue
             _, result = inspected
             line = {**result.to_dict(), "inspection": outcome.inspection.id}
+            if candidates is not None:
+                line["brand_proposed"] = True
+                line["item_candidates"] = [asdict(c) for c in candidates]
             if args.evidence is not None:
                 line["evidence"] = _evidence(service.gallery, result, photo, args.evidence,
                                              actor.name, outcome.inspection.id)
@@ -78,8 +97,10 @@ def inspect_photos(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(line, allow_nan=False), flush=True)
             else:
-                print(_describe(result) + f"\n  recorded as inspection {outcome.inspection.id}",
-                      flush=True)
+                proposed = "" if candidates is None else "\n  brand proposed: " + ", ".join(
+                    f"{c.brand}/{c.product} ({c.similarity:.2f})" for c in candidates)
+                print(_describe(result) + proposed
+                      + f"\n  recorded as inspection {outcome.inspection.id}", flush=True)
                 if args.evidence is not None:
                     print(f"  evidence: {line['evidence'] or 'not written (see above)'}",
                           flush=True)
