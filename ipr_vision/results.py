@@ -127,6 +127,9 @@ class Evaluation:
     #: score); ROC curves and other figures are drawn from these.
     is_fake: list[bool] = field(default_factory=list, repr=False)
     p_counterfeit: list[float | None] = field(default_factory=list, repr=False)
+    #: The raw score behind each p_counterfeit, which breaks its ties (isotonic steps, the
+    #: clip at 0.01 / 0.99): figures pooled over several evaluations rank photos by both.
+    score: list[float | None] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

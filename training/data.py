@@ -10,7 +10,7 @@ import torch
 import torchvision.transforms.v2 as T
 from PIL import Image
 
-from ipr_vision.core.splits import split_groups
+from ipr_vision.core.splits import assign_folds, split_groups
 from ipr_vision.embedders.mobilenet import IMAGENET_MEAN, IMAGENET_STD
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, read_index, stratum
 from ipr_vision.intake.photo import read_photo
@@ -33,6 +33,23 @@ def split(items: list[LabelledPhoto], query_share: float, seed: int
     held = split_groups(groups, [stratum(i) for i in items], query_share, seed)
     return ([i for i, h in zip(items, held, strict=True) if not h],
             [i for i, h in zip(items, held, strict=True) if h])
+
+
+def folds_of(items: list[LabelledPhoto], folds: int, seed: int) -> np.ndarray:
+    """Each photo's cross-validation fold, by photo group and stratified by product and label;
+    training and evaluation both call this, so a fold's checkpoint and its evaluation agree on
+    which photos it never saw."""
+    return assign_folds([group_key(i) for i in items], [stratum(i) for i in items], folds, seed)
+
+
+def fold_sides(items: list[LabelledPhoto], folds: int, fold: int, seed: int
+               ) -> tuple[list[LabelledPhoto], list[LabelledPhoto]]:
+    """(training side, test fold) of fold ``fold``: the other folds, and this one."""
+    if not 0 <= fold < folds:
+        raise ValueError(f"fold {fold} does not exist among {folds} folds (0 to {folds - 1})")
+    of = folds_of(items, folds, seed)
+    return ([i for i, f in zip(items, of, strict=True) if f != fold],
+            [i for i, f in zip(items, of, strict=True) if f == fold])
 
 
 def load_index(index_csv: str | Path, products: set[str] | None = None) -> list[LabelledPhoto]:

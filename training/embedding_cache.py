@@ -1,0 +1,77 @@
+"""A model's vectors kept on disk, so cross-validation embeds each photo once.
+
+Every fold builds a gallery of the other folds and inspects its own photos through the same
+``Gallery`` path an officer's photo takes. With one model the vector of a photo is the same in
+every fold, so five folds would embed each photo five times over (on 2 CPU cores, most of the
+run); a re-run, to add a figure or a plot, would embed them all again. The cache stands in for
+the model behind the ``Embedder`` protocol and keys each vector by the decoded pixels the
+gallery hands it, so it can only ever return the vector the model would have computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ipr_vision.embedders import Embedder
+
+
+def pixel_key(image: Image.Image) -> str:
+    """What a vector depends on: the pixels, their size and mode (not the file name)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{image.mode}{image.size}".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+class CachedEmbedder:
+    """An embedder that computes each photo's vector once and remembers it in ``path``.
+
+    It passes on what the gallery reads from a model beyond the protocol: ``input_size``
+    (photos are decoded at that side, so the pixels and keys stay the model's) and
+    ``trained_on`` (a checkpoint's training photos are left out of calibration).
+    """
+
+    def __init__(self, embedder: Embedder, path: Path) -> None:
+        self._embedder, self.path = embedder, path
+        self.model_id, self.dim = embedder.model_id, embedder.dim
+        self.input_size: int | None = getattr(embedder, "input_size", None)
+        self.trained_on: frozenset[str] = getattr(embedder, "trained_on", frozenset())
+        self._vectors: dict[str, np.ndarray] = {}
+        self.computed = 0
+        if path.is_file():
+            with np.load(path) as stored:
+                if str(stored["model_id"]) == self.model_id:
+                    self._vectors = dict(zip(stored["keys"].tolist(), stored["vectors"],
+                                             strict=True))
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
+        keys = [pixel_key(image) for image in images]
+        missing = [n for n, key in enumerate(keys) if key not in self._vectors]
+        if missing:
+            fresh = self._embedder.embed([images[n] for n in missing])
+            self._vectors.update((keys[n], vector) for n, vector in zip(missing, fresh,
+                                                                          strict=True))
+            self.computed += len(missing)
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vectors[key] for key in keys])
+
+    def save(self) -> None:
+        """Write the vectors (atomically: an interrupted run leaves the last complete file)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".partial.npz")
+        keys = list(self._vectors)
+        np.savez(partial, model_id=np.array(self.model_id),
+                 keys=np.array(keys, dtype=str),
+                 vectors=np.array([self._vectors[k] for k in keys], dtype=np.float32
+                                  ).reshape(len(keys), self.dim))
+        os.replace(partial, self.path)
