@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,22 @@ def audit_writers(location: str | Path, after: int) -> set[str]:
             return set()
 
 
+def kill_when_both_wrote(scripts: list[list[str]], both_wrote: Callable[[], bool],
+                        delay: float) -> None:
+    """Run each ``python -c`` script with its arguments, wait until ``both_wrote()``, then,
+    ``delay`` seconds later (so rounds land at different instants), SIGKILL them all."""
+    writers = [subprocess.Popen([sys.executable, "-c", *script], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for script in scripts]
+    deadline = time.monotonic() + 90
+    while not both_wrote():
+        assert time.monotonic() < deadline, "the writers never all wrote"
+        time.sleep(0.01)
+    time.sleep(delay)
+    for writer in writers:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+
+
 @pytest.mark.slow
 def test_two_writers_killed_mid_append_leave_a_sound_chain(gallery_location: str | Path
                                                            ) -> None:
@@ -119,18 +136,11 @@ def test_two_writers_killed_mid_append_leave_a_sound_chain(gallery_location: str
 
     before = 0  # entries after the previous round
     for round_ in range(4):
-        writers = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(gallery_location),
-                                     name],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for name in ("olga", "oscar")]
-        deadline = time.monotonic() + 60
-        while audit_writers(gallery_location, before) != {"olga", "oscar"}:
-            assert time.monotonic() < deadline, "the writers never both appended"
-            time.sleep(0.01)
-        time.sleep(0.013 * round_)  # land the kills at different instants
-        for writer in writers:
-            writer.send_signal(signal.SIGKILL)
-            writer.wait()
+        def both_appended(after: int = before) -> bool:
+            return audit_writers(gallery_location, after) == {"olga", "oscar"}
+
+        kill_when_both_wrote([[_APPENDER, str(gallery_location), name]
+                              for name in ("olga", "oscar")], both_appended, 0.013 * round_)
         trail = open_audit_trail(gallery_location)
         check = trail.verify()
         assert check.ok, check.broken
@@ -172,19 +182,12 @@ def test_app_servers_killed_while_saving_outcomes_leave_no_untraced_record(
             target=target, photos=[["a.jpg", None, None, None, "not a photo"]]))
     saved = 0
     for round_ in range(3):
-        savers = [subprocess.Popen([sys.executable, "-c", _OUTCOME_SAVER, str(gallery_location),
-                                    made.id, name], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-                  for name in ("server-a", "server-b")]
-        deadline = time.monotonic() + 90
-        while {e.note for e in service.log.get(made.id).history[saved:]} != {
-                "server-a", "server-b"}:
-            assert time.monotonic() < deadline, "the savers never both saved"
-            time.sleep(0.02)
-        time.sleep(0.011 * round_)  # land the kills at different instants
-        for saver in savers:
-            saver.send_signal(signal.SIGKILL)
-            saver.wait()
+        def both_saved(done: int = saved) -> bool:
+            return {e.note for e in service.log.get(made.id).history[done:]} == {
+                "server-a", "server-b"}
+
+        kill_when_both_wrote([[_OUTCOME_SAVER, str(gallery_location), made.id, name]
+                              for name in ("server-a", "server-b")], both_saved, 0.011 * round_)
         history = service.log.get(made.id).history
         assert len(history) > saved
         saved = len(history)
