@@ -337,7 +337,7 @@ def as_owner(page: Page, url: str) -> httpx.Client:
 
 
 def href(page: Page, elem_id: str) -> str:
-    link = page.locator(f"#{elem_id} a[href]").first
+    link = page.locator(f"#{elem_id} a[href]:visible")  # the link in the page's language
     link.wait_for()
     value = link.get_attribute("href")
     assert value, elem_id

@@ -221,7 +221,7 @@ def test_officer_inspects_a_real_photo_and_records_the_outcome(server: Server,
     shoot(page, "officer-inspect")
 
     page.locator("#inspect-evidence").click()
-    page.locator("#inspect-evidence-file a").first.wait_for()
+    page.locator("#inspect-evidence-file a:visible").wait_for()
     assert list((service.gallery.path / "evidence" / "officer").glob("*/evidence.pdf"))
 
     page.get_by_role("tab", name="Inspection records", exact=True).click()
@@ -427,7 +427,7 @@ def test_admin_adds_a_user_and_the_interface_speaks_chinese(server: Server,
     page.locator("#audit").get_by_text("Audit trail").first.click()
     page.locator("#audit-user").get_by_role("textbox").fill("admin")
     page.locator("#audit-show").click()
-    table_cell(page, "audit-table", "user_add").wait_for()
+    table_cell(page, "audit-table", "user added").wait_for()
     table_cell(page, "audit-table", "newofficer").wait_for()
     page.locator("#audit-verify").click()
     page.locator("#audit-status").get_by_text("Audit trail intact").wait_for()

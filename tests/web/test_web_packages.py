@@ -63,7 +63,7 @@ def export(page: Page, since: str, expect: str) -> str:
     page.locator("#package-since input").fill(since)
     page.locator("#package-export").click()
     page.locator("#package-download").get_by_text(expect).wait_for()
-    return str(page.locator("#package-download a").get_attribute("href"))
+    return str(page.locator("#package-download a:visible").get_attribute("href"))
 
 
 def test_right_holder_downloads_signed_packages(server: Server, login: Login) -> None:

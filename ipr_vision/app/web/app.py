@@ -109,6 +109,8 @@ def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
     from fastapi import FastAPI
 
     from .auth import Auth, LoginFirst
+    from .common import BILINGUAL_CSS
+    from .gradio_strings import LANGUAGE_SCRIPT, gradio_i18n
     from .layout import ROLES_CSS, build_app
     from .private_files import GradioFileGuard, HandedOut, PrivateFiles, private_router
     from .render import CSS
@@ -132,8 +134,9 @@ def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
     gr.mount_gradio_app(
         server, blocks, path="/", auth_dependency=auth.username, server_name=host,
         server_port=port, ssr_mode=False, mcp_server=False, enable_monitoring=False, pwa=False,
-        max_file_size="1gb", css=CSS + ROLES_CSS, head=QUIET_STREAM_STUB, show_error=False,
-        blocked_paths=[str(private.root)])
+        max_file_size="1gb", css=CSS + ROLES_CSS + BILINGUAL_CSS,
+        head=QUIET_STREAM_STUB + LANGUAGE_SCRIPT,
+        i18n=gradio_i18n(), show_error=False, blocked_paths=[str(private.root)])
     # Blocks.launch would set this; mounting does not, and without it Gradio skips its own
     # check that a file given as an input was uploaded (processing_utils._check_allowed).
     blocks.has_launched = True

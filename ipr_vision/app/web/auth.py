@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ...domain import User
 from ...errors import PermissionDenied
 from ..service import Service
+from .gradio_strings import LANGUAGE_COOKIE
 from .i18n import LANGUAGES, t
 from .throttle import LoginGate, Throttle, client_address
 
@@ -196,6 +197,10 @@ class Auth:
                               else JSONResponse({"success": True}))
         response.set_cookie(COOKIE, self.sessions.start(user), httponly=True, samesite="lax",
                             secure=request.url.scheme == "https", path="/")
+        # The language the login page was read in is the app's too (the page's own script
+        # reads this cookie, so it is not HttpOnly; it holds "en" or "zh", nothing secret).
+        response.set_cookie(LANGUAGE_COOKIE, _language(request), max_age=365 * 86400,
+                            samesite="lax", secure=request.url.scheme == "https", path="/")
         return response
 
     async def _audit_refusal(self, client: str, name: str, reason: str) -> None:
@@ -285,11 +290,19 @@ def _wants_page(request: Request) -> bool:
 
 
 def _language(request: Request) -> str:
-    """``?lang=`` when the page's switch was used, else the browser's preference."""
-    chosen = request.query_params.get("lang", "")
-    if chosen in {code for _, code in LANGUAGES}:
-        return chosen
-    return "zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
+    return language_of(request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE),
+                       request.headers.get("accept-language", ""))
+
+
+def language_of(chosen: str | None, kept: str | None, accepted: str) -> str:
+    """The page's language: the one just chosen on the login page (``?lang=``), else the one
+    last chosen (kept in a cookie by the login and by the switch in the app), else the
+    browser's preference. The app's page script follows the same rule."""
+    codes = {code for _, code in LANGUAGES}
+    for code in (chosen, kept):
+        if code in codes:
+            return str(code)
+    return "zh" if accepted.lower().startswith("zh") else "en"
 
 
 #: The login page may not be framed (clickjacking), run scripts or post anywhere but here.

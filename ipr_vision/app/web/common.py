@@ -1,11 +1,12 @@
-"""What every tab of the web app shares: the service, translated labels, errors, the user."""
+"""What every tab of the web app shares: the service, translated labels, messages in both
+languages, errors, the user."""
 
 from __future__ import annotations
 
 import html
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ import gradio as gr
 from ...domain import User
 from ...errors import IprVisionError, PermissionDenied
 from ..service import Service
-from .i18n import t
+from .i18n import LANGUAGES, t
 from .private_files import PrivateFiles
 
 #: One line per refused request (a user's error, not a fault): tracebacks are for faults.
@@ -84,8 +85,46 @@ def md(lang: str, key: str, **values: object) -> str:
     return t(lang, key, **{k: plain(v) if isinstance(v, str) else v for k, v in values.items()})
 
 
+def bilingual(render: Callable[[str], str]) -> str:
+    """A message (Markdown or HTML) in both languages, each shown only while the page is in it.
+
+    A status line says what the last action did, and nothing but that action could write it
+    again, so a language switch could not re-render it on the server; both languages travel
+    instead, and CSS keyed on ``<html lang>`` (set by the page's script,
+    :mod:`.gradio_strings`) shows one, switching at once. Markdown inside stays Markdown (a
+    blank line ends the HTML block). "" when there is nothing to say.
+    """
+    texts = {code: render(code) for _, code in LANGUAGES}
+    if not any(texts.values()):
+        return ""
+    return "\n\n".join(f'<div class="ipr-lang-{code}" lang="{code}">\n\n{text}\n\n</div>'
+                       for code, text in texts.items())
+
+
+def said(key: str, **values: object) -> str:
+    """:func:`md` in both languages (:func:`bilingual`)."""
+    return bilingual(lambda lang: md(lang, key, **values))
+
+
+#: Shows each part of a :func:`bilingual` message only in its language.
+BILINGUAL_CSS = """
+html[lang^="zh"] .ipr-lang-en, html:not([lang^="zh"]) .ipr-lang-zh {display: none !important}
+"""
+
+
 def choices(lang: str, pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(t(lang, key), value) for key, value in pairs]
+
+
+class Refused(IprVisionError):
+    """A user's error the page words itself, by text key, so it can say it in each language."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(t("en", key, **values))
+        self.key, self.values = key, values
+
+    def text(self, lang: str) -> str:
+        return t(lang, self.key, **self.values)
 
 
 @contextmanager
@@ -99,41 +138,51 @@ def shown(lang: str, *, page: bool = True) -> Iterator[None]:
     try:
         yield
     except IprVisionError as error:
+        _log(error)
         text = refusal(lang, error)
         raise gr.Error(html.escape(text) if page else text, print_exception=False) from None
 
 
 @dataclass
 class Problem:
-    """What went wrong in a :func:`noted` block, as the user reads it ("" when nothing)."""
+    """What went wrong in a :func:`noted` block (None when nothing)."""
 
-    text: str = ""
+    error: IprVisionError | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.text)
+        return self.error is not None
 
 
 @contextmanager
-def noted(lang: str) -> Iterator[Problem]:
+def noted() -> Iterator[Problem]:
     """Catch a user's error as a :class:`Problem` instead of raising it, so a handler shows it
-    next to the button that caused it and leaves its other outputs alone (an exception would
-    mark every output of the event with Gradio's red "Error" badge)."""
+    next to the button that caused it (:func:`warning`) and leaves its other outputs alone (an
+    exception would mark every output of the event with Gradio's red "Error" badge)."""
     problem = Problem()
     try:
         yield problem
     except IprVisionError as error:
-        problem.text = refusal(lang, error)
+        _log(error)
+        problem.error = error
 
 
 def refusal(lang: str, error: IprVisionError) -> str:
-    """A user's error as one sentence for them, logged as one line for the server."""
+    """A user's error as one sentence for them."""
+    detail = error.text(lang) if isinstance(error, Refused) else error
+    return t(lang, "denied" if isinstance(error, PermissionDenied) else "failed", detail=detail)
+
+
+def _log(error: IprVisionError) -> None:
+    """A user's error is one line in the server's log: tracebacks are for faults."""
     log.warning("refused: %s: %s", type(error).__name__, error)
-    return t(lang, "denied" if isinstance(error, PermissionDenied) else "failed", detail=error)
 
 
-def warning(text: str) -> str:
-    """A problem for a status line (Markdown), marked so it reads as one at a glance."""
-    return f"⚠️ {plain(text)}" if text else ""
+def warning(error: IprVisionError | None) -> str:
+    """A user's error for a status line, in both languages, marked so it reads as one at a
+    glance ("" when there is none)."""
+    if error is None:
+        return ""
+    return bilingual(lambda lang: f"⚠️ {plain(refusal(lang, error))}")
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,8 @@ import gradio as gr
 
 from ...core.health import ProductHealth
 from ...core.roles import can_manage
-from ...errors import IprVisionError
 from ...figures.plots import health_figures
-from .common import Ui, md, noted, percent, warning
+from .common import Refused, Ui, md, noted, percent, said, warning
 from .i18n import t
 
 
@@ -33,9 +32,9 @@ class Health:
 
     def compute(self, lang: str, brand: str | None, product: str | None,
                 request: gr.Request) -> tuple[Any, ...]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if not brand or not product:
-                raise IprVisionError(t(lang, "choose_brand"))
+                raise Refused("choose_brand")
             h = self.ui.service.health(self.ui.user(request), brand, product)
             figures = health_figures(h, lang)
             # A product that cannot be scored has no figures: its plots are hidden, the text
@@ -43,7 +42,7 @@ class Health:
             return (product, health_markdown(lang, h), "",
                     *(gr.update(value=figures.get(name), visible=name in figures)
                       for name in ("roc", "scores", "reliability")))
-        return (gr.update(), gr.update(), warning(problem.text), *(gr.update() for _ in range(3)))
+        return (gr.update(), gr.update(), warning(problem.error), *(gr.update() for _ in range(3)))
 
     def refresh(self, lang: str, brand: str | None, product: str | None, shown: str | None,
                 request: gr.Request) -> tuple[Any, ...]:
@@ -90,7 +89,7 @@ def wire_operating(ui: Ui, lang: Any, brand: Any, controls: tuple[Any, Any, Any]
     private = {"api_visibility": "private"}
 
     def current(lang: str, brand: str | None, request: gr.Request) -> tuple[Any, str]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if not brand:
                 return gr.update(), ""
             user = ui.user(request)
@@ -98,19 +97,19 @@ def wire_operating(ui: Ui, lang: Any, brand: Any, controls: tuple[Any, Any, Any]
             value = ui.service.gallery.policy_for(brand).max_genuine_flagged
             return (gr.update(value=100 * value, interactive=can_manage(user, brand)),
                     t(lang, "operating_current", brand=brand, flag=percent(value)))
-        return gr.update(), warning(problem.text)
+        return gr.update(), warning(problem.error)
 
-    def store(lang: str, brand: str | None, value: float, request: gr.Request) -> str:
-        with noted(lang) as problem:
+    def store(brand: str | None, value: float, request: gr.Request) -> str:
+        with noted() as problem:
             if not brand:
-                raise IprVisionError(t(lang, "choose_brand"))
+                raise Refused("choose_brand")
             ui.service.set_operating_point(ui.user(request), brand, value / 100)
-            return md(lang, "operating_set", brand=brand, flag=percent(value / 100))
-        return warning(problem.text)
+            return said("operating_set", brand=brand, flag=percent(value / 100))
+        return warning(problem.error)
 
     brand.change(current, [lang, brand], [share, status], **private)
     lang.change(current, [lang, brand], [share, status], **private)
-    set_share.click(store, [lang, brand, share], status, **private).then(
+    set_share.click(store, [brand, share], status, **private).then(
         health.refresh, [lang, brand, product, health.shown], health.outputs(), **private)
 
 

@@ -14,9 +14,8 @@ import gradio as gr
 from PIL import Image, ImageDraw
 
 from ...core.alignment import draw_points
-from ...errors import IprVisionError
 from ...results import PlacedPoint
-from .common import Ui, confirm_box, hidden, md, noted, warning
+from .common import Refused, Ui, bilingual, confirm_box, hidden, md, noted, said, warning
 from .i18n import t
 from .render import origin_markdown
 
@@ -36,7 +35,7 @@ class Panel:
     removed: Any
 
 
-def build(ui: Ui, lang: Any) -> Panel:
+def build(ui: Ui) -> Panel:
     selected = gr.State(None)  # the selected reference id
     corners = gr.State(())  # the box being drawn, in the photo's pixels
     with gr.Row():
@@ -86,118 +85,122 @@ def build(ui: Ui, lang: Any) -> Panel:
                              fill=_PENDING)
         return canvas
 
-    def describe(lang: str, ref_id: int | None, request: gr.Request) -> tuple[Any, ...]:
+    def describe(ref_id: int | None, request: gr.Request) -> tuple[Any, ...]:
         """Fill the panel for a reference (or empty it): every output of a selection."""
-        with noted(lang) as problem:
+        with noted() as problem:
             if ref_id is None:
-                return (None, (), None, t(lang, "selected_none"), "", "", "",
+                return (None, (), None, said("selected_none"), "", "", "",
                         gr.update(choices=[], value=None))
             user = ui.user(request)
             ref = ui.service.reference(user, ref_id)
             image = photo(ref_id, (), request)
             listing = [(f"{n}. {p.note}", p.id)
                        for n, p in enumerate(ui.service.points(user, ref_id), 1)]
-            text = md(lang, "selected_info", id=ref.id, label=t(lang, ref.label),
-                      product=ref.product, by=ref.added_by, at=ref.added_at,
-                      name=ref.source_name)
-            if ref.origin is not None:
-                text += "\n\n" + origin_markdown(lang, ref.origin)
+
+            def info(lang: str) -> str:
+                text = md(lang, "selected_info", id=ref.id, label=t(lang, ref.label),
+                          product=ref.product, by=ref.added_by, at=ref.added_at,
+                          name=ref.source_name)
+                if ref.origin is not None:
+                    text += "\n\n" + origin_markdown(lang, ref.origin)
+                return text
+
             width, height = image.size
-            return (ref_id, (), image, text, ref.note,
-                    t(lang, "photo_size", width=width, height=height), t(lang, "box_hint"),
+            return (ref_id, (), image, bilingual(info), ref.note,
+                    said("photo_size", width=width, height=height), said("box_hint"),
                     gr.update(choices=listing, value=listing[0][1] if listing else None))
-        return (None, (), None, warning(problem.text), "", "", "",
+        return (None, (), None, warning(problem.error), "", "", "",
                 gr.update(choices=[], value=None))
 
-    def corner(lang: str, ref_id: int | None, corners: Corners, event: gr.SelectData,
+    def corner(ref_id: int | None, corners: Corners, event: gr.SelectData,
                request: gr.Request) -> tuple[Any, ...]:
         """A click on the photo: the first or second corner of a box (a third starts anew)."""
-        with noted(lang) as problem:
+        with noted() as problem:
             if ref_id is None or not isinstance(event.index, list | tuple):
                 return gr.update(), gr.update(), gr.update()
             x, y = (int(v) for v in event.index[:2])
             if len(corners) == 2:
                 x0, y0 = corners
                 box = (min(x0, x), min(y0, y), max(x0, x), max(y0, y))
-                text = t(lang, "box_drawn", x0=box[0], y0=box[1], x1=box[2], y1=box[3],
-                         width=box[2] - box[0], height=box[3] - box[1])
+                text = said("box_drawn", x0=box[0], y0=box[1], x1=box[2], y1=box[3],
+                            width=box[2] - box[0], height=box[3] - box[1])
                 return box, photo(ref_id, box, request), text
-            return (x, y), photo(ref_id, (x, y), request), t(lang, "box_first", x=x, y=y)
-        return gr.update(), gr.update(), warning(problem.text)
+            return (x, y), photo(ref_id, (x, y), request), said("box_first", x=x, y=y)
+        return gr.update(), gr.update(), warning(problem.error)
 
-    def save(lang: str, ref_id: int | None, text: str, request: gr.Request) -> str:
-        with noted(lang) as problem:
+    def save(ref_id: int | None, text: str, request: gr.Request) -> str:
+        with noted() as problem:
             if ref_id is None:
-                raise IprVisionError(t(lang, "selected_none"))
+                raise Refused("selected_none")
             ui.service.set_note(ui.user(request), ref_id, text)
-            return t(lang, "note_saved")
-        return warning(problem.text)
+            return said("note_saved")
+        return warning(problem.error)
 
-    def point(lang: str, ref_id: int | None, corners: Corners, text: str,
+    def point(ref_id: int | None, corners: Corners, text: str,
               request: gr.Request) -> tuple[Any, ...]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if ref_id is None:
-                raise IprVisionError(t(lang, "selected_none"))
+                raise Refused("selected_none")
             if len(corners) != 4 or corners[0] == corners[2] or corners[1] == corners[3]:
-                raise IprVisionError(t(lang, "box_needed"))
+                raise Refused("box_needed")
             x0, y0, x1, y1 = corners
             new_id = ui.service.add_point(ui.user(request), ref_id, (x0, y0, x1, y1), text)
-            filled = describe(lang, ref_id, request)
-            return (t(lang, "point_added", id=new_id), "", *filled)
-        return (warning(problem.text), gr.update(), *(gr.update() for _ in outputs))
+            filled = describe(ref_id, request)
+            return (said("point_added", id=new_id), "", *filled)
+        return (warning(problem.error), gr.update(), *(gr.update() for _ in outputs))
 
-    def ask_point(lang: str, ref_id: int | None, point_id: int | None,
+    def ask_point(ref_id: int | None, point_id: int | None,
                   request: gr.Request) -> tuple[Any, str, str]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if ref_id is None or point_id is None:
-                raise IprVisionError(t(lang, "point_choose"))
+                raise Refused("point_choose")
             listed = ui.service.points(ui.user(request), ref_id)
             number, found = next(((n, p) for n, p in enumerate(listed, 1) if p.id == point_id),
                                  (0, None))
             if found is None:
-                raise IprVisionError(t(lang, "point_gone"))
+                raise Refused("point_gone")
             return (gr.update(visible=True),
-                    md(lang, "point_confirm", n=number, note=found.note), "")
-        return hidden(), "", warning(problem.text)
+                    said("point_confirm", n=number, note=found.note), "")
+        return hidden(), "", warning(problem.error)
 
-    def unpoint(lang: str, ref_id: int | None, point_id: int | None,
+    def unpoint(ref_id: int | None, point_id: int | None,
                 request: gr.Request) -> tuple[Any, ...]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if ref_id is None or point_id is None:
-                raise IprVisionError(t(lang, "point_choose"))
+                raise Refused("point_choose")
             if not ui.service.remove_point(ui.user(request), ref_id, int(point_id)):
-                raise IprVisionError(t(lang, "point_gone"))
-            return (hidden(), t(lang, "point_removed"), *describe(lang, ref_id, request))
-        return (hidden(), warning(problem.text), *(gr.update() for _ in outputs))
+                raise Refused("point_gone")
+            return (hidden(), said("point_removed"), *describe(ref_id, request))
+        return (hidden(), warning(problem.error), *(gr.update() for _ in outputs))
 
-    def ask_reference(lang: str, ref_id: int | None, why: str) -> tuple[Any, str, str]:
+    def ask_reference(ref_id: int | None, why: str) -> tuple[Any, str, str]:
         if ref_id is None:
-            return hidden(), "", warning(t(lang, "selected_none"))
+            return hidden(), "", warning(Refused("selected_none"))
         if not why.strip():
-            return hidden(), "", warning(t(lang, "remove_reason_needed"))
-        return gr.update(visible=True), md(lang, "ref_confirm", id=ref_id, reason=why.strip()), ""
+            return hidden(), "", warning(Refused("remove_reason_needed"))
+        return gr.update(visible=True), said("ref_confirm", id=ref_id, reason=why.strip()), ""
 
-    def drop(lang: str, ref_id: int | None, why: str, request: gr.Request) -> tuple[Any, ...]:
-        with noted(lang) as problem:
+    def drop(ref_id: int | None, why: str, request: gr.Request) -> tuple[Any, ...]:
+        with noted() as problem:
             if ref_id is None:
-                raise IprVisionError(t(lang, "selected_none"))
+                raise Refused("selected_none")
             ui.service.remove(ui.user(request), [ref_id], why)
-            return (hidden(), t(lang, "removed", id=ref_id), "", *describe(lang, None, request))
-        return (hidden(), warning(problem.text), gr.update(), *(gr.update() for _ in outputs))
+            return (hidden(), said("removed", id=ref_id), "", *describe(None, request))
+        return (hidden(), warning(problem.error), gr.update(), *(gr.update() for _ in outputs))
 
     outputs = [selected, corners, picture, info, note, size, box, points]
     private = {"api_visibility": "private"}
-    picture.select(corner, [lang, selected, corners], [corners, picture, box], **private)
-    save_note.click(save, [lang, selected, note], note_status, **private)
-    add_point.click(point, [lang, selected, corners, point_note],
+    picture.select(corner, [selected, corners], [corners, picture, box], **private)
+    save_note.click(save, [selected, note], note_status, **private)
+    add_point.click(point, [selected, corners, point_note],
                     [point_status, point_note, *outputs], **private)
-    remove_point.click(ask_point, [lang, selected, points],
+    remove_point.click(ask_point, [selected, points],
                        [point_confirm.box, point_confirm.question, point_status], **private)
-    point_confirm.yes.click(unpoint, [lang, selected, points],
+    point_confirm.yes.click(unpoint, [selected, points],
                             [point_confirm.box, point_status, *outputs], **private)
-    remove.click(ask_reference, [lang, selected, reason],
+    remove.click(ask_reference, [selected, reason],
                  [ref_confirm.box, ref_confirm.question, remove_status], **private)
-    removed = ref_confirm.yes.click(drop, [lang, selected, reason],
+    removed = ref_confirm.yes.click(drop, [selected, reason],
                                     [ref_confirm.box, remove_status, reason, *outputs],
                                     **private)
     return Panel(selected, outputs, describe, removed)

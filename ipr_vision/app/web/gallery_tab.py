@@ -15,9 +15,10 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from ...errors import IprVisionError
+from ...results import ImportReport
 from . import gallery_health, gallery_reference, packages_ui
-from .common import Ui, choices, dropdown, md, noted, shown, warning
+from .common import Refused, Ui, choices, dropdown, noted, said, shown, warning
+from .explain_view import plain
 from .i18n import t
 from .render import thumbnail
 
@@ -57,12 +58,13 @@ def build(ui: Ui, lang: Any) -> Any:
                              "upload_button", "value")
             upload_status = gr.Markdown(elem_id="gallery-status")
     report = gr.Dataframe(interactive=False, visible=False, elem_id="gallery-report")
+    uploaded = gr.State(None)  # the last upload's ImportReport, shown in the report
     show = ui.choices(ui.text(gr.Radio(choices=choices("en", _SHOW), value="all", label="show",
                                        elem_id="gallery-show"), "show_label"), _SHOW)
     grid = ui.text(gr.Gallery(label="grid", columns=6, height=420, allow_preview=False,
                               interactive=False,
                               elem_id="gallery-grid"), "grid")
-    panel = gallery_reference.build(ui, lang)
+    panel = gallery_reference.build(ui)
     health, compute = gallery_health.build_health(ui)
     packages_ui.build_export(ui, lang, brand)
 
@@ -72,41 +74,35 @@ def build(ui: Ui, lang: Any) -> Any:
             return dropdown(ui.service.products(ui.user(request), brand) if brand else [],
                             current)
 
-    def create_product(lang: str, brand: str | None, name: str,
+    def create_product(brand: str | None, name: str,
                        request: gr.Request) -> tuple[Any, str, Any]:
-        with noted(lang) as problem:
+        with noted() as problem:
             name = name.strip()
             if not brand or not name:
-                raise IprVisionError(t(lang, "choose_brand") if not brand
-                                     else t(lang, "product_name_needed"))
+                raise Refused("choose_brand" if not brand else "product_name_needed")
             user = ui.user(request)
             ui.service.add_product(user, brand, name)
             return (dropdown(ui.service.products(user, brand), name),
-                    md(lang, "product_created", product=name), "")
-        return gr.update(), warning(problem.text), gr.update()
+                    said("product_created", product=name), "")
+        return gr.update(), warning(problem.error), gr.update()
 
     def add(lang: str, brand: str | None, product: str | None, label: str, poor: bool,
-            files: list[str] | None, request: gr.Request) -> tuple[Any, str, Any]:
-        with noted(lang) as problem:
+            files: list[str] | None, request: gr.Request) -> tuple[Any, ...]:
+        with noted() as problem:
             if not brand or not product:
-                raise IprVisionError(t(lang, "choose_brand"))
+                raise Refused("choose_brand")
             if not files:
-                raise IprVisionError(t(lang, "no_photo"))
+                raise Refused("no_photo")
             result = ui.service.upload(ui.user(request), brand, product, label,
                                        [Path(f) for f in files], allow_poor_quality=poor)
-            waived = {name: why for name, _, why in result.waived}
-            rows = [[name, t(lang, "result_added"),
-                     f"#{ref}" + (f" ({t(lang, 'poor_allowed')}: {waived[name]})"
-                                  if name in waived else "")] for name, ref in result.added]
-            rows += [[name, t(lang, "result_duplicate"), t(lang, "dup_detail", ref=ref)
-                      if ref >= 0 else t(lang, "dup_in_upload")] for name, ref in result.duplicates]
-            rows += [[name, t(lang, "result_failed"), reason] for name, reason in result.failed]
-            rows += [[name, t(lang, "result_skipped"), reason] for name, reason in result.skipped]
-            header = [t(lang, c) for c in ("col_file", "col_result", "col_detail")]
-            summary = t(lang, "upload_summary", added=len(result.added),
-                        duplicates=len(result.duplicates), failed=len(result.failed))
-            return gr.update(value=rows, headers=header, visible=True), summary, None
-        return gr.update(), warning(problem.text), gr.update()
+            return (result, upload_report(lang, result),
+                    said("upload_summary", added=len(result.added),
+                         duplicates=len(result.duplicates), failed=len(result.failed)), None)
+        return gr.update(), gr.update(), warning(problem.error), gr.update()
+
+    def report_again(lang: str, result: ImportReport | None) -> Any:
+        """The last upload's report in another language (nothing when none is shown)."""
+        return gr.update() if result is None else upload_report(lang, result)
 
     def fill_grid(lang: str, brand: str | None, product: str | None, show: str,
                   request: gr.Request) -> tuple[Any, list[int]]:
@@ -124,10 +120,10 @@ def build(ui: Ui, lang: Any) -> Any:
                     items.append((image, f"#{ref.id} · {t(lang, ref.label)}"))
             return items, [r.id for r in found]
 
-    def select(lang: str, refs: list[int], event: gr.SelectData,
+    def select(refs: list[int], event: gr.SelectData,
                request: gr.Request) -> tuple[Any, ...]:
         index = event.index if isinstance(event.index, int) else -1
-        return panel.describe(lang, refs[index] if 0 <= index < len(refs) else None, request)
+        return panel.describe(refs[index] if 0 <= index < len(refs) else None, request)
 
     grid_inputs = [lang, brand, product, show]
     refresh = [lang, brand, product, health.shown]
@@ -136,18 +132,34 @@ def build(ui: Ui, lang: Any) -> Any:
     brand.change(products, [lang, brand, product], product, **private)
     product.change(fill_grid, grid_inputs, [grid, refs], **private)
     show.change(fill_grid, grid_inputs, [grid, refs], **private)
-    create.click(create_product, [lang, brand, new_product],
+    create.click(create_product, [brand, new_product],
                  [product, product_status, new_product], **private)
     upload.click(add, [lang, brand, product, label, poor, files],
-                 [report, upload_status, files], **private).then(
+                 [uploaded, report, upload_status, files], **private).then(
         fill_grid, grid_inputs, [grid, refs], **private).then(
         health.refresh, refresh, health.outputs(), **private)
-    grid.select(select, [lang, refs], panel.outputs, **private)
+    grid.select(select, [refs], panel.outputs, **private)
     panel.removed.then(fill_grid, grid_inputs, [grid, refs], **private).then(
         health.refresh, refresh, health.outputs(), **private)
     compute.click(health.compute, [lang, brand, product], health.outputs(), **private)
     # What the tab wrote follows the language switch too, not only its labels.
+    lang.change(report_again, [lang, uploaded], report, **private)
     lang.change(fill_grid, grid_inputs, [grid, refs], **private).then(
-        panel.describe, [lang, panel.selected], panel.outputs, **private).then(
         health.refresh, refresh, health.outputs(), **private)
     return brand
+
+
+def upload_report(lang: str, result: ImportReport) -> Any:
+    """Each uploaded file's outcome, a row per file, in ``lang``."""
+    waived = {name: why for name, _, why in result.waived}
+    rows = [[name, t(lang, "result_added"),
+             f"#{ref}" + (f" ({t(lang, 'poor_allowed')}: {plain(lang, waived[name])})"
+                          if name in waived else "")] for name, ref in result.added]
+    rows += [[name, t(lang, "result_duplicate"), t(lang, "dup_detail", ref=ref)
+              if ref >= 0 else t(lang, "dup_in_upload")] for name, ref in result.duplicates]
+    rows += [[name, t(lang, "result_failed"), plain(lang, reason)]
+             for name, reason in result.failed]
+    rows += [[name, t(lang, "result_skipped"), plain(lang, reason)]
+             for name, reason in result.skipped]
+    header = [t(lang, c) for c in ("col_file", "col_result", "col_detail")]
+    return gr.update(value=rows, headers=header, visible=True)

@@ -1,10 +1,14 @@
 """Every text the web app shows, in English and Simplified Chinese.
 
-One table, so a translator sees all of it in one file and a test can check that no key lacks
-a language. ``t("zh", key)`` returns the Chinese text; placeholders use ``str.format``.
+One table, so a translator sees all of it together and a test can check that no key lacks
+a language; the admins' screens' part is kept in :mod:`.i18n_admin` (one file would pass 450
+lines) and joined here. ``t("zh", key)`` returns the Chinese text; placeholders use
+``str.format``.
 """
 
 from __future__ import annotations
+
+from .i18n_admin import ADMIN_TEXT
 
 LANGUAGES = (("English", "en"), ("中文", "zh"))
 
@@ -206,38 +210,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "quiz_answer": ("#{id}: you said {answer}, it is {label}. {note}",
                     "#{id}：您的回答为{answer}，正确答案为{label}。{note}"),
     "quiz_skipped": ("nothing", "未作答"),
-    # users
-    "users_table": ("Users", "用户"),
-    "user_name": ("User name", "用户名"),
-    "user_role": ("Role", "角色"),
-    "user_brands": ("Brands (right holders only)", "品牌（仅权利人）"),
-    "user_password": ("Password (at least 10 characters)", "密码（至少 10 个字符）"),
-    "add_user": ("Add user", "添加用户"),
-    "user_added": ("User {name} added.", "已添加用户 {name}。"),
-    "remove_user": ("Remove user", "删除用户"),
-    "user_removed": ("User {name} removed.", "已删除用户 {name}。"),
-    "user_missing": ("No user {name}.", "无用户 {name}。"),
-    "new_brand": ("New brand name", "新品牌名称"),
-    "create_brand": ("Create brand", "创建品牌"),
-    "brand_created": ("Brand {brand} created.", "已创建品牌 {brand}。"),
-    "audit_title": ("Audit trail (newest last)", "审计日志（最新在后）"),
-    "audit_refresh": ("Show the audit trail", "显示审计日志"),
-    "audit_verify": ("Verify the chain", "校验审计链"),
-    "audit_ok": ("Audit trail intact: {n} entries, head `{head}`.",
-                 "审计日志完整：共 {n} 条，链头 `{head}`。"),
-    "audit_broken": ("**Audit trail BROKEN** after {n} sound entries: {broken}",
-                     "**审计日志已被篡改**（前 {n} 条完好）：{broken}"),
-    "audit_since": ("Since (UTC date or time)", "起始时间（UTC 日期或时间）"),
-    "col_seq": ("#", "序号"),
-    "col_actor": ("who", "操作人"),
-    "col_via": ("via", "途径"),
-    "col_action": ("what", "操作"),
-    "col_target": ("on", "对象"),
-    "col_details": ("details", "详情"),
-    "col_name": ("name", "用户名"),
-    "col_role": ("role", "角色"),
-    "col_brands": ("brands", "品牌"),
-    "col_created": ("created (UTC)", "创建时间（UTC）"),
     # signed brand packages
     "export_title": ("Signed package for customs", "供海关使用的签名品牌包"),
     "export_help": ("A package holds this brand's references, signed with the brand's key kept "
@@ -394,30 +366,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "quiz_marked_wrong": ("Wrong: #{id} is {label}.", "错误：#{id} 为{label}。"),
     "quiz_right_answers": ("Right answers", "答对的照片"),
     "quiz_wrong_answers": ("Wrong answers", "答错的照片"),
-    "users_add_title": ("Add a user", "添加用户"),
-    "users_change_title": ("Change a user: role, brands, password, or remove",
-                           "修改用户：角色、品牌、密码或删除"),
-    "user_pick": ("User", "用户"),
-    "save_user": ("Save role and brands", "保存角色和品牌"),
-    "user_edited": ("User {name} saved: {role}.", "已保存用户 {name}：{role}。"),
-    "new_password": ("New password (at least 10 characters)", "新密码（至少 10 个字符）"),
-    "reset_password": ("Set new password", "设置新密码"),
-    "password_reset": ("New password set for {name}.", "已为 {name} 设置新密码。"),
-    "user_choose": ("Choose a user in the list first.", "请先在列表中选择用户。"),
-    "user_confirm": ("Remove user {name}? They can no longer log in; their past inspections stay "
-                     "on record.", "删除用户 {name}？该用户将无法登录；其以往的查验记录保留。"),
-    "brands_title": ("Brands", "品牌"),
-    "brand_pick": ("Brand to remove", "要删除的品牌"),
-    "brand_reason": ("Why remove it (kept on record)", "删除原因（将留档）"),
-    "remove_brand": ("Remove brand", "删除品牌"),
-    "brand_choose": ("Choose a brand in the list first.", "请先在列表中选择品牌。"),
-    "brand_reason_needed": ("Say why the brand is removed first.", "请先填写删除品牌的原因。"),
-    "brand_confirm": ("Remove brand {brand}? Its {count} reference(s) are withdrawn and kept on "
-                      "record, photos included, with your reason: {reason}",
-                      "删除品牌 {brand}？其 {count} 张参考照片将撤回并连同照片留档，删除原因：{reason}"),
-    "brand_removed": ("Brand {brand} removed: {count} reference(s) withdrawn and kept on record.",
-                      "已删除品牌 {brand}：{count} 张参考照片已撤回并留档。"),
 }
+
+
+TEXT.update(ADMIN_TEXT)
 
 
 def t(lang: str, key: str, **values: object) -> str:

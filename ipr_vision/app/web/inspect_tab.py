@@ -21,7 +21,7 @@ from ...domain import Inspection
 from ...errors import IprVisionError
 from ...results import Explanation, Suggestion
 from ..service import InspectionOutcome
-from .common import Ui, dropdown, md, shown
+from .common import Refused, Ui, bilingual, dropdown, md, said, shown
 from .explain_view import explanation_views, plain
 from .i18n import t
 from .render import (
@@ -141,10 +141,10 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         with shown(lang):
             user = ui.user(request)
             if not brand:
-                raise IprVisionError(t(lang, "choose_brand"))
+                raise Refused("choose_brand")
             sources = [Path(p) for p in [*(photos or []), *([camera] if camera else [])]]
             if not sources:
-                raise IprVisionError(t(lang, "no_photo"))
+                raise Refused("no_photo")
             key = request.session_hash or user.name
             with _LOCKS[hash(key) % len(_LOCKS)]:
                 outcome = ui.service.inspect(
@@ -155,7 +155,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                 current[key] = outcome.inspection.id
             inspection = outcome.inspection
             if not outcome.results:  # all recorded already: what is shown stays as it is
-                return (gr.skip(), gr.skip(), md(lang, "nothing_new", id=inspection.id),
+                return (gr.skip(), gr.skip(), said("nothing_new", id=inspection.id),
                         *(gr.skip() for _ in range(len(detail_outputs) + 5)), None, None,
                         gr.update(visible=True))
             joined = state.joined(outcome) if state else Session(outcome)
@@ -172,7 +172,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                     gr.update(choices=names, value=shown_first, visible=len(names) > 1),
                     *details(lang, joined, shown_first, request),
                     html_table(header, rows),
-                    download_link(ui.private.url(csv_path), t(lang, "batch_csv")), "", None, None,
+                    _link(ui.private.url(csv_path), "batch_csv"), "", None, None,
                     gr.update(visible=True))
 
     def new_inspection(propose: bool, request: gr.Request) -> tuple[Any, ...]:
@@ -248,7 +248,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
     def pack(lang: str, state: Session | None, index: int | None, request: gr.Request) -> Any:
         with shown(lang):
             if state is None:
-                raise IprVisionError(t(lang, "no_photo"))
+                raise Refused("no_photo")
             inspected = state.outcome.inspected(index or 0)
             if isinstance(inspected, str):
                 raise IprVisionError(inspected)
@@ -259,7 +259,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                 user, state.outcome.inspection.id, photo, result,
                 explanation if isinstance(explanation, Explanation) else None,
                 ui.private.new_path(user.name, "evidence.zip").parent)
-            return download_link(ui.private.url(archive), t(lang, "evidence_file"))
+            return _link(ui.private.url(archive), "evidence_file")
 
     detail_outputs = [card, compare, genuine, fake, notes, heat, aligned, points, explained,
                       product]
@@ -288,3 +288,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
     return InspectTab(brand, (redraw, [lang, session, which],
                               [recorded, item, which, *detail_outputs, table]))
 
+
+def _link(url: str, key: str) -> str:
+    """A download link, its text in both languages: nothing rewrites it on a switch."""
+    return bilingual(lambda lang: download_link(url, t(lang, key)))

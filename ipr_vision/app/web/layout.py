@@ -11,7 +11,9 @@ from ...domain import Role
 from ..service import Service
 from . import gallery_tab, inspect_tab, records_tab, users_tab, workshop_tab
 from .api import add_api
+from .auth import language_of
 from .common import Ui, dropdown
+from .gradio_strings import LANGUAGE_COOKIE
 from .i18n import LANGUAGES, t
 from .private_files import PrivateFiles
 
@@ -44,6 +46,9 @@ ROLES_CSS = """
 }
 """
 # -- end of right holders, trainers, admins (issue 16) ------------------------------------
+
+#: Moves the page's own script (:data:`.gradio_strings.LANGUAGE_SCRIPT`) to a language.
+_FOLLOW = "(lang) => { window.iprVisionLanguage(lang); }"
 
 
 def build_app(service: Service, private_files: PrivateFiles) -> Any:
@@ -78,10 +83,11 @@ def build_app(service: Service, private_files: PrivateFiles) -> Any:
         add_api(service)
 
         def start(request: gr.Request) -> tuple[Any, ...]:
-            """Show the logged-in user's tabs and brands, in their browser's language."""
+            """Show the logged-in user's tabs and brands, in the language last chosen (else
+            their browser's)."""
             user = ui.user(request)
-            accepted = request.headers.get("accept-language", "") if request else ""
-            language = "zh" if accepted.lower().startswith("zh") else "en"
+            language = language_of(None, request.cookies.get(LANGUAGE_COOKIE),
+                                   request.headers.get("accept-language", ""))
             brands = service.brands(user)
             stocked = service.stocked_brands(user)
             first = stocked[0] if stocked else None  # preselect a usable brand
@@ -107,12 +113,15 @@ def build_app(service: Service, private_files: PrivateFiles) -> Any:
         private = {"api_visibility": "private"}
         translated = [item.component for item in ui.translated]
         rerender, rerender_inputs, rerender_outputs = inspect.rerender
+        # Gradio's own strings, <html lang> and the cookie follow at once, in the page.
+        lang.change(None, lang, None, js=_FOLLOW, **private)
         lang.change(relabel, lang, [*translated, who], **private).then(
             rerender, rerender_inputs, rerender_outputs, **private).then(
             records_listing, records_inputs, records_outputs, **private).then(
             maybe_users, lang, users_outputs, **private)
         app.load(start, None, [lang, who, tab_row, *boxes.values(), inspect.brand, gallery_brand,
                                workshop_brand], **private).then(
+            None, lang, None, js=_FOLLOW, **private).then(
             records_listing, records_inputs, records_outputs, **private).then(
             maybe_users, lang, users_outputs, **private)
         records_box.select(records_listing, records_inputs, records_outputs, **private)

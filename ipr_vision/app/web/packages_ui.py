@@ -11,10 +11,10 @@ from typing import Any
 
 import gradio as gr
 
-from ...errors import IprVisionError, PackageError
+from ...errors import PackageError
 from ...packages import FULL
 from ...results import PackageImport
-from .common import Ui, md, shown, utc_time
+from .common import Refused, Ui, bilingual, md, said, shown, utc_time
 from .i18n import t
 from .render import download_link
 
@@ -47,19 +47,23 @@ def build_export(ui: Ui, lang: Any, brand: Any) -> None:
             request: gr.Request) -> tuple[str, Any]:
         with shown(lang):
             if not brand:
-                raise IprVisionError(t(lang, "choose_brand"))
+                raise Refused("choose_brand")
             user = ui.user(request)
             folder = ui.private.new_path(user.name, "package.zip").parent
             made = ui.service.export_package(user, brand, folder,
                                              None if since is None else int(since))
-            summary = t(lang, "export_summary", brand=made.brand, seq=made.sequence,
-                        kind=_kind(lang, made.kind, made.since), refs=made.references,
-                        withdrawn=made.withdrawn, size=_size(made.bytes),
-                        fingerprint=f"{made.key[:16]}…")
-            text = t(lang, "export_file", brand=made.brand, seq=made.sequence)
-            return (download_link(ui.private.url(Path(made.path)), text)
-                    + f'<div class="ipr-muted">{html.escape(summary)}</div>',
-                    listing(lang, brand, request))
+            url = ui.private.url(Path(made.path))
+
+            def made_here(lang: str) -> str:
+                summary = t(lang, "export_summary", brand=made.brand, seq=made.sequence,
+                            kind=_kind(lang, made.kind, made.since), refs=made.references,
+                            withdrawn=made.withdrawn, size=_size(made.bytes),
+                            fingerprint=f"{made.key[:16]}…")
+                text = t(lang, "export_file", brand=made.brand, seq=made.sequence)
+                return (download_link(url, text)
+                        + f'<div class="ipr-muted">{html.escape(summary)}</div>')
+
+            return bilingual(made_here), listing(lang, brand, request)
 
     private = {"api_visibility": "private"}
     brand.change(listing, [lang, brand], written, **private)
@@ -106,12 +110,12 @@ def build_admin(ui: Ui, lang: Any) -> tuple[Any, list[Any]]:
     def apply(lang: str, path: str | None, request: gr.Request) -> tuple[str, None]:
         with shown(lang):
             if not path:
-                raise IprVisionError(t(lang, "choose_file"))
+                raise Refused("choose_file")
             try:
                 done = ui.service.import_package(ui.user(request), Path(path))
             except PackageError as refused:  # a verdict on the file, shown as the report
-                return md(lang, "import_refused", reason=str(refused)), None
-            return _report(lang, done), None
+                return said("import_refused", reason=str(refused)), None
+            return bilingual(lambda lang: _report(lang, done)), None
 
     private = {"api_visibility": "private"}
     run.click(apply, [lang, upload], [report, upload], **private).then(

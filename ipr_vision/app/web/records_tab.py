@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from ...domain import Inspection, Outcome, OutcomeEntry
-from .common import Ui, choices, md, shown
+from .common import Ui, bilingual, choices, md, shown
 from .i18n import t
 from .render import download_link, html_table, photo_product, verdict_text, write_csv
 
@@ -71,8 +71,8 @@ def build(ui: Ui, lang: Any) -> Any:
             if not inspection_id or not outcome:
                 return "", gr.update()
             ui.service.set_outcome(ui.user(request), inspection_id, outcome, note)
-            return (md(lang, "outcome_saved", id=inspection_id,
-                       outcome=t(lang, f"outcome_{outcome}")), "")
+            return (bilingual(lambda lang: md(lang, "outcome_saved", id=inspection_id,
+                                              outcome=t(lang, f"outcome_{outcome}"))), "")
 
     private = {"api_visibility": "private"}
     outputs = [table, cards, csv_file, inspection, history]

@@ -14,9 +14,20 @@ from typing import Any
 import gradio as gr
 
 from ...domain import Role
-from ...errors import IprVisionError
 from . import packages_ui
-from .common import Ui, choices, confirm_box, hidden, md, noted, shown, warning
+from .common import (
+    Refused,
+    Ui,
+    bilingual,
+    choices,
+    confirm_box,
+    hidden,
+    md,
+    noted,
+    said,
+    shown,
+    warning,
+)
 from .i18n import t
 
 _ROLES = tuple((f"role_{r}", r.value) for r in Role)
@@ -87,6 +98,7 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
             verify = ui.text(gr.Button("Verify", elem_id="audit-verify"), "audit_verify",
                              "value")
         verified = gr.Markdown(elem_id="audit-status")
+        audited = gr.State(None)  # the filters of the trail on screen (None: none shown)
         trail = ui.text(gr.Dataframe(label="audit", interactive=False, wrap=True,
                                      elem_id="audit-table"), "audit_title")
     package_tables, package_outputs = packages_ui.build_admin(ui, lang)
@@ -104,123 +116,135 @@ def build(ui: Ui, lang: Any) -> tuple[Any, Any]:
                     gr.update(choices=known), gr.update(choices=names),
                     gr.update(choices=known), *package_tables(lang, request))
 
-    def add_user(lang: str, name: str, role: str, brands: list[str] | None, password: str,
+    def add_user(name: str, role: str, brands: list[str] | None, password: str,
                  request: gr.Request) -> tuple[str, str]:
-        with noted(lang) as problem:
+        with noted() as problem:
             ui.service.add_user(ui.user(request), name.strip(), role, password, brands or [])
-            return md(lang, "user_added", name=name.strip()), ""
-        return warning(problem.text), gr.update()
+            return said("user_added", name=name.strip()), ""
+        return warning(problem.error), gr.update()
 
-    def chosen(lang: str, name: str | None, request: gr.Request) -> tuple[Any, Any, str]:
+    def chosen(name: str | None, request: gr.Request) -> tuple[Any, Any, str]:
         """Fill the change form with the chosen user's role and brands."""
-        with noted(lang) as problem:
+        with noted() as problem:
             found = {u.name: u for u in ui.service.list_users(ui.user(request))}.get(name or "")
             if found is None:
                 return gr.update(), gr.update(value=[]), ""
             return found.role.value, list(found.brands), ""
-        return gr.update(), gr.update(), warning(problem.text)
+        return gr.update(), gr.update(), warning(problem.error)
 
-    def edit_user(lang: str, name: str | None, role: str, brands: list[str] | None,
+    def edit_user(name: str | None, role: str, brands: list[str] | None,
                   request: gr.Request) -> str:
-        with noted(lang) as problem:
+        with noted() as problem:
             if not name:
-                raise IprVisionError(t(lang, "user_choose"))
+                raise Refused("user_choose")
             edited = ui.service.edit_user(ui.user(request), name, role, brands or [])
-            return md(lang, "user_edited", name=edited.name, role=t(lang, f"role_{edited.role}"))
-        return warning(problem.text)
+            return bilingual(lambda lang: md(lang, "user_edited", name=edited.name,
+                                             role=t(lang, f"role_{edited.role}")))
+        return warning(problem.error)
 
-    def reset_password(lang: str, name: str | None, password: str,
+    def reset_password(name: str | None, password: str,
                        request: gr.Request) -> tuple[str, Any]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if not name:
-                raise IprVisionError(t(lang, "user_choose"))
+                raise Refused("user_choose")
             ui.service.reset_password(ui.user(request), name, password)
-            return md(lang, "password_reset", name=name), ""
-        return warning(problem.text), gr.update()
+            return said("password_reset", name=name), ""
+        return warning(problem.error), gr.update()
 
-    def ask_user(lang: str, name: str | None) -> tuple[Any, str, str]:
+    def ask_user(name: str | None) -> tuple[Any, str, str]:
         if not name:
-            return hidden(), "", warning(t(lang, "user_choose"))
-        return gr.update(visible=True), md(lang, "user_confirm", name=name), ""
+            return hidden(), "", warning(Refused("user_choose"))
+        return gr.update(visible=True), said("user_confirm", name=name), ""
 
-    def remove_user(lang: str, name: str | None, request: gr.Request) -> tuple[Any, str, Any]:
-        with noted(lang) as problem:
+    def remove_user(name: str | None, request: gr.Request) -> tuple[Any, str, Any]:
+        with noted() as problem:
             if not name:
-                raise IprVisionError(t(lang, "user_choose"))
+                raise Refused("user_choose")
             removed = ui.service.remove_user(ui.user(request), name)
-            return (hidden(), md(lang, "user_removed" if removed else "user_missing", name=name),
+            return (hidden(), said("user_removed" if removed else "user_missing", name=name),
                     gr.update(value=None))  # no longer a choice
-        return hidden(), warning(problem.text), gr.update()
+        return hidden(), warning(problem.error), gr.update()
 
-    def create_brand(lang: str, name: str, request: gr.Request) -> tuple[str, Any]:
-        with noted(lang) as problem:
+    def create_brand(name: str, request: gr.Request) -> tuple[str, Any]:
+        with noted() as problem:
             ui.service.add_brand(ui.user(request), name.strip())
-            return md(lang, "brand_created", brand=name.strip()), ""
-        return warning(problem.text), gr.update()
+            return said("brand_created", brand=name.strip()), ""
+        return warning(problem.error), gr.update()
 
-    def ask_brand(lang: str, name: str | None, why: str,
+    def ask_brand(name: str | None, why: str,
                   request: gr.Request) -> tuple[Any, str, str]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if not name:
-                raise IprVisionError(t(lang, "brand_choose"))
+                raise Refused("brand_choose")
             if not why.strip():
-                raise IprVisionError(t(lang, "brand_reason_needed"))
+                raise Refused("brand_reason_needed")
             count = len(ui.service.references(ui.user(request), name))
             return (gr.update(visible=True),
-                    md(lang, "brand_confirm", brand=name, count=count, reason=why.strip()), "")
-        return hidden(), "", warning(problem.text)
+                    said("brand_confirm", brand=name, count=count, reason=why.strip()), "")
+        return hidden(), "", warning(problem.error)
 
-    def remove_brand(lang: str, name: str | None, why: str,
+    def remove_brand(name: str | None, why: str,
                      request: gr.Request) -> tuple[Any, str, Any, Any]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if not name:
-                raise IprVisionError(t(lang, "brand_choose"))
+                raise Refused("brand_choose")
             count = ui.service.remove_brand(ui.user(request), name, why)
-            return (hidden(), md(lang, "brand_removed", brand=name, count=count), "",
+            return (hidden(), said("brand_removed", brand=name, count=count), "",
                     gr.update(value=None))  # no longer a choice
-        return hidden(), warning(problem.text), gr.update(), gr.update()
+        return hidden(), warning(problem.error), gr.update(), gr.update()
 
-    def audit(lang: str, who: str, about: str, since: str, request: gr.Request) -> Any:
+    def audit(lang: str, who: str, about: str, since: str,
+              request: gr.Request) -> tuple[Any, tuple[str, str, str]]:
+        """The trail, filtered, and the filters (to show the same entries in another
+        language)."""
         with shown(lang):
             entries = ui.service.audit_entries(ui.user(request), actor=who.strip() or None,
                                                brand=about.strip() or None,
                                                since=since.strip() or None)
-            rows = [[e.seq, e.at, e.actor, e.role, f"{e.via} {e.client}".strip(), e.action,
+            rows = [[e.seq, e.at, e.actor, t(lang, f"role_{e.role}"),
+                     f"{e.via} {e.client}".strip(), t(lang, f"action_{e.action}"),
                      e.brand or "", e.target or "",
                      json.dumps(e.detail, ensure_ascii=False) if e.detail else ""]
                     for e in entries]
             header = [t(lang, c) for c in ("col_seq", "col_time", "col_actor", "col_role",
                                            "col_via", "col_action", "col_brand", "col_target",
                                            "col_details")]
-            return gr.update(value=rows, headers=header)
+            return gr.update(value=rows, headers=header), (who, about, since)
+
+    def audit_again(lang: str, shown_filters: tuple[str, str, str] | None,
+                    request: gr.Request) -> tuple[Any, Any]:
+        if shown_filters is None:
+            return gr.update(), gr.update()
+        return audit(lang, *shown_filters, request)
 
     def check(lang: str, request: gr.Request) -> str:
         with shown(lang):
             result = ui.service.verify_audit(ui.user(request))
             if result.ok:
-                return md(lang, "audit_ok", n=result.entries, head=result.head)
-            return md(lang, "audit_broken", n=result.entries, broken=result.broken or "")
+                return said("audit_ok", n=result.entries, head=result.head)
+            return said("audit_broken", n=result.entries, broken=result.broken or "")
 
     private = {"api_visibility": "private"}
-    show_audit.click(audit, [lang, who, about, since], trail, **private)
+    show_audit.click(audit, [lang, who, about, since], [trail, audited], **private)
+    lang.change(audit_again, [lang, audited], [trail, audited], **private)
     verify.click(check, lang, verified, **private)
     listed = [table, brands, edit_brands, pick, old_brand, *package_outputs]
-    add.click(add_user, [lang, name, role, brands, password], [add_status, password],
+    add.click(add_user, [name, role, brands, password], [add_status, password],
               **private).then(listing, lang, listed, **private)
-    pick.change(chosen, [lang, pick], [edit_role, edit_brands, save_status], **private)
-    save.click(edit_user, [lang, pick, edit_role, edit_brands], save_status, **private).then(
+    pick.change(chosen, [pick], [edit_role, edit_brands, save_status], **private)
+    save.click(edit_user, [pick, edit_role, edit_brands], save_status, **private).then(
         listing, lang, listed, **private)
-    reset.click(reset_password, [lang, pick, new_password], [reset_status, new_password],
+    reset.click(reset_password, [pick, new_password], [reset_status, new_password],
                 **private)
-    remove.click(ask_user, [lang, pick],
+    remove.click(ask_user, [pick],
                  [user_confirm.box, user_confirm.question, remove_status], **private)
-    user_confirm.yes.click(remove_user, [lang, pick], [user_confirm.box, remove_status, pick],
+    user_confirm.yes.click(remove_user, [pick], [user_confirm.box, remove_status, pick],
                            **private).then(listing, lang, listed, **private)
-    create.click(create_brand, [lang, brand], [create_status, brand], **private).then(
+    create.click(create_brand, [brand], [create_status, brand], **private).then(
         listing, lang, listed, **private)
-    drop.click(ask_brand, [lang, old_brand, why],
+    drop.click(ask_brand, [old_brand, why],
                [brand_confirm.box, brand_confirm.question, drop_status], **private)
-    brand_confirm.yes.click(remove_brand, [lang, old_brand, why],
+    brand_confirm.yes.click(remove_brand, [old_brand, why],
                             [brand_confirm.box, drop_status, why, old_brand], **private).then(
         listing, lang, listed, **private)
     return listing, listed

@@ -19,8 +19,7 @@ from PIL import Image
 
 from ...core.workshop import QuizResult
 from ...domain import Reference
-from ...errors import IprVisionError
-from .common import Ui, dropdown, noted, plain, shown, warning
+from .common import Refused, Ui, bilingual, dropdown, noted, plain, said, shown, warning
 from .i18n import t
 
 #: A score from this share up is shown green, from the second amber, below it red.
@@ -43,6 +42,7 @@ def build(ui: Ui, lang: Any) -> Any:
     """Returns the brand dropdown, filled by the app when a user logs in."""
     quiz = gr.State(None)
     seen = gr.State([])  # reference ids whose labels the side-by-side view has listed
+    listed = gr.State([])  # the pairs listed: (genuine id, fake id, similarity)
     with gr.Row():
         brand = ui.text(gr.Dropdown(label="Brand", choices=[], elem_id="workshop-brand"), "brand")
         product = ui.text(gr.Dropdown(label="Product", choices=[], elem_id="workshop-product"),
@@ -95,73 +95,87 @@ def build(ui: Ui, lang: Any) -> Any:
             return dropdown(ui.service.products(ui.user(request), brand) if brand else [])
 
     def find_pairs(lang: str, brand: str | None, product: str | None, seen: list[int],
-                   request: gr.Request) -> tuple[Any, list[int], str]:
-        with noted(lang) as problem:
+                   request: gr.Request) -> tuple[Any, ...]:
+        with noted() as problem:
             if not brand or not product:
-                raise IprVisionError(t(lang, "choose_brand"))
-            found = ui.service.confusable_pairs(ui.user(request), brand, product)
+                raise Refused("choose_brand")
+            found = [(g.id, f.id, s) for g, f, s in
+                     ui.service.confusable_pairs(ui.user(request), brand, product)]
             if not found:
-                raise IprVisionError(t(lang, "no_pairs"))
-            options = [(t(lang, "pair_choice", g=g.id, f=f.id, s=s), f"{g.id},{f.id}")
-                       for g, f, s in found]
-            listed = [r.id for g, f, _ in found for r in (g, f)]
-            return (gr.update(choices=options, value=options[0][1]),
-                    sorted(set(seen) | set(listed)), "")
-        return gr.update(), seen, warning(problem.text)
+                raise Refused("no_pairs")
+            options = _pair_choices(lang, found)
+            shown_ids = {i for g, f, _ in found for i in (g, f)}
+            return (gr.update(choices=options, value=options[0][1]), found,
+                    sorted(set(seen) | shown_ids), "")
+        return gr.update(), gr.update(), seen, warning(problem.error)
 
-    def show_pair(lang: str, pair: str | None, request: gr.Request) -> tuple[Any, Any, str]:
-        with noted(lang) as problem:
+    def pairs_again(lang: str, found: list[tuple[int, int, float]]) -> Any:
+        """The pairs listed, worded in another language (the one chosen stays chosen)."""
+        return gr.update(choices=_pair_choices(lang, found)) if found else gr.update()
+
+    def show_pair(pair: str | None, request: gr.Request) -> tuple[Any, Any, str]:
+        with noted() as problem:
             if not pair:
                 return None, None, ""
             user = ui.user(request)
             ids = [int(v) for v in pair.split(",")]
             refs = [ui.service.reference(user, i) for i in ids]
-            notes = "\n\n".join(f"**#{r.id} {t(lang, r.label)}**: {plain(r.note) or '–'}"
-                                  for r in refs)
+            notes = bilingual(lambda lang: "\n\n".join(
+                f"**#{r.id} {t(lang, r.label)}**: {plain(r.note) or '–'}" for r in refs))
             return ui.service.photo(user, ids[0]), ui.service.photo(user, ids[1]), notes
-        return gr.update(), gr.update(), warning(problem.text)
+        return gr.update(), gr.update(), warning(problem.error)
 
-    def begin(lang: str, brand: str | None, product: str | None, size: float,
+    def begin(brand: str | None, product: str | None, size: float,
               seen: list[int], request: gr.Request) -> tuple[Any, ...]:
-        with noted(lang) as problem:
+        with noted() as problem:
             if not brand:
-                raise IprVisionError(t(lang, "choose_brand"))
+                raise Refused("choose_brand")
             drawn = ui.service.quiz(ui.user(request), brand, product, int(size),
                                     secrets.randbits(32), exclude=set(seen))
             state = Quiz([r.id for r in drawn])
-            return (state, "", *ask(lang, state, request), "", *_answers(True),
+            return (state, "", *ask(state, request), "", *_answers(True),
                     gr.update(value=[], visible=False), gr.update(value=[], visible=False),
                     "", gr.update(visible=False))
-        return (gr.update(), warning(problem.text), *(gr.update() for _ in range(9)))
+        return (gr.update(), warning(problem.error), *(gr.update() for _ in range(9)))
 
-    def ask(lang: str, state: Quiz, request: gr.Request) -> tuple[str, Any]:
+    def ask(state: Quiz, request: gr.Request) -> tuple[str, Any]:
         n = len(state.answers)
         image = ui.service.photo(ui.user(request), state.ref_ids[n])
         image.thumbnail((900, 900))
-        return (t(lang, "quiz_question", n=n + 1, total=len(state.ref_ids)),
+        return (said("quiz_question", n=n + 1, total=len(state.ref_ids)),
                 gr.update(value=image, visible=True))
 
-    def answer(lang: str, state: Quiz | None, said: str,
+    def answer(lang: str, state: Quiz | None, given: str,
                request: gr.Request) -> tuple[Any, ...]:
         """Mark the answer at once, then ask the next photo or show the end screen."""
         if state is None or state.over:  # the buttons are off outside a quiz; a late click
             return (state, *(gr.update() for _ in range(9)))
-        with noted(lang) as problem:
+        with noted() as problem:
             user = ui.user(request)
             ref = ui.service.reference(user, state.ref_ids[len(state.answers)])
-            state.answers.append(said)
-            marked = _feedback(lang, ref, said)
+            state.answers.append(given)
+            marked = _feedback(ref, given)
             if not state.over:
-                return (state, *ask(lang, state, request), marked, *_answers(True),
+                return (state, *ask(state, request), marked, *_answers(True),
                         gr.update(), gr.update(), "", gr.update())
             result = ui.service.grade_quiz(user, state.ref_ids, state.answers)
             right, wrong = _galleries(lang, ui, user, result)
-            return (state, t(lang, "quiz_over"), gr.update(value=None, visible=False), marked,
-                    *_answers(False), right, wrong, _score(lang, result),
+            return (state, said("quiz_over"), gr.update(value=None, visible=False), marked,
+                    *_answers(False), right, wrong, _score(result),
                     gr.update(visible=True))
         # The quiz cannot go on (a photo was removed meanwhile): it ends here, buttons off.
-        return (None, warning(problem.text), gr.update(visible=False), "", *_answers(False),
+        return (None, warning(problem.error), gr.update(visible=False), "", *_answers(False),
                 gr.update(), gr.update(), "", gr.update(visible=True))
+
+    def answers_again(lang: str, state: Quiz | None, request: gr.Request) -> tuple[Any, Any]:
+        """The end screen's answers, captioned in another language (nothing during a quiz)."""
+        if state is None or not state.over:
+            return gr.update(), gr.update()
+        with noted():
+            user = ui.user(request)
+            return _galleries(lang, ui, user, ui.service.grade_quiz(user, state.ref_ids,
+                                                                     state.answers))
+        return gr.update(), gr.update()
 
     def genuine(lang: str, state: Quiz | None, request: gr.Request) -> tuple[Any, ...]:
         return answer(lang, state, "genuine", request)
@@ -171,9 +185,12 @@ def build(ui: Ui, lang: Any) -> Any:
 
     private = {"api_visibility": "private"}
     brand.change(products, [lang, brand], product, **private)
-    find.click(find_pairs, [lang, brand, product, seen], [pairs, seen, pairs_status], **private)
-    pairs.change(show_pair, [lang, pairs], [left, right, pair_notes], **private)
-    start.click(begin, [lang, brand, product, size, seen],
+    find.click(find_pairs, [lang, brand, product, seen], [pairs, listed, seen, pairs_status],
+               **private)
+    pairs.change(show_pair, [pairs], [left, right, pair_notes], **private)
+    lang.change(pairs_again, [lang, listed], pairs, **private)
+    lang.change(answers_again, [lang, quiz], [right_answers, wrong_answers], **private)
+    start.click(begin, [brand, product, size, seen],
                 [quiz, start_status, question, shot, feedback, say_genuine, say_fake,
                  right_answers, wrong_answers, score, compare], **private)
     outputs = [quiz, question, shot, feedback, say_genuine, say_fake, right_answers,
@@ -188,20 +205,25 @@ def _answers(active: bool) -> tuple[Any, Any]:
     return gr.update(interactive=active), gr.update(interactive=active)
 
 
-def _feedback(lang: str, ref: Reference, said: str) -> str:
+def _feedback(ref: Reference, given: str) -> str:
     """The answer marked at once: right (green) or wrong (red), with the true label."""
-    right = said == ref.label
-    text = t(lang, "quiz_marked_right" if right else "quiz_marked_wrong", id=ref.id,
-             label=t(lang, ref.label))
+    right = given == ref.label
+    text = bilingual(lambda lang: html.escape(t(
+        lang, "quiz_marked_right" if right else "quiz_marked_wrong", id=ref.id,
+        label=t(lang, ref.label))))
     return (f'<div class="ipr-feedback {"ipr-right" if right else "ipr-wrong"}" '
-            f'data-correct="{str(right).lower()}">{html.escape(text)}</div>')
+            f'data-correct="{str(right).lower()}">{text}</div>')
 
 
-def _score(lang: str, result: QuizResult) -> str:
+def _score(result: QuizResult) -> str:
     share = result.score / result.total if result.total else 0.0
     grade = "good" if share >= _GOOD else "fair" if share >= _FAIR else "poor"
-    text = t(lang, "quiz_score", score=result.score, total=result.total)
-    return f'<div class="ipr-score ipr-score-{grade}">{html.escape(text)}</div>'
+    text = said("quiz_score", score=result.score, total=result.total)
+    return f'<div class="ipr-score ipr-score-{grade}">{text}</div>'
+
+
+def _pair_choices(lang: str, found: list[tuple[int, int, float]]) -> list[tuple[str, str]]:
+    return [(t(lang, "pair_choice", g=g, f=f, s=s), f"{g},{f}") for g, f, s in found]
 
 
 def _galleries(lang: str, ui: Ui, user: Any,
