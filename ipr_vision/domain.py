@@ -350,6 +350,7 @@ class AuditAction(StrEnum):
     POINT_ADD = "point_add"
     POINT_REMOVE = "point_remove"
     OPERATING_POINT = "operating_point"
+    BRAND_MODEL = "brand_model"  # the installed model a brand's photos are embedded with
     USER_ADD = "user_add"
     USER_REMOVE = "user_remove"
     USER_PASSWORD = "user_password"

@@ -59,6 +59,7 @@ from .accounts import Accounts
 from .actors import web_actor
 from .admin_service import AdminOperations
 from .adoption_service import AdoptionOperations
+from .models_service import ModelOperations
 from .packages_service import PackageOperations
 from .record_trail import Unsettled, settle
 
@@ -83,14 +84,15 @@ class InspectionOutcome:
         return str(result)
 
 
-class Service(AdminOperations, PackageOperations, AdoptionOperations):
+class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOperations):
     """A gallery folder served to logged-in users: the gallery, its users, its inspection log.
 
     Users and the audit trail (:class:`.admin_service.AdminOperations`) are an admin's job.
     Evidence packs are kept under ``GALLERY/evidence/<officer>/`` as well as offered for
     download, so every pack handed out can be found again. Every change, login and evidence
     pack is written to the gallery's audit trail under the user who made it. Signed brand
-    packages (:class:`.packages_service.PackageOperations`) are signed with ``signing_keys``.
+    packages (:class:`.packages_service.PackageOperations`) are signed with ``signing_keys``;
+    per-brand models are :class:`.models_service.ModelOperations`.
     """
 
     def __init__(self, gallery: Gallery, users: Accounts | None = None,
@@ -113,13 +115,6 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations):
     def has_users(self) -> bool:
         """Whether anybody could log in."""
         return bool(self.users.users())
-
-    def reembed_stale(self, announce: Callable[[str, int, str], None]) -> None:
-        """Embed every brand's references the current model has no vectors for, before serving
-        (``announce(brand, count, model id)`` is called first for each)."""
-        for brand, count in self.gallery.stale_embeddings().items():
-            announce(brand, count, self.gallery.embedder.model_id)
-            self.gallery.reembed(brand)
 
     def settle_interrupted_writes(self) -> list[Unsettled]:
         """Say in the audit trail which audited inspection writes never committed (a process

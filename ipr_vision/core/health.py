@@ -15,7 +15,13 @@ import numpy as np
 
 from ..domain import json_safe
 from .index import ProductRows
-from .metrics import auroc, expected_calibration_error, reliability_bins, roc_curve
+from .metrics import (
+    auroc,
+    expected_calibration_error,
+    recall_at_flag_rate,
+    reliability_bins,
+    roc_curve,
+)
 from .scoring import Calibration, Mode, Policy, ProductMode
 from .suggest import left_out_scores
 
@@ -133,6 +139,42 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
         brand_expected_fake_recall=fitted.expected_fake_recall if fitted else None,
         skipped=int(np.isin(rows.ids, list(skip)).sum()) if skip else 0,
         trained_included=trained_included)
+
+
+#: Shares of genuine items flagged at which models' fake catch rates are compared: the issue's
+#: yardsticks, beside each brand's own operating point.
+COMPARED_FLAG_RATES = (0.01, 0.05)
+
+
+@dataclass(frozen=True)
+class Separation:
+    """How well one model tells a brand's known fakes from its genuine references in one
+    scoring mode, from the left-out scores the brand's calibration under that model was fitted
+    on: the figures by which a brand's model is chosen."""
+
+    genuine: int  # left-out genuine scores
+    fake: int  # left-out fake scores
+    auroc: float  # NaN without fakes
+    fake_caught: float | None  # at the brand's operating point; None without fakes
+    #: Share of fakes caught at each share of genuine flagged in :data:`COMPARED_FLAG_RATES`.
+    fake_caught_at: dict[float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe({"genuine": self.genuine, "fake": self.fake, "auroc": self.auroc,
+                          "fake_caught": self.fake_caught,
+                          "fake_caught_at": {str(k): v for k, v in self.fake_caught_at.items()}})
+
+
+def separation(calibration: Calibration) -> Separation:
+    """A calibration's own left-out scores summed up, thresholds drawn as its operating point
+    draws its own (:func:`.metrics.flag_threshold`), so the figures are what inspections get."""
+    genuine, fake = calibration.genuine_scores, calibration.fake_scores
+    labels = np.r_[np.zeros(len(genuine), dtype=bool), np.ones(len(fake), dtype=bool)]
+    scores = np.r_[genuine, fake]
+    return Separation(len(genuine), len(fake), auroc(labels, scores),
+                      calibration.expected_fake_recall,
+                      {share: recall_at_flag_rate(labels, scores, share)
+                       for share in COMPARED_FLAG_RATES})
 
 
 def _grade(value: float, grades: tuple[tuple[float, str], ...], *,

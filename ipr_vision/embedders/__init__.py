@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -124,4 +125,39 @@ def default_embedder() -> Embedder:
         return MobileNetV2Embedder()
 
 
-__all__ = ["Embedder", "PatchEmbedder", "default_embedder", "draft_size", "embed_all"]
+#: The installed models a brand may choose by name (``gallery model --set``), as
+#: $IPR_VISION_MODEL names them for the whole gallery.
+MODELS = ("finetuned", "imagenet")
+
+_shared: dict[str, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def installed_models() -> list[str]:
+    """The :data:`MODELS` whose weights file is here (its sha256 is checked on loading)."""
+    from . import weights
+
+    files = {"finetuned": weights.FINETUNED, "imagenet": weights.IMAGENET_MOBILENET_V2}
+    return [name for name in MODELS if files[name].path.is_file()]
+
+
+def shared_model(name: str) -> Embedder:
+    """One of :data:`MODELS`, loaded on first use and shared by every gallery of the process:
+    an app server whose brands use two models holds each network once. Unlike
+    :func:`default_embedder` nothing stands in for a missing file: a brand that chose this
+    model must not be embedded with another under its name."""
+    from . import weights
+    from .finetuned import FineTunedEmbedder
+    from .mobilenet import MobileNetV2Embedder
+
+    if name not in MODELS:
+        raise ValueError(f"no installed model is named {name!r} (models: {', '.join(MODELS)})")
+    with _shared_lock:
+        if name not in _shared:
+            _shared[name] = (MobileNetV2Embedder() if name == "imagenet" else
+                             FineTunedEmbedder(weights.require(weights.FINETUNED)))
+        return _shared[name]
+
+
+__all__ = ["MODELS", "Embedder", "PatchEmbedder", "default_embedder", "draft_size", "embed_all",
+           "installed_models", "shared_model"]

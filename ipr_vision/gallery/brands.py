@@ -4,6 +4,9 @@ Every write to a brand moves its revision in the store by one. A process that ma
 updates its loaded index in place (:meth:`BrandCache.apply`); a process that sees the revision
 moved by someone else reloads the brand on its next use. So several processes (CLI imports, the
 web app) can share one gallery, and a new reference is used at the next inspection.
+
+A brand is loaded under its own model (:mod:`.models`): choosing another moves the revision too,
+so every process reloads the brand under the new model at its next use.
 """
 
 from __future__ import annotations
@@ -20,17 +23,20 @@ from ..embedders import Embedder, draft_size, embed_all
 from ..errors import PhotoError
 from ..intake.photo import read_photo
 from ..storage import Change, GalleryStore
+from .models import Models
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class BrandState:
-    """A loaded brand: its index at ``revision`` and, once computed, its calibration."""
+    """A loaded brand: its index at ``revision`` under ``embedder``'s vectors and, once
+    computed, its calibration. A photo is compared with it only as ``embedder`` embeds it."""
 
     revision: int
     index: BrandIndex
     calibration: BrandCalibration | None  # None: stale, recomputed on the next use
+    embedder: Embedder
 
 
 class BrandCache:
@@ -40,31 +46,54 @@ class BrandCache:
     may import into it (health figures) hold it.
     """
 
-    def __init__(self, store: GalleryStore, embedder: Callable[[], Embedder],
-                 policy: Policy) -> None:
+    def __init__(self, store: GalleryStore, models: Models, policy: Policy) -> None:
         self.store = store
+        self.models = models
         self.policy = policy
         self.lock = threading.RLock()
-        self._embedder = embedder
         self._states: dict[str, BrandState] = {}
+        self._chosen: dict[str, tuple[int, Embedder]] = {}  # brand -> (revision, its model)
 
     def policy_for(self, brand: str) -> Policy:
         """The gallery's policy with the brand's own operating point, when one is set."""
         share = self.store.max_genuine_flagged(brand)
         return self.policy if share is None else replace(self.policy, max_genuine_flagged=share)
 
+    def embedder(self, brand: str) -> Embedder:
+        """The model the brand's references and photos are embedded with (a brand not created
+        yet: the gallery's default), read from the store once per revision of the brand."""
+        with self.lock:
+            revision = self.store.revision(brand)
+            chosen = self._chosen.get(brand)
+            if chosen is None or chosen[0] != revision:
+                chosen = self._chosen[brand] = (
+                    revision, self.models.named(self.store.brand_model(brand)))
+            return chosen[1]
+
     def get(self, brand: str) -> tuple[BrandState, BrandCalibration]:
-        """The brand's index and calibration for the current revision, rebuilt when stale."""
+        """The brand's index and calibration under its model for the current revision,
+        rebuilt when stale."""
         with self.lock:
             self.store.require_brand(brand)  # clear error for an unknown brand
+            embedder = self.embedder(brand)
             state = self._states.get(brand)
-            if state is None or state.revision != self.store.revision(brand):
-                state = self._states[brand] = self._load(brand)
+            if (state is None or state.revision != self.store.revision(brand)
+                    or state.embedder.model_id != embedder.model_id):
+                state = self._states[brand] = self._load(brand, embedder)
             if state.calibration is None:
-                state.calibration = calibrate_brand(state.index, self.policy_for(brand),
-                                                    self._trained_on(brand))
+                state.calibration = self._calibrate(brand, state)
                 if state.calibration.warning:
                     log.warning("brand %r: %s", brand, state.calibration.warning)
+            return state, state.calibration
+
+    def under(self, brand: str, embedder: Embedder) -> tuple[BrandState, BrandCalibration]:
+        """The brand as it would be under another model, to compare the two: loaded and
+        calibrated afresh, never kept (only the brand's own model serves inspections)."""
+        with self.lock:
+            if embedder.model_id == self.embedder(brand).model_id:
+                return self.get(brand)
+            state = self._load(brand, embedder)
+            state.calibration = self._calibrate(brand, state)
             return state, state.calibration
 
     def apply(self, change: Change, update: Callable[[BrandIndex], None]) -> None:
@@ -84,9 +113,12 @@ class BrandCache:
             state.revision, state.calibration = change.revision, None
 
     def forget(self, brand: str) -> None:
-        """Drop a deleted brand, so one created later under its name starts afresh."""
+        """Drop a brand deleted (one created later under its name starts afresh) or whose
+        model this process changed (an import must not add the new model's vectors to an
+        index of the old one's)."""
         with self.lock:
             self._states.pop(brand, None)
+            self._chosen.pop(brand, None)
 
     def add_product(self, brand: str, product: str) -> None:
         """Register a new product with a loaded brand, which knows its products only from when
@@ -97,10 +129,10 @@ class BrandCache:
                 state.index.add_product(product)
                 state.calibration = None  # calibrated per product: the new one needs its own
 
-    def embed_missing(self, brand: str) -> int:
-        """Embed references that have no vector under the current model (the model changed);
-        returns how many were embedded."""
-        embedder = self._embedder()
+    def embed_missing(self, brand: str, embedder: Embedder | None = None) -> int:
+        """Embed references that have no vector under the brand's model, or ``embedder``
+        (the model changed, or another is compared); returns how many were embedded."""
+        embedder = embedder or self.embedder(brand)
         missing = self.store.missing_embeddings(brand, embedder.model_id)
         if not missing:
             return 0
@@ -117,18 +149,21 @@ class BrandCache:
         self.store.put_embeddings(embedder.model_id, ids, vectors)
         return len(ids)
 
-    def _load(self, brand: str) -> BrandState:
-        self.embed_missing(brand)
-        embedder = self._embedder()
+    def _load(self, brand: str, embedder: Embedder) -> BrandState:
+        self.embed_missing(brand, embedder)
         stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim)
         index = BrandIndex(embedder.dim)
         for product in stored.all_products:
             index.add_product(product)  # products without references are known too
         index.add(stored.ids, stored.vectors, stored.products, stored.is_fake, stored.groups)
-        return BrandState(stored.revision, index, None)
+        return BrandState(stored.revision, index, None, embedder)
 
-    def _trained_on(self, brand: str) -> frozenset[int]:
+    def _calibrate(self, brand: str, state: BrandState) -> BrandCalibration:
+        return calibrate_brand(state.index, self.policy_for(brand),
+                               self._trained_on(brand, state.embedder))
+
+    def _trained_on(self, brand: str, embedder: Embedder) -> frozenset[int]:
         """The brand's references that the model was trained on (a fine-tuned checkpoint
         lists its training photos' sha256)."""
-        shas: frozenset[str] = getattr(self._embedder(), "trained_on", frozenset())
+        shas: frozenset[str] = getattr(embedder, "trained_on", frozenset())
         return frozenset(self.store.find_sha(brand, sorted(shas)).values()) if shas else frozenset()

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..domain import Actor, AuditAction, PackageOrigin, TrustedKey
-from ..embedders import Embedder
 from ..errors import PackageError
 from ..packages import PublicKey, SigningKey
 from ..results import PackageExport, PackageImport
@@ -27,9 +26,6 @@ class _Front(Protocol):
     audit: AuditTrail
     _brands: BrandCache
     _packages: PackageImporter
-
-    @property
-    def embedder(self) -> Embedder: ...
 
     def add_brand(self, brand: str, *, by: Actor | None = None) -> None: ...
 
@@ -75,7 +71,7 @@ class PackageExchange:
         ``embeddings`` is off."""
         signing = key if isinstance(key, SigningKey) else SigningKey.read(Path(key))
         actor = acting(by)
-        written = export_package(self.store, self._brands, lambda: self.embedder, signing,
+        written = export_package(self.store, self._brands, signing,
                                  brand, Path(out), since=since, embeddings=embeddings,
                                  by=actor.name)
         self.audit.append(actor, AuditAction.PACKAGE_EXPORT, brand=brand,

@@ -53,14 +53,14 @@ def patch_embedder(embedder: Embedder) -> PatchEmbedder:
 class Explainer:
     """Explanations of inspected photos, with each product's patch memory cached."""
 
-    def __init__(self, store: GalleryStore, embedder: Callable[[], Embedder]) -> None:
+    def __init__(self, store: GalleryStore, embedder: Callable[[str], Embedder]) -> None:
         self.store, self._embedder = store, embedder
         self._lock = threading.Lock()
         self._memories: dict[tuple[str, str], tuple[int, str, PatchMemory]] = {}
 
     def explain(self, photo: Photo, suggestion: Suggestion) -> Explanation:
         """Add to a suggestion where its photo departs from the genuine references."""
-        embedder = patch_embedder(self._embedder())
+        embedder = patch_embedder(self._embedder(suggestion.brand))
         if suggestion.product is None:
             raise GalleryError(f"brand {suggestion.brand!r} has no references to compare with")
         memory = self._patch_memory(suggestion.brand, suggestion.product, embedder)

@@ -1,9 +1,10 @@
 """The gallery as users see it: import photos, inspect a photo, explain, evaluate, curate.
 
 A thin front. Each job lives in its own module of this package: :mod:`.importer`,
-:mod:`.inspector`, :mod:`.explainer`, :mod:`.evaluator`, and :mod:`.brands` (each brand's index
-and calibration, kept current across processes). The store underneath is any
-:class:`~ipr_vision.storage.GalleryStore`; the math is the pure core's.
+:mod:`.inspector`, :mod:`.explainer`, :mod:`.evaluator`, :mod:`.brands` (each brand's index
+and calibration, kept current across processes) and :mod:`.model_choice` (each brand's model).
+The store underneath is any :class:`~ipr_vision.storage.GalleryStore`; the math is the pure
+core's.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from .exchange import PackageExchange
 from .explainer import Explainer, patch_embedder
 from .importer import Importer, Stored, scan_folder
 from .inspector import Inspector
+from .model_choice import ModelChoice
+from .models import Models
 from .package_import import PackageImporter
 
 
@@ -66,8 +69,8 @@ class GallerySummary:
     revisions: dict[str, int]
     models: dict[str, int]  # model id -> embeddings stored
     bytes: int
-    model: str  # the current model
-    stale_embeddings: dict[str, int]  # brand -> references not embedded with the current model
+    model: str  # the gallery's default model
+    stale_embeddings: dict[str, int]  # brand -> references not embedded with the brand's model
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "brands": self.brands, "models": self.models,
@@ -75,7 +78,7 @@ class GallerySummary:
                 "stale_embeddings": self.stale_embeddings}
 
 
-class Gallery(PackageExchange):
+class Gallery(PackageExchange, ModelChoice):
     """A folder of reference photos for one or more brands, searchable by embedding.
 
     >>> gallery = Gallery("galleries/nike")                          # doctest: +SKIP
@@ -93,11 +96,11 @@ class Gallery(PackageExchange):
         self.audit: AuditTrail = open_audit_trail(self.store.location)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
-        self._brands = BrandCache(self.store, lambda: self.embedder, policy or Policy())
-        self._importer = Importer(self.store, self._brands, lambda: self.embedder)
-        self._inspector = Inspector(self.store, self._brands, lambda: self.embedder)
-        self._explainer = Explainer(self.store, lambda: self.embedder)
-        self._packages = PackageImporter(self.store, self._brands, lambda: self.embedder)
+        self._brands = BrandCache(self.store, Models(lambda: self.embedder), policy or Policy())
+        self._importer = Importer(self.store, self._brands)
+        self._inspector = Inspector(self.store, self._brands)
+        self._explainer = Explainer(self.store, self._brands.embedder)
+        self._packages = PackageImporter(self.store, self._brands)
 
     @property
     def path(self) -> Path:
@@ -122,7 +125,8 @@ class Gallery(PackageExchange):
 
     @property
     def embedder(self) -> Embedder:
-        """The model, loaded on first use so listing a gallery never waits for it."""
+        """The default model (a brand may choose another: :meth:`model_for`), loaded on first
+        use so listing a gallery never waits for it."""
         with self._embedder_lock:
             if self._embedder is None:
                 self._embedder = default_embedder()
@@ -369,10 +373,12 @@ class Gallery(PackageExchange):
 
     # -- inspecting -----------------------------------------------------------------------
 
-    def read(self, source: str | Path | bytes, name: str | None = None) -> Photo:
-        """A photo decoded at the size the model needs (a JPEG several times faster than
-        whole), with its bytes as received; :class:`PhotoError` if it cannot be used."""
-        return self._inspector.read(source, name)
+    def read(self, source: str | Path | bytes, name: str | None = None, *,
+             brand: str | None = None) -> Photo:
+        """A photo decoded at the size the brand's model (default: the default model) needs
+        (a JPEG several times faster than whole), with its bytes as received;
+        :class:`PhotoError` if it cannot be used."""
+        return self._inspector.read(source, name, brand)
 
     def inspect(self, photo: str | Path | bytes | Photo, *, brand: str,
                 product: str | None = None, name: str | None = None) -> Suggestion:
@@ -396,10 +402,9 @@ class Gallery(PackageExchange):
     def explain(self, photo: str | Path | bytes | Photo, *, brand: str,
                 product: str | None = None, name: str | None = None) -> Explanation:
         """Inspect a photo and show where it departs from the product's genuine references."""
-        patch_embedder(self.embedder)  # a model without patch features fails before any work
-        if not isinstance(photo, Photo):
-            self._brands.get(brand)  # a wrong brand fails before the photo is read
-        photo = self._inspector.read(photo, name)
+        self._brands.get(brand)  # a wrong brand fails before the photo is read
+        patch_embedder(self.model_for(brand))  # as does a model without patch features
+        photo = self._inspector.read(photo, name, brand)
         return self._explainer.explain(photo, self.inspect(photo, brand=brand, product=product))
 
     def health(self, brand: str, product: str) -> ProductHealth:
@@ -422,20 +427,7 @@ class Gallery(PackageExchange):
         """Inspect every photo listed in a CSV (with its product) and compare with its label."""
         items, failed = read_index(index_csv)
         return evaluate(items, failed, lambda item: self.inspect(
-            item.source, brand=brand, product=item.product), self.embedder.model_id)
-
-    # -- models ---------------------------------------------------------------------------
-
-    def stale_embeddings(self) -> dict[str, int]:
-        """References per brand with no vector from the current model: a gallery built with
-        another model (the ImageNet fallback, an older checkpoint) until it is re-embedded."""
-        model_id = self.embedder.model_id
-        counts = {b: len(self.store.missing_embeddings(b, model_id)) for b in self.brands()}
-        return {brand: count for brand, count in counts.items() if count}
-
-    def reembed(self, brand: str | None = None) -> int:
-        """Embed every reference lacking a vector under the current model; returns how many."""
-        return sum(self._brands.embed_missing(b) for b in ([brand] if brand else self.brands()))
+            item.source, brand=brand, product=item.product), self.model_for(brand).model_id)
 
 
 def _ids(ref_ids: Iterable[int]) -> str:

@@ -90,9 +90,8 @@ def scan_folder(folder: Path) -> tuple[list[LabelledPhoto], ImportReport]:
 class Importer:
     """Stores labelled photos as references of a brand, with their embeddings."""
 
-    def __init__(self, store: GalleryStore, brands: BrandCache,
-                 embedder: Callable[[], Embedder]) -> None:
-        self.store, self.brands, self._embedder = store, brands, embedder
+    def __init__(self, store: GalleryStore, brands: BrandCache) -> None:
+        self.store, self.brands = store, brands
 
     def run(self, items: list[LabelledPhoto], brand: str, added_by: str,
             allow_poor_quality: bool = False, report: ImportReport | None = None,
@@ -107,7 +106,7 @@ class Importer:
         started = time.perf_counter()
         brand = check_name(brand, "brand")
         items = _named_products(items, report)
-        embedder = self._embedder()
+        embedder = self.brands.embedder(brand)
         pending: list[tuple[LabelledPhoto, Photo]] = []
         seen: set[str] = set()
         waived: dict[str, str] = {}

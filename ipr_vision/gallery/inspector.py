@@ -7,13 +7,13 @@ the references an officer looks at.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..core.quality import assess_quality
 from ..core.suggest import ItemCandidate, assess, propose_items
 from ..domain import Reference, Verdict
-from ..embedders import Embedder, draft_size
+from ..embedders import draft_size
 from ..errors import GalleryError
 from ..intake.photo import Photo, read_photo
 from ..results import Match, Suggestion
@@ -24,15 +24,21 @@ from .brands import BrandCache
 class Inspector:
     """Suggestions for photos of a gallery's brands."""
 
-    def __init__(self, store: GalleryStore, brands: BrandCache,
-                 embedder: Callable[[], Embedder]) -> None:
-        self.store, self.brands, self._embedder = store, brands, embedder
+    def __init__(self, store: GalleryStore, brands: BrandCache) -> None:
+        self.store, self.brands = store, brands
 
-    def read(self, source: str | Path | bytes | Photo, name: str | None = None) -> Photo:
-        """A photo decoded at the size the model needs."""
-        if isinstance(source, Photo):
-            return source
-        return read_photo(source, name=name, draft_size=draft_size(self._embedder()))
+    def read(self, source: str | Path | bytes | Photo, name: str | None = None,
+             brand: str | None = None) -> Photo:
+        """A photo decoded at the size the brand's model needs (no brand: the default
+        model's). A photo decoded before at a smaller size than that (for another model) is
+        decoded again from its bytes, so a brand's model never sees it enlarged."""
+        embedder = self.brands.models.default() if brand is None else self.brands.embedder(brand)
+        side = draft_size(embedder)
+        if not isinstance(source, Photo):
+            return read_photo(source, name=name, draft_size=side)
+        if side is not None and min(source.image.size) < min(side, *source.original_size):
+            return read_photo(source.data, name=source.name, draft_size=side)
+        return source
 
     def inspect(self, source: str | Path | bytes | Photo, brand: str, product: str | None,
                 name: str | None = None) -> Suggestion:
@@ -42,8 +48,8 @@ class Inspector:
         if product is not None and product not in state.index.products:
             known = ", ".join(self.store.products(brand)) or "none yet"
             raise GalleryError(f"brand {brand!r} has no product {product!r} (products: {known})")
-        photo = self.read(source, name)
-        embedder = self._embedder()
+        photo = self.read(source, name, brand)
+        embedder = state.embedder  # the model the brand's index was loaded under
         quality = assess_quality(photo.image, photo.original_size)
         query = embedder.embed([photo.image])[0]
         policy = self.brands.policy_for(brand)
@@ -70,11 +76,20 @@ class Inspector:
     def identify(self, source: str | Path | bytes | Photo, brands: Iterable[str], n: int = 3,
                  name: str | None = None) -> list[ItemCandidate]:
         """The brands' products a photo of an unnamed item most resembles, best first (brands
-        without references are passed over)."""
+        without references are passed over). Brands under different models are searched
+        with the photo as each model embeds it."""
         photo = self.read(source, name)
-        indexes = {brand: self.brands.get(brand)[0].index for brand in brands}
-        query = self._embedder().embed([photo.image])[0]
-        return propose_items(query, {b: i for b, i in indexes.items() if len(i)}, n)
+        states = {brand: self.brands.get(brand)[0] for brand in brands}
+        by_model: dict[str, list[str]] = {}
+        for brand, state in states.items():
+            if len(state.index):
+                by_model.setdefault(state.embedder.model_id, []).append(brand)
+        found: list[ItemCandidate] = []
+        for group in by_model.values():
+            photo = self.read(photo, name, group[0])  # decoded again only if it is too small
+            query = states[group[0]].embedder.embed([photo.image])[0]
+            found += propose_items(query, {brand: states[brand].index for brand in group}, n)
+        return sorted(found, key=lambda c: -c.similarity)[:n]
 
     def references(self, ref_ids: list[int]) -> dict[int, Reference]:
         """References by id (an empty request reads nothing)."""

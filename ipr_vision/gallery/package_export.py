@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +35,8 @@ from ..storage import ExportedPackage, GalleryStore, utc_now
 from .brands import BrandCache
 
 
-def export_package(store: GalleryStore, brands: BrandCache, embedder: Callable[[], Embedder],
-                   key: SigningKey, brand: str, out: Path, *, since: int | None,
-                   embeddings: bool, by: str) -> PackageExport:
+def export_package(store: GalleryStore, brands: BrandCache, key: SigningKey, brand: str,
+                   out: Path, *, since: int | None, embeddings: bool, by: str) -> PackageExport:
     """Write ``brand``'s package to ``out``, signed with ``key``, and record it in the chain."""
     started = time.perf_counter()
     store.require_brand(brand)
@@ -61,7 +60,7 @@ def export_package(store: GalleryStore, brands: BrandCache, embedder: Callable[[
     vectors = None
     model = None
     if embeddings and carried:
-        model, vectors = _vectors(store, brands, embedder(), brand, refs, carried)
+        model, vectors = _vectors(store, brands, brands.embedder(brand), brand, refs, carried)
     manifest = Manifest(
         brand=brand, chain=last.chain if last else uuid.uuid4().hex,
         sequence=(last.sequence + 1) if last else 1, previous=last.hash if last else None,
@@ -130,7 +129,7 @@ def _withdrawn(store: GalleryStore, brand: str, base: dict[str, str],
 
 def _vectors(store: GalleryStore, brands: BrandCache, embedder: Embedder, brand: str,
              refs: list[Reference], carried: list[PackagedReference]) -> tuple[str, np.ndarray]:
-    """The carried references' vectors under the current model, in the manifest's order."""
+    """The carried references' vectors under the brand's model, in the manifest's order."""
     brands.embed_missing(brand)
     stored = store.brand_vectors(brand, embedder.model_id, embedder.dim)
     row = {int(ref_id): i for i, ref_id in enumerate(stored.ids)}

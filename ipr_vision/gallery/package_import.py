@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from PIL import Image
 
 from ..core.index import BrandIndex
 from ..domain import Label, PackageOrigin, Reference
-from ..embedders import Embedder, draft_size, embed_all
+from ..embedders import draft_size, embed_all
 from ..embedders.weights import sha256_file
 from ..errors import PackageError, PhotoError
 from ..intake.photo import check_photo, read_photo
@@ -63,9 +63,8 @@ class Verified:
 class PackageImporter:
     """Verifies packages and applies them to the gallery's brands."""
 
-    def __init__(self, store: GalleryStore, brands: BrandCache,
-                 embedder: Callable[[], Embedder]) -> None:
-        self.store, self.brands, self._embedder = store, brands, embedder
+    def __init__(self, store: GalleryStore, brands: BrandCache) -> None:
+        self.store, self.brands = store, brands
 
     def run(self, path: Path, *, by: str, brand: str | None = None) -> PackageImport:
         """Verify and apply the package at ``path``; ``brand``, when given, is the brand the
@@ -129,10 +128,10 @@ class PackageImporter:
 
     def _vectors(self, package: PackageReader,
                  manifest: Manifest) -> tuple[np.ndarray, bool]:
-        """Each reference's vector under the current model: the package's when it carries
+        """Each reference's vector under the brand's model: the package's when it carries
         that model's (spot-checked against the photos), else our own; every photo's hash and
         header is checked on the way."""
-        embedder = self._embedder()
+        embedder = self.brands.embedder(manifest.brand)
         carried = manifest.embeddings
         side = draft_size(embedder)
         if carried is None or carried.model != embedder.model_id or carried.dim != embedder.dim:
@@ -198,8 +197,9 @@ class PackageImporter:
                                                           f"{manifest.label}")))
         origin = PackageOrigin(manifest.brand, manifest.sequence, verified.hash, verified.key,
                                manifest.chain, manifest.created_by, manifest.created_at, by, "")
+        model_id = self.brands.embedder(manifest.brand).model_id
         return PackageChange(origin, manifest.kind, manifest.since, after, manifest.products,
-                             add, update, withdraw, self._embedder().model_id), kept
+                             add, update, withdraw, model_id), kept
 
     def _report(self, status: str, verified: Verified, started: float) -> PackageImport:
         manifest = verified.manifest

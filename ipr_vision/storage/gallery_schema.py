@@ -9,10 +9,19 @@ from pathlib import Path
 from ..errors import GalleryError
 from .sqlite import append_only, connect, create_tables, transaction
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "gallery.sqlite"
 
-SCHEMA = """
+#: A brand's own settings, each NULL until set: its operating point (the share of genuine items
+#: flagged) and the installed model its photos are embedded with (by name, as
+#: ``$IPR_VISION_MODEL`` names it; NULL: the gallery's default model).
+BRAND_SETTINGS = """CREATE TABLE IF NOT EXISTS brand_settings (
+    brand_id INTEGER PRIMARY KEY REFERENCES brands(id) ON DELETE CASCADE,
+    max_genuine_flagged REAL CHECK (max_genuine_flagged > 0 AND max_genuine_flagged < 0.5),
+    model TEXT
+)"""
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS brands (
     id INTEGER PRIMARY KEY,
@@ -70,10 +79,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL,
     PRIMARY KEY (ref_id, model_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS brand_settings (
-    brand_id INTEGER PRIMARY KEY REFERENCES brands(id) ON DELETE CASCADE,
-    max_genuine_flagged REAL NOT NULL CHECK (max_genuine_flagged > 0 AND max_genuine_flagged < 0.5)
-);
+{BRAND_SETTINGS};
 CREATE TABLE IF NOT EXISTS id_points (
     id INTEGER PRIMARY KEY,
     ref_id INTEGER NOT NULL REFERENCES refs(id) ON DELETE CASCADE,
@@ -180,4 +186,10 @@ def _migrate(db: sqlite3.Connection, version: int) -> None:
         for table in ("refs", "removed_refs", "id_points"):
             db.execute(f"ALTER TABLE {table} ADD COLUMN package_id INTEGER "
                        "REFERENCES packages(id)")
+    if version < 3:  # 3: a brand's own model, and an operating point that may be unset
+        db.execute("ALTER TABLE brand_settings RENAME TO brand_settings_2")
+        db.execute(BRAND_SETTINGS)
+        db.execute("INSERT INTO brand_settings (brand_id, max_genuine_flagged) "
+                   "SELECT brand_id, max_genuine_flagged FROM brand_settings_2")
+        db.execute("DROP TABLE brand_settings_2")
     db.execute("UPDATE meta SET value=? WHERE key='schema'", (SCHEMA_VERSION,))

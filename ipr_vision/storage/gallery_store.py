@@ -148,9 +148,8 @@ class SqlGalleryStore(PackageRows, ABC):
 
     def max_genuine_flagged(self, brand: str) -> float | None:
         """The brand's own operating point, if its right holder set one."""
-        row = self._query("SELECT s.max_genuine_flagged FROM brand_settings s JOIN brands b ON "
-                          "b.id=s.brand_id WHERE b.name=?", (brand,))
-        return float(row[0][0]) if row else None
+        share = self._brand_setting(brand, "max_genuine_flagged")
+        return None if share is None else float(share)
 
     def set_max_genuine_flagged(self, brand: str, share: float) -> Change:
         """Set the brand's operating point; the brand's revision moves so every process
@@ -158,11 +157,29 @@ class SqlGalleryStore(PackageRows, ABC):
         if not 0.0 < share < 0.5:
             raise GalleryError("the share of genuine items flagged must be between 0 and 0.5 "
                                "(e.g. 0.01 for 1 %)")
+        return self._set_brand_setting(brand, "max_genuine_flagged", share)
+
+    def brand_model(self, brand: str) -> str | None:
+        """The installed model the brand chose (by name), or None for the gallery's default."""
+        model = self._brand_setting(brand, "model")
+        return None if model is None else str(model)
+
+    def set_brand_model(self, brand: str, model: str | None) -> Change:
+        """Choose the brand's model (None: the gallery's default); the brand's revision moves
+        so every process reloads it under that model."""
+        return self._set_brand_setting(brand, "model", model)
+
+    def _brand_setting(self, brand: str, column: str) -> Any:
+        row = self._query(f"SELECT s.{column} FROM brand_settings s JOIN brands b ON "
+                          "b.id=s.brand_id WHERE b.name=?", (brand,))
+        return row[0][0] if row else None
+
+    def _set_brand_setting(self, brand: str, column: str, value: object) -> Change:
         brand_id = self._brand_id(brand)
         with self._transaction() as db:
-            db.execute("INSERT INTO brand_settings (brand_id, max_genuine_flagged) VALUES (?, ?) "
-                       "ON CONFLICT (brand_id) DO UPDATE SET max_genuine_flagged=excluded."
-                       "max_genuine_flagged", (brand_id, share))
+            db.execute(f"INSERT INTO brand_settings (brand_id, {column}) VALUES (?, ?) "
+                       f"ON CONFLICT (brand_id) DO UPDATE SET {column}=excluded.{column}",
+                       (brand_id, value))
             revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                   "RETURNING revision", (brand_id,)).fetchone()[0]
         return Change(brand, [], int(revision))

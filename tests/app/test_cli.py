@@ -310,3 +310,34 @@ def test_keys_and_packages_from_the_command_line(cli_gallery: str | Path, tmp_pa
         "audit", "list", "--json", "--gallery", customs / "g").stdout.splitlines()]
     assert audit.count("package_import") == 1 and audit.count("package_refused") == 2
     assert "key_trust" in audit and "key_revoke" in audit
+
+
+@pytest.mark.slow  # six commands, each loading both models, one embedding the brand again
+def test_gallery_model_compares_and_chooses_a_brands_model(tmp_path: Path) -> None:
+    """ImageNet is the gallery's model here; the brand compares it with the fine-tuned one,
+    which costs an embedding pass only when asked, and chooses it."""
+    gallery = tmp_path / "g"
+    folder = write_photo_folder(tmp_path / "photos", per_cell=4, seed=11)
+    cli("import", folder, "--gallery", gallery, "--brand", "acme")
+    shown = cli("gallery", "model", "--brand", "acme", "--gallery", gallery).stdout
+    assert "* imagenet  mobilenet_v2@" in shown and "[default]" in shown
+    assert "16 reference(s) not embedded with it" in shown  # the fine-tuned model, not asked
+    refused = cli("gallery", "model", "--brand", "acme", "--set", "resnet", "--gallery",
+                  gallery, check=False)
+    assert_one_line_error(refused, "no installed model 'resnet'")
+    chosen = cli("gallery", "model", "--brand", "acme", "--set", "finetuned", "--json",
+                 "--gallery", gallery)
+    assert "16 reference(s) embedded with it first" in chosen.stderr
+    comparison = json.loads(chosen.stdout)
+    models = {m["name"]: m for m in comparison["models"]}
+    assert comparison["choice"] == "finetuned" and models["finetuned"]["chosen"]
+    assert models["finetuned"]["missing"] == 0 and "contrast" in models["imagenet"]["modes"]
+    photo = folder / "boot" / "fake" / "000.jpg"
+    inspected = json.loads(cli("inspect", photo, "--gallery", gallery, "--brand", "acme",
+                               "--json").stdout)
+    assert inspected["model"] == models["finetuned"]["model_id"]
+    info = json.loads(cli("gallery", "info", "--gallery", gallery, "--json").stdout)
+    assert info["model"] == models["imagenet"]["model_id"]  # the gallery's default, as before
+    assert info["brand_models"]["acme"]["choice"] == "finetuned"
+    audit = cli("audit", "list", "--brand", "acme", "--json", "--gallery", gallery).stdout
+    assert '"brand_model"' in audit

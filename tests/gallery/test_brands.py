@@ -15,6 +15,7 @@ from ipr_vision.domain import Label
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import GalleryError
 from ipr_vision.gallery.brands import BrandCache
+from ipr_vision.gallery.models import Models
 from ipr_vision.storage import Change, NewReference, SqliteGalleryStore
 from tests.support import unit
 
@@ -47,7 +48,7 @@ def store(tmp_path: Path) -> SqliteGalleryStore:
 
 def test_a_brand_loads_at_its_revision(store: SqliteGalleryStore,
                                        embedder: MobileNetV2Embedder) -> None:
-    cache = BrandCache(store, lambda: embedder, Policy())
+    cache = BrandCache(store, Models(lambda: embedder), Policy())
     with pytest.raises(GalleryError, match="unknown brand 'acme'"):
         cache.get("acme")
     ids, change = add(store, embedder, range(1, 31))
@@ -61,7 +62,7 @@ def test_a_brand_loads_at_its_revision(store: SqliteGalleryStore,
 
 def test_own_write_is_applied_in_place(store: SqliteGalleryStore,
                                        embedder: MobileNetV2Embedder) -> None:
-    cache = BrandCache(store, lambda: embedder, Policy())
+    cache = BrandCache(store, Models(lambda: embedder), Policy())
     add(store, embedder, range(1, 31))
     state, _ = cache.get("acme")
     ids, change = add(store, embedder, range(31, 34), Label.FAKE)
@@ -76,7 +77,7 @@ def test_own_write_is_applied_in_place(store: SqliteGalleryStore,
 
 def test_a_write_by_another_in_between_makes_the_brand_reload(
         store: SqliteGalleryStore, embedder: MobileNetV2Embedder) -> None:
-    cache = BrandCache(store, lambda: embedder, Policy())
+    cache = BrandCache(store, Models(lambda: embedder), Policy())
     add(store, embedder, range(1, 31))
     state, _ = cache.get("acme")
     theirs, _ = add(store, embedder, range(31, 33))  # another process's write
@@ -91,7 +92,7 @@ def test_a_write_by_another_in_between_makes_the_brand_reload(
 
 def test_the_brands_own_operating_point(store: SqliteGalleryStore,
                                         embedder: MobileNetV2Embedder) -> None:
-    cache = BrandCache(store, lambda: embedder, Policy(max_genuine_flagged=0.02))
+    cache = BrandCache(store, Models(lambda: embedder), Policy(max_genuine_flagged=0.02))
     add(store, embedder, range(1, 31))
     assert cache.policy_for("acme").max_genuine_flagged == 0.02
     store.set_max_genuine_flagged("acme", 0.1)
@@ -100,7 +101,7 @@ def test_the_brands_own_operating_point(store: SqliteGalleryStore,
 
 def test_a_new_product_is_known_to_a_loaded_brand(store: SqliteGalleryStore,
                                                   embedder: MobileNetV2Embedder) -> None:
-    cache = BrandCache(store, lambda: embedder, Policy())
+    cache = BrandCache(store, Models(lambda: embedder), Policy())
     add(store, embedder, range(1, 31))
     state, _ = cache.get("acme")
     store.add_product("acme", "bag")  # moves no revision

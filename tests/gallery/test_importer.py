@@ -13,6 +13,7 @@ from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import GalleryError
 from ipr_vision.gallery.brands import BrandCache
 from ipr_vision.gallery.importer import Importer, scan_folder
+from ipr_vision.gallery.models import Models
 from ipr_vision.intake.labelled import LabelledPhoto, named_group
 from ipr_vision.storage import SqliteGalleryStore
 from tests.support import query_photo, synthetic_photo
@@ -45,7 +46,7 @@ def test_a_folder_scan_reports_what_it_cannot_import(tmp_path: Path) -> None:
 def test_batches_duplicates_and_unreadable_photos(tmp_path: Path,
                                                   embedder: MobileNetV2Embedder) -> None:
     store = SqliteGalleryStore(tmp_path / "g")
-    importer = Importer(store, BrandCache(store, lambda: embedder, Policy()), lambda: embedder)
+    importer = Importer(store, BrandCache(store, Models(lambda: embedder), Policy()))
     photos = [query_photo(tmp_path / "in", "boot", "genuine", seed) for seed in range(40)]
     (tmp_path / "in" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     items = [LabelledPhoto(p, "boot", Label.GENUINE, named_group(p.stem)) for p in photos]
@@ -93,7 +94,7 @@ def test_links_loops_and_hidden_files_are_reported_never_silently_dropped(
 def test_brand_names_are_checked_before_anything_is_stored(
         tmp_path: Path, embedder: MobileNetV2Embedder, name: str, message: str) -> None:
     store = SqliteGalleryStore(tmp_path / "g")
-    importer = Importer(store, BrandCache(store, lambda: embedder, Policy()), lambda: embedder)
+    importer = Importer(store, BrandCache(store, Models(lambda: embedder), Policy()))
     photo = query_photo(tmp_path, "boot", "genuine", 1)
     with pytest.raises(GalleryError, match=message):
         importer.run([LabelledPhoto(photo, "boot", Label.GENUINE)], name, "tester")
@@ -103,7 +104,7 @@ def test_brand_names_are_checked_before_anything_is_stored(
 def test_a_product_without_a_usable_name_is_that_photos_error(
         tmp_path: Path, embedder: MobileNetV2Embedder) -> None:
     store = SqliteGalleryStore(tmp_path / "g")
-    importer = Importer(store, BrandCache(store, lambda: embedder, Policy()), lambda: embedder)
+    importer = Importer(store, BrandCache(store, Models(lambda: embedder), Policy()))
     good, bad = (query_photo(tmp_path, "boot", "genuine", seed) for seed in (1, 2))
     report = importer.run([LabelledPhoto(good, "air max 1", Label.GENUINE),
                            LabelledPhoto(bad, "../etc", Label.GENUINE)], " nike ", "tester")

@@ -13,6 +13,7 @@ from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import GalleryError
 from ipr_vision.gallery.brands import BrandCache
 from ipr_vision.gallery.inspector import Inspector
+from ipr_vision.gallery.models import Models
 from ipr_vision.storage import SqliteGalleryStore
 from tests.support import query_photo, synthetic_photo
 
@@ -24,8 +25,8 @@ def inspector(tmp_path_factory: pytest.TempPathFactory, embedder: MobileNetV2Emb
     with Gallery(path, embedder=embedder) as gallery:
         gallery.import_folder(photo_folder, brand="acme")
     store = SqliteGalleryStore(path)
-    brands = BrandCache(store, lambda: embedder, gallery.policy)
-    return Inspector(store, brands, lambda: embedder), brands
+    brands = BrandCache(store, Models(lambda: embedder), gallery.policy)
+    return Inspector(store, brands), brands
 
 
 def test_a_wrong_product_is_refused_before_the_photo_is_read(

@@ -8,8 +8,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 
+from ...core.health import Separation
 from ...domain import json_safe
 from ...gallery import Gallery, local_actor, migrate
+from ...gallery.model_choice import ModelComparison
 from .parser import PROG
 
 #: Who the audit trail names for a change made here: the OS user.
@@ -40,8 +42,11 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _info(gallery: Gallery, args: argparse.Namespace) -> int:
     summary = gallery.summary()
+    # Figures only for models the brands are embedded with: embedding is `gallery model`'s.
+    compared = {brand: gallery.compare_models(brand) for brand in summary.brands}
     if args.json:
-        print(json.dumps(summary.to_dict()))
+        print(json.dumps({**summary.to_dict(), "brand_models": {
+            brand: json_safe(comparison.to_dict()) for brand, comparison in compared.items()}}))
         return 0
     print(f"gallery {summary.path}  ({summary.bytes / 1e6:.1f} MB)")
     for brand, products in summary.brands.items():
@@ -52,10 +57,65 @@ def _info(gallery: Gallery, args: argparse.Namespace) -> int:
     for model, count in summary.models.items():
         print(f"  embeddings from {model}: {count}")
     for brand, count in summary.stale_embeddings.items():
+        model = next(m.model_id for m in compared[brand].models if m.chosen)
         print(f"  {count} reference(s) of {brand} are not embedded with the current "
-              f"model {summary.model}: run `{PROG} gallery reembed --brand {brand}` "
+              f"model {model}: run `{PROG} gallery reembed --brand {brand}` "
               "(otherwise this happens on the brand's first use)")
+    for comparison in compared.values():
+        print("\n".join(_model_lines(comparison)))
     return 0
+
+
+def _model(gallery: Gallery, args: argparse.Namespace) -> int:
+    if args.model is not None:
+        embedded = gallery.set_model(args.brand, args.model, by=_BY)
+        print(f"{args.brand} now uses {gallery.model_for(args.brand).model_id} "
+              f"({embedded} reference(s) embedded with it first)", file=sys.stderr)
+    comparison = gallery.compare_models(args.brand, compute=args.compare)
+    if args.json:
+        print(json.dumps(json_safe(comparison.to_dict())))
+    else:
+        print("\n".join(_model_lines(comparison)))
+    return 0
+
+
+def _model_lines(comparison: ModelComparison) -> list[str]:
+    """Each installed model's left-out figures on a brand, the one in use starred."""
+    brand = comparison.brand
+    lines = [f"  models of brand {brand} (operating point: at most "
+             f"{comparison.max_genuine_flagged:.1%} of genuine flagged; * in use):"]
+    for model in comparison.models:
+        marks = ", ".join(m for m, on in (("default", model.default),
+                                          ("chosen", model.chosen and comparison.choice))
+                          if on)
+        lines.append(f"  {'*' if model.chosen else ' '} {model.name}  {model.model_id}"
+                     + (f"  [{marks}]" if marks else ""))
+        if model.embedded:
+            lines.append(f"        {model.embedded} reference(s) embedded with it just now")
+        if model.missing:
+            lines.append(f"        {model.missing} reference(s) not embedded with it: `{PROG} "
+                         f"gallery model --brand {brand} --compare` embeds them (an embedding "
+                         "pass over the brand's references)")
+            continue
+        for mode, figures in model.modes.items():
+            lines.append(f"        {mode}: " + (figures if isinstance(figures, str)
+                                                  else _figures(figures)))
+        if model.skipped_training_photos:
+            lines.append(f"        ({model.skipped_training_photos} reference(s) it was "
+                         "trained on left out)")
+    return lines
+
+
+def _figures(figures: Separation) -> str:
+    def share(value: float | None) -> str:
+        return "-" if value is None or value != value else f"{value:.0%}"
+
+    at = ", ".join(f"{share(caught)} at {rate:.0%}"
+                   for rate, caught in figures.fake_caught_at.items())
+    auroc = "-" if figures.auroc != figures.auroc else f"{figures.auroc:.3f}"
+    return (f"AUROC {auroc}; fakes caught {share(figures.fake_caught)} at the operating "
+            f"point, {at} of genuine flagged ({figures.genuine} genuine, {figures.fake} fake "
+            "left out)")
 
 
 def _list(gallery: Gallery, args: argparse.Namespace) -> int:
@@ -117,8 +177,8 @@ def _operating_point(gallery: Gallery, args: argparse.Namespace) -> int:
 
 
 def _reembed(gallery: Gallery, args: argparse.Namespace) -> int:
-    print(f"embedded {gallery.reembed(args.brand)} reference(s) with "
-          f"{gallery.embedder.model_id}")
+    model = gallery.model_for(args.brand).model_id if args.brand else "each brand's model"
+    print(f"embedded {gallery.reembed(args.brand)} reference(s) with {model}")
     return 0
 
 
@@ -146,5 +206,6 @@ def _points(gallery: Gallery, args: argparse.Namespace) -> int:
 _ACTIONS: dict[str, Callable[[Gallery, argparse.Namespace], int]] = {
     "info": _info, "list": _list, "remove": _remove, "removed": _removed, "purge": _purge,
     "note": _note,
-    "operating-point": _operating_point, "reembed": _reembed, "points": _points,
+    "operating-point": _operating_point, "model": _model, "reembed": _reembed,
+    "points": _points,
 }

@@ -98,7 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--to", dest="target", required=True, metavar="G",
                    help="where to: an empty folder or database (postgresql://…?files=FOLDER)")
     a.add_argument("--json", action="store_true")
-    a = actions.add_parser("reembed", help="embed references with the current model")
+    a = actions.add_parser("model", help="compare the installed models on a brand's own "
+                           "references, or choose the brand's model")
+    a.add_argument("--brand", required=True)
+    a.add_argument("--set", dest="model", metavar="MODEL",
+                   help="embed the brand with this model and use it from now on: an installed "
+                   "model's name or id as listed, or 'default'")
+    a.add_argument("--compare", action="store_true",
+                   help="embed the brand's references with every installed model that lacks "
+                   "them, to compare all (an embedding pass over the brand per model)")
+    a.add_argument("--json", action="store_true")
+    gallery_arg(a)
+    a = actions.add_parser("reembed", help="embed references with their brand's model")
     gallery_arg(a)
     a.add_argument("--brand")
     a = actions.add_parser("operating-point", help="show or set a brand's operating point")

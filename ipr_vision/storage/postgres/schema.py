@@ -231,6 +231,11 @@ CREATE TRIGGER outcomes_append_only BEFORE UPDATE OR DELETE ON outcomes
 """), (2, """
 -- the records' entries, read when settling writes a stopped process left unfinished
 CREATE INDEX audit_action ON audit (action, seq);
+"""), (3, """
+-- a brand's own model (by name; NULL: the gallery's default), beside an operating point that
+-- may now be unset
+ALTER TABLE brand_settings ALTER COLUMN max_genuine_flagged DROP NOT NULL;
+ALTER TABLE brand_settings ADD COLUMN model TEXT;
 """))
 
 
