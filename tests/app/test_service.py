@@ -161,6 +161,7 @@ MANAGE: dict[str, Op] = {
     "set_model": lambda s, u, c, b: s.set_model(u, b, "imagenet"),
     "compare_models_computing": lambda s, u, c, b: s.compare_models(u, b, compute=True),
     "removed": lambda s, u, c, b: s.removed(u, b),
+    "adopt_inspection": lambda s, u, c, b: s.adopt_inspection(u, c.inspection[b]),
 }
 #: Signed packages: a brand's right holder (and admins) export them and see its keys and
 #: packages; officers and trainers have no part in them.
@@ -260,7 +261,6 @@ def test_the_refusal_matrix_covers_every_operation() -> None:
                      "has_users", "location", "reembed_stale",  # the server start, no user
                      "settle_interrupted_writes",  # the server start too
                      "identify",  # searches only the brands the user may inspect
-                     "adopt_inspection",  # of a record; its refusals: test_a_confirmed_...
                      "audit",  # the trail itself, for the app's own entries
                      "item_verdict"}  # of a record the caller already holds
     assert public - covered - not_per_brand == set()
