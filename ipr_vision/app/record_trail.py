@@ -17,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..domain import Actor, AuditAction
+from ..gallery import Gallery
+from ..storage import open_inspection_log
 from ..storage.protocols import AuditTrail, InspectionLog
 
 #: Who appends the entries for writes nobody finished: the software itself, on start or when an
@@ -70,6 +72,16 @@ def settle(log: InspectionLog, audit: AuditTrail) -> list[Unsettled]:
                 audit.append(SETTLER, AuditAction.RECORD_LOST, target=lost.inspection_id,
                              photos=max(lost.photos, 0), outcomes=max(lost.outcomes, 0))
     return found
+
+
+def settle_beside(gallery: Gallery) -> list[Unsettled]:
+    """:func:`settle` the inspection log kept beside a gallery, for a command that opened only
+    the gallery."""
+    log = open_inspection_log(gallery.location)
+    try:
+        return settle(log, gallery.audit)
+    finally:
+        log.close()
 
 
 def _compare(stored: dict[str, tuple[int, int]], audit: AuditTrail) -> list[Unsettled]:

@@ -6,8 +6,7 @@ import argparse
 import json
 
 from ...gallery import Gallery
-from ...storage import open_inspection_log
-from ..record_trail import settle
+from ..record_trail import settle_beside
 
 
 def audit(args: argparse.Namespace) -> int:
@@ -19,12 +18,8 @@ def _verify(gallery: Gallery) -> int:
     """Exit 1 with the first broken link; the head printed on success is worth keeping
     elsewhere (a rewrite of the whole chain would change it). Inspection writes a stopped
     process left half done are first said so in the trail, and records with no entry named."""
-    log = open_inspection_log(gallery.location)
-    try:
-        for found in settle(log, gallery.audit):
-            print(found.describe())
-    finally:
-        log.close()
+    for found in settle_beside(gallery):
+        print(found.describe())
     check = gallery.audit.verify()
     if not check.ok:
         print(f"audit trail BROKEN after {check.entries} sound entries: {check.broken}")
