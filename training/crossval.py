@@ -223,9 +223,17 @@ class ModelResult:
     def _values(self, key: str) -> np.ndarray:
         return np.array([row[key] for row in self.folds], dtype=np.float64)
 
+    @property
+    def ms_per_photo(self) -> float:
+        """The model's time per photo where it embedded any (one at a time, as the gallery
+        embeds them; on a shared machine, an upper bound)."""
+        photos = sum(row["embedded"] for row in self.folds)
+        return 1000 * sum(row["embed_seconds"] for row in self.folds) / photos if photos else (
+            float("nan"))
+
     def to_dict(self) -> dict[str, object]:
         return {"label": self.label, "model_ids": self.model_ids, "folds": self.folds,
-                "mean": self.mean, "sd": self.sd,
+                "mean": self.mean, "sd": self.sd, "ms_per_photo": self.ms_per_photo,
                 "pooled": dataclasses.asdict(self.pooled_figures)}
 
 
@@ -260,7 +268,8 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
         cached.save()
         result.parts.append(Pooled())
         result.parts[-1].add(evaluation, queries)
-        row["seconds"] = round(time.perf_counter() - tick, 1)
+        row.update(seconds=round(time.perf_counter() - tick, 1), embedded=cached.computed,
+                   embed_seconds=round(cached.seconds, 1))
         result.folds.append(row)
         result.model_ids.append(embedder.model_id)
         print(f"  fold {fold}: " + ", ".join(f"{k} {row[k]:.3f}" for k in FIGURES)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +44,8 @@ class CachedEmbedder:
         self.input_size: int | None = getattr(embedder, "input_size", None)
         self.trained_on: frozenset[str] = getattr(embedder, "trained_on", frozenset())
         self._vectors: dict[str, np.ndarray] = {}
-        self.computed = 0
+        #: Photos the model embedded, and the seconds it took (what a photo costs it).
+        self.computed, self.seconds = 0, 0.0
         if path.is_file():
             with np.load(path) as stored:
                 if str(stored["model_id"]) == self.model_id:
@@ -57,7 +59,9 @@ class CachedEmbedder:
         keys = [pixel_key(image) for image in images]
         missing = [n for n, key in enumerate(keys) if key not in self._vectors]
         if missing:
+            tick = time.perf_counter()
             fresh = self._embedder.embed([images[n] for n in missing])
+            self.seconds += time.perf_counter() - tick
             self._vectors.update((keys[n], vector) for n, vector in zip(missing, fresh,
                                                                           strict=True))
             self.computed += len(missing)
