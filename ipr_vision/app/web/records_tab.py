@@ -3,6 +3,11 @@
 Outcomes are a history, never overwritten: the officer's decision (seized, released) and the
 right holder's confirmation are separate columns, and the record on screen shows each entry
 with who made it and when. Saving keeps the record that is on screen selected.
+
+Once the right holder has confirmed an inspection, its brand's right holder or an admin may add
+its photos to the gallery as references of the confirmed label (issue 18): the gallery learns
+from what turned out true. The button is offered only to them and only then; it asks first and
+answers beside itself with what was added, what the gallery held already, and what it refused.
 """
 
 from __future__ import annotations
@@ -12,8 +17,25 @@ from typing import Any
 
 import gradio as gr
 
-from ...domain import Inspection, Outcome, OutcomeEntry
-from .common import Ui, bilingual, choices, md, shown
+from ...core.roles import can_manage
+from ...domain import Inspection, Outcome, OutcomeEntry, User
+from ...results import ImportReport
+from ..adoption_service import CONFIRMED_LABEL
+from . import i18n_learning  # noqa: F401  (joins the adoption's texts to the table)
+from .common import (
+    Confirm,
+    Refused,
+    Ui,
+    bilingual,
+    choices,
+    confirm_box,
+    hidden,
+    md,
+    noted,
+    plain,
+    shown,
+    warning,
+)
 from .i18n import t
 from .render import download_link, html_table, photo_product, verdict_text, write_csv
 
@@ -41,6 +63,12 @@ def build(ui: Ui, lang: Any) -> Any:
                    "outcome_save", "value")
     status = gr.Markdown(elem_id="records-status")
     history = gr.Markdown(elem_id="records-history")
+    with gr.Row(equal_height=True):
+        adopt = ui.text(gr.Button("Add", visible=False, elem_id="records-adopt", scale=0,
+                                  min_width=300), "adopt_button", "value")
+        adopt_status = gr.Markdown(elem_id="records-adopt-status")
+    adopt_confirm = confirm_box(ui, "records-adopt")
+    _yes_says(ui, adopt_confirm, "adopt_yes")
 
     def listing(lang: str, current: str | None, request: gr.Request) -> tuple[Any, ...]:
         """The table, its CSV, and the inspection list with the one on screen kept."""
@@ -57,13 +85,42 @@ def build(ui: Ui, lang: Any) -> Any:
             return (gr.update(value=rows, headers=header), html_table(header, rows),
                     download_link(ui.private.url(path), t(lang, "records_csv")),
                     gr.update(choices=ids, value=chosen),
-                    _history(lang, shown_record) if shown_record else "")
+                    _history(lang, shown_record) if shown_record else "",
+                    gr.update(visible=_adoptable(user, shown_record)))
 
-    def show(lang: str, inspection_id: str | None, request: gr.Request) -> str:
+    def show(lang: str, inspection_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        """The record's history; the adoption offer, its question and answer are the last
+        record's, so they go."""
         with shown(lang):
             if not inspection_id:
-                return ""
-            return _history(lang, ui.service.inspection(ui.user(request), inspection_id))
+                return "", gr.update(visible=False), "", hidden()
+            user = ui.user(request)
+            found = ui.service.inspection(user, inspection_id)
+            return (_history(lang, found), gr.update(visible=_adoptable(user, found)), "",
+                    hidden())
+
+    def ask(inspection_id: str | None, request: gr.Request) -> tuple[Any, str, str]:
+        """The question before adding: which photos, to which brand, as what."""
+        with noted() as problem:
+            if not inspection_id:
+                raise Refused("choose_inspection")
+            found = ui.service.inspection(ui.user(request), inspection_id)
+            if found.confirmation is None:
+                raise Refused("adopt_unconfirmed")
+            label = str(CONFIRMED_LABEL[found.confirmation.outcome])
+            return (gr.update(visible=True),
+                    bilingual(lambda lang: md(lang, "adopt_confirm", id=found.id,
+                                              brand=found.brand, label=t(lang, label))), "")
+        return hidden(), "", warning(problem.error)
+
+    def adopt_it(inspection_id: str | None, request: gr.Request) -> tuple[Any, str]:
+        """Add the photos (the service checks the user may), and say what became of each."""
+        with noted() as problem:
+            if not inspection_id:
+                raise Refused("choose_inspection")
+            report = ui.service.adopt_inspection(ui.user(request), inspection_id)
+            return hidden(), bilingual(lambda lang: _adopted(lang, report))
+        return hidden(), warning(problem.error)
 
     def record(lang: str, inspection_id: str | None, outcome: str | None, note: str,
                request: gr.Request) -> tuple[str, Any]:
@@ -75,12 +132,49 @@ def build(ui: Ui, lang: Any) -> Any:
                                               outcome=t(lang, f"outcome_{outcome}"))), "")
 
     private = {"api_visibility": "private"}
-    outputs = [table, cards, csv_file, inspection, history]
+    outputs = [table, cards, csv_file, inspection, history, adopt]
     refresh.click(listing, [lang, inspection], outputs, **private)
-    inspection.input(show, [lang, inspection], history, **private)
+    inspection.input(show, [lang, inspection], [history, adopt, adopt_status, adopt_confirm.box],
+                     **private)
+    adopt.click(ask, inspection, [adopt_confirm.box, adopt_confirm.question, adopt_status],
+                **private)
+    adopt_confirm.yes.click(adopt_it, inspection, [adopt_confirm.box, adopt_status], **private)
     save.click(record, [lang, inspection, outcome, note], [status, note], **private).then(
         listing, [lang, inspection], outputs, **private)
     return listing, [lang, inspection], outputs
+
+
+def _yes_says(ui: Ui, confirm: Confirm, key: str) -> None:
+    """Word the confirmation's Yes for what it does (the shared box says "Yes, remove")."""
+    confirm.yes.value = t("en", key)
+    for item in ui.translated:
+        if item.component is confirm.yes:
+            item.key = key
+
+
+def _adoptable(user: User, record: Inspection | None) -> bool:
+    """Whether to offer adding the record's photos: confirmed, and the user curates its brand
+    (the service decides again when asked)."""
+    return record is not None and record.confirmation is not None and can_manage(user,
+                                                                                  record.brand)
+
+
+def _adopted(lang: str, report: ImportReport) -> str:
+    """What adopting did, photo by photo: added, already there, refused and why."""
+    def items(found: list[tuple[str, int]]) -> str:
+        return ", ".join(md(lang, "adopt_item", name=name, ref=ref) for name, ref in found)
+
+    lines = []
+    if report.added:
+        lines.append(t(lang, "adopt_added", items=items(report.added)))
+    if report.duplicates:
+        lines.append(t(lang, "adopt_duplicates", items=items(report.duplicates)))
+    if report.failed:
+        lines.append("⚠️ " + t(lang, "adopt_failed", items="; ".join(
+            f"{plain(name)}: {plain(why)}" for name, why in report.failed)))
+    if not report.added:
+        lines.append(t(lang, "adopt_nothing"))
+    return "\n\n".join(lines)
 
 
 def _row(lang: str, ui: Ui, r: Inspection) -> list[Any]:

@@ -1,0 +1,95 @@
+"""The screens by which the gallery learns (issue 18), in a real browser, in English and
+Chinese, on a desk screen (1366x900) and a phone (390x844): a confirmed inspection added to the
+gallery as references, an item of unknown brand identified and inspected, and a brand's model
+compared and chosen. Screenshots: ``learning-*.png``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ipr_vision.app.web.i18n import t
+from tests.web import test_web
+from tests.web.test_web import Login, Server, choose, query_photo, shoot, visible_tabs
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+    from ipr_vision.app.service import Service
+
+server, browser, login = test_web.server, test_web.browser, test_web.login
+
+pytestmark = pytest.mark.slow
+
+DESK = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def confirmed_inspection(service: Service, label: str) -> str:
+    """An officer's inspection of a held-back real photo, confirmed by the right holder;
+    returns its id."""
+    photo, _ = query_photo(label)
+    outcome = service.inspect(service.user("officer"), "nike", None, [photo])
+    inspection = outcome.inspection.id
+    service.set_outcome(service.user("holder"), inspection, f"confirmed_{label}")
+    return inspection
+
+
+def open_record(page: Page, inspection: str, tab: str) -> None:
+    page.get_by_role("tab", name=tab, exact=True).click()
+    choose(page, "records-id", inspection)
+    page.locator("#records-history").get_by_text(inspection).wait_for()
+
+
+def test_right_holder_adds_a_confirmed_inspection_to_the_gallery(server: Server,
+                                                                  login: Login) -> None:
+    service, _ = server
+    inspection = confirmed_inspection(service, "fake")
+    unconfirmed = service.inspect(service.user("officer"), "nike", None,
+                                  [query_photo("genuine")[0]]).inspection.id
+    before = len(service.gallery.references("nike"))
+
+    officer = login("officer", viewport=DESK)  # an officer is never offered it
+    visible_tabs(officer)
+    open_record(officer, inspection, "Inspection records")
+    assert not officer.locator("#records-adopt").is_visible()
+
+    page = login("holder", viewport=DESK)
+    visible_tabs(page)
+    open_record(page, unconfirmed, "Inspection records")  # not confirmed: not offered
+    assert not page.locator("#records-adopt").is_visible()
+    open_record(page, inspection, "Inspection records")
+    page.locator("#records-adopt").click()
+    question = page.locator("#records-adopt-question")
+    question.get_by_text(f"Add the photos of inspection {inspection}").wait_for()
+    assert "as fake references" in question.inner_text()
+    assert page.locator("#records-adopt-yes").inner_text().strip() == t("en", "adopt_yes")
+    assert len(service.gallery.references("nike")) == before  # nothing until Yes
+    shoot(page, "learning-adopt-confirm")
+    page.locator("#records-adopt-yes").click()
+    status = page.locator("#records-adopt-status")
+    status.get_by_text("Added to the gallery").wait_for()
+    added = service.gallery.references("nike")[before:]
+    assert [r.label for r in added] == ["fake"]
+    assert inspection in (added[0].note or "")
+    assert page.locator("#records-adopt-confirm").is_hidden()
+    shoot(page, "learning-adopt-done")
+
+    page.locator("#records-adopt").click()  # twice: nothing more is added, and it says so
+    page.locator("#records-adopt-yes").click()
+    status.get_by_text("Already in the gallery").wait_for()
+    assert len(service.gallery.references("nike")) == before + 1
+
+    phone = login("holder", locale="zh-CN", viewport=PHONE)
+    visible_tabs(phone)
+    open_record(phone, inspection, "查验记录")
+    phone.locator("#records-adopt").get_by_text(t("zh", "adopt_button")).click()
+    phone.locator("#records-adopt-question").get_by_text("假冒").wait_for()
+    phone.locator("#records-adopt-yes").scroll_into_view_if_needed()
+    shoot(phone, "learning-adopt-confirm-zh-phone", full_page=False)
+    phone.locator("#records-adopt-yes").click()
+    phone.locator("#records-adopt-status").get_by_text("图库中已有").wait_for()
+    phone.locator("#records-adopt-status").scroll_into_view_if_needed()
+    shoot(phone, "learning-adopt-done-zh-phone", full_page=False)
