@@ -6,6 +6,7 @@ compared and chosen. Screenshots: ``learning-*.png``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -93,3 +94,56 @@ def test_right_holder_adds_a_confirmed_inspection_to_the_gallery(server: Server,
     phone.locator("#records-adopt-status").get_by_text("图库中已有").wait_for()
     phone.locator("#records-adopt-status").scroll_into_view_if_needed()
     shoot(phone, "learning-adopt-done-zh-phone", full_page=False)
+
+
+def identify_and_inspect(page: Page, photo: Path) -> None:
+    """Tick "What is this item?", upload one photo, press Inspect, wait for the verdict."""
+    page.locator("#inspect-identify input").check()
+    page.locator("#inspect-brand input[disabled]").wait_for(state="attached")
+    page.locator("#inspect-photos input[type=file]").set_input_files(str(photo))
+    page.locator("#inspect-photos").get_by_text(photo.stem).first.wait_for()
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-verdict .ipr-verdict").wait_for()
+    page.locator("#inspect-run:not([disabled])").wait_for()
+
+
+def test_officer_asks_what_an_unnamed_item_is(server: Server, login: Login) -> None:
+    service, _ = server
+    photo, _ = query_photo("fake")
+    page = login("officer", viewport=DESK)
+    visible_tabs(page)
+    identify_and_inspect(page, photo)
+    proposed = page.locator("#inspect-candidates")
+    lines = [line for line in proposed.inner_text().splitlines() if "similarity" in line]
+    stocked = service.products(service.user("officer"), "nike")
+    assert len(lines) == min(3, len(stocked))  # the top three, or all the products there are
+    assert all(line.startswith("nike · ") for line in lines)
+    assert page.locator("#inspect-verdict [data-brand-proposed=nike]").count() == 1
+    assert "Brand proposed by the app" in page.locator("#inspect-verdict").inner_text()
+    assert page.locator("#inspect-brand input").input_value() == "nike"  # the brand used
+    used = page.locator("#inspect-verdict [data-product]").get_attribute("data-product")
+    assert page.locator("#inspect-product input").input_value() == used
+    inspection = page.locator("#inspect-item .ipr-verdict").get_attribute("data-inspection")
+    assert service.log.get(str(inspection)).brand == "nike"
+    shoot(page, "learning-identify")
+
+    # The usual flow is unchanged: a brand named, nothing said of a proposal.
+    page.locator("#inspect-new").click()
+    page.locator("#inspect-verdict .ipr-verdict").wait_for(state="hidden")
+    page.locator("#inspect-identify input").uncheck()
+    choose(page, "inspect-brand", "nike")
+    page.locator("#inspect-photos input[type=file]").set_input_files(str(photo))
+    page.locator("#inspect-photos").get_by_text(photo.stem).first.wait_for()
+    page.locator("#inspect-run").click()
+    page.locator("#inspect-verdict .ipr-verdict").wait_for()
+    assert page.locator("#inspect-verdict [data-brand-proposed]").count() == 0
+    assert proposed.inner_text().strip() == ""
+
+    phone = login("officer", locale="zh-CN", viewport=PHONE)
+    visible_tabs(phone)
+    phone.locator("#inspect-identify").get_by_text(t("zh", "identify")).wait_for()
+    identify_and_inspect(phone, photo)
+    phone.locator("#inspect-verdict").get_by_text("品牌由系统根据照片推荐：nike").wait_for()
+    phone.locator("#inspect-verdict").evaluate("e => e.scrollIntoView({block: 'start'})")
+    phone.wait_for_timeout(300)
+    shoot(phone, "learning-identify-zh-phone", full_page=False)

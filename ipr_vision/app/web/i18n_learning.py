@@ -39,8 +39,8 @@ LEARNING_TEXT: dict[str, tuple[str, str]] = {
     "identify_used": ("Inspected as the first one. If it is not that brand, choose the brand "
                       "and inspect again.",
                       "已按第一项查验。如果品牌不对，请选择品牌后重新查验。"),
-    "brand_proposed": ("Brand proposed by the app: {brand} (also close: {others})",
-                       "品牌由系统推荐：{brand}（其他接近的：{others}）"),
+    "brand_proposed": ("Brand proposed by the app from the photo: {brand}",
+                       "品牌由系统根据照片推荐：{brand}"),
     # Gallery: the brand's model
     "models_title": ("Model used for this brand", "本品牌使用的模型"),
     "models_show": ("Compare the models", "比较模型"),

@@ -5,6 +5,11 @@ it; more photos of the same item pressed in later join the same record (photos i
 holds are not recorded twice, so a second click adds nothing); New inspection starts the next
 item. The item's suggestion is derived from its photos' by :func:`~ipr_vision.core.item.
 item_verdict`; each photo's own result stays one click away.
+
+When the officer does not know the brand, "What is this item?" (issue 18) asks the app: the
+first photo's three most similar products across the brands the officer may inspect are shown
+with their similarity, and the item is inspected under the first, its product proposed; the
+brand box and the verdict card then say the brand was the app's proposal.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from typing import Any
 
 import gradio as gr
 
+from ...core.suggest import ItemCandidate
 from ...domain import Inspection
 from ...errors import IprVisionError
 from ...results import Explanation, Suggestion
 from ..service import InspectionOutcome
+from . import i18n_learning  # noqa: F401  (joins "What is this item?"'s texts to the table)
 from .common import Refused, Ui, bilingual, dropdown, md, said, shown
 from .explain_view import explanation_views, plain
 from .i18n import t
@@ -47,11 +54,15 @@ class Session:
 
     outcome: InspectionOutcome
     explained: dict[int, Explanation | str] = field(default_factory=dict)
+    #: What the app proposed the item is, best first, when the officer did not name the
+    #: brand (empty when they did): the brand of the first is the one inspected.
+    candidates: list[ItemCandidate] = field(default_factory=list)
 
     def joined(self, more: InspectionOutcome) -> Session:
         """The session after more photos of the item were recorded."""
         return Session(InspectionOutcome(more.inspection, [*self.outcome.results,
-                                                           *more.results]), self.explained)
+                                                           *more.results]), self.explained,
+                       self.candidates)
 
 
 @dataclass
@@ -76,6 +87,8 @@ def build(ui: Ui, lang: Any) -> InspectTab:
     #: The inspection each browser session is adding to, by Gradio's session hash: what a
     #: click still in flight when the first one recorded cannot see in its (older) state.
     current: dict[str, str] = {}
+    identify = ui.text(gr.Checkbox(value=False, label="identify", elem_id="inspect-identify"),
+                       "identify")
     with gr.Row():
         brand = ui.text(gr.Dropdown(label="Brand", choices=[], elem_id="inspect-brand"), "brand")
         propose = ui.text(gr.Checkbox(value=True, label="propose", elem_id="inspect-propose"),
@@ -96,6 +109,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                       "new_inspection", "value")
     with gr.Column(visible=False, elem_id="inspect-results") as results:
         recorded = gr.Markdown(elem_id="inspect-recorded")
+        candidates = gr.Markdown(elem_id="inspect-candidates")
         item = gr.HTML(elem_id="inspect-item")
         which = ui.text(gr.Dropdown(label="show", choices=[], visible=False,
                                     elem_id="inspect-which"), "show_photo")
@@ -125,30 +139,60 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         table = gr.HTML(elem_id="inspect-table")
         csv_file = gr.HTML(elem_id="inspect-csv")
 
-    def products(lang: str, brand: str | None, propose: bool, request: gr.Request) -> Any:
+    def products(lang: str, brand: str | None, propose: bool, identify: bool,
+                 request: gr.Request) -> Any:
         """The brand's products; none chosen while the app proposes one (a greyed product that
-        the inspection would not use is a contradiction on screen)."""
+        the inspection would not use is a contradiction on screen). A brand the app proposed
+        comes with the product it proposed, which stays."""
         with shown(lang):
             if not brand:
                 return dropdown([])
             found = ui.service.products(ui.user(request), brand)
+            if identify:
+                return gr.update(choices=found)
             return gr.update(choices=found, value=None) if propose else dropdown(found)
 
-    def run_inspection(lang: str, brand: str | None, propose: bool, product: str | None,
-                       photos: list[str] | None, camera: str | None, state: Session | None,
-                       request: gr.Request, progress: gr.Progress = gr.Progress()  # noqa: B008
+    def identifying(on: bool, propose: bool) -> tuple[Any, Any, Any]:
+        """While the app proposes the brand, the brand box is the app's (emptied until it
+        has proposed one) and so is the product."""
+        return (gr.update(interactive=not on, value=None) if on else gr.update(interactive=True),
+                gr.update(interactive=not on), gr.update(interactive=not (on or propose)))
+
+    def proposal(lang: str, found: list[ItemCandidate]) -> str:
+        """The products the item most resembles, with their similarity, best first."""
+        if not found:
+            return ""
+        lines = [f"**{t(lang, 'identify_title')}**", ""]
+        lines += [f"{n}. " + md(lang, "identify_line", brand=c.brand, product=c.product,
+                                similarity=c.similarity) for n, c in enumerate(found, start=1)]
+        return "\n".join([*lines, "", t(lang, "identify_used")])
+
+    def run_inspection(lang: str, identify: bool, brand: str | None, propose: bool,
+                       product: str | None, photos: list[str] | None, camera: str | None,
+                       state: Session | None, request: gr.Request,
+                       progress: gr.Progress = gr.Progress()  # noqa: B008
                        ) -> tuple[Any, ...]:
         with shown(lang):
             user = ui.user(request)
+            sources = [Path(p) for p in [*(photos or []), *([camera] if camera else [])]]
+            found = state.candidates if state else []
+            if identify and state:  # more photos of the item: the brand it was inspected as
+                brand = state.outcome.inspection.brand
+            elif identify:
+                if not sources:
+                    raise Refused("no_photo")
+                found = ui.service.identify(user, sources[0])
+                if not found:
+                    raise Refused("choose_brand")
+                brand = found[0].brand
             if not brand:
                 raise Refused("choose_brand")
-            sources = [Path(p) for p in [*(photos or []), *([camera] if camera else [])]]
             if not sources:
                 raise Refused("no_photo")
             key = request.session_hash or user.name
             with _LOCKS[hash(key) % len(_LOCKS)]:
                 outcome = ui.service.inspect(
-                    user, brand, None if propose else product, sources,
+                    user, brand, None if propose or identify else product, sources,
                     lambda done, total: progress(
                         (done, total), desc=t(lang, "progress", done=done, total=total)),
                     inspection_id=state.outcome.inspection.id if state else current.get(key))
@@ -157,8 +201,8 @@ def build(ui: Ui, lang: Any) -> InspectTab:
             if not outcome.results:  # all recorded already: what is shown stays as it is
                 return (gr.skip(), gr.skip(), said("nothing_new", id=inspection.id),
                         *(gr.skip() for _ in range(len(detail_outputs) + 5)), None, None,
-                        gr.update(visible=True))
-            joined = state.joined(outcome) if state else Session(outcome)
+                        gr.update(visible=True), gr.skip(), gr.skip())
+            joined = state.joined(outcome) if state else Session(outcome, candidates=found)
             first_new = len(joined.outcome.results) - len(outcome.results)
             shown_first = next((n for n, (_, r) in enumerate(joined.outcome.results)
                                 if n >= first_new and isinstance(r, Suggestion)), first_new)
@@ -173,16 +217,19 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                     *details(lang, joined, shown_first, request),
                     html_table(header, rows),
                     _link(ui.private.url(csv_path), "batch_csv"), "", None, None,
-                    gr.update(visible=True))
+                    gr.update(visible=True),
+                    gr.update(value=brand) if joined.candidates else gr.skip(),
+                    proposal(lang, joined.candidates))
 
-    def new_inspection(propose: bool, request: gr.Request) -> tuple[Any, ...]:
-        """Forget the current item: the next Inspect starts a new record (and a product the
-        app proposed for the last item is no longer shown)."""
+    def new_inspection(propose: bool, identify: bool, request: gr.Request) -> tuple[Any, ...]:
+        """Forget the current item: the next Inspect starts a new record (and a brand or
+        product the app proposed for the last item is no longer shown)."""
         current.pop(request.session_hash or ui.user(request).name, None)
         return (gr.update(visible=False), None, "", "", gr.update(choices=[], visible=False),
                 *(gr.update(value=None) for _ in detail_outputs[:-1]),
-                gr.update(value=None) if propose else gr.skip(), "", "", "", None, None,
-                gr.update(visible=False))
+                gr.update(value=None) if propose or identify else gr.skip(), "", "", "", None,
+                None, gr.update(visible=False),
+                gr.update(value=None) if identify else gr.skip(), "")
 
     def photo_rows(lang: str, inspection: Inspection) -> tuple[list[list[Any]], list[str]]:
         """Each photo of the inspection for the table and its CSV, under the item's id."""
@@ -215,12 +262,17 @@ def build(ui: Ui, lang: Any) -> InspectTab:
             except IprVisionError as error:
                 state.explained[index] = str(error)
         origins = origins_markdown(lang, result)
-        return (verdict_card(lang, result), compare_strip(lang, photo.image, result),
+        # A proposed brand's products are not in the box yet: its choices come with the value.
+        proposed = (gr.update(value=result.product, choices=ui.service.products(
+            ui.user(request), state.outcome.inspection.brand)) if state.candidates
+            else gr.update(value=result.product))
+        return (verdict_card(lang, result, state.candidates),
+                compare_strip(lang, photo.image, result),
                 match_items(lang, result.nearest_genuine), match_items(lang, result.nearest_fake),
                 "**" + t(lang, "notes") + "**\n\n" + notes_markdown(lang, result)
                 + (f"\n\n{origins}" if origins else ""),
                 *explanation_views(lang, state.explained[index]),
-                gr.update(value=result.product) if result.product_proposed else gr.skip())
+                proposed if result.product_proposed else gr.skip())
 
     def show(lang: str, state: Session | None, index: int | None,
              request: gr.Request) -> tuple[Any, ...]:
@@ -233,13 +285,14 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         with shown(lang):
             if state is None:
                 return (gr.skip(), gr.skip(), gr.skip(), *details(lang, state, index, request),
-                        gr.skip())
+                        gr.skip(), gr.skip())
             inspection = state.outcome.inspection
             rows, header = photo_rows(lang, inspection)
             return (md(lang, "item_recorded", id=inspection.id, n=len(inspection.photos)),
                     item_card(lang, inspection, ui.service.item_verdict(inspection)),
                     gr.update(choices=photo_choices(lang, inspection)),
-                    *details(lang, state, index, request), html_table(header, rows))
+                    *details(lang, state, index, request), html_table(header, rows),
+                    proposal(lang, state.candidates))
 
     def photo_choices(lang: str, inspection: Inspection) -> list[tuple[str, int]]:
         return [(t(lang, "photo_of", n=n + 1, total=len(inspection.photos), name=p.name), n)
@@ -263,11 +316,14 @@ def build(ui: Ui, lang: Any) -> InspectTab:
 
     detail_outputs = [card, compare, genuine, fake, notes, heat, aligned, points, explained,
                       product]
-    brand.change(products, [lang, brand, propose], product, api_visibility="private")
-    propose.change(products, [lang, brand, propose], product, api_visibility="private").then(
+    choosing = [lang, brand, propose, identify]
+    brand.change(products, choosing, product, api_visibility="private")
+    propose.change(products, choosing, product, api_visibility="private").then(
         lambda p: gr.update(interactive=not p), propose, product, api_visibility="private")
+    identify.change(identifying, [identify, propose], [brand, propose, product],
+                    api_visibility="private")
     run_outputs = [results, session, recorded, item, which, *detail_outputs, table, csv_file,
-                   evidence_file, photos, camera, new]
+                   evidence_file, photos, camera, new, brand, candidates]
     # trigger_mode "once": a second click while the first is running is not sent (and one
     # that is sent anyway waits for the first under its session's lock, then finds nothing new).
     # The button says it is working and is disabled while the photos are inspected (their
@@ -276,17 +332,18 @@ def build(ui: Ui, lang: Any) -> InspectTab:
     inspecting = run.click(
         lambda lang: gr.update(interactive=False, value=t(lang, "inspecting")), lang, run,
         api_visibility="private", queue=False, trigger_mode="once").then(
-        run_inspection, [lang, brand, propose, product, photos, camera, session], run_outputs,
+        run_inspection, [lang, identify, brand, propose, product, photos, camera, session],
+        run_outputs,
         api_visibility="private", concurrency_limit=2)
     for after in (inspecting.then, inspecting.failure):
         after(lambda lang: gr.update(interactive=True, value=t(lang, "inspect_button")), lang,
               run, api_visibility="private", queue=False)
     inspecting.success(None, js=_SHOW_VERDICT)
-    new.click(new_inspection, propose, run_outputs, api_visibility="private")
+    new.click(new_inspection, [propose, identify], run_outputs, api_visibility="private")
     which.input(show, [lang, session, which], detail_outputs, api_visibility="private")
     evidence.click(pack, [lang, session, which], evidence_file, api_visibility="private")
     return InspectTab(brand, (redraw, [lang, session, which],
-                              [recorded, item, which, *detail_outputs, table]))
+                              [recorded, item, which, *detail_outputs, table, candidates]))
 
 
 def _link(url: str, key: str) -> str:

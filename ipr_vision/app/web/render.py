@@ -13,10 +13,12 @@ from pathlib import Path
 from PIL import Image
 
 from ...core.reasons import plain_reason, remedies
+from ...core.suggest import ItemCandidate
 from ...domain import InspectedPhoto, Inspection, Label, PackageOrigin, Verdict
 from ...errors import PhotoError
 from ...intake.photo import read_photo
 from ...results import Match, Suggestion
+from . import i18n_learning  # noqa: F401  (joins the proposed brand's text to the table)
 from .common import md, percent, plain, utc_time
 from .i18n import t
 
@@ -65,7 +67,7 @@ CSS = """
   #logout {min-width: 0 !important; flex: 0 0 auto}
   #inspect-results {display: flex; flex-direction: column}
   #inspect-item, #inspect-which, #inspect-verdict {order: -2}
-  #inspect-compare {order: -1}
+  #inspect-candidates, #inspect-compare {order: -1}
   .ipr-table thead {display: none}
   .ipr-table, .ipr-table tbody, .ipr-table tr, .ipr-table td {display: block; width: 100%}
   .ipr-table tr {border: 1px solid #d1d5db; border-radius: 8px; margin-bottom: 8px;
@@ -99,10 +101,12 @@ def _items(title: str, lines: Sequence[str]) -> str:
     return f"<div><b>{html.escape(title)}</b><ul>{entries}</ul></div>"
 
 
-def verdict_card(lang: str, s: Suggestion) -> str:
+def verdict_card(lang: str, s: Suggestion, candidates: Sequence[ItemCandidate] = ()) -> str:
     """The verdict as a coloured card: "can't tell" is striped amber with a question mark, so
     it cannot be mistaken for a verdict at a glance, and says why in plain words and what would
-    settle it instead of showing a chance of counterfeit."""
+    settle it instead of showing a chance of counterfeit. ``candidates``: what the app proposed
+    the item is, when the officer did not name its brand; the card says the brand was the app's
+    proposal, as it says so of a proposed product."""
     parts = [f'<div class="ipr-verdict ipr-{s.verdict}" data-verdict="{s.verdict}">',
              f'<div class="ipr-label">{html.escape(verdict_text(lang, s.verdict))}</div>']
     if confident(s.verdict) and s.p_counterfeit is not None:
@@ -124,6 +128,10 @@ def verdict_card(lang: str, s: Suggestion) -> str:
         if why:
             parts.append(_items(t(lang, "why_cant_tell"), why))
         parts.append(_items(t(lang, "settle"), settle or [t(lang, "verdict_hint_inconclusive")]))
+    if candidates:
+        brand = html.escape(candidates[0].brand)
+        parts.append(f'<div class="ipr-muted" data-brand-proposed="{brand}">'
+                     f"{html.escape(t(lang, 'brand_proposed', brand=candidates[0].brand))}</div>")
     parts.append(f'<div class="ipr-muted" data-product="{html.escape(s.product or "")}">'
                  f"{html.escape(t(lang, 'product_used', product=product_text(lang, s)))}</div>")
     if s.operating_point and confident(s.verdict):
