@@ -198,7 +198,7 @@ def test_officer_inspects_a_real_photo_and_records_the_outcome(server: Server,
     service.gallery.set_note(nearest, HOSTILE_NOTE)
     choose(page, "inspect-brand", "nike")
     page.locator("#inspect-photos input[type=file]").set_input_files(str(photo))
-    page.locator("#inspect-photos").get_by_text(photo.name).wait_for()
+    page.locator("#inspect-photos").get_by_text(photo.stem, exact=True).wait_for()
     page.locator("#inspect-run").click()
     card = page.locator("#inspect-verdict .ipr-verdict")
     card.wait_for()
@@ -243,7 +243,7 @@ def query_photos(count: int) -> list[Path]:
 def inspect_upload(page: Page, *photos: Path) -> None:
     page.locator("#inspect-photos input[type=file]").set_input_files([str(p) for p in photos])
     for photo in photos:
-        page.locator("#inspect-photos").get_by_text(photo.name).first.wait_for()
+        page.locator("#inspect-photos").get_by_text(photo.stem, exact=True).first.wait_for()
 
 
 def new_inspection(page: Page) -> None:
@@ -276,7 +276,7 @@ def test_an_inspection_is_one_item_recorded_once(server: Server, login: Login) -
     choose(page, "inspect-brand", "nike")
     first = inspect_item(page, a)
     # The upload list is cleared once the photos are recorded.
-    page.locator("#inspect-photos").get_by_text(a.name).wait_for(state="detached")
+    page.locator("#inspect-photos").get_by_text(a.stem, exact=True).wait_for(state="detached")
 
     inspect_upload(page, a)  # the same photo again: nothing new to record
     page.locator("#inspect-run").click()

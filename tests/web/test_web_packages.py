@@ -113,13 +113,13 @@ def test_admin_imports_a_package_and_references_show_their_origin(
 
     def upload(path: Path, expect: str) -> str:
         page.locator("#packages-file input[type=file]").set_input_files(str(path))
-        page.locator("#packages-file").get_by_text(path.name).wait_for()
+        page.locator("#packages-file").get_by_text(path.stem, exact=True).wait_for()
         page.locator("#packages-import").click()
         report = page.locator("#packages-report")
         report.get_by_text(expect).wait_for()
         # The file is taken off the form with the report: wait, or the next file would be
         # given to the input being replaced.
-        page.locator("#packages-file").get_by_text(path.name).wait_for(state="detached")
+        page.locator("#packages-file").get_by_text(path.stem, exact=True).wait_for(state="detached")
         page.locator("#packages-import:not([disabled])").wait_for()
         return report.inner_text()
 
@@ -161,7 +161,7 @@ def test_admin_imports_a_package_and_references_show_their_origin(
     choose(officer, "inspect-brand", "acme")
     photo = query_photo(tmp_path, "boot", "fake", 7)
     officer.locator("#inspect-photos input[type=file]").set_input_files(str(photo))
-    officer.locator("#inspect-photos").get_by_text(photo.name).wait_for()
+    officer.locator("#inspect-photos").get_by_text(photo.stem, exact=True).wait_for()
     officer.locator("#inspect-run").click()
     notes = officer.locator("#inspect-notes")
     notes.get_by_text("这些参考照片的来源").wait_for()

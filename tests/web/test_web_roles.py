@@ -152,7 +152,7 @@ def test_right_holder_draws_points_and_removes_only_when_sure(server: Server,
     genuine = first_number(counted, health.inner_text())
     photo, _ = query_photo("genuine")
     page.locator("#gallery-files input[type=file]").set_input_files(str(photo))
-    page.locator("#gallery-files").get_by_text(photo.name).wait_for()
+    page.locator("#gallery-files").get_by_text(photo.stem, exact=True).wait_for()
     page.locator("#gallery-upload").click()
     page.locator("#gallery-status").get_by_text("Added 1").wait_for()
     assert near(page, "gallery-status", "gallery-upload")

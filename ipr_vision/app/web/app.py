@@ -136,7 +136,10 @@ def launch(service: Service, *, host: str = "127.0.0.1", port: int = 7860,
         server_port=port, ssr_mode=False, mcp_server=False, enable_monitoring=False, pwa=False,
         max_file_size="1gb", css=CSS + ROLES_CSS + BILINGUAL_CSS,
         head=QUIET_STREAM_STUB + LANGUAGE_SCRIPT,
-        i18n=gradio_i18n(), show_error=False, blocked_paths=[str(private.root)])
+        i18n=gradio_i18n(), show_error=False, blocked_paths=[str(private.root)],
+        # No Settings link: its panel is a second language switch, out of step with the
+        # page's, and much of its text is English in any language (Screen Studio, PWA).
+        footer_links=["api", "gradio"])
     # Blocks.launch would set this; mounting does not, and without it Gradio skips its own
     # check that a file given as an input was uploaded (processing_utils._check_allowed).
     blocks.has_launched = True

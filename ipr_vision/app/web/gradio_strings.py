@@ -31,6 +31,10 @@ from typing import Any
 
 #: The cookie that keeps the page's language ("en" or "zh") between visits.
 LANGUAGE_COOKIE = "ipr-vision-lang"
+#: The element id of the page's language switch (a radio of "en" and "zh"), which the script
+#: follows the moment it is clicked: through a Gradio event it would wait its turn in the
+#: queue behind the relabelling of the last switch (seconds on a busy server).
+SWITCH_ID = "lang"
 
 #: Gradio's keyed strings our pages show, by key, in English and Chinese (Gradio's own
 #: Chinese where it has one, so a Chinese browser's first paint and the swap agree).
@@ -43,7 +47,6 @@ KEYED: dict[str, tuple[str, str]] = {
     "common.loading": ("Loading", "加载中"),
     "common.remove": ("Remove", "移除"),
     "common.share": ("Share", "分享"),
-    "common.settings": ("Settings", "设置"),
     "common.built_with_gradio": ("Built with Gradio", "使用 Gradio 构建"),
     "errors.use_via_api": ("Use via API", "通过 API 使用"),
     "file.uploading": ("Uploading...", "正在上传..."),
@@ -83,12 +86,13 @@ def pairs() -> list[tuple[str, str]]:
     return [*KEYED.values(), *UNKEYED]
 
 
-#: Keeps Gradio's strings in the page's language; ``window.iprVisionLanguage(code)`` moves it
-#: (the language switch calls it). Until then the page's language is the cookie's, else the
-#: browser's, the rule the server follows with Accept-Language (:func:`.auth.language_of`).
+#: Keeps Gradio's strings in the page's language; a click on the switch moves it, and so does
+#: ``window.iprVisionLanguage(code)`` (the app calls it with the language it starts in). Until
+#: then the page's language is the cookie's, else the browser's, the rule the server follows
+#: with Accept-Language (:func:`.auth.language_of`).
 LANGUAGE_SCRIPT = """<script>
 (() => {
-  const PAIRS = __PAIRS__, COOKIE = "__COOKIE__";
+  const PAIRS = __PAIRS__, COOKIE = "__COOKIE__", SWITCH = "#__SWITCH__ input[type=radio]";
   const into = {en: new Map(), zh: new Map()};
   for (const [en, zh] of PAIRS) { into.zh.set(en, zh); into.en.set(zh, en); }
   const ATTRIBUTES = ["title", "aria-label", "placeholder"];
@@ -138,8 +142,12 @@ LANGUAGE_SCRIPT = """<script>
     document.cookie = `${COOKIE}=${lang}; path=/; max-age=31536000; samesite=lax`;
     fix(document.body);
   };
+  document.addEventListener("change", event => {
+    if (event.target.matches && event.target.matches(SWITCH) && event.target.checked)
+      window.iprVisionLanguage(event.target.value);
+  }, true);
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   if (document.body) fix(document.body);
 })();
 </script>""".replace("__PAIRS__", json.dumps(pairs(), ensure_ascii=False)).replace(
-    "__COOKIE__", LANGUAGE_COOKIE)
+    "__COOKIE__", LANGUAGE_COOKIE).replace("__SWITCH__", SWITCH_ID)

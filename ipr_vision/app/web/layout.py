@@ -13,7 +13,7 @@ from . import gallery_tab, inspect_tab, records_tab, users_tab, workshop_tab
 from .api import add_api
 from .auth import language_of
 from .common import Ui, dropdown
-from .gradio_strings import LANGUAGE_COOKIE
+from .gradio_strings import LANGUAGE_COOKIE, SWITCH_ID
 from .i18n import LANGUAGES, t
 from .private_files import PrivateFiles
 
@@ -47,7 +47,9 @@ ROLES_CSS = """
 """
 # -- end of right holders, trainers, admins (issue 16) ------------------------------------
 
-#: Moves the page's own script (:data:`.gradio_strings.LANGUAGE_SCRIPT`) to a language.
+#: Moves the page's own script (:data:`.gradio_strings.LANGUAGE_SCRIPT`: Gradio's strings,
+#: ``<html lang>``, the cookie) to the language the app starts in; a click on the switch
+#: moves it at once by itself.
 _FOLLOW = "(lang) => { window.iprVisionLanguage(lang); }"
 
 
@@ -59,7 +61,7 @@ def build_app(service: Service, private_files: PrivateFiles) -> Any:
         with gr.Row(equal_height=True):
             ui.text(gr.Markdown("## ipr-vision", elem_id="title"), "title", "value")
             lang = ui.text(gr.Radio(choices=list(LANGUAGES), value="en", label="Language",
-                                    elem_id="lang", scale=0, min_width=180), "language")
+                                    elem_id=SWITCH_ID, scale=0, min_width=180), "language")
         with gr.Row(equal_height=True):
             who = gr.Markdown(elem_id="who")
             ui.text(gr.Button("Log out", link="/logout", size="sm", scale=0,
@@ -113,8 +115,6 @@ def build_app(service: Service, private_files: PrivateFiles) -> Any:
         private = {"api_visibility": "private"}
         translated = [item.component for item in ui.translated]
         rerender, rerender_inputs, rerender_outputs = inspect.rerender
-        # Gradio's own strings, <html lang> and the cookie follow at once, in the page.
-        lang.change(None, lang, None, js=_FOLLOW, **private)
         lang.change(relabel, lang, [*translated, who], **private).then(
             rerender, rerender_inputs, rerender_outputs, **private).then(
             records_listing, records_inputs, records_outputs, **private).then(
