@@ -38,6 +38,21 @@ def confirmed_inspection(service: Service, label: str) -> str:
     return inspection
 
 
+def open_tab(page: Page, name: str, shown: str) -> None:
+    """Open a tab, and again should the page's start (which selects the user's first tab and
+    relabels them in the user's language) land after the click and undo it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.get_by_role("tab", name=name, exact=True).click()
+        try:
+            page.locator(shown).wait_for(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    page.locator(shown).wait_for()
+
+
 def open_record(page: Page, inspection: str, tab: str) -> None:
     page.get_by_role("tab", name=tab, exact=True).click()
     choose(page, "records-id", inspection)
@@ -147,3 +162,36 @@ def test_officer_asks_what_an_unnamed_item_is(server: Server, login: Login) -> N
     phone.locator("#inspect-verdict").evaluate("e => e.scrollIntoView({block: 'start'})")
     phone.wait_for_timeout(300)
     shoot(phone, "learning-identify-zh-phone", full_page=False)
+
+
+def test_right_holder_compares_the_brands_models_and_switches(server: Server,
+                                                              login: Login) -> None:
+    service, _ = server
+    comparison = service.compare_models(service.user("holder"), "nike")
+    names = [m.name for m in comparison.models]
+    in_use = next(m.name for m in comparison.models if m.chosen)
+    other = next((name for name in names if name != in_use), in_use)
+    page = login("holder", viewport=DESK)
+    visible_tabs(page)
+    page.get_by_role("tab", name="Gallery", exact=True).click()
+    page.locator("#gallery-models").get_by_text(t("en", "models_title")).click()
+    text = page.locator("#gallery-models-text")
+    text.get_by_text(f"{in_use} (in use)").wait_for()
+    assert all(name in text.inner_text() for name in names)
+    assert "known fakes" in text.inner_text()
+    choose(page, "gallery-model", other)
+    page.locator("#gallery-model-set").click()
+    page.locator("#gallery-model-status").get_by_text(f"nike now uses {other}").wait_for(
+        timeout=300_000)  # embedding the brand's 48 references with another model
+    text.get_by_text(f"{other} (in use)").wait_for()
+    assert service.gallery.store.brand_model("nike") == other
+    page.locator("#gallery-models").scroll_into_view_if_needed()
+    shoot(page, "learning-models")
+
+    phone = login("holder", locale="zh-CN", viewport=PHONE)
+    visible_tabs(phone)
+    open_tab(phone, t("zh", "tab_gallery"), "#gallery-brand input")
+    phone.locator("#gallery-models").get_by_text(t("zh", "models_title")).click()
+    phone.locator("#gallery-models-text").get_by_text(f"{other}（正在使用）").wait_for()
+    phone.locator("#gallery-models").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shoot(phone, "learning-models-zh-phone", full_page=False)

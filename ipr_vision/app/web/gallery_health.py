@@ -1,6 +1,12 @@
 """The Gallery tab's figures: a product's health panel, in plain words with the numbers in
 small print, and the brand's operating point, which is the brand's (every product is judged at
-it), so it is set beside the brand, never inside one product's panel."""
+it), so it is set beside the brand, never inside one product's panel.
+
+The brand's model is the brand's too, so it sits there as well (issue 18): each installed
+model's left-out figures on the brand's references in plain words (how many known fakes it
+catches at the brand's operating point, how well it separates them), which one is in use, and
+a choice to switch, which may embed the brand's references first and says so while it runs.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,11 @@ from typing import Any
 
 import gradio as gr
 
-from ...core.health import ProductHealth
+from ...core.health import SEPARATION_GRADES, ProductHealth, Separation
 from ...core.roles import can_manage
 from ...figures.plots import health_figures
+from ...gallery.model_choice import ModelComparison, ModelFigures
+from . import i18n_learning  # noqa: F401  (joins the model choice's texts to the table)
 from .common import Refused, Ui, md, noted, percent, said, warning
 from .i18n import t
 
@@ -52,8 +60,22 @@ class Health:
         return self.compute(lang, brand, product, request)
 
 
-def build_operating(ui: Ui) -> tuple[Any, Any, Any]:
-    """The brand's operating point (slider, Set button, status), for beside the brand."""
+@dataclass(frozen=True)
+class Operating:
+    """The brand's own settings, beside the brand: its operating point (slider, Set, status)
+    and its model (the comparison, the choice, Use, status)."""
+
+    share: Any
+    set_share: Any
+    status: Any
+    models: Any
+    model: Any
+    use_model: Any
+    model_status: Any
+
+
+def build_operating(ui: Ui) -> Operating:
+    """The brand's operating point and its model, for beside the brand."""
     with gr.Row(equal_height=True, elem_id="gallery-operating-row"):
         share = ui.text(gr.Slider(0.5, 20, value=1, step=0.5, label="share",
                                   elem_id="gallery-share", scale=3), "operating_slider")
@@ -61,7 +83,16 @@ def build_operating(ui: Ui) -> tuple[Any, Any, Any]:
             set_share = ui.text(gr.Button("Set", elem_id="gallery-set-share"),
                                 "set_operating", "value")
             status = gr.Markdown(elem_id="gallery-operating-status")
-    return share, set_share, status
+    with gr.Accordion("model", open=False, elem_id="gallery-models") as box:
+        ui.text(box, "models_title")
+        models = gr.Markdown(elem_id="gallery-models-text")
+        with gr.Row(equal_height=True):
+            model = ui.text(gr.Dropdown(label="model", choices=[], elem_id="gallery-model"),
+                            "models_choice")
+            use_model = ui.text(gr.Button("Use", elem_id="gallery-model-set"), "models_set",
+                                "value")
+        model_status = gr.Markdown(elem_id="gallery-model-status")
+    return Operating(share, set_share, status, models, model, use_model, model_status)
 
 
 def build_health(ui: Ui) -> tuple[Health, Any]:
@@ -81,11 +112,11 @@ def build_health(ui: Ui) -> tuple[Health, Any]:
     return Health(ui, gr.State(None), text, status, (plots[0], plots[1], plots[2])), compute
 
 
-def wire_operating(ui: Ui, lang: Any, brand: Any, controls: tuple[Any, Any, Any],
-                   health: Health, product: Any) -> None:
-    """Show the brand's operating point when the brand changes; Set stores it and redraws
-    the health figures on screen, which are judged at it."""
-    share, set_share, status = controls
+def wire_operating(ui: Ui, lang: Any, brand: Any, controls: Operating, health: Health,
+                   product: Any) -> None:
+    """Show the brand's operating point and models when the brand changes; Set and Use store
+    them and redraw the health figures on screen, which are judged at and with them."""
+    share, set_share, status = controls.share, controls.set_share, controls.status
     private = {"api_visibility": "private"}
 
     def current(lang: str, brand: str | None, request: gr.Request) -> tuple[Any, str]:
@@ -111,6 +142,71 @@ def wire_operating(ui: Ui, lang: Any, brand: Any, controls: tuple[Any, Any, Any]
     lang.change(current, [lang, brand], [share, status], **private)
     set_share.click(store, [brand, share], status, **private).then(
         health.refresh, [lang, brand, product, health.shown], health.outputs(), **private)
+    _wire_models(ui, lang, brand, controls, health, product)
+
+
+def _wire_models(ui: Ui, lang: Any, brand: Any, controls: Operating, health: Health,
+                 product: Any) -> None:
+    """The brand's models compared (on a brand or language change, and after a switch); Use
+    says it is working at once, since embedding the brand with a model takes minutes."""
+    private = {"api_visibility": "private"}
+    text, model, use, status = (controls.models, controls.model, controls.use_model,
+                                controls.model_status)
+
+    def compared(lang: str, brand: str | None, request: gr.Request) -> tuple[Any, Any]:
+        with noted() as problem:
+            if not brand:
+                return "", gr.update(choices=[], value=None)
+            user = ui.user(request)
+            comparison = ui.service.compare_models(user, brand)
+            names = [m.name for m in comparison.models]
+            chosen = next((m.name for m in comparison.models if m.chosen), None)
+            return (models_markdown(lang, comparison),
+                    gr.update(choices=names, value=chosen, interactive=can_manage(user, brand)))
+        return warning(problem.error), gr.update()
+
+    def switch(brand: str | None, name: str | None, request: gr.Request) -> str:
+        with noted() as problem:
+            if not brand or not name:
+                raise Refused("choose_brand")
+            count = ui.service.set_model(ui.user(request), brand, name)
+            return said("models_done", brand=brand, name=name, count=count)
+        return warning(problem.error)
+
+    brand.change(compared, [lang, brand], [text, model], **private)
+    lang.change(compared, [lang, brand], [text, model], **private)
+    working = use.click(
+        lambda name: (gr.update(interactive=False), said("models_working", name=name or "")),
+        model, [use, status], queue=False, **private).then(
+        switch, [brand, model], status, **private)
+    working.then(lambda: gr.update(interactive=True), None, use, queue=False, **private).then(
+        compared, [lang, brand], [text, model], **private).then(
+        health.refresh, [lang, brand, product, health.shown], health.outputs(), **private)
+
+
+def models_markdown(lang: str, comparison: ModelComparison) -> str:
+    """Each installed model on the brand in a sentence: the known fakes it catches at the
+    brand's operating point and how well it separates them, the one in use marked."""
+    lines = [md(lang, "models_intro", brand=comparison.brand,
+                flag=percent(comparison.max_genuine_flagged)), ""]
+    lines += [f"- {_model_line(lang, m)}" for m in comparison.models]
+    return "\n".join(lines)
+
+
+def _model_line(lang: str, m: ModelFigures) -> str:
+    """One model's figures in its scoring mode against known fakes (the one where a model's
+    choice shows), else its other mode; or why it has none."""
+    used = t(lang, "models_in_use") if m.chosen else ""
+    if m.missing:
+        return md(lang, "models_missing", name=m.name, used=used, count=m.missing)
+    figures = m.modes.get("contrast") or next(iter(m.modes.values()), None)
+    if not isinstance(figures, Separation):
+        return md(lang, "models_no_figures", name=m.name, used=used,
+                  reason=figures or t(lang, "health_no_separation"))
+    grade = next((word for bound, word in SEPARATION_GRADES if figures.auroc >= bound), None)
+    return md(lang, "models_line", name=m.name, used=used, caught=percent(figures.fake_caught),
+              grade=t(lang, f"grade_{grade}") if grade else "–",
+              auroc="–" if figures.auroc != figures.auroc else f"{figures.auroc:.3f}")
 
 
 def health_markdown(lang: str, h: ProductHealth) -> str:
