@@ -63,10 +63,11 @@ def build(ui: Ui, lang: Any) -> Any:
                    "outcome_save", "value")
     status = gr.Markdown(elem_id="records-status")
     history = gr.Markdown(elem_id="records-history")
-    with gr.Row(equal_height=True):
+    # The answer below the button, not beside it: a phone has no room for both on one line.
+    with gr.Row():
         adopt = ui.text(gr.Button("Add", visible=False, elem_id="records-adopt", scale=0,
                                   min_width=300), "adopt_button", "value")
-        adopt_status = gr.Markdown(elem_id="records-adopt-status")
+    adopt_status = gr.Markdown(elem_id="records-adopt-status")
     adopt_confirm = confirm_box(ui, "records-adopt")
     _yes_says(ui, adopt_confirm, "adopt_yes")
 
