@@ -19,7 +19,6 @@ from ...core.health import SEPARATION_GRADES, ProductHealth, Separation
 from ...core.roles import can_manage
 from ...figures.plots import health_figures
 from ...gallery.model_choice import ModelComparison, ModelFigures
-from . import i18n_learning  # noqa: F401  (joins the model choice's texts to the table)
 from .common import Refused, Ui, md, noted, percent, said, warning
 from .i18n import t
 

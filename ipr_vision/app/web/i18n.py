@@ -1,14 +1,15 @@
 """Every text the web app shows, in English and Simplified Chinese.
 
 One table, so a translator sees all of it together and a test can check that no key lacks
-a language; the admins' screens' part is kept in :mod:`.i18n_admin` (one file would pass 450
-lines) and joined here. ``t("zh", key)`` returns the Chinese text; placeholders use
-``str.format``.
+a language; the admins' screens' part is kept in :mod:`.i18n_admin` and the learning screens'
+in :mod:`.i18n_learning` (one file would pass 450 lines), joined here. ``t("zh", key)``
+returns the Chinese text; placeholders use ``str.format``.
 """
 
 from __future__ import annotations
 
 from .i18n_admin import ADMIN_TEXT
+from .i18n_learning import LEARNING_TEXT
 
 LANGUAGES = (("English", "en"), ("中文", "zh"))
 
@@ -370,6 +371,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 
 TEXT.update(ADMIN_TEXT)
+TEXT.update(LEARNING_TEXT)
 
 
 def t(lang: str, key: str, **values: object) -> str:

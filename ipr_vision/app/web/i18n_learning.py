@@ -2,15 +2,11 @@
 Chinese: adopting a confirmed inspection as references, asking the app what an unnamed item
 is, and choosing a brand's model.
 
-Apart from :data:`.i18n.TEXT` so the screens of issue 18 could be added while that table was
-being edited elsewhere; importing this module joins them to it (as :mod:`.i18n_admin`'s are
-joined there), so :func:`.i18n.t` and the tests see one table. Every module that shows these
-texts imports it.
+Kept apart from :data:`.i18n.TEXT` as :mod:`.i18n_admin`'s texts are (one file would pass 450
+lines), and joined to it there, so :func:`.i18n.t` and the tests see one table.
 """
 
 from __future__ import annotations
-
-from .i18n import TEXT
 
 LEARNING_TEXT: dict[str, tuple[str, str]] = {
     # Records: a confirmed inspection's photos as references
@@ -69,5 +65,3 @@ LEARNING_TEXT: dict[str, tuple[str, str]] = {
     "models_done": ("{brand} now uses {name} ({count} references embedded first).",
                     "{brand} 现在使用 {name}（先提取了 {count} 张参考照片的特征）。"),
 }
-
-TEXT.update(LEARNING_TEXT)

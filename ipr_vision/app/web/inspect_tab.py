@@ -27,7 +27,6 @@ from ...domain import Inspection
 from ...errors import IprVisionError
 from ...results import Explanation, Suggestion
 from ..service import InspectionOutcome
-from . import i18n_learning  # noqa: F401  (joins "What is this item?"'s texts to the table)
 from .common import Refused, Ui, bilingual, dropdown, md, said, shown
 from .explain_view import explanation_views, plain
 from .i18n import t

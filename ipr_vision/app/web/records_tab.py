@@ -21,7 +21,6 @@ from ...core.roles import can_manage
 from ...domain import Inspection, Outcome, OutcomeEntry, User
 from ...results import ImportReport
 from ..adoption_service import CONFIRMED_LABEL
-from . import i18n_learning  # noqa: F401  (joins the adoption's texts to the table)
 from .common import (
     Confirm,
     Refused,

@@ -18,7 +18,6 @@ from ...domain import InspectedPhoto, Inspection, Label, PackageOrigin, Verdict
 from ...errors import PhotoError
 from ...intake.photo import read_photo
 from ...results import Match, Suggestion
-from . import i18n_learning  # noqa: F401  (joins the proposed brand's text to the table)
 from .common import md, percent, plain, utc_time
 from .i18n import t
 
