@@ -1,6 +1,7 @@
 """The web app in a real browser: Debian's Chromium driven by Playwright, against the app started
-here on a free localhost port over a gallery of real photos (``demo/sample``); and its JSON API
-through ``gradio_client``.
+here on a free localhost port over a gallery of real photos (``demo/sample``). The server,
+browser and login fixtures and the helpers here serve every browser test module (its API
+through ``gradio_client``: ``test_web_api.py``).
 
 Screenshots land in ``artifacts/screenshots/`` (``$IPR_VISION_ARTIFACTS`` overrides), one per
 scenario, for a person to look at after a CI run.
@@ -386,31 +387,6 @@ def test_right_holder_curates_only_their_brand(server: Server, login: Login) -> 
     shoot(other, "other-right-holder")
 
 
-def test_trainer_runs_a_quiz(login: Login) -> None:
-    page = login("trainer")
-    assert visible_tabs(page) == ["Workshop"]
-    choose(page, "workshop-brand", "nike")
-    page.locator("#workshop-product input").click()
-    page.get_by_role("option").first.click()
-    page.locator("#workshop-find").click()
-    page.locator("#workshop-left img").wait_for()
-    page.locator("#workshop-right img").wait_for()
-    size = page.locator("#workshop-size input[type=number]")
-    size.fill("2")
-    size.press("Enter")
-    page.locator("#workshop-start").click()
-    for n in (1, 2):
-        page.locator("#workshop-question").get_by_text(f"Photo {n} of 2").wait_for()
-        page.locator("#workshop-shot img").wait_for()
-        page.locator("#workshop-genuine").click()
-        page.locator("#workshop-feedback .ipr-feedback").wait_for()
-    # One genuine and one fake are drawn, so answering "genuine" twice scores exactly 1.
-    page.locator("#workshop-score").get_by_text("Score: 1 of 2.").wait_for()
-    assert page.locator("#workshop-right-answers img").count() == 1
-    assert page.locator("#workshop-wrong-answers img").count() == 1
-    shoot(page, "trainer-quiz")
-
-
 def test_admin_adds_a_user_and_the_interface_speaks_chinese(server: Server,
                                                             login: Login) -> None:
     service, _ = server
@@ -439,40 +415,6 @@ def test_admin_adds_a_user_and_the_interface_speaks_chinese(server: Server,
     page.locator("#users-table").get_by_text("用户名").first.wait_for()  # data re-rendered too
     assert "管理员" in page.locator("#who").inner_text()
     shoot(page, "admin-chinese")
-
-
-def test_chinese_browser_gets_chinese_at_login(login: Login) -> None:
-    page = login("officer", locale="zh-CN")
-    page.get_by_role("tab", name="查验", exact=True).wait_for()
-    assert page.locator("#inspect-run").inner_text().strip() == "查验"
-
-
-def test_api_checks_the_same_permissions(server: Server) -> None:
-    from gradio_client import Client, handle_file
-
-    service, url = server
-    officer = Client(url, auth=("officer", password("officer")), verbose=False)
-    assert officer.predict(api_name="/brands") == ["acme", "nike"]
-    photo, _ = query_photo("genuine")
-    result = officer.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
-    assert result["verdict"] in ("genuine", "counterfeit", "inconclusive")
-    assert service.log.get(result["inspection"]).officer == "officer"
-    assert all("path" not in m for m in result["nearest_genuine"])
-
-    other = Client(url, auth=("other", password("other")), verbose=False)
-    assert other.predict(api_name="/brands") == ["acme"]
-    with pytest.raises(Exception, match="no access to brand 'nike'"):
-        other.predict("nike", "", api_name="/references")
-    holder = Client(url, auth=("holder", password("holder")), verbose=False)
-    refs = holder.predict("nike", "jordan_1", api_name="/references")
-    assert refs and {r["product"] for r in refs} == {"jordan_1"}
-
-    trainer = Client(url, auth=("trainer", password("trainer")), verbose=False)
-    with pytest.raises(Exception, match="may not inspect"):
-        trainer.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
-    [entry] = [e for e in service.audit.entries(actor="officer")
-               if e.target == result["inspection"]]
-    assert (entry.action, entry.via) == ("inspection", "api")
 
 
 def test_zz_the_audit_trail_holds_after_the_suite(server: Server, tmp_path: Path) -> None:

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.web import test_web
-from tests.web.test_web import SAMPLE, Login, Server, choose, query_photo, shoot, table_cell
+from tests.web.test_web import (
+    SAMPLE,
+    Login,
+    Server,
+    choose,
+    query_photo,
+    shoot,
+    table_cell,
+    visible_tabs,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page, ViewportSize
@@ -324,3 +333,28 @@ def test_admin_edits_users_and_removes_a_brand_on_record(
     # Validation errors are one log line each, never a traceback.
     assert any("refused: AccountError" in r.getMessage() for r in caplog.records)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_trainer_runs_a_quiz(login: Login) -> None:
+    page = login("trainer")
+    assert visible_tabs(page) == ["Workshop"]
+    choose(page, "workshop-brand", "nike")
+    page.locator("#workshop-product input").click()
+    page.get_by_role("option").first.click()
+    page.locator("#workshop-find").click()
+    page.locator("#workshop-left img").wait_for()
+    page.locator("#workshop-right img").wait_for()
+    size = page.locator("#workshop-size input[type=number]")
+    size.fill("2")
+    size.press("Enter")
+    page.locator("#workshop-start").click()
+    for n in (1, 2):
+        page.locator("#workshop-question").get_by_text(f"Photo {n} of 2").wait_for()
+        page.locator("#workshop-shot img").wait_for()
+        page.locator("#workshop-genuine").click()
+        page.locator("#workshop-feedback .ipr-feedback").wait_for()
+    # One genuine and one fake are drawn, so answering "genuine" twice scores exactly 1.
+    page.locator("#workshop-score").get_by_text("Score: 1 of 2.").wait_for()
+    assert page.locator("#workshop-right-answers img").count() == 1
+    assert page.locator("#workshop-wrong-answers img").count() == 1
+    shoot(page, "trainer-quiz")
