@@ -96,7 +96,7 @@ def inspect_on(page: Page, photo: Path) -> str:
     """Inspect one photo of nike; the recorded inspection's id."""
     choose(page, "inspect-brand", "nike")
     page.locator("#inspect-photos input[type=file]").set_input_files(str(photo))
-    page.locator("#inspect-photos").get_by_text(photo.name).wait_for()
+    page.locator("#inspect-photos").get_by_text(photo.stem, exact=True).wait_for()
     page.locator("#inspect-run").click()
     page.locator("#inspect-verdict .ipr-verdict").wait_for()
     found = INSPECTION_ID.search(page.locator("#inspect-recorded").inner_text())
