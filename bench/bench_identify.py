@@ -23,24 +23,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from bench_engine import Table, note, print_machine, section
-from bench_learning import BRAND, cached_model, photo_arguments
+from bench_engine import Table, note, section
+from bench_learning import BRAND, cached_model, photo_arguments, real_photos
 
 from ipr_vision import Gallery
 from ipr_vision.core.splits import assign_folds
 from ipr_vision.errors import PhotoError
-from ipr_vision.intake.labelled import group_key, read_index, stratum, write_index
+from ipr_vision.intake.labelled import group_key, stratum, write_index
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = photo_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args(argv)
-    if not args.index.is_file():
-        print(f"no dataset at {args.index}: nothing to measure")
+    items = real_photos(args, "ipr-vision: what is this item?")
+    if not items:
         return 0
-    print_machine(quick=False, title="ipr-vision: what is this item?")
-    items, _ = read_index(args.index)
     groups = [group_key(i) for i in items]
     fold_of = assign_folds(groups, [stratum(i) for i in items], args.folds)
     embedder = cached_model(args)

@@ -88,6 +88,16 @@ def photo_arguments(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def real_photos(args: argparse.Namespace, title: str) -> list[LabelledPhoto]:
+    """The index's photos, after the machine's description (none when the dataset is absent:
+    the bench then says so and measures nothing)."""
+    if not args.index.is_file():
+        print(f"no dataset at {args.index}: nothing to measure")
+        return []
+    print_machine(quick=False, title=title)
+    return read_index(args.index)[0]
+
+
 def cached_model(args: argparse.Namespace) -> CachedEmbedder:
     """The chosen model, each photo embedded once across runs and benches."""
     base = args.model.embedder()
@@ -100,11 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--start-share", type=float, default=0.3)
     args = parser.parse_args(argv)
-    if not args.index.is_file():
-        print(f"no dataset at {args.index}: nothing to measure")
+    items = real_photos(args, "ipr-vision: a gallery that adopts confirmed inspections")
+    if not items:
         return 0
-    print_machine(quick=False, title="ipr-vision: a gallery that adopts confirmed inspections")
-    items, _ = read_index(args.index)
     embedder = cached_model(args)
     by_order = []
     with tempfile.TemporaryDirectory() as scratch:
