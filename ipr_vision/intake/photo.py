@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from ..core.quality import flatten_transparency
 from ..errors import PhotoError
 
 try:  # HEIC/HEIF from phones: pillow-heif registers itself as a Pillow plugin.
@@ -198,7 +199,11 @@ def _upright(image: Image.Image) -> Image.Image:
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit sRGB RGB, honouring an embedded ICC profile."""
+    """Convert any Pillow mode to 8-bit sRGB RGB, honouring an embedded ICC profile.
+
+    Transparency is composited on the quality gate's neutral grey, not on white: a white item
+    cut out onto white would lose its outline, and its blown parts would be taken for backdrop.
+    """
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         values = np.asarray(image, dtype=np.float32)
@@ -209,12 +214,10 @@ def _to_srgb(image: Image.Image) -> Image.Image:
             values = values / (65535.0 / 255.0) if peak <= 65535.0 else values * (255.0 / peak)
         image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
         mode = "L"
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba).convert("RGB")
-        mode = "RGB"
-    icc = image.info.get("icc_profile")
+    icc = image.info.get("icc_profile")  # read first: compositing drops the image's info
+    flat = flatten_transparency(image)
+    if flat is not image:
+        image, mode = flat, "RGB"
     if icc and mode in ("RGB", "CMYK", "L"):
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))

@@ -8,14 +8,16 @@ import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageCms
 
 from ipr_vision import PhotoError, read_photo
+from ipr_vision.core.quality import NEUTRAL_GREY
 from ipr_vision.intake.photo import HEIC_SUPPORTED, iter_photos
 
 
@@ -78,8 +80,9 @@ def test_broken_exif_keeps_the_photo() -> None:
 @pytest.mark.parametrize(("mode", "colour", "expected"), [
     ("L", 128, (128, 128, 128)),
     ("CMYK", (0, 255, 255, 0), (255, 0, 0)),
-    ("RGBA", (0, 0, 0, 0), (255, 255, 255)),  # transparent becomes white, not black
+    ("RGBA", (0, 0, 0, 0), NEUTRAL_GREY),  # transparent becomes the gate's grey, not black
     ("LA", (0, 255), (0, 0, 0)),
+    ("LA", (255, 0), NEUTRAL_GREY),
     ("P", 3, None),
 ])
 def test_any_mode_becomes_rgb(mode: str, colour: object, expected: tuple | None) -> None:
@@ -100,11 +103,30 @@ def test_sixteen_bit_greyscale_is_scaled_not_clipped() -> None:
     assert 120 <= pixels[0, 8] <= 135 and 60 <= pixels[8, 8] <= 68
 
 
-def test_transparent_palette_png_composites_on_white() -> None:
+def test_transparent_palette_png_composites_on_neutral_grey() -> None:
     image = Image.new("P", (8, 8), 0)
     image.putpalette([0, 0, 0] * 256)
     photo = read_photo(encode(image, "PNG", transparency=0))
-    assert pixel(photo.image, (4, 4)) == (255, 255, 255)
+    assert pixel(photo.image, (4, 4)) == NEUTRAL_GREY
+
+
+def test_half_transparent_pixels_blend_with_the_grey_and_keep_the_colour_profile(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cut-out's feathered edge is a blend of item and grey, and an embedded colour profile
+    is still applied once the transparency is flattened (compositing drops the image's info)."""
+    converted: list[str] = []
+    original = ImageCms.profileToProfile
+
+    def spy(image: Image.Image, *args: Any, **options: Any) -> Image.Image | None:
+        converted.append(image.mode)
+        return original(image, *args, **options)
+
+    monkeypatch.setattr(ImageCms, "profileToProfile", spy)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = Image.new("RGBA", (8, 8), (255, 255, 255, 128))
+    photo = read_photo(encode(image, "PNG", icc_profile=srgb))
+    assert np.abs(np.subtract(pixel(photo.image, (4, 4)), (191, 191, 191))).max() <= 2
+    assert converted == ["RGB"]
 
 
 def test_draft_decodes_large_jpeg_at_reduced_scale() -> None:
