@@ -12,6 +12,7 @@ import pytest
 from ipr_vision import Gallery, GalleryError
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.storage import SqliteGalleryStore
+from ipr_vision.storage.gallery_schema import SCHEMA_VERSION
 from tests.support import query_photo
 
 
@@ -73,5 +74,6 @@ def test_a_gallery_of_the_previous_schema_is_migrated(tmp_path: Path) -> None:
     reopened = SqliteGalleryStore(tmp_path / "g")
     assert reopened.brands() == ["acme"] and reopened.references() == []
     with sqlite3.connect(tmp_path / "g" / "gallery.sqlite") as db:
-        assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == "2"
+        assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == str(
+            SCHEMA_VERSION)
         assert "package_id" in {r[1] for r in db.execute("PRAGMA table_info(refs)")}
