@@ -116,7 +116,7 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
     empty = np.zeros(0)
     scores, is_fake = empty, np.zeros(0, dtype=bool)
     if mode.mode is not None:
-        scores, is_fake, _ = left_out_scores(rows, mode.mode, policy, skip)
+        scores, is_fake, _, _ = left_out_scores(rows, mode.mode, policy, skip)
         usable = np.isfinite(scores)
         scores, is_fake = scores[usable], is_fake[usable]
     fitted = calibration if isinstance(calibration, Calibration) else None

@@ -52,8 +52,9 @@ def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
 
 def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
                     skip: frozenset[int] = frozenset()
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scores, labels and nearest-other-group similarities of a product's references, each
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Scores, labels, nearest-other-group similarities and photo groups of a product's
+    references, each
     scored with its own photo group left out: what the brand's calibration is fitted on, and
     what a product's health figures show, so both see exactly the same references.
 
@@ -68,7 +69,7 @@ def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
     left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
     scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
     # Indexing copies: the rows are updated in place by later imports and removals.
-    return scores, rows.is_fake[queries], left_out.nearest
+    return scores, rows.is_fake[queries], left_out.nearest, rows.group[queries]
 
 
 def calibrate_brand(index: BrandIndex, policy: Policy,
@@ -94,7 +95,7 @@ def calibrate_brand(index: BrandIndex, policy: Policy,
 def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozenset()
                ) -> BrandCalibration:
     modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
-    pooled: dict[Mode, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    pooled: dict[Mode, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
     for name, rows in index.products.items():
         mode = modes[name].mode
         if mode is not None:
@@ -102,9 +103,9 @@ def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozens
     by_mode: dict[Mode, Calibration | str] = {}
     for mode in Mode:
         if mode in pooled:
-            scores, is_fake, nearest = (np.concatenate(part) for part in zip(*pooled[mode],
-                                                                             strict=True))
-            by_mode[mode] = calibrate(scores, is_fake, nearest, mode, policy)
+            scores, is_fake, nearest, groups = (
+                np.concatenate(part) for part in zip(*pooled[mode], strict=True))
+            by_mode[mode] = calibrate(scores, is_fake, nearest, mode, policy, groups)
     return BrandCalibration(modes, by_mode, skip)
 
 
