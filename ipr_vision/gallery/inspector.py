@@ -7,13 +7,17 @@ the references an officer looks at.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 from ..core.quality import assess_quality
 from ..core.suggest import ItemCandidate, assess, propose_items
 from ..domain import Reference, Verdict
-from ..embedders import draft_size
+from ..embedders import Embedder, draft_size
 from ..errors import GalleryError
 from ..intake.photo import Photo, read_photo
 from ..results import Match, Suggestion
@@ -21,11 +25,34 @@ from ..storage import GalleryStore
 from .brands import BrandCache
 
 
+#: Vectors of the photos embedded last, kept for "what is this item?": the photo is embedded
+#: to propose a brand and then inspected under it, and the second pass would cost as much as
+#: the first (most of an inspection's time).
+RECENT_VECTORS = 32
+
+
 class Inspector:
     """Suggestions for photos of a gallery's brands."""
 
     def __init__(self, store: GalleryStore, brands: BrandCache) -> None:
         self.store, self.brands = store, brands
+        self._recent: OrderedDict[tuple[str, str, tuple[int, int]], np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
+
+    def embed(self, embedder: Embedder, photo: Photo) -> np.ndarray:
+        """The photo's vector under ``embedder``: the same file decoded at the same size
+        embeds to the same vector, so one embedded moments ago is not embedded again."""
+        key = (embedder.model_id, photo.sha256, photo.image.size)
+        with self._recent_lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        vector = embedder.embed([photo.image])[0]
+        with self._recent_lock:
+            self._recent[key] = vector
+            while len(self._recent) > RECENT_VECTORS:
+                self._recent.popitem(last=False)
+        return vector
 
     def read(self, source: str | Path | bytes | Photo, name: str | None = None,
              brand: str | None = None) -> Photo:
@@ -51,7 +78,7 @@ class Inspector:
         photo = self.read(source, name, brand)
         embedder = state.embedder  # the model the brand's index was loaded under
         quality = assess_quality(photo.image, photo.original_size)
-        query = embedder.embed([photo.image])[0]
+        query = self.embed(embedder, photo)
         policy = self.brands.policy_for(brand)
         result = assess(query, state.index, brand_calibration, policy, product)
         verdict, reason = result.verdict, result.reason
@@ -87,7 +114,7 @@ class Inspector:
         found: list[ItemCandidate] = []
         for group in by_model.values():
             photo = self.read(photo, name, group[0])  # decoded again only if it is too small
-            query = states[group[0]].embedder.embed([photo.image])[0]
+            query = self.embed(states[group[0]].embedder, photo)
             found += propose_items(query, {brand: states[brand].index for brand in group}, n)
         return sorted(found, key=lambda c: -c.similarity)[:n]
 

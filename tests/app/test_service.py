@@ -505,10 +505,18 @@ def test_a_confirmed_inspection_becomes_references_once_with_its_provenance(
 
 
 def test_an_unnamed_item_is_matched_among_the_brands_the_user_may_inspect(
-        service: Service, tmp_path: Path) -> None:
+        service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     photo = query(tmp_path, "bag", "genuine", 13)
+    embedded: list[int] = []
+    real = MobileNetV2Embedder.embed
+    monkeypatch.setattr(MobileNetV2Embedder, "embed",
+                        lambda self, images: embedded.append(len(images)) or real(self, images))
     found = service.identify(service.user("olga"), photo)
     assert len(found) == 3 and found[0].product == "bag"
+    # Then judged under the brand proposed: the photo is not embedded a second time.
+    judged = service.inspect(service.user("olga"), found[0].brand, found[0].product, [photo])
+    assert isinstance(judged.results[0][1], Suggestion) and embedded == [1]
+    monkeypatch.undo()
     assert [c.similarity for c in found] == sorted((c.similarity for c in found), reverse=True)
     assert {c.brand for c in found} <= {"nike", "acme"}
     assert {c.brand for c in service.identify(service.user("rita"), photo)} == {"nike"}
