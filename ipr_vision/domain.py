@@ -77,7 +77,9 @@ def parse(kind: type[Kind], value: str, what: str,
     try:
         return kind(value)
     except ValueError:
-        raise error(f"unknown {what} {value!r} ({what}s: {', '.join(kind)})") from None
+        accepted = ", ".join(kind)
+        raise error(f"unknown {what} {value!r} ({what}s: {accepted})", key="error.unknown_value",
+                    what=what, value=value, accepted=accepted) from None
 
 
 def parse_label(value: str) -> Label:
@@ -85,7 +87,8 @@ def parse_label(value: str) -> Label:
     try:
         return Label(value)
     except ValueError:
-        raise GalleryError(f"label must be genuine or fake, not {value!r}") from None
+        raise GalleryError(f"label must be genuine or fake, not {value!r}", key="error.bad_label",
+                           value=value) from None
 
 
 #: Longest brand or product name: long enough for any trade mark, short enough for every report.
@@ -100,13 +103,16 @@ def check_name(value: str, what: str, error: type[IprVisionError] = GalleryError
     """
     name = value.strip()
     if not name:
-        raise error(f"a {what} needs a name")
+        raise error(f"a {what} needs a name", key="error.name_empty", what=what)
     if len(name) > MAX_NAME:
-        raise error(f"{what} name {name[:24]!r}...: at most {MAX_NAME} characters")
+        raise error(f"{what} name {name[:24]!r}...: at most {MAX_NAME} characters",
+                    key="error.name_long", what=what, name=name[:24], most=MAX_NAME)
     if not name.isprintable():
-        raise error(f"{what} name {name!r}: no line breaks, tabs or other control characters")
+        raise error(f"{what} name {name!r}: no line breaks, tabs or other control characters",
+                    key="error.name_control", what=what, name=name)
     if "/" in name or "\\" in name or name in (".", ".."):
-        raise error(f"{what} name {name!r}: no '/' or '\\', and not '.' or '..'")
+        raise error(f"{what} name {name!r}: no '/' or '\\', and not '.' or '..'",
+                    key="error.name_path", what=what, name=name)
     return name
 
 

@@ -3,18 +3,39 @@
 Every error a person can cause or fix (a bad photo, a missing weights file, an unknown brand)
 derives from :class:`IprVisionError`, so the CLI and the web app can show its message as one
 clear line and keep tracebacks for real bugs.
+
+An error a web user can cause also carries a text key and the values that fill it, so the web
+app can say it in the user's language; the English message stays the one the CLI prints and
+JSON carries. The keys' texts live in the web app's table (``app/web/i18n_errors.py``), not
+here: this module sits below everything and imports nothing of the app.
 """
 
 
 class IprVisionError(Exception):
-    """An error whose message is written for the person using ipr-vision."""
+    """An error whose message is written for the person using ipr-vision.
+
+    ``key`` names the message's text in the web app's table and ``values`` fill its
+    placeholders (ids, names and numbers as they are; a value named ``what``, ``role``,
+    ``outcome`` or ``label`` is a word of the app's vocabulary, said in the reader's language).
+    Without a key the message is shown as it is, in every language.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 class PhotoError(IprVisionError):
-    """A file that cannot be used as a photo (not an image, corrupt, too large, ...)."""
+    """A file that cannot be used as a photo (not an image, corrupt, too large, ...).
 
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: {reason}")
+    ``key`` and ``values`` word the ``reason`` alone: the file's name is ``source``, so another
+    message can quote the reason of a photo it names itself.
+    """
+
+    def __init__(self, source: str, reason: str, *, key: str | None = None,
+                 **values: object) -> None:
+        super().__init__(f"{source}: {reason}", key=key, **values)
         self.source = source
         self.reason = reason
 

@@ -43,7 +43,8 @@ class Accounts:
         """The users of a gallery (its folder or database URL), changes audited in its trail;
         with ``existing``, a folder that is not there is an error rather than created."""
         if existing and not (is_database_url(location) or Path(location).is_dir()):
-            raise AccountError(f"no gallery folder at {location}")
+            raise AccountError(f"no gallery folder at {location}", key="error.no_gallery",
+                               location=location)
         return cls(open_user_store(location), open_audit_trail(location), hasher=hasher)
 
     def close(self) -> None:
@@ -67,7 +68,7 @@ class Accounts:
         sessions stay. The audit entry keeps what they were before."""
         before = self.store.get(name)
         if before is None:
-            raise AccountError(f"no user named {name!r}")
+            raise AccountError(f"no user named {name!r}", key="error.no_user", name=name)
         chosen = sorted({check_name(b, "brand", AccountError) for b in brands if b.strip()})
         _check_user(name, role, chosen)
         self.store.set_role(name, Role(role), chosen)
@@ -79,7 +80,7 @@ class Accounts:
     def set_password(self, name: str, password: str, *, by: Actor | None = None) -> None:
         _check_password(password)
         if not self.store.set_password_hash(name, self._hasher.hash(password)):
-            raise AccountError(f"no user named {name!r}")
+            raise AccountError(f"no user named {name!r}", key="error.no_user", name=name)
         self.audit.append(by or local_actor(), AuditAction.USER_PASSWORD, target=name)
 
     def remove(self, name: str, *, by: Actor | None = None) -> bool:
@@ -114,14 +115,18 @@ class Accounts:
 def _check_user(name: str, role: str, brands: Sequence[str]) -> None:
     if not _NAME.fullmatch(name):
         raise AccountError(f"user name {name!r}: use 1-64 letters, digits, '_', '.', '@' or "
-                           "'-', starting with a letter or digit")
+                           "'-', starting with a letter or digit", key="error.user_name",
+                           name=name)
     parse(Role, role, "role", AccountError)
     if role == Role.RIGHT_HOLDER and not brands:
-        raise AccountError("a right holder needs at least one brand")
+        raise AccountError("a right holder needs at least one brand",
+                           key="error.holder_needs_brand")
     if role != Role.RIGHT_HOLDER and brands:
-        raise AccountError(f"only right holders are assigned brands; a {role} sees all brands")
+        raise AccountError(f"only right holders are assigned brands; a {role} sees all brands",
+                           key="error.only_holders_brands", role=role)
 
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters",
+                           key="error.password_short", least=MIN_PASSWORD)

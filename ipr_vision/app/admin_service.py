@@ -34,7 +34,8 @@ class AdminOperations:
     def remove_user(self, user: User, name: str) -> bool:
         self._admin(user)
         if name == user.name:
-            raise IprVisionError("an admin cannot remove their own account")
+            raise IprVisionError("an admin cannot remove their own account",
+                                 key="error.remove_self")
         return self.users.remove(name, by=web_actor(user))
 
     def edit_user(self, user: User, name: str, role: str, brands: Iterable[str] = ()) -> User:
@@ -42,7 +43,8 @@ class AdminOperations:
         gallery could be left with no admin)."""
         self._admin(user)
         if name == user.name and role != user.role:
-            raise IprVisionError("an admin cannot change their own role")
+            raise IprVisionError("an admin cannot change their own role",
+                                 key="error.change_own_role")
         return self.users.edit(name, role, brands, by=web_actor(user))
 
     def reset_password(self, user: User, name: str, password: str) -> None:
@@ -56,11 +58,13 @@ class AdminOperations:
         managing nothing: their brands are edited first."""
         self._admin(user)
         if not reason.strip():
-            raise IprVisionError("say why the brand is removed")
+            raise IprVisionError("say why the brand is removed", key="error.brand_reason")
         holders = [u.name for u in self.users.users() if brand in u.brands]
         if holders:
             raise IprVisionError(f"right holders {', '.join(holders)} are assigned to brand "
-                                 f"{brand}; change their brands first")
+                                 f"{brand}; change their brands first",
+                                 key="error.brand_has_holders", holders=", ".join(holders),
+                                 brand=brand)
         return self.gallery.remove_brand(brand, by=web_actor(user), reason=reason)
 
     def list_users(self, user: User) -> list[User]:
@@ -82,4 +86,5 @@ class AdminOperations:
 
     def _admin(self, user: User) -> None:
         if not can_manage_users(user):
-            raise PermissionDenied("only an admin manages users and brands")
+            raise PermissionDenied("only an admin manages users and brands",
+                                   key="error.admin_users")

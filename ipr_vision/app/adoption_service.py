@@ -40,11 +40,13 @@ class AdoptionOperations:
         inspection = self.log.get(inspection_id)
         if not can_manage(user, inspection.brand):
             raise PermissionDenied(f"{user.name} may not add references to brand "
-                                   f"{inspection.brand!r}")
+                                   f"{inspection.brand!r}", key="error.may_not_adopt",
+                                   user=user.name, brand=inspection.brand)
         confirmation = inspection.confirmation
         if confirmation is None:
             raise GalleryError(f"inspection {inspection_id} has no confirmation by the right "
-                               "holder yet; confirm it fake or genuine first")
+                               "holder yet; confirm it fake or genuine first",
+                               key="error.adopt_unconfirmed", id=inspection_id)
         report = ImportReport()
         for product, photos in _photos_by_product(inspection).items():
             added = self.gallery.add_photos(
@@ -81,5 +83,6 @@ def _photos_by_product(inspection: Inspection) -> dict[str, list[InspectedPhoto]
         grouped.setdefault(product, []).append(photo)
     if not grouped:
         raise GalleryError(f"inspection {inspection.id} has no photo that was read and judged "
-                           "as a product, so there is nothing to add")
+                           "as a product, so there is nothing to add",
+                           key="error.adopt_nothing", id=inspection.id)
     return grouped

@@ -29,14 +29,16 @@ class ModelOperations:
         ``compute`` the brand is first embedded with the models that lack it, which costs an
         embedding pass each and so is its right holder's or an admin's call."""
         if not (can_manage(user, brand) if compute else sees_brand(user, brand)):
-            raise PermissionDenied(f"{user.name} may not compare models on brand {brand!r}")
+            raise PermissionDenied(f"{user.name} may not compare models on brand {brand!r}",
+                                   key="error.may_not_compare", user=user.name, brand=brand)
         return self.gallery.compare_models(brand, compute=compute)
 
     def set_model(self, user: User, brand: str, model: str) -> int:
         """Choose the brand's model (see :meth:`Gallery.set_model`); how many references
         were embedded with it first."""
         if not can_manage(user, brand):
-            raise PermissionDenied(f"{user.name} may not change brand {brand!r}")
+            raise PermissionDenied(f"{user.name} may not change brand {brand!r}",
+                                   key="error.may_not_change", user=user.name, brand=brand)
         return self.gallery.set_model(brand, model, by=web_actor(user))
 
     def reembed_stale(self, announce: Callable[[str, int, str], None]) -> None:

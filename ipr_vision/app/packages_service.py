@@ -37,7 +37,8 @@ class PackageOperations:
         """Write a signed package of the brand (all of it, or the changes since package
         ``since``) into ``download_dir``, the user's private downloads."""
         if not can_export_package(user, brand):
-            raise PermissionDenied(f"{user.name} may not export packages of brand {brand!r}")
+            raise PermissionDenied(f"{user.name} may not export packages of brand {brand!r}",
+                                   key="error.may_not_export", user=user.name, brand=brand)
         written = self.gallery.packages(brand)[1]  # an unknown brand stops here
         key = self._signing_key(brand)
         sequence = written[-1].sequence + 1 if written else 1
@@ -50,22 +51,28 @@ class PackageOperations:
         """Verify a signed package against the keys this gallery trusts and apply it, or
         refuse it (:class:`~ipr_vision.errors.PackageError`, one line) changing nothing."""
         if not can_import_package(user):
-            raise PermissionDenied("only an admin imports brand packages")
+            raise PermissionDenied("only an admin imports brand packages",
+                                   key="error.admin_imports")
         return self.gallery.import_package(path, by=web_actor(user))
 
     def trusted_keys(self, user: User, brand: str | None = None) -> list[TrustedKey]:
         """The keys trusted for the brand, revoked ones included; without a brand, for every
         brand the user may see packages of."""
         if not sees_packages(user, brand):
-            raise PermissionDenied(f"{user.name} may not see the signing keys of "
-                                   + (f"brand {brand!r}" if brand else "any brand"))
+            if brand:
+                raise PermissionDenied(f"{user.name} may not see the signing keys of brand "
+                                       f"{brand!r}", key="error.may_not_see_keys",
+                                       user=user.name, brand=brand)
+            raise PermissionDenied(f"{user.name} may not see the signing keys of any brand",
+                                   key="error.may_not_see_any_keys", user=user.name)
         return [k for k in self.gallery.trusted_keys(brand) if sees_packages(user, k.brand)]
 
     def packages(self, user: User, brand: str
                  ) -> tuple[list[PackageOrigin], list[ExportedPackage]]:
         """The brand's packages imported here and written here."""
         if not sees_packages(user, brand):
-            raise PermissionDenied(f"{user.name} may not see the packages of brand {brand!r}")
+            raise PermissionDenied(f"{user.name} may not see the packages of brand {brand!r}",
+                                   key="error.may_not_see_packages", user=user.name, brand=brand)
         return self.gallery.packages(brand)
 
     def _signing_key(self, brand: str) -> SigningKey:
@@ -75,5 +82,6 @@ class PackageOperations:
         if path is None or not path.is_file():
             raise IprVisionError(
                 f"no signing key for brand {brand!r} on this server: the administrator puts "
-                f"it in the folder given to `ipr-vision serve --signing-keys` as {brand}.key")
+                f"it in the folder given to `ipr-vision serve --signing-keys` as {brand}.key",
+                key="error.no_signing_key", brand=brand)
         return SigningKey.read(path)

@@ -14,7 +14,6 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -54,34 +53,18 @@ from ..gallery import Gallery
 from ..intake.photo import Photo, read_photo
 from ..intake.uploads import expand_uploads
 from ..results import Explanation, ImportReport, Suggestion
-from ..storage import AuditTrail, InspectionLog, NewInspectedPhoto, open_inspection_log
+from ..storage import AuditTrail, InspectionLog, open_inspection_log
 from .accounts import Accounts
 from .actors import web_actor
 from .admin_service import AdminOperations
 from .adoption_service import AdoptionOperations
+from .inspected import InspectionOutcome, logged
 from .models_service import ModelOperations
 from .packages_service import PackageOperations
 from .record_trail import Unsettled, settle
 
 #: Called with (photos done, photos in all) while a batch is inspected.
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class InspectionOutcome:
-    """An inspection as recorded, with the live results of the photos inspected by this call
-    (the photos and suggestions in memory, for showing them and for evidence packs); empty
-    when every photo given was already part of the inspection."""
-
-    inspection: Inspection
-    results: list[tuple[Photo, Suggestion] | tuple[str, IprVisionError]]
-
-    def inspected(self, index: int) -> tuple[Photo, Suggestion] | str:
-        """A photo of the inspection with its suggestion, or why it could not be inspected."""
-        photo, result = self.results[index]
-        if isinstance(photo, Photo) and isinstance(result, Suggestion):
-            return photo, result
-        return str(result)
 
 
 class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOperations):
@@ -150,7 +133,7 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         """The user behind a request; one removed since they logged in has no access left."""
         user = self.users.get(name) if name else None
         if user is None:
-            raise PermissionDenied("please log in again")
+            raise PermissionDenied("please log in again", key="error.log_in_again")
         return user
 
     def brands(self, user: User) -> list[str]:
@@ -176,15 +159,15 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         that one. A photo the inspection already holds is not inspected or recorded again,
         so a second click on Inspect adds nothing. ``actor`` is who the audit trail names
         (default: ``user`` in the web app)."""
-        if not can_inspect(user, brand):
-            raise PermissionDenied(f"{user.name} may not inspect {brand!r}")
+        self._inspector(user, brand)
         if not sources:
-            raise IprVisionError("no photos to inspect")
+            raise IprVisionError("no photos to inspect", key="error.no_photos")
         if not self.gallery.holds_references(brand):  # an unknown brand is named as such
             # Refused before anything is recorded: an inspection with nothing to compare
             # against would stand in the log as if it had been judged.
             raise GalleryError(f"brand {brand} has no reference photos yet, so a photo cannot "
-                               "be compared with anything; nothing was recorded")
+                               "be compared with anything; nothing was recorded",
+                               key="error.brand_empty", brand=brand)
         current = None if inspection_id is None else self._own(user, inspection_id, brand)
         seen = {p.sha256 or p.name for p in current.photos} if current else set()
         results: list[tuple[Photo, Suggestion] | tuple[str, IprVisionError]] = []
@@ -203,7 +186,7 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
                 progress(done + 1, len(sources))
         if current is not None and not results:
             return InspectionOutcome(current, [])
-        recorded = [_recorded(*r) for r in results]
+        recorded = [logged(*r) for r in results]
 
         def audited(inspection_id: str) -> None:  # inside the log's write: see record_trail
             self.audit.append(
@@ -223,7 +206,9 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         inspection = self.inspection(user, inspection_id)
         if inspection.officer != user.name or inspection.brand != brand:
             raise IprVisionError(f"inspection {inspection_id} is of {inspection.brand} by "
-                                 f"{inspection.officer}: start a new inspection")
+                                 f"{inspection.officer}: start a new inspection",
+                                 key="error.not_your_inspection", id=inspection_id,
+                                 brand=inspection.brand, officer=inspection.officer)
         return inspection
 
     @staticmethod
@@ -235,8 +220,7 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
 
     def explain(self, user: User, photo: Photo, suggestion: Suggestion) -> Explanation:
         """Where an inspected photo departs from the product's genuine references."""
-        if not can_inspect(user, suggestion.brand):
-            raise PermissionDenied(f"{user.name} may not inspect {suggestion.brand!r}")
+        self._inspector(user, suggestion.brand)
         return self.gallery.explain(photo, brand=suggestion.brand, product=suggestion.product)
 
     def evidence_pack(self, user: User, inspection_id: str, photo: Photo,
@@ -244,11 +228,12 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
                       download_dir: Path) -> Path:
         """Write the evidence pack of one photo of an inspection under the gallery, and return
         a zip of it written into ``download_dir``."""
-        if not can_inspect(user, suggestion.brand):
-            raise PermissionDenied(f"{user.name} may not inspect {suggestion.brand!r}")
+        self._inspector(user, suggestion.brand)
         inspection = self._own(user, inspection_id, suggestion.brand)
         if photo.sha256 not in {p.sha256 for p in inspection.photos}:
-            raise IprVisionError(f"{photo.name} is not a photo of inspection {inspection_id}")
+            raise IprVisionError(f"{photo.name} is not a photo of inspection {inspection_id}",
+                                 key="error.not_of_inspection", photo=photo.name,
+                                 id=inspection_id)
         figures = explanation_figures(explanation) if explanation is not None else []
         pack = write_evidence_pack(suggestion, photo.data, self.gallery.path / "evidence" /
                                    user.name, officer=user.name, extra_figures=figures,
@@ -269,7 +254,8 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         this user may inspect: for goods whose brand nobody named."""
         brands = sorted(b for b in self.gallery.stocked_brands() if can_inspect(user, b))
         if not brands:
-            raise GalleryError("no brand you may inspect has reference photos yet")
+            raise GalleryError("no brand you may inspect has reference photos yet",
+                               key="error.no_brand_to_identify")
         return self.gallery.identify(self.gallery.read(source, name=source.name), brands=brands)
 
     def inspections(self, user: User, limit: int = 200) -> list[Inspection]:
@@ -288,7 +274,8 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         inspection = self.log.get(inspection_id)
         if not can_record_outcome(user, chosen, inspection.officer, inspection.brand):
             raise PermissionDenied(f"{user.name} may not record {outcome!r} for inspection "
-                                   f"{inspection_id}")
+                                   f"{inspection_id}", key="error.may_not_record",
+                                   user=user.name, outcome=outcome, id=inspection_id)
         return self.log.add_outcome(
             inspection_id, chosen, user.name, user.role, note,
             before_commit=lambda target: self.audit.append(
@@ -298,14 +285,16 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
     def inspection(self, user: User, inspection_id: str) -> Inspection:
         inspection = self.log.get(inspection_id)
         if not sees_inspection(user, inspection.officer, inspection.brand):
-            raise PermissionDenied(f"{user.name} may not see inspection {inspection_id}")
+            raise PermissionDenied(f"{user.name} may not see inspection {inspection_id}",
+                                   key="error.may_not_see_inspection", user=user.name,
+                                   id=inspection_id)
         return inspection
 
     # -- curating (right holders) ---------------------------------------------------------
 
     def add_brand(self, user: User, brand: str) -> None:
         if not can_manage_users(user):
-            raise PermissionDenied("only an admin creates brands")
+            raise PermissionDenied("only an admin creates brands", key="error.admin_brands")
         self.gallery.add_brand(brand, by=web_actor(user))
 
     def add_product(self, user: User, brand: str, product: str) -> None:
@@ -319,7 +308,8 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         allowed) is listed with its reason."""
         self._manage(user, brand)
         if product not in self.gallery.products(brand):
-            raise GalleryError(f"brand {brand!r} has no product {product!r}; create it first")
+            raise GalleryError(f"brand {brand!r} has no product {product!r}; create it first",
+                               key="error.create_product_first", brand=brand, product=product)
         # Named after this process, so crash recovery knows when the folder is abandoned.
         staging = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}.upload-",
                                         dir=self.gallery.path / "tmp"))
@@ -347,7 +337,8 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
     def reference(self, user: User, ref_id: int) -> Reference:
         found = self.gallery.references(ids=[ref_id])
         if not found or not sees_brand(user, found[0].brand):
-            raise PermissionDenied(f"no reference #{ref_id} that {user.name} may see")
+            raise PermissionDenied(f"no reference #{ref_id} that {user.name} may see",
+                                   key="error.reference_unseen", ref=ref_id, user=user.name)
         return found[0]
 
     def remove(self, user: User, ref_ids: Iterable[int], reason: str = "") -> int:
@@ -415,7 +406,8 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         for ref in items:
             self._workshop(user, ref.brand)
         if len(items) != len(ref_ids):
-            raise IprVisionError("some quiz photos were removed from the gallery meanwhile")
+            raise IprVisionError("some quiz photos were removed from the gallery meanwhile",
+                                 key="error.quiz_photos_gone")
         return grade(items, answers)
 
     def confusable_pairs(self, user: User, brand: str, product: str,
@@ -427,21 +419,21 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
 
     def _see(self, user: User, brand: str) -> None:
         if not sees_brand(user, brand):
-            raise PermissionDenied(f"{user.name} has no access to brand {brand!r}")
+            raise PermissionDenied(f"{user.name} has no access to brand {brand!r}",
+                                   key="error.no_access", user=user.name, brand=brand)
+
+    def _inspector(self, user: User, brand: str) -> None:
+        if not can_inspect(user, brand):
+            raise PermissionDenied(f"{user.name} may not inspect {brand!r}",
+                                   key="error.may_not_inspect", user=user.name, brand=brand)
 
     def _manage(self, user: User, brand: str) -> None:
         if not can_manage(user, brand):
-            raise PermissionDenied(f"{user.name} may not change brand {brand!r}")
+            raise PermissionDenied(f"{user.name} may not change brand {brand!r}",
+                                   key="error.may_not_change", user=user.name, brand=brand)
 
     def _workshop(self, user: User, brand: str) -> None:
         if not can_run_workshop(user, brand):
-            raise PermissionDenied(f"{user.name} may not run a workshop on brand {brand!r}")
+            raise PermissionDenied(f"{user.name} may not run a workshop on brand {brand!r}",
+                                   key="error.may_not_workshop", user=user.name, brand=brand)
 
-
-def _recorded(photo: Photo | str, result: Suggestion | IprVisionError) -> NewInspectedPhoto:
-    """One photo of an inspection as the log keeps it."""
-    if isinstance(photo, Photo) and isinstance(result, Suggestion):
-        return NewInspectedPhoto(photo.name, photo.sha256, photo.extension, photo.data,
-                                 result.verdict, result.p_counterfeit, result.product,
-                                 result.to_dict())
-    return NewInspectedPhoto(str(photo), error=str(result))

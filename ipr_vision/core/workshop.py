@@ -52,7 +52,8 @@ def draw_quiz(references: Sequence[Reference], size: int, seed: int) -> list[Ref
     genuine, fake = by_label[Label.GENUINE], by_label[Label.FAKE]
     if not genuine or not fake:
         raise IprVisionError("a quiz needs genuine and fake reference photos; this gallery has "
-                             f"{len(genuine)} genuine and {len(fake)} fake photo groups")
+                             f"{len(genuine)} genuine and {len(fake)} fake photo groups",
+                             key="error.quiz_needs_both", genuine=len(genuine), fake=len(fake))
     half = min(size // 2, len(genuine), len(fake))
     half = max(half, 1)
     chosen = genuine[:half] + fake[:half]

@@ -186,7 +186,8 @@ class Gallery(PackageExchange, ModelChoice):
         state, _ = self._brands.get(brand)
         rows = state.index.products.get(product)
         if rows is None:
-            raise GalleryError(f"brand {brand!r} has no product {product!r}")
+            raise GalleryError(f"brand {brand!r} has no product {product!r}",
+                               key="error.no_product", brand=brand, product=product)
         pairs = confusable_pairs(rows, n)
         refs = self._inspector.references([i for g, f, _ in pairs for i in (g, f)])
         return [(refs[g], refs[f], s) for g, f, s in pairs if g in refs and f in refs]
@@ -211,7 +212,8 @@ class Gallery(PackageExchange, ModelChoice):
         if (self.store.trusted_keys(brand) or self.store.applied_packages(brand)
                 or self.store.exported_packages(brand)):
             raise GalleryError(f"brand {brand!r} is named in signed-package records (keys or "
-                               "packages), which must keep it")
+                               "packages), which must keep it", key="error.brand_in_packages",
+                               brand=brand)
         actor = acting(by)
         ids = [ref.id for ref in self.store.references(brand)]
         withdrawn = self.remove(ids, by=actor, reason=reason) if ids else 0
@@ -336,7 +338,8 @@ class Gallery(PackageExchange, ModelChoice):
     def _reference(self, ref_id: int) -> Reference:
         refs = self.store.references(ids=[ref_id])
         if not refs:
-            raise GalleryError(f"no reference with id {ref_id}")
+            raise GalleryError(f"no reference with id {ref_id}", key="error.no_reference",
+                               ref=ref_id)
         return refs[0]
 
     def policy_for(self, brand: str) -> Policy:
@@ -415,9 +418,11 @@ class Gallery(PackageExchange, ModelChoice):
             state, brand_calibration = self._brands.get(brand)
             rows = state.index.products.get(product)
             if rows is None:
-                known = ", ".join(self.store.products(brand)) or "none yet"
+                products = self.store.products(brand)
+                known = ", ".join(products) or "none yet"
                 raise GalleryError(f"brand {brand!r} has no product {product!r} "
-                                   f"(products: {known})")
+                                   f"(products: {known})", key="error.no_product_of",
+                                   brand=brand, product=product, known=products)
             mode = brand_calibration.modes[product]
             calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
             return product_health(rows, mode, calibration, self.policy_for(brand),

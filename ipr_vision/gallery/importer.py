@@ -54,7 +54,7 @@ def scan_folder(folder: Path) -> tuple[list[LabelledPhoto], ImportReport]:
     and links to folders, which are not followed, are skipped.
     """
     if not folder.is_dir():
-        raise GalleryError(f"{folder} is not a folder")
+        raise GalleryError(f"{folder} is not a folder", key="error.not_folder", folder=folder)
     items, report = [], ImportReport()
     labels = {label.value for label in Label}
 
@@ -80,7 +80,8 @@ def scan_folder(folder: Path) -> tuple[list[LabelledPhoto], ImportReport]:
                 items.append(LabelledPhoto(path, parts[0], Label(parts[1].lower())))
     if not items and not report.failed:
         raise GalleryError(f"no photos found in {folder} (expected "
-                           "<product>/<genuine|fake>/<photos>)")
+                           "<product>/<genuine|fake>/<photos>)", key="error.no_photos_in",
+                           folder=folder)
     items.sort(key=lambda item: item.source)
     for entries in (report.failed, report.skipped):
         entries.sort()

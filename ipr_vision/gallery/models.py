@@ -69,4 +69,5 @@ class Models:
         if model == DEFAULT:
             return None
         raise GalleryError(f"no installed model {model!r} (installed: "
-                           f"{', '.join(installed)})")
+                           f"{', '.join(installed)})", key="error.no_model", model=model,
+                           installed=", ".join(installed))

@@ -52,9 +52,11 @@ def export_package(store: GalleryStore, brands: BrandCache, key: SigningKey, bra
     else:
         earlier = next((p for p in written if p.sequence == since), None)
         if earlier is None:
-            made = ", ".join(f"#{p.sequence}" for p in written) or "none yet"
+            sequences = [f"#{p.sequence}" for p in written]
+            made = ", ".join(sequences) or "none yet"
             raise GalleryError(f"no package {brand} #{since} to take a delta from "
-                               f"(packages written: {made})")
+                               f"(packages written: {made})", key="error.no_delta_base",
+                               brand=brand, since=since, made=sequences)
         base, kind, since_hash = earlier.state, DELTA, earlier.hash
         carried = [e for sha, e in entries.items() if base.get(sha) != state[sha]]
     vectors = None
@@ -98,7 +100,8 @@ def _entries(store: GalleryStore, brand: str,
             size = ref.path.stat().st_size
         except OSError:
             raise GalleryError(f"reference #{ref.id}'s photo file is missing "
-                               f"({ref.path})") from None
+                               f"({ref.path})", key="error.reference_file_missing", ref=ref.id,
+                               path=ref.path) from None
         entries[ref.sha256] = PackagedReference(
             ref.sha256, ref.path.suffix, size, ref.product, ref.label, ref.photo_group,
             ref.source_name, ref.note, ref.added_by, ref.added_at,
@@ -138,7 +141,8 @@ def _vectors(store: GalleryStore, brands: BrandCache, embedder: Embedder, brand:
     for i, entry in enumerate(carried):
         if ids[entry.sha256] not in row:
             raise GalleryError(f"reference #{ids[entry.sha256]} has no embedding; export "
-                               "again without embeddings or re-embed the gallery")
+                               "again without embeddings or re-embed the gallery",
+                               key="error.no_embedding", ref=ids[entry.sha256])
         vectors[i] = stored.vectors[row[ids[entry.sha256]]]
     return embedder.model_id, vectors
 
@@ -151,5 +155,6 @@ def _photos(carried: list[PackagedReference],
         data = paths[entry.sha256].read_bytes()
         if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise GalleryError(f"{paths[entry.sha256]} no longer matches its sha256: the "
-                               "gallery's photo was damaged; nothing was exported")
+                               "gallery's photo was damaged; nothing was exported",
+                               key="error.photo_damaged", path=paths[entry.sha256])
         yield entry.member, data

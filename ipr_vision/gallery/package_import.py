@@ -99,30 +99,39 @@ class PackageImporter:
     def _verify(self, package: PackageReader, expected: str | None) -> Verified:
         brand, key = peek(package.manifest)
         if expected is not None and brand != expected:
-            raise PackageError(f"the package is for brand {brand!r}, not {expected!r}")
+            raise PackageError(f"the package is for brand {brand!r}, not {expected!r}",
+                               key="error.package_brand", brand=brand, expected=expected)
         trusted = {k.fingerprint: k for k in self.store.trusted_keys(brand)
                    } if brand in self.store.brands() else {}
         known = trusted.get(key)
         if known is None:
             raise PackageError(f"signed by key {key[:16]}…, which this gallery does not trust "
-                               f"for brand {brand!r} (ipr-vision keys trust)")
+                               f"for brand {brand!r} (ipr-vision keys trust)",
+                               key="error.key_untrusted", fingerprint=key[:16], brand=brand)
         if not known.active:
+            why = known.revoke_reason
             raise PackageError(f"signed by key {key[:16]}…, revoked for {brand} on "
-                               f"{known.revoked_at} ({known.revoke_reason or 'no reason given'})")
+                               f"{known.revoked_at} ({why or 'no reason given'})",
+                               key="error.key_revoked" if why else "error.key_revoked_silently",
+                               fingerprint=key[:16], brand=brand, when=known.revoked_at,
+                               reason=why)
         if not PublicKey(known.public_key).verify(package.signature, package.manifest):
             raise PackageError("the signature does not match the manifest: the package was "
-                               "altered after signing, or signed with another key")
+                               "altered after signing, or signed with another key",
+                               key="error.package_signature")
         manifest = parse(package.manifest)
         if manifest.brand != brand or manifest.key != key:  # parse and peek read one text
-            raise PackageError("the manifest contradicts itself")
+            raise PackageError("the manifest contradicts itself",
+                               key="error.manifest_contradicts")
         expected_members = {MANIFEST, SIGNATURE} | {r.member for r in manifest.references}
         if manifest.embeddings is not None:
             expected_members.add(PackagedEmbeddings.MEMBER)
         if extra := sorted(package.members - expected_members):
             raise PackageError(f"the package holds {extra[0]!r}, which its manifest does not "
-                               "list")
+                               "list", key="error.package_extra", member=extra[0])
         if missing := sorted(expected_members - package.members):
-            raise PackageError(f"the package lacks {missing[0]!r}, which its manifest lists")
+            raise PackageError(f"the package lacks {missing[0]!r}, which its manifest lists",
+                               key="error.package_lacks", member=missing[0])
         return Verified(manifest, hashlib.sha256(package.manifest).hexdigest(), key,
                         sha256_file(package.path))
 
@@ -143,20 +152,23 @@ class PackageImporter:
             _header(package, entry)
         data = package.read(PackagedEmbeddings.MEMBER, carried.rows * carried.dim * 4)
         if hashlib.sha256(data).hexdigest() != carried.sha256:
-            raise PackageError("embeddings.f32 does not match its hash in the signed manifest")
+            raise PackageError("embeddings.f32 does not match its hash in the signed manifest",
+                               key="error.member_hash", member="embeddings.f32")
         if len(data) != carried.rows * carried.dim * 4:
-            raise PackageError("embeddings.f32 is not rows x dim float32 values")
+            raise PackageError("embeddings.f32 is not rows x dim float32 values",
+                               key="error.embeddings_shape")
         vectors = np.frombuffer(data, dtype="<f4").reshape(carried.rows, carried.dim)
         norms = np.linalg.norm(vectors, axis=1) if len(vectors) else np.ones(0)
         if not np.all(np.isfinite(vectors)) or not np.allclose(norms, 1.0, atol=1e-3):
-            raise PackageError("the package's embeddings are not unit vectors")
+            raise PackageError("the package's embeddings are not unit vectors",
+                               key="error.embeddings_unit")
         picks = np.unique(np.linspace(0, len(vectors) - 1, min(SPOT_CHECKS, len(vectors)),
                                       dtype=int)) if len(vectors) else np.zeros(0, dtype=int)
         ours = embed_all(embedder, [_image(package, manifest.references[i], side)
                                     for i in picks], progress=False)
         if len(picks) and float(np.min(np.sum(ours * vectors[picks], axis=1))) < SPOT_COSINE:
             raise PackageError("the package's embeddings do not match its photos (checked by "
-                               "embedding some of them here)")
+                               "embedding some of them here)", key="error.embeddings_photos")
         return vectors.astype(np.float32), False
 
     def _plan(self, manifest: Manifest, verified: Verified, vectors: np.ndarray,
@@ -217,11 +229,14 @@ def _check_chain(manifest: Manifest, digest: str,
     if manifest.sequence in applied:
         raise PackageError(f"package {label} differs from the #{manifest.sequence} imported "
                            f"here on {applied[manifest.sequence].imported_at} (a forged or "
-                           "replayed sequence number)")
+                           "replayed sequence number)", key="error.package_forged",
+                           package=label, sequence=manifest.sequence,
+                           when=applied[manifest.sequence].imported_at)
     last = max(applied, default=None)
     if last is not None and manifest.sequence < last:
         raise PackageError(f"package {label} is older than #{last}, already imported (a "
-                           "replayed package?)")
+                           "replayed package?)", key="error.package_older", package=label,
+                           last=last)
     if manifest.kind == DELTA:
         base = applied[last] if last is not None and last == manifest.since else None
         if base is None:
@@ -229,22 +244,28 @@ def _check_chain(manifest: Manifest, digest: str,
             raise PackageError(f"package {label} holds the changes since #{manifest.since}, "
                                f"but this gallery's last package of the chain is "
                                f"{'#' + str(last) if last else 'none'}: package #{missing} is "
-                               "missing (import it first, or a full package)")
+                               "missing (import it first, or a full package)",
+                               key="error.package_gap" if last else "error.package_gap_first",
+                               package=label, since=manifest.since, last=last,
+                               missing=missing)
         if base.hash != manifest.since_hash:
             raise PackageError(f"package {label} follows a #{last} other than the one imported "
-                               "here (a different chain?)")
+                               "here (a different chain?)", key="error.package_fork",
+                               package=label, last=last)
         return last
     if last is not None and manifest.sequence == last + 1 and manifest.previous != \
             applied[last].hash:
         raise PackageError(f"package {label} does not follow the #{last} imported here (a "
-                           "different chain?)")
+                           "different chain?)", key="error.package_not_next", package=label,
+                           last=last)
     return None
 
 
 def _photo_bytes(package: PackageReader, entry: PackagedReference) -> bytes:
     data = package.read(entry.member)
     if len(data) != entry.bytes or hashlib.sha256(data).hexdigest() != entry.sha256:
-        raise PackageError(f"{entry.member} does not match its hash in the signed manifest")
+        raise PackageError(f"{entry.member} does not match its hash in the signed manifest",
+                           key="error.member_hash", member=entry.member)
     return data
 
 
@@ -252,7 +273,9 @@ def _header(package: PackageReader, entry: PackagedReference) -> None:
     try:
         check_photo(_photo_bytes(package, entry), entry.member)
     except PhotoError as error:
-        raise PackageError(f"{entry.member} is not a usable photo ({error.reason})") from None
+        raise PackageError(f"{entry.member} is not a usable photo ({error.reason})",
+                           key="error.package_photo", member=entry.member,
+                           reason=error) from None
 
 
 def _image(package: PackageReader, entry: PackagedReference, side: int | None) -> Image.Image:
@@ -260,7 +283,9 @@ def _image(package: PackageReader, entry: PackagedReference, side: int | None) -
         return read_photo(_photo_bytes(package, entry), name=entry.member,
                           draft_size=side).image
     except PhotoError as error:
-        raise PackageError(f"{entry.member} is not a usable photo ({error.reason})") from None
+        raise PackageError(f"{entry.member} is not a usable photo ({error.reason})",
+                           key="error.package_photo", member=entry.member,
+                           reason=error) from None
 
 
 def _incoming(entry: PackagedReference, vector: np.ndarray) -> IncomingReference:

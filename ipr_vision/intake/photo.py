@@ -34,6 +34,8 @@ except ImportError:  # pragma: no cover - the dependency is declared; this is fo
 #: Formats accepted, as Pillow names them. MPO is the multi-picture JPEG some cameras write.
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF"} | (
     {"HEIF"} if HEIC_SUPPORTED else set()))
+#: The accepted formats as a refusal lists them.
+_ACCEPTED = ", ".join(sorted(ACCEPTED_FORMATS))
 #: File extensions accepted when scanning folders (lower case, with the dot).
 PHOTO_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".tif", ".tiff"} | (
     {".heic", ".heif"} if HEIC_SUPPORTED else set()))
@@ -82,27 +84,30 @@ def read_photo(source: str | Path | bytes, *, name: str | None = None,
         label, data = name or "<upload>", source
         if len(data) > max_bytes:
             raise PhotoError(label,
-                             f"file is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
+                             f"file is {len(data):,} bytes; the limit is {max_bytes:,} bytes",
+                             key="error.photo_bytes", size=f"{len(data):,}", most=f"{max_bytes:,}")
     else:
         path = Path(source)
         label = name or str(path)
         try:
             size = path.stat().st_size
             if not path.is_file():
-                raise PhotoError(label, "not a file")
+                raise PhotoError(label, "not a file", key="error.photo_not_file")
             if size > max_bytes:
-                raise PhotoError(label, f"file is {size:,} bytes; the limit is {max_bytes:,} bytes")
+                raise PhotoError(label, f"file is {size:,} bytes; the limit is {max_bytes:,} bytes",
+                                 key="error.photo_bytes", size=f"{size:,}", most=f"{max_bytes:,}")
             data = path.read_bytes()
         except FileNotFoundError:
-            raise PhotoError(label, "file not found") from None
+            raise PhotoError(label, "file not found", key="error.photo_missing") from None
         except PermissionError:
-            raise PhotoError(label, "permission denied") from None
+            raise PhotoError(label, "permission denied", key="error.photo_permission") from None
         except IsADirectoryError:
-            raise PhotoError(label, "not a file") from None
+            raise PhotoError(label, "not a file", key="error.photo_not_file") from None
         except OSError as error:  # a link loop, a file used as a folder, a name too long, ...
-            raise PhotoError(label, f"cannot be read ({error.strerror or error})") from None
+            raise PhotoError(label, f"cannot be read ({error.strerror or error})",
+                             key="error.photo_unreadable", detail=error.strerror or error) from None
     if not data:
-        raise PhotoError(label, "file is empty (0 bytes)")
+        raise PhotoError(label, "file is empty (0 bytes)", key="error.photo_empty")
     image, fmt, original_size = _decode(data, label, draft_size=draft_size,
                                         max_pixels=max_pixels)
     return Photo(name=label, data=data, sha256=hashlib.sha256(data).hexdigest(), format=fmt,
@@ -144,22 +149,24 @@ def _open(data: bytes, label: str, max_pixels: int) -> tuple[Image.Image, str]:
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise PhotoError(label, _BOMB) from None
+        raise PhotoError(label, _BOMB, key="error.photo_bomb") from None
     except UnidentifiedImageError:
-        raise PhotoError(label, "not an image, or an unsupported format "
-                         f"(accepted: {', '.join(sorted(ACCEPTED_FORMATS))})") from None
+        raise PhotoError(label, f"not an image, or an unsupported format (accepted: {_ACCEPTED})",
+                         key="error.photo_not_image", accepted=_ACCEPTED) from None
     except (OSError, ValueError, SyntaxError) as error:
-        raise PhotoError(label, f"corrupt image header ({error})") from None
+        raise PhotoError(label, f"corrupt image header ({error})", key="error.photo_header",
+                         detail=error) from None
     fmt = image.format or "?"
     if fmt not in ACCEPTED_FORMATS:
-        raise PhotoError(label, f"unsupported format {fmt} "
-                         f"(accepted: {', '.join(sorted(ACCEPTED_FORMATS))})")
+        raise PhotoError(label, f"unsupported format {fmt} (accepted: {_ACCEPTED})",
+                         key="error.photo_format", format=fmt, accepted=_ACCEPTED)
     width, height = image.size
     if width < 1 or height < 1:
-        raise PhotoError(label, "image has no pixels")
+        raise PhotoError(label, "image has no pixels", key="error.photo_no_pixels")
     if width * height > max_pixels:
         raise PhotoError(label, f"image is {width}x{height} pixels; the limit is "
-                         f"{max_pixels:,} pixels")
+                         f"{max_pixels:,} pixels", key="error.photo_pixels", width=width,
+                         height=height, most=f"{max_pixels:,}")
     return image, fmt
 
 
@@ -182,12 +189,14 @@ def _decode(data: bytes, label: str, *, draft_size: int | None,
         except PhotoError:
             raise
         except Image.DecompressionBombError:
-            raise PhotoError(label, _BOMB) from None
+            raise PhotoError(label, _BOMB, key="error.photo_bomb") from None
         except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError,
                 TypeError, ZeroDivisionError, struct.error) as error:
-            raise PhotoError(label, f"truncated or corrupt image data ({error})") from None
+            raise PhotoError(label, f"truncated or corrupt image data ({error})",
+                             key="error.photo_corrupt", detail=error) from None
         except MemoryError:
-            raise PhotoError(label, "image too large to decode in memory") from None
+            raise PhotoError(label, "image too large to decode in memory",
+                             key="error.photo_memory") from None
 
 
 def _upright(image: Image.Image) -> Image.Image:

@@ -82,7 +82,9 @@ class PackageReader:
                 raise PackageError(f"{path} is not a file")
             self._zip = zipfile.ZipFile(path)
         except (OSError, zipfile.BadZipFile, ValueError) as error:
-            raise PackageError(f"{path.name} is not a readable package ({error})") from None
+            raise PackageError(f"{path.name} is not a readable package ({error})",
+                               key="error.package_unreadable", name=path.name,
+                               detail=error) from None
         try:
             self._members = self._check_layout()
             self.manifest = self.read(MANIFEST, MAX_MANIFEST_BYTES)
@@ -130,7 +132,8 @@ class PackageReader:
                                f"{MAX_PACKAGE_BYTES // 1024**3} GB")
         for required in (MANIFEST, SIGNATURE):
             if required not in members:
-                raise PackageError(f"the package has no {required} (not a signed package)")
+                raise PackageError(f"the package has no {required} (not a signed package)",
+                                   key="error.package_unsigned", member=required)
         return members
 
     def read(self, name: str, limit: int = MAX_PHOTO_BYTES) -> bytes:

@@ -64,7 +64,8 @@ class PackageRows:
                 if row[0] is not None:
                     raise PackageError(f"key {fingerprint[:16]}… was revoked for {brand} on "
                                        f"{row[0]} and cannot be trusted again; the right holder "
-                                       "makes a new key")
+                                       "makes a new key", key="error.key_revoked_for_good",
+                                       fingerprint=fingerprint[:16], brand=brand, when=row[0])
                 return False
             db.execute("INSERT INTO trusted_keys (brand_id, fingerprint, public_key, name, "
                        "added_by, added_at) VALUES (?,?,?,?,?,?)",
@@ -140,7 +141,9 @@ class PackageRows:
                             package.created_at, json.dumps(package.state, sort_keys=True)))
         except sqlite3.IntegrityError:
             raise GalleryError(f"package {package.brand} #{package.sequence} was written by "
-                               "another process meanwhile; export again") from None
+                               "another process meanwhile; export again",
+                               key="error.package_written_meanwhile", brand=package.brand,
+                               sequence=package.sequence) from None
 
 
 def _apply_rows(db: Connection, brand_id: int, change: PackageChange, files: list[str],
@@ -150,10 +153,11 @@ def _apply_rows(db: Connection, brand_id: int, change: PackageChange, files: lis
                       (brand_id, package.chain)).fetchone()[0]
     if change.after is not None and last != change.after:
         raise PackageError(f"another import changed {package.brand}'s packages meanwhile "
-                           "(try again)")
+                           "(try again)", key="error.packages_changed", brand=package.brand)
     if last is not None and last >= package.sequence:
         raise PackageError(f"package {package.brand} #{package.sequence} was imported "
-                           "meanwhile by another process")
+                           "meanwhile by another process", key="error.package_imported_meanwhile",
+                           brand=package.brand, sequence=package.sequence)
     now = utc_now()
     package_id = insert(db, "INSERT INTO packages (brand_id, chain, sequence, hash, kind, "
                         "since, key, signed_by, signed_at, imported_by, imported_at, added, "

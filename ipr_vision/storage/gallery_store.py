@@ -105,8 +105,10 @@ class SqlGalleryStore(PackageRows, ABC):
         if row:
             return int(row[0][0])
         if not create:
-            known = ", ".join(self.brands()) or "none yet"
-            raise GalleryError(f"unknown brand {brand!r} (brands in this gallery: {known})")
+            brands = self.brands()
+            known = ", ".join(brands) or "none yet"
+            raise GalleryError(f"unknown brand {brand!r} (brands in this gallery: {known})",
+                               key="error.unknown_brand", brand=brand, known=brands)
         with self._transaction() as db:
             db.execute("INSERT INTO brands (name, created_at) VALUES (?, ?) "
                        "ON CONFLICT DO NOTHING", (brand, utc_now()))
@@ -136,11 +138,13 @@ class SqlGalleryStore(PackageRows, ABC):
             if row is None:
                 return False
             if db.execute("SELECT 1 FROM refs WHERE brand_id=?", (row[0],)).fetchone():
-                raise GalleryError(f"brand {brand!r} still holds references")
+                raise GalleryError(f"brand {brand!r} still holds references",
+                                   key="error.brand_holds_references", brand=brand)
             for table in ("trusted_keys", "packages", "package_exports"):
                 if db.execute(f"SELECT 1 FROM {table} WHERE brand_id=?", (row[0],)).fetchone():
                     raise GalleryError(f"brand {brand!r} is named in signed-package records "
-                                       "(keys or packages), which must keep it")
+                                       "(keys or packages), which must keep it",
+                                       key="error.brand_in_packages", brand=brand)
             db.execute("DELETE FROM brand_settings WHERE brand_id=?", (row[0],))
             db.execute("DELETE FROM products WHERE brand_id=?", (row[0],))
             db.execute("DELETE FROM brands WHERE id=?", (row[0],))
@@ -156,7 +160,7 @@ class SqlGalleryStore(PackageRows, ABC):
         recalibrates."""
         if not 0.0 < share < 0.5:
             raise GalleryError("the share of genuine items flagged must be between 0 and 0.5 "
-                               "(e.g. 0.01 for 1 %)")
+                               "(e.g. 0.01 for 1 %)", key="error.share_range")
         return self._set_brand_setting(brand, "max_genuine_flagged", share)
 
     def brand_model(self, brand: str) -> str | None:
@@ -286,7 +290,8 @@ class SqlGalleryStore(PackageRows, ABC):
     def set_note(self, ref_id: int, note: str) -> None:
         with self._transaction() as db:
             if db.execute("UPDATE refs SET note=? WHERE id=?", (note, ref_id)).rowcount == 0:
-                raise GalleryError(f"no reference with id {ref_id}")
+                raise GalleryError(f"no reference with id {ref_id}", key="error.no_reference",
+                                   ref=ref_id)
 
     def references(self, brand: str | None = None, product: str | None = None,
                    ids: Sequence[int] | None = None) -> list[Reference]:
@@ -319,12 +324,15 @@ class SqlGalleryStore(PackageRows, ABC):
                   added_by: str) -> int:
         x0, y0, x1, y1 = box
         if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
-            raise GalleryError("an identification point's box must lie inside the photo")
+            raise GalleryError("an identification point's box must lie inside the photo",
+                               key="error.point_outside")
         if not note.strip():
-            raise GalleryError("an identification point needs a note saying what to check")
+            raise GalleryError("an identification point needs a note saying what to check",
+                               key="error.point_note")
         with self._transaction() as db:
             if not db.execute("SELECT 1 FROM refs WHERE id=?", (ref_id,)).fetchone():
-                raise GalleryError(f"no reference with id {ref_id}")
+                raise GalleryError(f"no reference with id {ref_id}", key="error.no_reference",
+                                   ref=ref_id)
             return insert(db, "INSERT INTO id_points (ref_id, x0, y0, x1, y1, note, added_by, "
                            "added_at) VALUES (?,?,?,?,?,?,?,?)",
                            (ref_id, x0, y0, x1, y1, note.strip(), added_by, utc_now()))

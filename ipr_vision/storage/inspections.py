@@ -176,7 +176,8 @@ class InspectionRows:
     def get(self, inspection_id: str) -> Inspection:
         found = self._inspections("WHERE id=?", (inspection_id,), 1)
         if not found:
-            raise IprVisionError(f"no inspection {inspection_id!r}")
+            raise IprVisionError(f"no inspection {inspection_id!r}", key="error.no_inspection",
+                                 id=inspection_id)
         return found[0]
 
     def inspections(self, *, officer: str | None = None, brands: Sequence[str] | None = None,
@@ -233,7 +234,8 @@ class SqliteInspectionLog(InspectionRows):
 def _require(db: Connection, inspection_id: str) -> None:
     """Refuse to add to an inspection that was never recorded."""
     if db.execute("SELECT 1 FROM inspections WHERE id=?", (inspection_id,)).fetchone() is None:
-        raise IprVisionError(f"no inspection {inspection_id!r}")
+        raise IprVisionError(f"no inspection {inspection_id!r}", key="error.no_inspection",
+                             id=inspection_id)
 
 
 def _keep_old_outcomes(db: sqlite3.Connection) -> None:

@@ -51,7 +51,8 @@ class UserRows:
                 self._db.executemany("INSERT INTO user_brands VALUES (?, ?)",
                                      [(name, b) for b in user.brands])
         except sqlite3.IntegrityError:
-            raise AccountError(f"a user named {name!r} already exists") from None
+            raise AccountError(f"a user named {name!r} already exists", key="error.user_exists",
+                               name=name) from None
         return user
 
     def set_password_hash(self, name: str, password_hash: str) -> bool:

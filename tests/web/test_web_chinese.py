@@ -15,6 +15,7 @@ Screenshots: ``artifacts/screenshots/zh-<role>-<tab>-<desk|phone>.png`` and ``sw
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -274,3 +275,40 @@ def test_the_login_pages_switch_carries_into_the_app(server: Server, browser: Br
     finally:
         context.close()
     assert not console, "browser console:\n" + "\n".join(console)
+
+
+def test_a_refusal_from_below_the_page_is_said_in_chinese(login: Login, tmp_path: Path) -> None:
+    """What the accounts, the gallery and the photo intake refuse (not the page itself) reaches
+    a Chinese user in Chinese: an admin's user name and brand name, an officer's photo that is
+    no photo. Nothing English is left in what they read but the names they typed."""
+    page = login("admin", locale="zh-CN", viewport=DESK)
+    page.get_by_role("tab", name=t("zh", "tab_users"), exact=True).click()
+    page.locator("#users-name").get_by_role("textbox").fill("#1")
+    page.locator("#users-password").get_by_role("textbox").fill("a-long-password")
+    page.locator("#users-add").click()
+    added = page.locator("#users-status")
+    added.get_by_text("用户名").wait_for()
+    page.locator("#users-new-brand").get_by_role("textbox").fill("..")
+    page.locator("#users-create-brand").click()
+    created = page.locator("#users-brand-status")
+    created.get_by_text("品牌名称").wait_for()
+    shoot(page, "zh-refused-admin")
+    said = [added.inner_text(), created.inner_text()]
+
+    officer = login("officer", locale="zh-CN", viewport=DESK)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"a text file, not a photo")
+    choose(officer, "inspect-brand", "nike")
+    officer.locator("#inspect-photos input[type=file]").set_input_files(str(broken))
+    officer.locator("#inspect-photos").get_by_text("broken", exact=True).wait_for()
+    officer.locator("#inspect-run").click()
+    card = officer.locator("#inspect-verdict .ipr-verdict")
+    card.get_by_text("不是图像").wait_for()
+    card.scroll_into_view_if_needed()
+    shoot(officer, "zh-refused-photo", full_page=False)
+    said.append(card.inner_text())
+
+    for text in said:
+        left = re.sub(r"'[^']*'|broken\.jpg|BMP|HEIF|JPEG|MPO|PNG|TIFF|WEBP", "", text)
+        assert re.search("[\u4e00-\u9fff]", text) and not re.search("[A-Za-z]{2,}", left), text
+    assert english_left(page) == [] and english_left(officer) == []

@@ -19,7 +19,7 @@ from ...results import Suggestion
 from .parser import PROG
 
 if TYPE_CHECKING:
-    from ..service import InspectionOutcome
+    from ..inspected import InspectionOutcome
 
 
 def import_photos(args: argparse.Namespace) -> int:

@@ -15,7 +15,8 @@ from gradio.data_classes import FileData
 from ...core.reasons import VERDICT_WORDS, plain_reason, remedies
 from ...domain import Actor, Verdict, json_safe
 from ...results import Suggestion
-from ..service import InspectionOutcome, Service
+from ..inspected import InspectionOutcome
+from ..service import Service
 from .common import shown
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from ...domain import User
-from ...errors import IprVisionError, PermissionDenied
+from ...errors import IprVisionError, PermissionDenied, PhotoError
 from ..service import Service
 from .i18n import LANGUAGES, t
 from .private_files import PrivateFiles
@@ -120,11 +120,43 @@ class Refused(IprVisionError):
     """A user's error the page words itself, by text key, so it can say it in each language."""
 
     def __init__(self, key: str, **values: object) -> None:
-        super().__init__(t("en", key, **values))
-        self.key, self.values = key, values
+        super().__init__(t("en", key, **values), key=key, **values)
 
-    def text(self, lang: str) -> str:
-        return t(lang, self.key, **self.values)
+
+#: An error's values that are words of the app's vocabulary, and the text key each is said by
+#: outside English (in English the message's own word stays, so the page says what the
+#: command line says); every other value, an id, a name or a number, is shown as it is.
+_WORDS = {"what": "word_{}", "role": "role_{}", "outcome": "outcome_{}"}
+
+
+def detail(lang: str, error: IprVisionError) -> str:
+    """What went wrong, in ``lang``: by the error's text key (:mod:`.i18n_errors`) when it has
+    one, else its message as it is; a photo's error names the file before its reason."""
+    if error.key is None:
+        return str(error)
+    text = _worded(lang, error)
+    return t(lang, "error.photo", source=error.source, reason=text) if isinstance(
+        error, PhotoError) else text
+
+
+def _worded(lang: str, error: IprVisionError) -> str:
+    """The error's own text in ``lang``: a photo's reason without the file's name."""
+    if error.key is None:
+        return error.reason if isinstance(error, PhotoError) else str(error)
+    return t(lang, error.key, **{name: _value(lang, name, value)
+                                 for name, value in error.values.items()})
+
+
+def _value(lang: str, name: str, value: object) -> object:
+    """One of an error's values as its text shows it: a list joined (or "none yet"), a
+    vocabulary word translated, an error quoted in ``lang`` (a photo's, by its reason: the
+    text quoting it names the file itself)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or t(lang, "error.none_yet")
+    if isinstance(value, IprVisionError):
+        return _worded(lang, value)
+    word = _WORDS.get(name)
+    return t(lang, word.format(value)) if word and lang != "en" else value
 
 
 @contextmanager
@@ -167,9 +199,9 @@ def noted() -> Iterator[Problem]:
 
 
 def refusal(lang: str, error: IprVisionError) -> str:
-    """A user's error as one sentence for them."""
-    detail = error.text(lang) if isinstance(error, Refused) else error
-    return t(lang, "denied" if isinstance(error, PermissionDenied) else "failed", detail=detail)
+    """A user's error as one sentence for them, in their language (:func:`detail`)."""
+    return t(lang, "denied" if isinstance(error, PermissionDenied) else "failed",
+             detail=detail(lang, error))
 
 
 def _log(error: IprVisionError) -> None:

@@ -12,8 +12,9 @@ from typing import Any
 import gradio as gr
 
 from ...core.reasons import heat_words, plain_reason
+from ...errors import IprVisionError
 from ...results import Explanation
-from .common import md
+from .common import detail, md
 from .i18n import t
 
 
@@ -27,12 +28,15 @@ def plain(lang: str, reason: str) -> str:
     return " ".join(plain_reason(reason, lang))
 
 
-def explanation_views(lang: str, e: Explanation | str) -> tuple[Any, Any, Any, str]:
+def explanation_views(lang: str, e: Explanation | IprVisionError
+                      ) -> tuple[Any, Any, Any, str]:
     """Updates for the heat map, the aligned view and the identification points, and the text
-    beneath them; ``e`` is a string when no explanation could be made (why)."""
-    if isinstance(e, str):
+    beneath them; ``e`` is the error when no explanation could be made: said by its key, or
+    when it is a reason of the glossary (the engine's "cannot show where"), in its plain words."""
+    if isinstance(e, IprVisionError):
         hidden = gr.update(value=None, visible=False)
-        return hidden, hidden, hidden, md(lang, "explain_failed", reason=plain(lang, e))
+        why = detail(lang, e) if e.key else plain(lang, str(e))
+        return hidden, hidden, hidden, md(lang, "explain_failed", reason=why)
     lines = [heat_legend(lang, e)]
     if e.aligned_view is None:
         lines.append(md(lang, "aligned_hidden", reason=plain(lang, e.alignment.reason))

@@ -1,14 +1,16 @@
 """Every text the web app shows, in English and Simplified Chinese.
 
 One table, so a translator sees all of it together and a test can check that no key lacks
-a language; the admins' screens' part is kept in :mod:`.i18n_admin` and the learning screens'
-in :mod:`.i18n_learning` (one file would pass 450 lines), joined here. ``t("zh", key)``
-returns the Chinese text; placeholders use ``str.format``.
+a language; the admins' screens' part is kept in :mod:`.i18n_admin`, the learning screens'
+in :mod:`.i18n_learning` and the errors raised below the web app in :mod:`.i18n_errors` (one
+file would pass 450 lines), joined here. ``t("zh", key)`` returns the Chinese text;
+placeholders use ``str.format``.
 """
 
 from __future__ import annotations
 
 from .i18n_admin import ADMIN_TEXT
+from .i18n_errors import ERROR_TEXT
 from .i18n_learning import LEARNING_TEXT
 
 LANGUAGES = (("English", "en"), ("中文", "zh"))
@@ -220,6 +222,7 @@ TEXT: dict[str, tuple[str, str]] = {
                     "品牌包包含本品牌的参考照片，并以保存在本服务器上的品牌密钥签名。信任该密钥的海关图库可导入。"
                     "编号留空则导出整个品牌；填写此前某个包的编号则只导出此后的变更。"),
     "export_since": ("Only the changes since package # (optional)", "仅导出自第 # 号包以来的变更（可选）"),
+    "export_since_bad": ("A package number is a whole number from 1, such as 3.", "包编号须为从 1 起的整数，例如 3。"),
     "export_button": ("Download signed package", "下载签名包"),
     "export_file": ("Package {brand} #{seq}", "品牌包 {brand} #{seq}"),
     "export_summary": ("Package {brand} #{seq} ({kind}), signed with key {fingerprint}: {refs} "
@@ -372,6 +375,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 TEXT.update(ADMIN_TEXT)
 TEXT.update(LEARNING_TEXT)
+TEXT.update(ERROR_TEXT)
 
 
 def t(lang: str, key: str, **values: object) -> str:

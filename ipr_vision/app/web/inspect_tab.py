@@ -26,8 +26,8 @@ from ...core.suggest import ItemCandidate
 from ...domain import Inspection
 from ...errors import IprVisionError
 from ...results import Explanation, Suggestion
-from ..service import InspectionOutcome
-from .common import Refused, Ui, bilingual, dropdown, md, said, shown
+from ..inspected import InspectionOutcome
+from .common import Refused, Ui, bilingual, detail, dropdown, md, said, shown
 from .explain_view import explanation_views, plain
 from .i18n import t
 from .render import (
@@ -52,7 +52,7 @@ class Session:
     live results of its photos, in the record's order."""
 
     outcome: InspectionOutcome
-    explained: dict[int, Explanation | str] = field(default_factory=dict)
+    explained: dict[int, Explanation | IprVisionError] = field(default_factory=dict)
     #: What the app proposed the item is, best first, when the officer did not name the
     #: brand (empty when they did): the brand of the first is the one inspected.
     candidates: list[ItemCandidate] = field(default_factory=list)
@@ -250,16 +250,16 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         empty: tuple[Any, ...] = ("", "", [], [], "", hidden, hidden, hidden, "", gr.skip())
         if state is None or index is None or index >= len(state.outcome.results):
             return empty
-        inspected = state.outcome.inspected(index)
-        if isinstance(inspected, str):
-            unreadable = html.escape(t(lang, "photo_unreadable", reason=inspected))
+        inspected = state.outcome.judged(index)
+        if isinstance(inspected, IprVisionError):
+            unreadable = html.escape(t(lang, "photo_unreadable", reason=detail(lang, inspected)))
             return (f'<div class="ipr-verdict ipr-inconclusive">{unreadable}</div>', *empty[1:])
         photo, result = inspected
         if index not in state.explained:
             try:
                 state.explained[index] = ui.service.explain(ui.user(request), photo, result)
             except IprVisionError as error:
-                state.explained[index] = str(error)
+                state.explained[index] = error
         origins = origins_markdown(lang, result)
         # A proposed brand's products are not in the box yet: its choices come with the value.
         proposed = (gr.update(value=result.product, choices=ui.service.products(
@@ -301,9 +301,9 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         with shown(lang):
             if state is None:
                 raise Refused("no_photo")
-            inspected = state.outcome.inspected(index or 0)
-            if isinstance(inspected, str):
-                raise IprVisionError(inspected)
+            inspected = state.outcome.judged(index or 0)
+            if isinstance(inspected, IprVisionError):
+                raise inspected
             photo, result = inspected
             explanation = state.explained.get(index or 0)
             user = ui.user(request)

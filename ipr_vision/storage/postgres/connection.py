@@ -30,7 +30,6 @@ from ...errors import StorageError
 
 #: ``?`` placeholders outside quoted literals.
 _PLACEHOLDER = re.compile(r"'[^']*'|\?|%")
-_RETRY = "the database server cannot be reached ({detail}); nothing was saved, try again"
 
 
 def _translate(sql: str, with_params: bool) -> str:
@@ -55,7 +54,7 @@ class PgConnection:
             try:
                 self._db = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
             except psycopg.OperationalError as error:
-                raise StorageError(_RETRY.format(detail=_first_line(error))) from None
+                raise _unreachable(error) from None
         return self._db
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> psycopg.Cursor[Any]:
@@ -101,7 +100,14 @@ class PgConnection:
                 self._db.close()
             if statement.strip().upper() == "ROLLBACK":
                 return
-            raise StorageError(_RETRY.format(detail=_first_line(error))) from None
+            raise _unreachable(error) from None
+
+
+def _unreachable(error: Exception) -> StorageError:
+    """The server could not be reached: the user may retry (its driver's detail is quoted)."""
+    detail = _first_line(error)
+    return StorageError(f"the database server cannot be reached ({detail}); nothing was saved, "
+                        "try again", key="error.storage_unreachable", detail=detail)
 
 
 def _first_line(error: Exception) -> str:
