@@ -188,12 +188,20 @@ def serve(args: argparse.Namespace) -> int:
                       ((n, p, r) for n, r, p in logins))
     print(f"\nDemo accounts (also in {_shown(args.gallery / LOGINS)}):\n{table}\n"
           f"Open http://{args.host}:{args.port} in a browser; Ctrl-C stops.", flush=True)
-    message = ("Demo accounts / 演示账号: " + "; ".join(f"{n} / {p} ({r})" for n, r, p in logins))
     try:
-        launch(service, host=args.host, port=args.port, login_message=message)
+        launch(service, host=args.host, port=args.port, login_message=login_hint(logins))
     finally:
         service.close()
     return 0
+
+
+def login_hint(logins: list[tuple[str, str, str]]) -> str:
+    """The login page's list of the demo accounts, shown before a language is chosen: so in
+    both, each role by its name (an id like ``right_holder`` is nobody's word)."""
+    from ipr_vision.app.web.i18n import t
+
+    return "Demo accounts / 演示账号: " + "; ".join(
+        f"{n} / {p} ({t('en', f'role_{r}')}, {t('zh', f'role_{r}')})" for n, r, p in logins)
 
 
 def inspect_in_terminal(args: argparse.Namespace) -> int:

@@ -100,6 +100,12 @@ def can_record_outcome(user: User, outcome: str, officer: str, brand: str) -> bo
     return user.role in OUTCOME_ROLES.get(outcome, ()) and sees_inspection(user, officer, brand)
 
 
+def recordable_outcomes(user: User) -> list[Outcome]:
+    """The outcomes the user's role may record, in order: all a page should offer them (an
+    officer decides on the goods, a right holder confirms what they were)."""
+    return [outcome for outcome in Outcome if user.role in OUTCOME_ROLES[outcome]]
+
+
 def can_export_package(user: User, brand: str) -> bool:
     """Download a signed package of the brand's references, for customs galleries: the brand's
     right holder, whose references and key they are (and admins, who may do anything)."""

@@ -332,12 +332,16 @@ def test_outcomes_are_a_history_by_two_roles(server: Server, login: Login) -> No
     assert page.locator("#records-id input").input_value() == older
     save(page, "released", "papers in order")
     assert page.locator("#records-id input").input_value() == older
+    # Each role is offered only the outcomes it may record (core.roles.OUTCOME_ROLES).
+    assert page.locator("#records-outcome").get_by_text("confirmed", exact=False).count() == 0
     assert service.log.get(newest).history == ()
 
     holder = login("holder")
     holder.get_by_role("tab", name="Inspection records", exact=True).click()
     table_cell(holder, "records-table", older).wait_for()
     choose(holder, "records-id", older)
+    for decision in ("seized", "released"):
+        assert holder.locator("#records-outcome").get_by_text(decision, exact=True).count() == 0
     save(holder, "confirmed counterfeit by right holder", "sole pattern wrong")
     history = holder.locator("#records-history li").all_inner_texts()
     assert len(history) == 3, history

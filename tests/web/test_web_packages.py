@@ -72,6 +72,12 @@ def test_right_holder_downloads_signed_packages(server: Server, login: Login) ->
     page.set_viewport_size(DESKTOP)
     page.get_by_role("tab", name="Gallery", exact=True).click()
     open_accordion(page, "package-export-box", "Signed package for customs")
+    since = page.locator("#package-since input")
+    since.wait_for()  # empty until typed, and not marked invalid for being empty
+    assert since.input_value() == "" and not since.evaluate("e => e.matches(':invalid')")
+    since.fill("0")
+    page.locator("#package-export").click()
+    page.get_by_text("A package number is a whole number from 1").first.wait_for()
     href = export(page, "", "Package nike #1 (the whole brand), signed with key")
     assert href.startswith("/private/holder/") and href.endswith("/package-nike-1.zip")
     answer = page.request.get(url.rstrip("/") + href)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 from ipr_vision.app.web.auth import language_of
@@ -71,3 +72,15 @@ def test_the_language_chosen_last_wins() -> None:
     assert language_of(None, "zh", "en-GB") == "zh"  # kept from the last choice
     assert language_of(None, None, "zh-CN,zh;q=0.9") == "zh"  # the browser's
     assert language_of("fr", "xx", "de-DE") == "en"
+
+
+def test_the_demos_login_hint_names_each_role_in_both_languages() -> None:
+    """The demo lists its accounts on the login page, before a language is chosen: each role
+    by its name in English and Chinese, never an id like ``right_holder``."""
+    spec = importlib.util.spec_from_file_location("run_demo", REPO / "demo" / "run_demo.py")
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    hint = demo.login_hint([("holder", "right_holder", "pw1"), ("officer", "officer", "pw2")])
+    assert "right_holder" not in hint
+    assert "holder / pw1 (right holder, 权利人)" in hint and "(officer, 执法人员)" in hint

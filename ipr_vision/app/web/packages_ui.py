@@ -26,8 +26,10 @@ def build_export(ui: Ui, lang: Any, brand: Any) -> None:
         ui.text(box, "export_title")
         ui.text(gr.Markdown(elem_id="package-export-help"), "export_help", "value")
         with gr.Row(equal_height=True):
-            since = ui.text(gr.Number(label="since", value=None, precision=0, minimum=1,
-                                      elem_id="package-since"), "export_since")
+            # A text box, not gr.Number: a number box shows 0 when empty, which its minimum
+            # of 1 marks invalid (a red border) before anything is typed.
+            since = ui.text(gr.Textbox(label="since", max_lines=1, elem_id="package-since"),
+                            "export_since")
             export = ui.text(gr.Button("Download", variant="primary",
                                        elem_id="package-export"), "export_button", "value")
         link = gr.HTML(elem_id="package-download")
@@ -43,15 +45,18 @@ def build_export(ui: Ui, lang: Any, brand: Any) -> None:
                                            "col_key")]
             return gr.update(value=rows, headers=header)
 
-    def run(lang: str, brand: str | None, since: float | None,
+    def run(lang: str, brand: str | None, since: str | None,
             request: gr.Request) -> tuple[str, Any]:
         with shown(lang):
             if not brand:
                 raise Refused("choose_brand")
+            number = (since or "").strip().lstrip("#")
+            if number and not (number.isdecimal() and int(number) >= 1):
+                raise Refused("export_since_bad")
             user = ui.user(request)
             folder = ui.private.new_path(user.name, "package.zip").parent
             made = ui.service.export_package(user, brand, folder,
-                                             None if since is None else int(since))
+                                             int(number) if number else None)
             url = ui.private.url(Path(made.path))
 
             def made_here(lang: str) -> str:

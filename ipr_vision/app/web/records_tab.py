@@ -17,8 +17,8 @@ from typing import Any
 
 import gradio as gr
 
-from ...core.roles import can_manage
-from ...domain import Inspection, Outcome, OutcomeEntry, User
+from ...core.roles import can_manage, recordable_outcomes
+from ...domain import Inspection, OutcomeEntry, User
 from ...results import ImportReport
 from ..adoption_service import CONFIRMED_LABEL
 from .common import (
@@ -26,7 +26,6 @@ from .common import (
     Refused,
     Ui,
     bilingual,
-    choices,
     confirm_box,
     hidden,
     md,
@@ -38,7 +37,6 @@ from .common import (
 from .i18n import t
 from .render import download_link, html_table, photo_product, verdict_text, write_csv
 
-_OUTCOMES = tuple((f"outcome_{o}", o.value) for o in Outcome)
 _COLUMNS = ("col_id", "col_time", "col_officer", "col_brand", "col_product", "col_photos",
             "col_item", "col_verdicts", "col_decision", "col_confirmation")
 
@@ -55,8 +53,10 @@ def build(ui: Ui, lang: Any) -> Any:
     with gr.Row():
         inspection = ui.text(gr.Dropdown(label="inspection", choices=[],
                                          elem_id="records-id"), "outcome_id")
-        outcome = ui.choices(ui.text(gr.Radio(choices=choices("en", _OUTCOMES), label="outcome",
-                                              elem_id="records-outcome"), "outcome"), _OUTCOMES)
+        # Only the outcomes the user may record, set by the listing (which every language
+        # switch runs), so the choices are not registered with the switch.
+        outcome = ui.text(gr.Radio(choices=[], label="outcome", elem_id="records-outcome"),
+                          "outcome")
         note = ui.text(gr.Textbox(label="note", elem_id="records-note"), "outcome_note")
     save = ui.text(gr.Button("Save", variant="primary", elem_id="records-save"),
                    "outcome_save", "value")
@@ -71,7 +71,8 @@ def build(ui: Ui, lang: Any) -> Any:
     _yes_says(ui, adopt_confirm, "adopt_yes")
 
     def listing(lang: str, current: str | None, request: gr.Request) -> tuple[Any, ...]:
-        """The table, its CSV, and the inspection list with the one on screen kept."""
+        """The table, its CSV, the inspection list with the one on screen kept, and the
+        outcomes the user may record."""
         with shown(lang):
             user = ui.user(request)
             records = ui.service.inspections(user)
@@ -86,7 +87,9 @@ def build(ui: Ui, lang: Any) -> Any:
                     download_link(ui.private.url(path), t(lang, "records_csv")),
                     gr.update(choices=ids, value=chosen),
                     _history(lang, shown_record) if shown_record else "",
-                    gr.update(visible=_adoptable(user, shown_record)))
+                    gr.update(visible=_adoptable(user, shown_record)),
+                    gr.update(choices=[(t(lang, f"outcome_{o}"), o.value)
+                                       for o in recordable_outcomes(user)]))
 
     def show(lang: str, inspection_id: str | None, request: gr.Request) -> tuple[Any, ...]:
         """The record's history; the adoption offer, its question and answer are the last
@@ -132,7 +135,7 @@ def build(ui: Ui, lang: Any) -> Any:
                                               outcome=t(lang, f"outcome_{outcome}"))), "")
 
     private = {"api_visibility": "private"}
-    outputs = [table, cards, csv_file, inspection, history, adopt]
+    outputs = [table, cards, csv_file, inspection, history, adopt, outcome]
     refresh.click(listing, [lang, inspection], outputs, **private)
     inspection.input(show, [lang, inspection], [history, adopt, adopt_status, adopt_confirm.box],
                      **private)
