@@ -24,7 +24,6 @@ from ..results import Match, Suggestion
 from ..storage import GalleryStore
 from .brands import BrandCache
 
-
 #: Vectors of the photos embedded last, kept for "what is this item?": the photo is embedded
 #: to propose a brand and then inspected under it, and the second pass would cost as much as
 #: the first (most of an inspection's time).

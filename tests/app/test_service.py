@@ -509,8 +509,12 @@ def test_an_unnamed_item_is_matched_among_the_brands_the_user_may_inspect(
     photo = query(tmp_path, "bag", "genuine", 13)
     embedded: list[int] = []
     real = MobileNetV2Embedder.embed
-    monkeypatch.setattr(MobileNetV2Embedder, "embed",
-                        lambda self, images: embedded.append(len(images)) or real(self, images))
+
+    def counted(self: MobileNetV2Embedder, images: Any) -> Any:
+        embedded.append(len(images))
+        return real(self, images)
+
+    monkeypatch.setattr(MobileNetV2Embedder, "embed", counted)
     found = service.identify(service.user("olga"), photo)
     assert len(found) == 3 and found[0].product == "bag"
     # Then judged under the brand proposed: the photo is not embedded a second time.
