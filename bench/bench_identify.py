@@ -30,6 +30,7 @@ from ipr_vision import Gallery
 from ipr_vision.core.splits import assign_folds
 from ipr_vision.errors import PhotoError
 from ipr_vision.intake.labelled import group_key, stratum, write_index
+from training.crossval import group_bootstrap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,26 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             table.row(str(fold), str(len(top1) - first), f"{np.mean(top1[first:]):.3f}",
                       f"{np.mean(top3[first:]):.3f}")
     embedder.save()
-    low, high = _group_bootstrap(np.array(top1), scored_groups)
+    hits = np.array(top1, dtype=float)
+    low, high = group_bootstrap(lambda rows: {"top1": float(hits[rows].mean())}, scored_groups,
+                                ["all"] * len(hits), 2000)["top1"]
     table.row("all", str(len(top1)), f"{np.mean(top1):.3f}", f"{np.mean(top3):.3f}")
     note(f"top-1 95 % interval by bootstrap over photo groups: {low:.3f} to {high:.3f}; "
          f"model {embedder.model_id}; {args.folds} folds by photo group.")
     return 0
-
-
-def _group_bootstrap(hits: np.ndarray, groups: list[str], rounds: int = 2000
-                     ) -> tuple[float, float]:
-    """A 95 % interval of the hit rate, resampling whole photo groups (photos of one group
-    are not independent evidence)."""
-    names = sorted(set(groups))
-    index = {g: n for n, g in enumerate(names)}
-    codes = np.array([index[g] for g in groups])
-    hits_per = np.bincount(codes, weights=hits.astype(float), minlength=len(names))
-    count_per = np.bincount(codes, minlength=len(names))
-    rng = np.random.default_rng(0)
-    picks = rng.integers(0, len(names), (rounds, len(names)))
-    rates = hits_per[picks].sum(axis=1) / count_per[picks].sum(axis=1)
-    return float(np.quantile(rates, 0.025)), float(np.quantile(rates, 0.975))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,9 @@ import functools
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,10 +109,18 @@ def fold_figures(evaluation: Evaluation, queries: list[LabelledPhoto]) -> dict[s
             "genuine_flagged": evaluation.genuine_flagged, "fake_recall": evaluation.fake_recall}
 
 
-def group_bootstrap(is_fake: np.ndarray, ranks: np.ndarray, groups: list[str],
+def ranking_figures(is_fake: np.ndarray, ranks: np.ndarray) -> dict[str, float]:
+    """:data:`BOOTSTRAPPED`: what a ranking of the photos is worth."""
+    return {"auroc": auroc(is_fake, ranks),
+            "fake_recall_at_1pct": recall_at_flag_rate(is_fake, ranks, 0.01),
+            "fake_recall_at_5pct": recall_at_flag_rate(is_fake, ranks, 0.05)}
+
+
+def group_bootstrap(figures: Callable[[np.ndarray], dict[str, float]], groups: list[str],
                     strata: list[str], resamples: int, seed: int = 0
                     ) -> dict[str, tuple[float, float]]:
-    """95 % percentile intervals of :data:`BOOTSTRAPPED` over resampled photo groups.
+    """95 % percentile intervals of ``figures`` (of the rows drawn) over resampled photo
+    groups.
 
     Groups are drawn with replacement within each stratum (product and label), each bringing
     all its photos, so every resample holds both labels in the proportions scored.
@@ -121,14 +131,13 @@ def group_bootstrap(is_fake: np.ndarray, ranks: np.ndarray, groups: list[str],
     stratum_of = {codes[g]: s for g, s in zip(groups, strata, strict=True)}
     by_stratum = [np.array([c for c, s in stratum_of.items() if s == name])
                   for name in sorted(set(strata))]
-    draws: dict[str, list[float]] = {name: [] for name in BOOTSTRAPPED}
+    draws: dict[str, list[float]] = {}
     for _ in range(resamples):
         picks = np.bincount(np.concatenate([rng.choice(m, len(m)) for m in by_stratum]),
                             minlength=len(codes))
         rows = np.repeat(np.arange(len(row_group)), picks[row_group])
-        draws["auroc"].append(auroc(is_fake[rows], ranks[rows]))
-        draws["fake_recall_at_1pct"].append(recall_at_flag_rate(is_fake[rows], ranks[rows], 0.01))
-        draws["fake_recall_at_5pct"].append(recall_at_flag_rate(is_fake[rows], ranks[rows], 0.05))
+        for name, value in figures(rows).items():
+            draws.setdefault(name, []).append(value)
     return {name: (float(np.nanpercentile(values, 2.5)), float(np.nanpercentile(values, 97.5)))
             for name, values in draws.items()}
 
@@ -170,9 +179,26 @@ class Pooled:
     def figures(self, resamples: int) -> PooledFigures:
         is_fake, ranks = np.array(self.is_fake, dtype=bool), self.ranks()
         return PooledFigures(
-            len(ranks), len(set(self.groups)), auroc(is_fake, ranks),
-            recall_at_flag_rate(is_fake, ranks, 0.01), recall_at_flag_rate(is_fake, ranks, 0.05),
-            resamples, group_bootstrap(is_fake, ranks, self.groups, self.strata, resamples))
+            len(ranks), len(set(self.groups)), **ranking_figures(is_fake, ranks),
+            resamples=resamples, ci95=group_bootstrap(
+                lambda rows: ranking_figures(is_fake[rows], ranks[rows]), self.groups,
+                self.strata, resamples))
+
+    def difference(self, baseline: Pooled, resamples: int) -> dict[str, Any] | None:
+        """These figures less ``baseline``'s on the same photos, with a 95 % interval from
+        resampling the same photo groups for both (paired: what the photos have in common
+        cancels, so a small difference can be told from noise that each figure alone would
+        hide). None unless both scored the same photos in the same order."""
+        if (self.groups, self.is_fake) != (baseline.groups, baseline.is_fake):
+            return None
+        is_fake, ranks, base = np.array(self.is_fake, dtype=bool), self.ranks(), baseline.ranks()
+
+        def delta(rows: np.ndarray) -> dict[str, float]:
+            mine, theirs = (ranking_figures(is_fake[rows], r[rows]) for r in (ranks, base))
+            return {name: mine[name] - theirs[name] for name in BOOTSTRAPPED}
+
+        return {**delta(np.arange(len(ranks))),
+                "ci95": group_bootstrap(delta, self.groups, self.strata, resamples)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,6 +320,20 @@ def choose(results: dict[str, ModelResult]) -> ModelResult:
     return result
 
 
+def differences(results: dict[str, ModelResult]) -> dict[str, dict[str, Any]]:
+    """Each model's pooled figures less the first model's, paired photo for photo
+    (:meth:`Pooled.difference`), for the models that scored the same photos."""
+    texts = list(results)
+    first = results[texts[0]] if texts else None
+    paired = {}
+    for text in texts[1:]:
+        assert first is not None
+        found = results[text].pooled.difference(first.pooled, first.resamples)
+        if found is not None:
+            paired[text] = {"baseline": texts[0], **found}
+    return paired
+
+
 def report(results: dict[str, ModelResult], folds: int, out: Path) -> str:
     """The table printed at the end; the pooled ROC curves are drawn to ``roc-crossval.png``."""
     promise = Policy().max_genuine_flagged
@@ -309,6 +349,11 @@ def report(results: dict[str, ModelResult], folds: int, out: Path) -> str:
             for k in BOOTSTRAPPED))
         curves[f"{result.label} (pooled AUROC {result.pooled_figures.auroc:.3f})"] = roc_curve(
             np.array(result.pooled.is_fake, dtype=bool), result.pooled.ranks())
+    for text, found in differences(results).items():
+        ci95 = found["ci95"]
+        lines.append(f"{text} less {found['baseline']}, same photos, paired 95 % interval: "
+                     + ", ".join(f"{k} {found[k]:+.4f} [{ci95[k][0]:+.4f}, {ci95[k][1]:+.4f}]"
+                                 for k in BOOTSTRAPPED))
     roc_plot(curves, operating_point=promise,
              title=f"ROC, {folds}-fold cross-validation (every photo scored once)").save(
         out / "roc-crossval.png")

@@ -56,6 +56,7 @@ from ipr_vision.core.metrics import (
     roc_curve,
 )
 from ipr_vision.embedders import Embedder
+from ipr_vision.embedders.compiled import RUNTIMES
 from ipr_vision.embedders.finetuned import HEAD, POOLED, CheckpointInfo, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder, squash_batch
 from ipr_vision.figures.plots import roc_plot
@@ -171,18 +172,24 @@ class ModelArgument:
     """A ``--model`` argument: ``imagenet``, ``efficientnet_lite0`` (frozen ImageNet features,
     :mod:`training.backbones`) or a checkpoint path, then optionally ``@SIDE`` (the
     inference side; default 224 for ImageNet, the checkpoint's own otherwise), for a checkpoint
-    ``#head`` or ``#pooled`` (which of its outputs is searched; default its own), and ``+mirror``
+    ``#head`` or ``#pooled`` (which of its outputs is searched; default its own), ``+mirror``
     or ``-mirror`` (average each photo with its mirror image, or not; default as the package
-    runs it: ImageNet without, checkpoints with)."""
+    runs it: ImageNet without, checkpoints with), and last ``=RUNTIME`` (the numeric path, one
+    of ``ipr_vision.embedders.compiled.RUNTIMES``; default ``$IPR_VISION_RUNTIME``'s), so
+    two paths of one model are compared photo for photo in one run."""
 
     name: str
     side: int | None = None
     searched: str | None = None
     mirror: bool | None = None
+    runtime: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> ModelArgument:
-        rest, mirror = text, None
+        rest, _, runtime = text.partition("=")
+        if runtime and runtime not in RUNTIMES:
+            raise argparse.ArgumentTypeError(f"{text}: '=' takes one of {', '.join(RUNTIMES)}")
+        mirror = None
         for suffix, value in (("+mirror", True), ("-mirror", False)):
             if rest.endswith(suffix):
                 rest, mirror = rest.removesuffix(suffix), value
@@ -191,7 +198,7 @@ class ModelArgument:
         if searched not in ("", HEAD, POOLED) or (searched and name in FROZEN):
             raise argparse.ArgumentTypeError(f"{text}: '#' takes 'head' or 'pooled', after a "
                                              "checkpoint")
-        return cls(name, int(side) if side else None, searched or None, mirror)
+        return cls(name, int(side) if side else None, searched or None, mirror, runtime or None)
 
     @property
     def mirrored(self) -> bool:
@@ -212,17 +219,19 @@ class ModelArgument:
 
     def embedder(self) -> Embedder:
         if self.is_imagenet:
-            return MobileNetV2Embedder(input_size=self.side or 224, mirror=self.mirrored)
+            return MobileNetV2Embedder(input_size=self.side or 224, mirror=self.mirrored,
+                                       runtime=self.runtime)
         if self.name == EFFICIENTNET_LITE0:
             return EfficientNetLite0Embedder(input_size=self.side or 224, mirror=self.mirrored)
         return FineTunedEmbedder(self.name, input_size=self.side, searched=self.searched,
-                                 mirror=self.mirrored)
+                                 mirror=self.mirrored, runtime=self.runtime)
 
     @property
     def label(self) -> str:
         """For plots: ImageNet with its side; a run's checkpoint by its run folder
         (runs/nike/model.safetensors: "nike"), a shipped one by its file name."""
         mirror = "" if self.mirror is None else (" +mirror" if self.mirror else " -mirror")
+        mirror += f" on {self.runtime}" if self.runtime else ""
         if self.is_imagenet:
             return f"ImageNet (frozen, {self.side or 224} px{mirror})"
         if self.name == EFFICIENTNET_LITE0:
@@ -257,8 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="'imagenet', 'efficientnet_lite0' or a .safetensors checkpoint, "
                         "optionally @SIDE "
                         "(inference side), for a checkpoint #head or #pooled (what is searched), "
-                        "and +mirror or -mirror (average with the mirror image, or not; by "
-                        "default checkpoints do and ImageNet does not); repeat to compare")
+                        "+mirror or -mirror (average with the mirror image, or not; by "
+                        "default checkpoints do and ImageNet does not), and =RUNTIME (torch, "
+                        "openvino or openvino-bf16); repeat to compare")
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
     parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")
@@ -312,7 +322,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cross_validation(args: argparse.Namespace) -> int:
     """``--folds``: every model cross-validated, the table printed and written to JSON."""
     # Imported here: crossval builds on this module's galleries and model arguments.
-    from .crossval import SeenPhotosError, choose, cross_validate, for_fold, report
+    from .crossval import (
+        SeenPhotosError,
+        choose,
+        cross_validate,
+        differences,
+        for_fold,
+        report,
+    )
 
     items = load_index(args.index)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -337,7 +354,8 @@ def cross_validation(args: argparse.Namespace) -> int:
     (args.out / "crossval.json").write_text(json.dumps({
         "index": str(args.index), "folds": args.folds, "split_seed": args.split_seed,
         "scored_folds": args.fold or list(range(args.folds)),
-        "models": {t: r.to_dict() for t, r in results.items()}},
+        "models": {t: r.to_dict() for t, r in results.items()},
+        "paired_with_first": differences(results)},
         indent=1, allow_nan=True))
     print(report(results, args.folds, args.out), flush=True)
     return 0

@@ -40,10 +40,11 @@ RUNTIME_ENV = "IPR_VISION_RUNTIME"
 RUNTIMES = ("openvino", "openvino-bf16", "torch")
 
 
-def wanted_precision() -> str | None:
+def wanted_precision(runtime: str | None = None) -> str | None:
     """The precision to run the network in on OpenVINO Runtime (``f32`` or ``bf16``), or None
-    for PyTorch: as ``$IPR_VISION_RUNTIME`` asks, where OpenVINO (and bf16) are available."""
-    chosen = os.environ.get(RUNTIME_ENV) or "openvino"
+    for PyTorch: as ``runtime`` (one of :data:`RUNTIMES`), else ``$IPR_VISION_RUNTIME``, asks,
+    where OpenVINO (and bf16) are available."""
+    chosen = runtime or os.environ.get(RUNTIME_ENV) or "openvino"
     if chosen not in RUNTIMES:
         log.warning("$%s=%s is not one of %s; using openvino", RUNTIME_ENV, chosen,
                     ", ".join(RUNTIMES))

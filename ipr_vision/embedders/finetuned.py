@@ -133,11 +133,12 @@ class FineTunedEmbedder(SquashEmbedder):
     architecture = "mobilenet_v2_metric"
 
     def __init__(self, checkpoint: str | Path, *, input_size: int | None = None,
-                 searched: str | None = None, mirror: bool = True) -> None:
+                 searched: str | None = None, mirror: bool = True,
+                 runtime: str | None = None) -> None:
         """``input_size`` and ``searched`` override what the checkpoint records, ``mirror``
-        the averaging with the mirror image (for evaluating it other ways; the model id says
-        which was used). Training flips photos at random, so the mirror image is on by default
-        (validation figures in ``weights/MODEL_CARD.md``)."""
+        the averaging with the mirror image, ``runtime`` the numeric path (for evaluating it
+        other ways; the model id says which was used). Training flips photos at random, so
+        the mirror image is on by default (validation figures in ``weights/MODEL_CARD.md``)."""
         checkpoint = Path(checkpoint)
         info = CheckpointInfo.read(checkpoint)
         self.net = fold_batch_norm(EmbeddingNet.load(checkpoint, searched))
@@ -146,7 +147,7 @@ class FineTunedEmbedder(SquashEmbedder):
         sha = weights_mod.sha256_file(checkpoint)
         output = "_pooled" if self.net.searched == POOLED else str(self.net.dim)
         self._model_id = f"{self.architecture}{output}@{sha[:16]}/{self.view}"
-        self._compile(self.net)
+        self._compile(self.net, runtime)
 
     @property
     def dim(self) -> int:

@@ -139,12 +139,12 @@ class SquashEmbedder(ABC):
         ``openvino-bf16`` (its own model id)."""
         return "torch" if self._compiled is None else f"openvino-{self._compiled.precision}"
 
-    def _compile(self, network: torch.nn.Module) -> None:
+    def _compile(self, network: torch.nn.Module, runtime: str | None = None) -> None:
         """Embed with ``network`` (a normalised batch to unit vectors): on OpenVINO Runtime,
-        unless ``$IPR_VISION_RUNTIME`` is ``torch`` or OpenVINO is not installed. bf16 changes
-        the vectors, so it changes the model id too."""
+        unless ``runtime`` (else ``$IPR_VISION_RUNTIME``) is ``torch`` or OpenVINO is not
+        installed. bf16 changes the vectors, so it changes the model id too."""
         self._graph = SquashedToVectors(network, self.mirror).eval()
-        precision = wanted_precision()
+        precision = wanted_precision(runtime)
         self._compiled = (None if precision is None else
                           CompiledNetwork(self._graph, self.input_size, self._model_id,
                                           precision))
@@ -182,7 +182,8 @@ class MobileNetV2Embedder(SquashEmbedder):
     architecture = "mobilenet_v2"
 
     def __init__(self, weights_path: str | Path | None = None, *, input_size: int = 224,
-                 mirror: bool = False, num_threads: int | None = None) -> None:
+                 mirror: bool = False, num_threads: int | None = None,
+                 runtime: str | None = None) -> None:
         if weights_path is None:
             weights_path = weights_mod.require(weights_mod.IMAGENET_MOBILENET_V2)
             sha = weights_mod.IMAGENET_MOBILENET_V2.sha256
@@ -202,7 +203,7 @@ class MobileNetV2Embedder(SquashEmbedder):
         self.input_size, self.mirror = input_size, mirror
         self.weights_sha256 = sha
         self._model_id = f"{self.architecture}@{sha[:16]}/{self.view}"
-        self._compile(self._pooled)
+        self._compile(self._pooled, runtime)
 
     @property
     def dim(self) -> int:

@@ -20,10 +20,12 @@ from tests.train.test_training import synthetic_index
 from training import resume
 from training.crossval import (
     BOOTSTRAPPED,
+    Pooled,
     SeenPhotosError,
     check_unseen,
     for_fold,
     group_bootstrap,
+    ranking_figures,
 )
 from training.data import fold_sides, folds_of, load_index
 from training.embedding_cache import CachedEmbedder
@@ -63,16 +65,40 @@ def test_the_bootstrap_resamples_photo_groups_not_photos() -> None:
     scores = rng.normal(size=300) + is_fake
     groups = [f"g{n}" for n in range(300)]
     strata = ["fake" if f else "genuine" for f in is_fake]
-    once = group_bootstrap(is_fake, scores, groups, strata, 200)
-    thrice = group_bootstrap(np.repeat(is_fake, 3), np.repeat(scores, 3),
+    thrice_fake, thrice_scores = np.repeat(is_fake, 3), np.repeat(scores, 3)
+    once = group_bootstrap(lambda rows: ranking_figures(is_fake[rows], scores[rows]), groups,
+                           strata, 200)
+    thrice = group_bootstrap(lambda rows: ranking_figures(thrice_fake[rows], thrice_scores[rows]),
                              list(np.repeat(groups, 3)), list(np.repeat(strata, 3)), 200)
     assert once["auroc"] == pytest.approx(thrice["auroc"])
-    photos = group_bootstrap(np.repeat(is_fake, 3), np.repeat(scores, 3),
+    photos = group_bootstrap(lambda rows: ranking_figures(thrice_fake[rows], thrice_scores[rows]),
                              [f"p{n}" for n in range(900)], list(np.repeat(strata, 3)), 200)
     width = {name: hi - lo for name, (lo, hi) in once.items()}
     assert photos["auroc"][1] - photos["auroc"][0] < 0.75 * width["auroc"]  # too narrow
     for name in BOOTSTRAPPED:
         assert 0.0 <= once[name][0] < once[name][1] <= 1.0
+
+
+def test_a_paired_difference_tells_a_better_ranking_from_noise() -> None:
+    """Two models scored on the same photos: resampling the same groups for both cancels
+    what the photos have in common, so a small real gain gets an interval above zero."""
+    rng = np.random.default_rng(1)
+    is_fake = list(rng.random(400) < 0.5)
+    groups = [f"g{n // 2}" for n in range(400)]
+    strata = ["fake" if f else "genuine" for f in is_fake]
+    common = rng.normal(size=400) + np.array(is_fake)
+
+    def pooled(p: np.ndarray) -> Pooled:
+        return Pooled(list(is_fake), list(p), [0.0] * 400, list(groups), list(strata))
+
+    baseline = pooled(common)
+    better = pooled(common + 0.4 * np.array(is_fake) + rng.normal(0, 0.1, 400))
+    same = baseline.difference(baseline, 200)
+    assert same is not None and same["auroc"] == 0.0 and same["ci95"]["auroc"] == (0.0, 0.0)
+    gain = better.difference(baseline, 200)
+    assert gain is not None and gain["auroc"] > 0 and gain["ci95"]["auroc"][0] > 0
+    other_photos = Pooled(is_fake[::-1], list(common), [0.0] * 400, groups, strata)
+    assert other_photos.difference(baseline, 200) is None
 
 
 def test_a_checkpoint_is_refused_on_folds_it_has_seen(tmp_path: Path) -> None:
@@ -133,6 +159,12 @@ def test_evaluate_cross_validates_in_one_command(tmp_path: Path) -> None:
         assert name in result["mean"] and name in result["sd"]
     assert set(result["pooled"]["ci95"]) == set(BOOTSTRAPPED)
     assert (out / "roc-crossval.png").is_file()
+    paired = json.loads((out / "crossval.json").read_text())["paired_with_first"]
+    assert set(paired) == {"imagenet@64+mirror", "chosen"}  # each against the first
+    found = paired["imagenet@64+mirror"]
+    assert found["baseline"] == "imagenet@64"
+    assert found["auroc"] == pytest.approx(models["imagenet@64+mirror"]["pooled"]["auroc"]
+                                           - result["pooled"]["auroc"])
     # Each fold's choice is made on validation groups of its training side, never the test fold.
     for n, row in enumerate(models["chosen"]["folds"]):
         validation = {m: models[m]["folds"][n]["validation_auroc"] for m in models if m != "chosen"}

@@ -180,7 +180,10 @@ def test_model_arguments_name_a_model_its_side_and_what_it_searches() -> None:
     assert argument.mirrored and argument.label == "ImageNet (frozen, 320 px +mirror)"
     assert not ModelArgument.parse("imagenet").mirrored
     assert ModelArgument.parse("weights/x-v2.safetensors").label == "x-v2"
-    for wrong in ("imagenet#head", "runs/a.safetensors#neck"):
+    argument = ModelArgument.parse("imagenet@320+mirror=openvino-bf16")
+    assert argument == ModelArgument("imagenet", 320, None, True, "openvino-bf16")
+    assert argument.label == "ImageNet (frozen, 320 px +mirror on openvino-bf16)"
+    for wrong in ("imagenet#head", "runs/a.safetensors#neck", "imagenet=fp8"):
         with pytest.raises(argparse.ArgumentTypeError):
             ModelArgument.parse(wrong)
 
