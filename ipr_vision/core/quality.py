@@ -145,8 +145,10 @@ def assess_quality(image: Image.Image, original_size: tuple[int, int] | None = N
     flattens it); ``original_size`` is the size as taken, when the image was decoded at
     reduced scale."""
     width, height = original_size or image.size
-    small = flatten_transparency(image).convert("RGB")  # a copy, even when already RGB
-    small.thumbnail((MEASURE_SIDE, MEASURE_SIDE), Image.Resampling.BILINEAR)
+    small = flatten_transparency(image)
+    if small.mode != "RGB" or max(small.size) > MEASURE_SIDE:
+        small = small.convert("RGB")  # a copy, which thumbnail then shrinks in place
+        small.thumbnail((MEASURE_SIDE, MEASURE_SIDE), Image.Resampling.BILINEAR)
     pixels = np.asarray(small)
     luma = pixels.astype(np.float32) @ _LUMA
     item = _item(pixels)
@@ -206,9 +208,8 @@ def _without_specks(mask: np.ndarray) -> np.ndarray:
     """``mask`` less its parts of at most :data:`MAX_SPECK` pixels: specks of sensor or JPEG
     noise on a backdrop, which the closing would join into a false item. (An opening would
     also take the thin lines that are all that is left of a washed-out item.)"""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8),
-                                                           connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] > MAX_SPECK
+    count, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
+    keep = np.bincount(labels.ravel(), minlength=count) > MAX_SPECK  # twice as fast as stats
     keep[0] = False  # the label of everything outside the mask
     return keep[labels]
 
