@@ -7,8 +7,11 @@ clear line and keep tracebacks for real bugs.
 An error a web user can cause also carries a text key and the values that fill it, so the web
 app can say it in the user's language; the English message stays the one the CLI prints and
 JSON carries. The keys' texts live in the web app's table (``app/web/i18n_errors.py``), not
-here: this module sits below everything and imports nothing of the app.
+here: this module sits below everything and imports nothing of the app. A reason that is
+not raised (why an upload's file was left out) is :class:`Worded` the same way.
 """
+
+from __future__ import annotations
 
 
 class IprVisionError(Exception):
@@ -38,6 +41,28 @@ class PhotoError(IprVisionError):
         super().__init__(f"{source}: {reason}", key=key, **values)
         self.source = source
         self.reason = reason
+
+
+class Worded(str):
+    """A text for a person that is not an error raised, such as why an imported file was
+    skipped or refused: the English text itself, so the command line prints it and JSON carries
+    it as before, with the text key and values that let the web app say it in the user's
+    language, as an :class:`IprVisionError`'s do (``key`` None: shown as it is)."""
+
+    key: str | None
+    values: dict[str, object]
+
+    def __new__(cls, text: str, *, key: str | None = None, **values: object) -> Worded:
+        worded = super().__new__(cls, text)
+        worded.key, worded.values = key, values
+        return worded
+
+    @classmethod
+    def of(cls, error: IprVisionError) -> Worded:
+        """An error's message as such a text: a photo's by its reason alone, as its key words
+        it (the file is named beside the text)."""
+        text = error.reason if isinstance(error, PhotoError) else str(error)
+        return cls(text, key=error.key, **error.values)
 
 
 class WeightsMissingError(IprVisionError):

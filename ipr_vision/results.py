@@ -72,7 +72,12 @@ class Suggestion:
 
 @dataclass
 class ImportReport:
-    """Per-file outcome of an import: nothing is dropped without being listed here."""
+    """Per-file outcome of an import: nothing is dropped without being listed here.
+
+    A reason is its English text, which the CLI prints and :meth:`to_dict` carries; where a web
+    user can meet it (an upload, an adoption) it is an :class:`~ipr_vision.errors.Worded`, whose
+    key lets the page say it in the user's language.
+    """
 
     added: list[tuple[str, int]] = field(default_factory=list)
     duplicates: list[tuple[str, int]] = field(default_factory=list)  # (file, existing ref id)

@@ -325,7 +325,7 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
             report.duplicates = [(shown.get(f, f), r) for f, r in report.duplicates]
             report.failed = unpacked.failed + [(shown.get(f, f), r) for f, r in report.failed]
             report.waived = [(shown.get(f, f), i, r) for f, i, r in report.waived]
-            report.skipped = unpacked.skipped
+            report.skipped += unpacked.skipped
             return report
         finally:
             shutil.rmtree(staging, ignore_errors=True)

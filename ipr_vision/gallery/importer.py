@@ -3,7 +3,8 @@
 Photos are decoded on a worker thread while the model embeds the previous ones, and stored 32
 at a time in one transaction: a process killed at any moment loses at most the batch in flight,
 never half of a reference. A photo that cannot be read is listed in the report with its reason;
-the rest go on.
+the rest go on. The reasons of :meth:`Importer.run`, which a web upload reaches, are
+:class:`~ipr_vision.errors.Worded`, so the page says them in the user's language.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tqdm.auto import tqdm
 from ..core.quality import assess_quality
 from ..domain import Label, check_name
 from ..embedders import Embedder, draft_size, embed_all
-from ..errors import GalleryError, PhotoError
+from ..errors import GalleryError, PhotoError, Worded
 from ..intake.labelled import LabelledPhoto, stored_group
 from ..intake.photo import PHOTO_EXTENSIONS, Photo, try_read_photo
 from ..results import ImportReport
@@ -43,6 +44,7 @@ class Stored:
 _PREFETCH = 16
 #: References committed per transaction: a kill loses at most this many, never half of one.
 _COMMIT_EVERY = 32
+_POOR = "poor quality for a reference: "
 _ALLOW = " (to add it anyway: --allow-poor-quality; it is then recorded in the audit trail)"
 
 
@@ -110,13 +112,13 @@ class Importer:
         embedder = self.brands.embedder(brand)
         pending: list[tuple[LabelledPhoto, Photo]] = []
         seen: set[str] = set()
-        waived: dict[str, str] = {}
+        waived: dict[str, Worded] = {}
         photos = tqdm(_prefetch(items, draft_size(embedder)), total=len(items),
                       desc="importing", unit="photo", leave=False,
                       disable=True if len(items) <= 50 else None)
         for item, photo in photos:
             if not isinstance(photo, Photo):
-                report.failed.append((str(item.source), photo.reason))
+                report.failed.append((str(item.source), Worded.of(photo)))
                 continue
             if photo.sha256 in seen:  # the same photo twice in one import
                 report.duplicates.append((str(item.source), -1))
@@ -124,11 +126,14 @@ class Importer:
             seen.add(photo.sha256)
             unfit = assess_quality(photo.image, photo.original_size).unfit_reference
             if unfit:
-                reason = "poor quality for a reference: " + " ".join(c.hint_en for c in unfit)
+                hints = " ".join(c.hint_en for c in unfit)
                 if not allow_poor_quality:
-                    report.failed.append((str(item.source), reason + _ALLOW))
+                    report.failed.append((str(item.source), Worded(
+                        _POOR + hints + _ALLOW, key="error.poor_reference_refused",
+                        hints=hints)))
                     continue
-                waived[str(item.source)] = reason
+                waived[str(item.source)] = Worded(_POOR + hints, key="error.poor_reference",
+                                                  hints=hints)
             pending.append((item, photo))
             if len(pending) == _COMMIT_EVERY:
                 self._commit(pending, brand, added_by, embedder, report, waived, on_commit)
@@ -140,7 +145,7 @@ class Importer:
         return report
 
     def _commit(self, batch: list[tuple[LabelledPhoto, Photo]], brand: str, added_by: str,
-                embedder: Embedder, report: ImportReport, waived: dict[str, str],
+                embedder: Embedder, report: ImportReport, waived: dict[str, Worded],
                 on_commit: Callable[[list[Stored]], None] | None) -> None:
         if not batch:
             return
@@ -178,12 +183,12 @@ class Importer:
 
 def _named_products(items: list[LabelledPhoto], report: ImportReport) -> list[LabelledPhoto]:
     """The items whose product has a usable name; the others are reported, not imported."""
-    refused: dict[str, str] = {}
+    refused: dict[str, Worded] = {}
     for product in dict.fromkeys(item.product for item in items):
         try:
             check_name(product, "product")
         except GalleryError as error:
-            refused[product] = str(error)
+            refused[product] = Worded.of(error)
     report.failed += [(str(item.source), refused[item.product]) for item in items
                       if item.product in refused]
     return [item for item in items if item.product not in refused]

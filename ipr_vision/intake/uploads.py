@@ -7,7 +7,8 @@ compresses; a zip bomb compresses a thousand to one). Extraction then streams ea
 counts what it writes against the upload's budget; a header that understates a member's size
 gets no more than it declared (zipfile stops there, and its CRC check refuses the member). No
 path leaves the destination folder, one corrupt member does not stop the rest, and every member
-that is not extracted is reported, hidden ones included.
+that is not extracted is reported, hidden ones included, with a reason the web app can say in
+the user's language (:class:`~ipr_vision.errors.Worded`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from ..errors import Worded
 from .photo import MAX_FILE_BYTES, PHOTO_EXTENSIONS
 
 #: What reading one damaged, encrypted or exotic member raises (zipfile lets the decompressors'
@@ -48,8 +50,8 @@ class Unpacked:
 
     #: (photo file, name shown to people); a zip member is shown as ``archive.zip/inner.jpg``
     photos: list[tuple[Path, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # hidden files, metadata
+    failed: list[tuple[str, Worded]] = field(default_factory=list)  # (name, reason)
+    skipped: list[tuple[str, Worded]] = field(default_factory=list)  # hidden files, metadata
 
 
 def expand_uploads(files: Sequence[Path], dest: Path) -> Unpacked:
@@ -61,7 +63,10 @@ def expand_uploads(files: Sequence[Path], dest: Path) -> Unpacked:
         if suffix == ".zip":
             left = _extract(file, dest / str(number), unpacked, left)
         elif suffix not in PHOTO_EXTENSIONS:
-            unpacked.failed.append((file.name, f"not a photo or zip file ({suffix or 'no type'})"))
+            unpacked.failed.append((file.name, Worded(
+                f"not a photo or zip file ({suffix})", key="error.upload_type", suffix=suffix)
+                if suffix else Worded("not a photo or zip file (no type)",
+                                      key="error.upload_untyped")))
         elif (size := file.stat().st_size) > left:
             unpacked.failed.append((file.name, _over_upload()))
         else:
@@ -77,10 +82,12 @@ def _extract(archive: Path, folder: Path, unpacked: Unpacked, left: int) -> int:
             members = [m for m in zipped.infolist() if not m.is_dir()]
             declared = sum(m.file_size for m in members)
             if len(members) > MAX_MEMBERS:
-                unpacked.failed.append((archive.name, f"{len(members)} files; at most "
-                                        f"{MAX_MEMBERS} per zip file"))
+                unpacked.failed.append((archive.name, Worded(
+                    f"{len(members)} files; at most {MAX_MEMBERS} per zip file",
+                    key="error.zip_members", count=len(members), most=MAX_MEMBERS)))
             elif declared > MAX_ARCHIVE_BYTES:
-                unpacked.failed.append((archive.name, "more than 4 GB once unpacked"))
+                unpacked.failed.append((archive.name, Worded("more than 4 GB once unpacked",
+                                                             key="error.zip_too_large")))
             elif declared > left:
                 unpacked.failed.append((archive.name, _over_upload()))
             else:
@@ -88,7 +95,8 @@ def _extract(archive: Path, folder: Path, unpacked: Unpacked, left: int) -> int:
                     left -= _member(zipped, member, folder / str(position), archive.name,
                                     unpacked)
     except _ARCHIVE_ERRORS as error:
-        unpacked.failed.append((archive.name, f"not a readable zip file ({error})"))
+        unpacked.failed.append((archive.name, Worded(f"not a readable zip file ({error})",
+                                                     key="error.zip_unreadable", detail=error)))
     return left
 
 
@@ -100,21 +108,26 @@ def _member(zipped: zipfile.ZipFile, member: zipfile.ZipInfo, folder: Path, arch
              if p not in ("", ".", "..", "/")]
     shown = f"{archive}/{'/'.join(parts)}"
     if not parts or parts[0] == "__MACOSX":
-        unpacked.skipped.append((shown, "archiver metadata, not a photo"))
+        unpacked.skipped.append((shown, Worded("archiver metadata, not a photo",
+                                               key="error.zip_metadata")))
         return 0
     if parts[-1].startswith("."):
-        unpacked.skipped.append((shown, "a hidden file"))
+        unpacked.skipped.append((shown, Worded("a hidden file", key="error.hidden_file")))
         return 0
     if PurePosixPath(parts[-1]).suffix.lower() not in PHOTO_EXTENSIONS:
-        unpacked.failed.append((shown, "not a photo file type"))
+        unpacked.failed.append((shown, Worded("not a photo file type",
+                                              key="error.not_photo_type")))
         return 0
     if member.file_size > MAX_FILE_BYTES:
-        unpacked.failed.append((shown, f"larger than {MAX_FILE_BYTES // 2**20} MB"))
+        most = MAX_FILE_BYTES // 2**20
+        unpacked.failed.append((shown, Worded(f"larger than {most} MB",
+                                              key="error.member_too_large", most=most)))
         return 0
     ratio = member.file_size / max(member.compress_size, 1)
     if member.file_size > BOMB_FLOOR and ratio > MAX_RATIO:
-        unpacked.failed.append((shown, f"claims to unpack {ratio:,.0f} times larger, which no "
-                                "photo does (a zip bomb?)"))
+        unpacked.failed.append((shown, Worded(
+            f"claims to unpack {ratio:,.0f} times larger, which no photo does (a zip bomb?)",
+            key="error.zip_bomb", ratio=f"{ratio:,.0f}")))
         return 0
     # One folder per member: two members never land on one file (a zip may hold the same name
     # twice, and dropping '..' can make names meet), and no member's folders can clash with
@@ -125,7 +138,8 @@ def _member(zipped: zipfile.ZipFile, member: zipfile.ZipInfo, folder: Path, arch
         with zipped.open(member) as source, target.open("wb") as out:
             written = _copy(source, out)
     except _MEMBER_ERRORS as error:
-        unpacked.failed.append((shown, f"cannot be unpacked ({error})"))
+        unpacked.failed.append((shown, Worded(f"cannot be unpacked ({error})",
+                                              key="error.member_unreadable", detail=error)))
         with contextlib.suppress(OSError):  # a name the file system refuses
             target.unlink(missing_ok=True)
         return 0
@@ -142,7 +156,8 @@ def _copy(source: IO[bytes], out: IO[bytes]) -> int:
     return written
 
 
-def _over_upload() -> str:
+def _over_upload() -> Worded:
     limit = MAX_UPLOAD_BYTES
     size = f"{limit / 2**30:g} GB" if limit >= 2**30 else f"{limit:,} bytes"
-    return f"the upload would unpack to more than {size} in all"
+    return Worded(f"the upload would unpack to more than {size} in all",
+                  key="error.upload_too_large", size=size)

@@ -129,6 +129,14 @@ def test_refusals_read_as_the_cli_prints_them_and_in_chinese_without_english(
         assert chinese in zh and not latin_words(zh, *ids), (str(error), zh)
 
 
+def test_a_permission_refusal_says_it_once(service: Service) -> None:
+    """A keyed refusal says who may not do what itself: no "Not allowed:" before it."""
+    with pytest.raises(PermissionDenied) as raised:
+        service.products(service.user("ron"), "nike")
+    assert refusal("en", raised.value) == "ron has no access to brand 'nike'"
+    assert refusal("zh", raised.value) == "ron 无权访问品牌 'nike'"
+
+
 def test_an_error_without_a_key_is_shown_as_its_message() -> None:
     error = GalleryError("something only an engineer would say")
     assert detail("zh", error) == "something only an engineer would say"

@@ -13,8 +13,9 @@ from typing import Any
 
 import gradio as gr
 
+from ...core.reasons import QUALITY_PREFIX, plain_reason
 from ...domain import User
-from ...errors import IprVisionError, PermissionDenied, PhotoError
+from ...errors import IprVisionError, PermissionDenied, PhotoError, Worded
 from ..service import Service
 from .i18n import LANGUAGES, t
 from .private_files import PrivateFiles
@@ -139,22 +140,38 @@ def detail(lang: str, error: IprVisionError) -> str:
         error, PhotoError) else text
 
 
+def worded(lang: str, text: str) -> str:
+    """A reason that is not an error (why an uploaded file was left out) in ``lang``: by its
+    text key when it is :class:`~ipr_vision.errors.Worded` with one, else as it is."""
+    if not isinstance(text, Worded) or text.key is None:
+        return text
+    return _keyed(lang, text.key, text.values)
+
+
 def _worded(lang: str, error: IprVisionError) -> str:
     """The error's own text in ``lang``: a photo's reason without the file's name."""
     if error.key is None:
         return error.reason if isinstance(error, PhotoError) else str(error)
-    return t(lang, error.key, **{name: _value(lang, name, value)
-                                 for name, value in error.values.items()})
+    return _keyed(lang, error.key, error.values)
+
+
+def _keyed(lang: str, key: str, values: dict[str, object]) -> str:
+    """The text of ``key`` in ``lang``, each value as the reader's language shows it: one
+    wording for errors and reasons alike."""
+    return t(lang, key, **{name: _value(lang, name, value) for name, value in values.items()})
 
 
 def _value(lang: str, name: str, value: object) -> object:
     """One of an error's values as its text shows it: a list joined (or "none yet"), a
     vocabulary word translated, an error quoted in ``lang`` (a photo's, by its reason: the
-    text quoting it names the file itself)."""
+    text quoting it names the file itself), the quality gate's ``hints`` in ``lang`` by the
+    glossary that words them (:mod:`ipr_vision.core.reasons`)."""
     if isinstance(value, list | tuple):
         return ", ".join(map(str, value)) or t(lang, "error.none_yet")
     if isinstance(value, IprVisionError):
         return _worded(lang, value)
+    if name == "hints":
+        return " ".join(plain_reason(QUALITY_PREFIX + str(value), lang))
     word = _WORDS.get(name)
     return t(lang, word.format(value)) if word and lang != "en" else value
 
@@ -199,9 +216,12 @@ def noted() -> Iterator[Problem]:
 
 
 def refusal(lang: str, error: IprVisionError) -> str:
-    """A user's error as one sentence for them, in their language (:func:`detail`)."""
-    return t(lang, "denied" if isinstance(error, PermissionDenied) else "failed",
-             detail=detail(lang, error))
+    """A user's error as one sentence for them, in their language (:func:`detail`). A refusal
+    worded by its key says who may not do what itself ("ron has no access to brand 'nike'"),
+    so it stands alone: "Not allowed: " before it would say it twice."""
+    if isinstance(error, PermissionDenied):
+        return detail(lang, error) if error.key else t(lang, "denied", detail=str(error))
+    return t(lang, "failed", detail=detail(lang, error))
 
 
 def _log(error: IprVisionError) -> None:

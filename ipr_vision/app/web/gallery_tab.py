@@ -17,8 +17,7 @@ from PIL import Image
 
 from ...results import ImportReport
 from . import gallery_health, gallery_reference, packages_ui
-from .common import Refused, Ui, choices, dropdown, noted, said, shown, warning
-from .explain_view import plain
+from .common import Refused, Ui, choices, dropdown, noted, said, shown, warning, worded
 from .i18n import t
 from .render import thumbnail
 
@@ -150,16 +149,17 @@ def build(ui: Ui, lang: Any) -> Any:
 
 
 def upload_report(lang: str, result: ImportReport) -> Any:
-    """Each uploaded file's outcome, a row per file, in ``lang``."""
+    """Each uploaded file's outcome, a row per file, in ``lang`` (each reason by its key: the
+    report keeps the English the command line prints)."""
     waived = {name: why for name, _, why in result.waived}
     rows = [[name, t(lang, "result_added"),
-             f"#{ref}" + (f" ({t(lang, 'poor_allowed')}: {plain(lang, waived[name])})"
+             f"#{ref}" + (f" ({t(lang, 'poor_allowed')}: {worded(lang, waived[name])})"
                           if name in waived else "")] for name, ref in result.added]
     rows += [[name, t(lang, "result_duplicate"), t(lang, "dup_detail", ref=ref)
               if ref >= 0 else t(lang, "dup_in_upload")] for name, ref in result.duplicates]
-    rows += [[name, t(lang, "result_failed"), plain(lang, reason)]
+    rows += [[name, t(lang, "result_failed"), worded(lang, reason)]
              for name, reason in result.failed]
-    rows += [[name, t(lang, "result_skipped"), plain(lang, reason)]
+    rows += [[name, t(lang, "result_skipped"), worded(lang, reason)]
              for name, reason in result.skipped]
     header = [t(lang, c) for c in ("col_file", "col_result", "col_detail")]
     return gr.update(value=rows, headers=header, visible=True)

@@ -152,6 +152,33 @@ ERROR_TEXT: dict[str, tuple[str, str]] = {
     "error.photo_corrupt": ("truncated or corrupt image data ({detail})",
                             "图像数据不完整或已损坏（{detail}）"),
     "error.photo_memory": ("image too large to decode in memory", "图像过大，无法在内存中解码"),
+    # why an uploaded file was left out (the reason alone: the upload's report names the file)
+    "error.upload_type": ("not a photo or zip file ({suffix})", "不是照片或 zip 文件（{suffix}）"),
+    "error.upload_untyped": ("not a photo or zip file (no type)",
+                             "不是照片或 zip 文件（没有文件扩展名）"),
+    "error.upload_too_large": ("the upload would unpack to more than {size} in all",
+                               "本次上传解压后总计将超过 {size}"),
+    "error.zip_members": ("{count} files; at most {most} per zip file",
+                          "含 {count} 个文件；每个 zip 文件最多 {most} 个"),
+    "error.zip_too_large": ("more than 4 GB once unpacked", "解压后超过 4 GB"),
+    "error.zip_unreadable": ("not a readable zip file ({detail})",
+                             "不是可读取的 zip 文件（{detail}）"),
+    "error.zip_metadata": ("archiver metadata, not a photo", "压缩软件生成的元数据，不是照片"),
+    "error.hidden_file": ("a hidden file", "隐藏文件"),
+    "error.not_photo_type": ("not a photo file type", "不是照片文件类型"),
+    "error.member_too_large": ("larger than {most} MB", "大于 {most} MB"),
+    "error.zip_bomb": ("claims to unpack {ratio} times larger, which no photo does (a zip bomb?)",
+                       "声称解压后会增大 {ratio} 倍，照片不会如此（可能是 zip 炸弹）"),
+    "error.member_unreadable": ("cannot be unpacked ({detail})", "无法解压（{detail}）"),
+    # {hints}: the quality gate's hints, said in the reader's language (common._value); on the
+    # page the way to add it anyway is the upload's checkbox, on the command line its flag
+    "error.poor_reference": ("poor quality for a reference: {hints}",
+                             "质量太差，不宜作为参考照片：{hints}"),
+    "error.poor_reference_refused": ("poor quality for a reference: {hints} (to add it anyway: "
+                                     "--allow-poor-quality; it is then recorded in the audit "
+                                     "trail)",
+                                     "质量太差，不宜作为参考照片：{hints}（如仍要添加：勾选"
+                                     "“接受过小、模糊或过暗的照片”，添加将记入审计记录）"),
     # signed packages
     "error.no_signing_key": ("no signing key for brand {brand!r} on this server: the "
                              "administrator puts it in the folder given to `ipr-vision serve "

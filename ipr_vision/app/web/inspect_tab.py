@@ -40,6 +40,7 @@ from .render import (
     notes_markdown,
     origins_markdown,
     photo_product,
+    recorded_error,
     verdict_card,
     verdict_text,
     write_csv,
@@ -235,7 +236,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         rows = [[inspection.id, p.name, verdict_text(lang, p.verdict),
                  round(p.p_counterfeit, 3) if confident(p.verdict) and p.p_counterfeit is not None
                  else "", photo_product(lang, p),
-                 t(lang, "photo_unreadable", reason=p.error) if p.error
+                 t(lang, "photo_unreadable", reason=recorded_error(lang, p)) if p.error
                  else plain(lang, (p.suggestion or {}).get("reason", ""))]
                 for p in inspection.photos]
         header = [t(lang, k) for k in ("col_id", "col_photo", "col_verdict", "col_p",

@@ -33,6 +33,7 @@ from .common import (
     plain,
     shown,
     warning,
+    worded,
 )
 from .i18n import t
 from .render import download_link, html_table, photo_product, verdict_text, write_csv
@@ -174,7 +175,7 @@ def _adopted(lang: str, report: ImportReport) -> str:
         lines.append(t(lang, "adopt_duplicates", items=items(report.duplicates)))
     if report.failed:
         lines.append("⚠️ " + t(lang, "adopt_failed", items="; ".join(
-            f"{plain(name)}: {plain(why)}" for name, why in report.failed)))
+            f"{plain(name)}: {plain(worded(lang, why))}" for name, why in report.failed)))
     if not report.added:
         lines.append(t(lang, "adopt_nothing"))
     return "\n\n".join(lines)

@@ -6,6 +6,7 @@ import base64
 import csv
 import html
 import io
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from ...intake.photo import read_photo
 from ...results import Match, Suggestion
 from .common import md, percent, plain, utc_time
 from .i18n import t
+from .i18n_errors import ERROR_TEXT
 
 CSS = """
 .ipr-verdict {border-radius: 10px; padding: 16px 20px; border: 3px solid; margin-bottom: 8px}
@@ -157,6 +159,33 @@ def photo_product(lang: str, photo: InspectedPhoto) -> str:
     if not photo.product or not (photo.suggestion or {}).get("product_proposed"):
         return photo.product or ""
     return t(lang, "product_proposed_short", product=photo.product)
+
+
+def _reading(template: str) -> re.Pattern[str]:
+    """A pattern that matches what ``template`` says, its placeholders as named groups."""
+    parts = re.split(r"{(\w+)}", template)
+    return re.compile("".join(re.escape(part) if n % 2 == 0 else f"(?P<{part}>.+?)"
+                              for n, part in enumerate(parts)) + "$")
+
+
+#: The English of each reason a photo is refused for, read back to its key and values.
+_PHOTO_REASONS = {key: _reading(en) for key, (en, _) in ERROR_TEXT.items()
+                  if key.startswith("error.photo_")}
+
+
+def recorded_error(lang: str, photo: InspectedPhoto) -> str:
+    """Why a recorded photo could not be read, in ``lang``, as :func:`.common.detail` says a
+    photo's error: the log keeps the English message ("name: reason"), which is read back by
+    the English texts of the photo errors' keys (the message is made from them), so records
+    old and new are said alike without the log storing more. A reason no key words, and
+    whatever is not recorded so, is shown as it is."""
+    error, prefix = photo.error or "", f"{photo.name}: "
+    if error.startswith(prefix):
+        for key, pattern in _PHOTO_REASONS.items():
+            if found := pattern.match(error[len(prefix):]):
+                return t(lang, "error.photo", source=photo.name,
+                         reason=t(lang, key, **found.groupdict()))
+    return error
 
 
 def item_card(lang: str, inspection: Inspection, verdict: Verdict | None) -> str:
