@@ -175,8 +175,8 @@ ERROR_TEXT: dict[str, tuple[str, str]] = {
     "error.poor_reference": ("poor quality for a reference: {hints}",
                              "质量太差，不宜作为参考照片：{hints}"),
     "error.poor_reference_refused": ("poor quality for a reference: {hints} (to add it anyway: "
-                                     "--allow-poor-quality; it is then recorded in the audit "
-                                     "trail)",
+                                     "tick “Accept photos too small, blurred or dark”; it is "
+                                     "then recorded in the audit trail)",
                                      "质量太差，不宜作为参考照片：{hints}（如仍要添加：勾选"
                                      "“接受过小、模糊或过暗的照片”，添加将记入审计记录）"),
     # signed packages
