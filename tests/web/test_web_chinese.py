@@ -304,6 +304,11 @@ def test_a_refusal_from_below_the_page_is_said_in_chinese(login: Login, tmp_path
     officer.locator("#inspect-run").click()
     card = officer.locator("#inspect-verdict .ipr-verdict")
     card.get_by_text("不是图像").wait_for()
+    # Nothing was compared: no empty frames where references would be.
+    assert officer.locator("#inspect-genuine").is_hidden()
+    assert officer.locator("#inspect-fake").is_hidden()
+    assert officer.locator("#inspect-heat").is_hidden() and officer.get_by_text(
+        "与正品参考的差异位置").is_hidden()
     card.scroll_into_view_if_needed()
     shoot(officer, "zh-refused-photo", full_page=False)
     said.append(card.inner_text())

@@ -226,7 +226,8 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         product the app proposed for the last item is no longer shown)."""
         current.pop(request.session_hash or ui.user(request).name, None)
         return (gr.update(visible=False), None, "", "", gr.update(choices=[], visible=False),
-                *(gr.update(value=None) for _ in detail_outputs[:-1]),
+                *(gr.update(visible=False) if shown is where else gr.update(value=None)
+                  for shown in detail_outputs[:-1]),
                 gr.update(value=None) if propose or identify else gr.skip(), "", "", "", None,
                 None, gr.update(visible=False),
                 gr.update(value=None) if identify else gr.skip(), "")
@@ -248,7 +249,9 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         """Everything shown for one photo of the inspection, and the product it was compared
         with when the app proposed it (so the product box shows the product used)."""
         hidden = gr.update(value=None, visible=False)
-        empty: tuple[Any, ...] = ("", "", [], [], "", hidden, hidden, hidden, "", gr.skip())
+        no_matches = gr.update(value=[], visible=False)  # not an empty frame: nothing to show
+        empty: tuple[Any, ...] = ("", "", no_matches, no_matches, "", gr.update(visible=False),
+                                  hidden, hidden, hidden, "", gr.skip())
         if state is None or index is None or index >= len(state.outcome.results):
             return empty
         inspected = state.outcome.judged(index)
@@ -268,9 +271,10 @@ def build(ui: Ui, lang: Any) -> InspectTab:
             else gr.update(value=result.product))
         return (verdict_card(lang, result, state.candidates),
                 compare_strip(lang, photo.image, result),
-                match_items(lang, result.nearest_genuine), match_items(lang, result.nearest_fake),
+                *(gr.update(value=match_items(lang, matches), visible=bool(matches))
+                  for matches in (result.nearest_genuine, result.nearest_fake)),
                 "**" + t(lang, "notes") + "**\n\n" + notes_markdown(lang, result)
-                + (f"\n\n{origins}" if origins else ""),
+                + (f"\n\n{origins}" if origins else ""), gr.update(visible=True),
                 *explanation_views(lang, state.explained[index]),
                 proposed if result.product_proposed else gr.skip())
 
@@ -314,8 +318,8 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                 ui.private.new_path(user.name, "evidence.zip").parent)
             return _link(ui.private.url(archive), "evidence_file")
 
-    detail_outputs = [card, compare, genuine, fake, notes, heat, aligned, points, explained,
-                      product]
+    detail_outputs = [card, compare, genuine, fake, notes, where, heat, aligned, points,
+                      explained, product]
     choosing = [lang, brand, propose, identify]
     brand.change(products, choosing, product, api_visibility="private")
     propose.change(products, choosing, product, api_visibility="private").then(
