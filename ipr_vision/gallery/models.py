@@ -25,10 +25,25 @@ DEFAULT = "default"
 class Models:
     """The gallery's default model (``default``, loaded on first use) and the installed ones,
     each loaded once per process and shared; a named model that is the default model is the
-    default's instance (an app server's batching queue, a test's embedder)."""
+    default's instance (an app server's batching queue, a test's embedder). When the default
+    queues its callers (``alongside``, :class:`~ipr_vision.embedders.batching.BatchingEmbedder`
+    on an app server), every other model joins its queue, so a brand that chose another model
+    is batched too and two networks never fight over the cores."""
 
     def __init__(self, default: Callable[[], Embedder]) -> None:
         self.default = default
+        self._queued: dict[str, Embedder] = {}
+
+    def _shared(self, name: str, default: Embedder) -> Embedder:
+        model = shared_model(name)
+        if model.model_id == default.model_id:
+            return default
+        alongside = getattr(default, "alongside", None)
+        if alongside is None:
+            return model
+        if name not in self._queued:
+            self._queued[name] = alongside(model)
+        return self._queued[name]
 
     def named(self, name: str | None) -> Embedder:
         """The model a brand's choice names (None: the default). A chosen model whose weights
@@ -37,11 +52,10 @@ class Models:
         if name is None or name == DEFAULT:
             return default
         try:
-            model = shared_model(name)
+            return self._shared(name, default)
         except (WeightsMissingError, ValueError) as error:
             log.warning("%s; using the gallery's default model %s", error, default.model_id)
             return default
-        return default if model.model_id == default.model_id else model
 
     def installed(self) -> dict[str, Embedder]:
         """Every model a brand may choose, by name: the installed ones, and the default first
@@ -50,11 +64,9 @@ class Models:
         found = {}
         for name in installed_models():
             try:
-                model = shared_model(name)
+                found[name] = self._shared(name, default)
             except WeightsMissingError as error:  # present but altered: not choosable
                 log.warning("%s", error)
-                continue
-            found[name] = default if model.model_id == default.model_id else model
         if all(model is not default for model in found.values()):
             found = {DEFAULT: default, **found}
         return found

@@ -108,6 +108,49 @@ def test_concurrent_callers_are_embedded_together_each_getting_their_own_rows(
     assert queued.input_size == embedder.input_size  # the inner model's other attributes
 
 
+def test_two_models_share_one_line_and_never_run_at_once(
+        embedder: MobileNetV2Embedder) -> None:
+    """A server whose brands use two models: each caller gets its own model's rows, in the
+    order callers came, and the two networks never run together (they would fight over the
+    cores)."""
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    class Timed(_Counting):
+        def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            try:
+                return super().embed(images)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+    first, second = Timed(embedder), Timed(MobileNetV2Embedder(input_size=160))
+    queued = BatchingEmbedder(first, max_batch=4)
+    other = queued.alongside(second)
+    assert other.model_id == second.model_id and other.max_batch == 4
+    images = [synthetic_photo("bag", "genuine", 400 + i) for i in range(12)]
+    expected = {id(first): embedder.embed(images), id(second): second.inner.embed(images)}
+    results: dict[int, np.ndarray] = {}
+    start = threading.Barrier(12)
+
+    def call(i: int) -> None:
+        start.wait()
+        results[i] = (queued if i % 2 else other).embed([images[i]])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(12):
+        model = first if i % 2 else second
+        assert np.abs(results[i][0] - expected[id(model)][i]).max() < 1e-5
+    assert most[0] == 1 and sum(first.calls) == sum(second.calls) == 6
+
+
 def test_an_error_reaches_every_caller_of_the_batch(embedder: MobileNetV2Embedder) -> None:
     counting = _Counting(embedder)
     counting.fail = True

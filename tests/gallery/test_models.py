@@ -14,8 +14,10 @@ from ipr_vision.core.health import Separation
 from ipr_vision.core.scoring import Mode
 from ipr_vision.domain import AuditAction
 from ipr_vision.embedders import shared_model
+from ipr_vision.embedders.batching import BatchingEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
-from tests.support import query_photo, write_photo_folder
+from ipr_vision.gallery.models import Models
+from tests.support import query_photo, synthetic_photo, write_photo_folder
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,20 @@ def test_choosing_imagenet_changes_only_that_brands_suggestions(
 
         assert gallery.set_model("acme", "default") == 1  # the new photo, under fine-tuned
         assert other_server.inspect(photo, brand="acme").model == finetuned.model_id
+
+
+def test_on_a_server_every_model_joins_the_default_models_queue(
+        embedder: MobileNetV2Embedder) -> None:
+    """A brand that chose another model is batched with everyone else's photos too."""
+    queued = BatchingEmbedder(embedder)
+    models = Models(lambda: queued)
+    chosen = models.named("finetuned")
+    assert isinstance(chosen, BatchingEmbedder) and chosen.inner is shared_model("finetuned")
+    assert models.named("finetuned") is chosen  # one view per model
+    assert models.installed()["finetuned"] is chosen
+    assert chosen.embed([synthetic_photo("boot", "fake", 3)]).shape == (1, chosen.dim)
+    alone = Models(lambda: embedder).named("finetuned")  # no queue: the model itself
+    assert alone is shared_model("finetuned")
 
 
 def test_models_are_compared_on_the_brands_left_out_scores(
