@@ -151,6 +151,8 @@ class Pooled:
     score: list[float] = dataclasses.field(default_factory=list)
     groups: list[str] = dataclasses.field(default_factory=list)
     strata: list[str] = dataclasses.field(default_factory=list)
+    #: Each photo's file: which rows two models' figures pair up on.
+    photos: list[str] = dataclasses.field(default_factory=list)
 
     def add(self, evaluation: Evaluation, queries: list[LabelledPhoto]) -> None:
         """The evaluation's photos that got a probability (the others cannot be ranked)."""
@@ -165,6 +167,7 @@ class Pooled:
                 self.score.append(np.nan if score is None else score)
                 self.groups.append(group_key(item))
                 self.strata.append(stratum(item))
+                self.photos.append(str(item.source))
 
     @classmethod
     def join(cls, parts: list[Pooled]) -> Pooled:
@@ -185,20 +188,28 @@ class Pooled:
                 self.strata, resamples))
 
     def difference(self, baseline: Pooled, resamples: int) -> dict[str, Any] | None:
-        """These figures less ``baseline``'s on the same photos, with a 95 % interval from
-        resampling the same photo groups for both (paired: what the photos have in common
+        """These figures less ``baseline``'s on the photos both scored, with a 95 % interval
+        from resampling the same photo groups for both (paired: what the photos have in common
         cancels, so a small difference can be told from noise that each figure alone would
-        hide). None unless both scored the same photos in the same order."""
-        if (self.groups, self.is_fake) != (baseline.groups, baseline.is_fake):
+        hide). A photo one model left without a probability (one or two in 3,068 here) is left
+        out of both. None when the two share no photo, or label one differently."""
+        mine = {photo: n for n, photo in enumerate(self.photos)}
+        rows = np.array([mine.get(photo, -1) for photo in baseline.photos], dtype=int)
+        base_rows = np.flatnonzero(rows >= 0)
+        rows = rows[base_rows]
+        is_fake = np.array(self.is_fake, dtype=bool)[rows]
+        if not len(rows) or not np.array_equal(
+                is_fake, np.array(baseline.is_fake, dtype=bool)[base_rows]):
             return None
-        is_fake, ranks, base = np.array(self.is_fake, dtype=bool), self.ranks(), baseline.ranks()
+        ranks, base = self.ranks()[rows], baseline.ranks()[base_rows]
 
-        def delta(rows: np.ndarray) -> dict[str, float]:
-            mine, theirs = (ranking_figures(is_fake[rows], r[rows]) for r in (ranks, base))
+        def delta(sample: np.ndarray) -> dict[str, float]:
+            mine, theirs = (ranking_figures(is_fake[sample], r[sample]) for r in (ranks, base))
             return {name: mine[name] - theirs[name] for name in BOOTSTRAPPED}
 
-        return {**delta(np.arange(len(ranks))),
-                "ci95": group_bootstrap(delta, self.groups, self.strata, resamples)}
+        return {**delta(np.arange(len(rows))), "photos": len(rows),
+                "ci95": group_bootstrap(delta, [baseline.groups[n] for n in base_rows],
+                                        [baseline.strata[n] for n in base_rows], resamples)}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -63,13 +63,16 @@ from ipr_vision.figures.plots import roc_plot
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, write_index
 from ipr_vision.intake.photo import read_photo
 
-from .backbones import EFFICIENTNET_LITE0, EfficientNetLite0Embedder
+from .backbones import BACKBONES, EfficientNetLiteEmbedder
 from .classifier import BINARY, BinaryClassifier, objective_of
 from .data import load_index, split
+from .multiview import Concatenated, MultiViewEmbedder
 
 PROTOCOLS = ("known-fakes", "genuine-only", "unseen-product")
 #: ``--model`` names of frozen ImageNet features.
-FROZEN = ("imagenet", EFFICIENTNET_LITE0)
+FROZEN = ("imagenet", *BACKBONES)
+#: ``--model`` suffix of the multi-view embedder (:mod:`training.multiview`).
+CROPS = "crops"
 
 
 def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol: str,
@@ -169,23 +172,37 @@ def roc_points(evaluation: Evaluation) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class ModelArgument:
-    """A ``--model`` argument: ``imagenet``, ``efficientnet_lite0`` (frozen ImageNet features,
-    :mod:`training.backbones`) or a checkpoint path, then optionally ``@SIDE`` (the
-    inference side; default 224 for ImageNet, the checkpoint's own otherwise), for a checkpoint
-    ``#head`` or ``#pooled`` (which of its outputs is searched; default its own), ``+mirror``
-    or ``-mirror`` (average each photo with its mirror image, or not; default as the package
-    runs it: ImageNet without, checkpoints with), and last ``=RUNTIME`` (the numeric path, one
-    of ``ipr_vision.embedders.compiled.RUNTIMES``; default ``$IPR_VISION_RUNTIME``'s), so
-    two paths of one model are compared photo for photo in one run."""
+    """A ``--model`` argument: ``imagenet``, an EfficientNet-Lite (``efficientnet_lite0``, ``1``
+    or ``2``: frozen ImageNet features, :mod:`training.backbones`) or a checkpoint path, then
+    optionally ``@SIDE`` (the inference side; default 224 for ImageNet, a Lite's own, the
+    checkpoint's own), for a checkpoint ``#head`` or ``#pooled`` (which of its outputs is
+    searched; default its own), for frozen features ``*crops`` (the whole photo and four crops,
+    :class:`training.multiview.MultiViewEmbedder`), ``+mirror`` or ``-mirror`` (average each
+    photo with its mirror image, or not; default as the package runs it: ImageNet without,
+    checkpoints with), and last ``=RUNTIME`` (the numeric path, one of
+    ``ipr_vision.embedders.compiled.RUNTIMES``; default ``$IPR_VISION_RUNTIME``'s), so two
+    paths of one model are compared photo for photo in one run.
+
+    Frozen models joined by commas are an ensemble (``imagenet@320,efficientnet_lite2``,
+    :class:`training.multiview.Concatenated`). Views and ensembles are for screening frozen
+    features: a checkpoint's photos seen are checked by its one path, per fold."""
 
     name: str
     side: int | None = None
     searched: str | None = None
     mirror: bool | None = None
     runtime: str | None = None
+    views: str | None = None
+    parts: tuple[ModelArgument, ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> ModelArgument:
+        if "," in text:
+            parts = tuple(cls.parse(part) for part in text.split(","))
+            if not all(part.is_frozen for part in parts):
+                raise argparse.ArgumentTypeError(f"{text}: an ensemble joins frozen features "
+                                                 f"({', '.join(FROZEN)}), not checkpoints")
+            return cls(text, parts=parts)
         rest, _, runtime = text.partition("=")
         if runtime and runtime not in RUNTIMES:
             raise argparse.ArgumentTypeError(f"{text}: '=' takes one of {', '.join(RUNTIMES)}")
@@ -193,12 +210,17 @@ class ModelArgument:
         for suffix, value in (("+mirror", True), ("-mirror", False)):
             if rest.endswith(suffix):
                 rest, mirror = rest.removesuffix(suffix), value
+        rest, star, views = rest.partition("*")
         rest, _, searched = rest.partition("#")
         name, _, side = rest.partition("@")
         if searched not in ("", HEAD, POOLED) or (searched and name in FROZEN):
             raise argparse.ArgumentTypeError(f"{text}: '#' takes 'head' or 'pooled', after a "
                                              "checkpoint")
-        return cls(name, int(side) if side else None, searched or None, mirror, runtime or None)
+        if star and (views != CROPS or name not in FROZEN):
+            raise argparse.ArgumentTypeError(f"{text}: '*' takes '{CROPS}', after frozen "
+                                             f"features ({', '.join(FROZEN)})")
+        return cls(name, int(side) if side else None, searched or None, mirror, runtime or None,
+                   views or None)
 
     @property
     def mirrored(self) -> bool:
@@ -211,18 +233,25 @@ class ModelArgument:
     @property
     def is_frozen(self) -> bool:
         """ImageNet's features as they are: nothing trained on any photo here."""
-        return self.name in FROZEN
+        return all(part.is_frozen for part in self.parts) if self.parts else (
+            self.name in FROZEN)
 
     @property
     def is_classifier(self) -> bool:
         return not self.is_frozen and objective_of(self.name) == BINARY
 
     def embedder(self) -> Embedder:
+        if self.parts:
+            return Concatenated([part.embedder() for part in self.parts])
+        if self.views:
+            return MultiViewEmbedder(ModelArgument(self.name, self.side, mirror=self.mirror,
+                                                   runtime=self.runtime).embedder())
         if self.is_imagenet:
             return MobileNetV2Embedder(input_size=self.side or 224, mirror=self.mirrored,
                                        runtime=self.runtime)
-        if self.name == EFFICIENTNET_LITE0:
-            return EfficientNetLite0Embedder(input_size=self.side or 224, mirror=self.mirrored)
+        if self.name in BACKBONES:
+            return EfficientNetLiteEmbedder(BACKBONES[self.name], self.side,
+                                            mirror=self.mirrored, runtime=self.runtime)
         return FineTunedEmbedder(self.name, input_size=self.side, searched=self.searched,
                                  mirror=self.mirrored, runtime=self.runtime)
 
@@ -230,12 +259,16 @@ class ModelArgument:
     def label(self) -> str:
         """For plots: ImageNet with its side; a run's checkpoint by its run folder
         (runs/nike/model.safetensors: "nike"), a shipped one by its file name."""
+        if self.parts:
+            return " & ".join(part.label for part in self.parts)
         mirror = "" if self.mirror is None else (" +mirror" if self.mirror else " -mirror")
         mirror += f" on {self.runtime}" if self.runtime else ""
+        mirror += " with 4 crops" if self.views else ""
         if self.is_imagenet:
             return f"ImageNet (frozen, {self.side or 224} px{mirror})"
-        if self.name == EFFICIENTNET_LITE0:
-            return f"EfficientNet-Lite0 (frozen, {self.side or 224} px{mirror})"
+        if self.name in BACKBONES:
+            backbone = BACKBONES[self.name]
+            return f"{backbone.title} (frozen, {self.side or backbone.native_side} px{mirror})"
         path = Path(self.name)
         name = path.parent.name if path.stem == "model" else path.stem
         return name + (f" @{self.side}" if self.side else "") + (
@@ -263,12 +296,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="with --choose: the training side's share of photo groups it "
                         "chooses on (as training.train --validation-share)")
     parser.add_argument("--model", action="append", required=True,
-                        help="'imagenet', 'efficientnet_lite0' or a .safetensors checkpoint, "
-                        "optionally @SIDE "
+                        help="'imagenet', 'efficientnet_lite0' (1, 2) or a .safetensors "
+                        "checkpoint, optionally @SIDE "
                         "(inference side), for a checkpoint #head or #pooled (what is searched), "
+                        "for frozen features *crops (the whole photo and 4 crops), "
                         "+mirror or -mirror (average with the mirror image, or not; by "
                         "default checkpoints do and ImageNet does not), and =RUNTIME (torch, "
-                        "openvino or openvino-bf16); repeat to compare")
+                        "openvino or openvino-bf16); frozen models joined by commas are an "
+                        "ensemble; repeat to compare")
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
     parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")

