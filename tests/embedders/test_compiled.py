@@ -83,24 +83,30 @@ class _Counting:
         return self.inner.embed(images)
 
 
+def all_at_once(callers: int, call: Callable[[int], np.ndarray]) -> dict[int, np.ndarray]:
+    """``call(i)`` for each caller ``i``, each on its own thread, released together."""
+    results: dict[int, np.ndarray] = {}
+    start = threading.Barrier(callers)
+
+    def run(i: int) -> None:
+        start.wait()
+        results[i] = call(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def test_concurrent_callers_are_embedded_together_each_getting_their_own_rows(
         embedder: MobileNetV2Embedder) -> None:
     counting = _Counting(embedder)
     queued = BatchingEmbedder(counting, max_batch=8)
     images = [synthetic_photo("bag" if i % 2 else "boot", "fake", 300 + i) for i in range(16)]
     expected = embedder.embed(images)
-    results: dict[int, np.ndarray] = {}
-    start = threading.Barrier(16)
-
-    def call(i: int) -> None:
-        start.wait()
-        results[i] = queued.embed([images[i]])
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = all_at_once(16, lambda i: queued.embed([images[i]]))
     for i in range(16):
         assert np.abs(results[i][0] - expected[i]).max() < 1e-5
     assert sum(counting.calls) == 16 and max(counting.calls) <= 8
@@ -133,18 +139,7 @@ def test_two_models_share_one_line_and_never_run_at_once(
     assert other.model_id == second.model_id and other.max_batch == 4
     images = [synthetic_photo("bag", "genuine", 400 + i) for i in range(12)]
     expected = {id(first): embedder.embed(images), id(second): second.inner.embed(images)}
-    results: dict[int, np.ndarray] = {}
-    start = threading.Barrier(12)
-
-    def call(i: int) -> None:
-        start.wait()
-        results[i] = (queued if i % 2 else other).embed([images[i]])
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = all_at_once(12, lambda i: (queued if i % 2 else other).embed([images[i]]))
     for i in range(12):
         model = first if i % 2 else second
         assert np.abs(results[i][0] - expected[id(model)][i]).max() < 1e-5
