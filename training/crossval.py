@@ -335,10 +335,10 @@ def differences(results: dict[str, ModelResult]) -> dict[str, dict[str, Any]]:
     """Each model's pooled figures less the first model's, paired photo for photo
     (:meth:`Pooled.difference`), for the models that scored the same photos."""
     texts = list(results)
-    first = results[texts[0]] if texts else None
-    paired = {}
+    if len(texts) < 2:
+        return {}
+    first, paired = results[texts[0]], {}
     for text in texts[1:]:
-        assert first is not None
         found = results[text].pooled.difference(first.pooled, first.resamples)
         if found is not None:
             paired[text] = {"baseline": texts[0], **found}
