@@ -42,6 +42,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 USERS = {"admin": ("admin", ()), "officer": ("officer", ()), "holder": ("right_holder", ("nike",)),
          "other": ("right_holder", ("acme",)), "trainer": ("trainer", ())}
 TIMEOUT_MS = 30_000
+#: The two screens every page is checked on: a laptop and a phone.
+DESK: ViewportSize = {"width": 1366, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 HOSTILE_NOTE = '<img src=x onerror="document.title=1"> [look](javascript:void(0)) **bold**'
 #: The app's service and its address.
 Server = tuple["Service", str]
@@ -285,7 +288,7 @@ def test_an_inspection_is_one_item_recorded_once(server: Server, login: Login) -
     assert inspect_item(page, b, views=2) == first  # another view joins the item's record
     assert [p.name for p in service.log.get(first).photos] == [a.name, b.name]
     shoot(page, "inspect-one-item-two-views")
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(PHONE)
     page.locator("#lang").get_by_text("中文").click()
     page.locator("#inspect-item").get_by_text("本件物品").wait_for()
     shoot(page, "inspect-one-item-zh-phone")
@@ -349,7 +352,7 @@ def test_outcomes_are_a_history_by_two_roles(server: Server, login: Login) -> No
             "confirmed counterfeit" in history[2]] == [True, True, True]
     assert "(officer)" in history[0] and "(right holder)" in history[2]
     shoot(holder, "records-outcome-history")
-    holder.set_viewport_size({"width": 390, "height": 844})  # a phone, in Chinese
+    holder.set_viewport_size(PHONE)  # a phone, in Chinese
     holder.locator("#lang").get_by_text("中文").click()
     holder.locator("#records-history").get_by_text("处理记录").wait_for()
     shoot(holder, "records-outcome-history-zh-phone")

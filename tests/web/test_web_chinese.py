@@ -25,6 +25,8 @@ from ipr_vision.app.web.i18n import t
 from ipr_vision.core.roles import tabs
 from tests.web import test_web
 from tests.web.test_web import (
+    DESK,
+    PHONE,
     TIMEOUT_MS,
     USERS,
     Login,
@@ -38,14 +40,12 @@ from tests.web.test_web import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, ViewportSize
+    from playwright.sync_api import Browser, Page
 
 server, browser, login = test_web.server, test_web.browser, test_web.login
 
 pytestmark = pytest.mark.slow
 
-DESK: ViewportSize = {"width": 1366, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 #: Every text a person can see on the page: text nodes, tooltips (title) and placeholders of
 #: elements shown (not hidden by display, visibility or opacity, and with a size: the

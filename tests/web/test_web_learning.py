@@ -13,7 +13,16 @@ import pytest
 
 from ipr_vision.app.web.i18n import t
 from tests.web import test_web
-from tests.web.test_web import Login, Server, choose, query_photo, shoot, visible_tabs
+from tests.web.test_web import (
+    DESK,
+    PHONE,
+    Login,
+    Server,
+    choose,
+    query_photo,
+    shoot,
+    visible_tabs,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -24,8 +33,6 @@ server, browser, login = test_web.server, test_web.browser, test_web.login
 
 pytestmark = pytest.mark.slow
 
-DESK = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def confirmed_inspection(service: Service, label: str) -> str:

@@ -24,6 +24,8 @@ from ipr_vision.app.web.i18n import t
 from ipr_vision.core.reasons import VERDICT_WORDS
 from ipr_vision.intake.labelled import read_index
 from tests.web.test_web import (  # noqa: F401  (fixtures, used by name)
+    DESK,
+    PHONE,
     SAMPLE,
     TIMEOUT_MS,
     Server,
@@ -40,8 +42,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-DESK = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 #: Verdict words on any screen: the page's, in both languages.
 WORDS = {word for pair in VERDICT_WORDS.values() for word in pair}
 #: A verdict as the code stores it, where a table cell should say it in words.

@@ -21,17 +21,15 @@ from ipr_vision.domain import Actor
 from ipr_vision.packages import MANIFEST, SigningKey
 from tests.support import given, query_photo, write_photo_folder
 from tests.web import test_web
-from tests.web.test_web import Login, Server, choose, shoot, table_cell
+from tests.web.test_web import DESK, PHONE, Login, Server, choose, shoot, table_cell
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, ViewportSize
+    from playwright.sync_api import Page
 
 server, browser, login = test_web.server, test_web.browser, test_web.login
 
 pytestmark = pytest.mark.slow
 
-DESKTOP: ViewportSize = {"width": 1366, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +67,7 @@ def export(page: Page, since: str, expect: str) -> str:
 def test_right_holder_downloads_signed_packages(server: Server, login: Login) -> None:
     service, url = server
     page = login("holder")
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(DESK)
     page.get_by_role("tab", name="Gallery", exact=True).click()
     open_accordion(page, "package-export-box", "Signed package for customs")
     since = page.locator("#package-since input")
@@ -112,7 +110,7 @@ def test_admin_imports_a_package_and_references_show_their_origin(
     service, _ = server
     trusted, untrusted = acme_packages
     page = login("admin")
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(DESK)
     page.get_by_role("tab", name="Users and brands", exact=True).click()
     open_accordion(page, "packages", "Signed brand packages")
     table_cell(page, "packages-keys", "ACME Corp").wait_for()
@@ -151,7 +149,7 @@ def test_admin_imports_a_package_and_references_show_their_origin(
 
     # The acme right holder sees, on each reference the package brought, where it came from.
     other = login("other")
-    other.set_viewport_size(DESKTOP)
+    other.set_viewport_size(DESK)
     other.get_by_role("tab", name="Gallery", exact=True).click()
     choose(other, "gallery-product", "boot")
     other.locator("#gallery-grid .thumbnail-lg").first.click()

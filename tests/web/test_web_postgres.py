@@ -21,6 +21,8 @@ from ipr_vision.app.web.app import launch, prepare_environment
 from ipr_vision.app.web.i18n import t
 from tests.conftest import new_database
 from tests.web.test_web import (  # noqa: F401  (fixtures, used by name)
+    DESK,
+    PHONE,
     SAMPLE,
     TIMEOUT_MS,
     USERS,
@@ -79,7 +81,7 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, po
 
 def log_in(browser: Browser, url: str, name: str,  # noqa: F811
            console: list[str]) -> Page:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    context = browser.new_context(viewport=DESK, locale="en-GB")
     page = context.new_page()
     watch_console(page, console)
     page.set_default_timeout(TIMEOUT_MS)

@@ -18,6 +18,8 @@ import pytest
 
 from tests.web import test_web
 from tests.web.test_web import (
+    DESK,
+    PHONE,
     SAMPLE,
     Login,
     Server,
@@ -35,8 +37,6 @@ server, browser, login = test_web.server, test_web.browser, test_web.login
 
 pytestmark = pytest.mark.slow
 
-DESKTOP: ViewportSize = {"width": 1366, "height": 900}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 #: True once every image of a gallery has loaded and lies whole inside the gallery's box (the
@@ -90,7 +90,7 @@ def click_photo(picture: Locator, x: float, y: float) -> None:
 def test_right_holder_draws_points_and_removes_only_when_sure(server: Server,
                                                                login: Login) -> None:
     service, _ = server
-    page = login("holder", viewport=DESKTOP)
+    page = login("holder", viewport=DESK)
     page.get_by_role("tab", name="Gallery", exact=True).click()
     # The operating point is the brand's: set beside the brand, above any product.
     page.locator("#gallery-operating-status").get_by_text("Brand nike flags at most").wait_for()
@@ -197,7 +197,7 @@ def test_right_holder_draws_points_and_removes_only_when_sure(server: Server,
 
 def test_trainer_quiz_never_asks_a_shown_label(server: Server, login: Login) -> None:
     service, _ = server
-    page = login("trainer", viewport=DESKTOP)
+    page = login("trainer", viewport=DESK)
     choose(page, "workshop-brand", "nike")
     choose(page, "workshop-product", "air_force_1")
     # Before a quiz the answer buttons are off.
@@ -262,7 +262,7 @@ def test_admin_edits_users_and_removes_a_brand_on_record(
     photos = sorted((SAMPLE / "genuine" / "air_force_1").glob("*.jpg"))[:2]
     retired.add_photos(photos, brand="retired", product="boot", label="genuine",
                        allow_poor_quality=True)
-    page = login("admin", viewport=DESKTOP)
+    page = login("admin", viewport=DESK)
     page.get_by_role("tab", name="Users and brands", exact=True).click()
     table_cell(page, "users-table", "holder").wait_for()
 
