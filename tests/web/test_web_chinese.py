@@ -304,6 +304,8 @@ def test_a_refusal_from_below_the_page_is_said_in_chinese(login: Login, tmp_path
     officer.locator("#inspect-run").click()
     card = officer.locator("#inspect-verdict .ipr-verdict")
     card.get_by_text("不是图像").wait_for()
+    idle(officer)  # the page's own start (its language switch) ran meanwhile and left it shown
+    assert card.get_by_text("不是图像").is_visible()
     # Nothing was compared: no empty frames where references would be.
     assert officer.locator("#inspect-genuine").is_hidden()
     assert officer.locator("#inspect-fake").is_hidden()

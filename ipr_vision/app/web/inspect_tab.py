@@ -57,6 +57,9 @@ class Session:
     #: What the app proposed the item is, best first, when the officer did not name the
     #: brand (empty when they did): the brand of the first is the one inspected.
     candidates: list[ItemCandidate] = field(default_factory=list)
+    #: The photo on screen, as the server last drew it: a language switch redraws this one,
+    #: not the photo box's value, which the page may have sent before the results arrived.
+    shown: int = 0
 
     def joined(self, more: InspectionOutcome) -> Session:
         """The session after more photos of the item were recorded."""
@@ -204,8 +207,9 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                         gr.update(visible=True), gr.skip(), gr.skip())
             joined = state.joined(outcome) if state else Session(outcome, candidates=found)
             first_new = len(joined.outcome.results) - len(outcome.results)
-            shown_first = next((n for n, (_, r) in enumerate(joined.outcome.results)
-                                if n >= first_new and isinstance(r, Suggestion)), first_new)
+            shown_first = joined.shown = next(
+                (n for n, (_, r) in enumerate(joined.outcome.results)
+                 if n >= first_new and isinstance(r, Suggestion)), first_new)
             names = photo_choices(lang, inspection)
             rows, header = photo_rows(lang, inspection)
             csv_path = write_csv(ui.private.new_path(user.name, f"inspection-{inspection.id}.csv"),
@@ -280,22 +284,26 @@ def build(ui: Ui, lang: Any) -> InspectTab:
 
     def show(lang: str, state: Session | None, index: int | None,
              request: gr.Request) -> tuple[Any, ...]:
+        if state is not None and index is not None:
+            state.shown = index
         with shown(lang):
             return details(lang, state, index, request)
 
-    def redraw(lang: str, state: Session | None, index: int | None,
-               request: gr.Request) -> tuple[Any, ...]:
-        """The item, the photo shown and the table of its photos, in another language."""
+    def redraw(lang: str, state: Session | None, request: gr.Request) -> tuple[Any, ...]:
+        """The item, the photo shown and the table of its photos, in another language.
+
+        The switch at page load runs this too, while an officer's first inspection may already
+        be landing: so it redraws what the server last drew (the session's photo ``shown``),
+        and with nothing drawn yet it leaves the page alone rather than emptying it."""
+        if state is None:
+            return tuple(gr.skip() for _ in range(5 + len(detail_outputs)))
         with shown(lang):
-            if state is None:
-                return (gr.skip(), gr.skip(), gr.skip(), *details(lang, state, index, request),
-                        gr.skip(), gr.skip())
             inspection = state.outcome.inspection
             rows, header = photo_rows(lang, inspection)
             return (md(lang, "item_recorded", id=inspection.id, n=len(inspection.photos)),
                     item_card(lang, inspection, ui.service.item_verdict(inspection)),
                     gr.update(choices=photo_choices(lang, inspection)),
-                    *details(lang, state, index, request), html_table(header, rows),
+                    *details(lang, state, state.shown, request), html_table(header, rows),
                     proposal(lang, state.candidates))
 
     def photo_choices(lang: str, inspection: Inspection) -> list[tuple[str, int]]:
@@ -346,7 +354,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
     new.click(new_inspection, [propose, identify], run_outputs, api_visibility="private")
     which.input(show, [lang, session, which], detail_outputs, api_visibility="private")
     evidence.click(pack, [lang, session, which], evidence_file, api_visibility="private")
-    return InspectTab(brand, (redraw, [lang, session, which],
+    return InspectTab(brand, (redraw, [lang, session],
                               [recorded, item, which, *detail_outputs, table, candidates]))
 
 
