@@ -2,10 +2,11 @@
 (f32 throughout; largest difference about 1e-7), several times faster on a laptop CPU.
 
 The network is exported once per model to ONNX with PyTorch's own exporter and cached beside
-the weights (``weights/compiled/``); OpenVINO Runtime reads that file and compiles it for this
-CPU at start-up (a fraction of a second). The ONNX route rather than ``openvino.convert_model``:
-the converter reports usage to Intel by default, which a customs installation must never do,
-while reading ONNX in the runtime sends nothing.
+the weights (``weights/compiled/``, where exports unused for a month are deleted); OpenVINO
+Runtime reads that file and compiles it for this CPU at start-up (a fraction of a second). The
+ONNX route rather than ``openvino.convert_model``: the converter reports usage to Intel by
+default, which a customs installation must never do, while reading ONNX in the runtime sends
+nothing.
 
 Precision is pinned to f32: on CPUs with bf16 OpenVINO would otherwise quietly compute in bf16,
 which changes vectors (cosine 0.998 to 0.9999 on real photos) without changing the model id.
@@ -17,11 +18,13 @@ unchanged with it (bench/bench_speed.py prints the held-out figures of all three
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import queue
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -91,14 +94,35 @@ class CompiledNetwork:
             self._requests.put(request)
 
 
+#: An export not used for this long is deleted when another is written: each upgrade of
+#: ipr-vision or torch, and each retrained model, writes a new file (about 10 MB) and nothing
+#: else would ever remove the old ones. One deleted too early is only exported again.
+UNUSED_FOR_S = 30 * 24 * 3600
+
+
+def _prune(folder: Path) -> None:
+    """Delete the exports, and the halves of exports a killed process left, unused for
+    :data:`UNUSED_FOR_S`."""
+    cutoff = time.time() - UNUSED_FOR_S
+    for old in [*folder.glob("*.onnx"), *folder.glob(".*.onnx.*")]:
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:  # another process pruned or used it meanwhile
+            continue
+
+
 def _exported(module: torch.nn.Module, side: int, model_id: str) -> Path:
     """The module as an ONNX file, exported once per model, torch and ipr-vision version."""
     key = hashlib.sha256(f"{model_id}|{side}|{torch.__version__}|{__version__}|uint8-nhwc"
                          .encode())
     path = weights_mod.weights_dir() / "compiled" / f"{key.hexdigest()[:24]}.onnx"
     if path.is_file():
+        with contextlib.suppress(OSError):  # a read-only folder is never pruned either
+            os.utime(path)  # in use: see _prune
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
+    _prune(path.parent)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         with torch.no_grad(), warnings.catch_warnings():

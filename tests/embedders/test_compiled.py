@@ -3,19 +3,22 @@ same model id and the same suggestions), and the queue that batches concurrent c
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ipr_vision.core.metrics import auroc
 from ipr_vision.embedders import default_embedder
 from ipr_vision.embedders.batching import BatchingEmbedder
-from ipr_vision.embedders.compiled import RUNTIME_ENV
+from ipr_vision.embedders.compiled import RUNTIME_ENV, UNUSED_FOR_S, CompiledNetwork
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.intake.photo import read_photo
 from tests.support import nike_rows, synthetic_photo
@@ -169,3 +172,35 @@ def test_bf16_is_asked_for_and_names_its_own_vectors(monkeypatch: pytest.MonkeyP
     assert bf16.model_id == embedder.model_id + "/bf16"
     ours, theirs = bf16.embed([image]), embedder.embed([image])
     assert 0.99 < float(np.sum(ours * theirs)) < 1.0
+
+
+class _Means(torch.nn.Module):
+    """A network small enough to export in a test: each photo's mean colour."""
+
+    def forward(self, photos: torch.Tensor) -> torch.Tensor:
+        return photos.float().mean(dim=(1, 2))
+
+
+def test_exports_unused_for_a_month_are_deleted_when_another_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every upgrade and retrained model writes a new export; the old ones go once unused for
+    UNUSED_FOR_S, and using one (or a half-written one from a killed process) counts."""
+    monkeypatch.setenv("IPR_VISION_WEIGHTS_DIR", str(tmp_path))
+    folder = tmp_path / "compiled"
+    month_ago = time.time() - UNUSED_FOR_S - 60
+    CompiledNetwork(_Means(), 8, "means/in-use")
+    in_use = next(folder.glob("*.onnx"))
+    stale, recent, half = (folder / "0ld.onnx", folder / "recent.onnx",
+                           folder / ".0ld.onnx.123.456")
+    for path in (stale, recent, half):
+        path.write_bytes(b"an export")
+    for path in (in_use, stale, half):
+        os.utime(path, (month_ago, month_ago))
+
+    network = CompiledNetwork(_Means(), 8, "means/in-use")  # used again: not stale any more
+    assert in_use.stat().st_mtime > month_ago
+    CompiledNetwork(_Means(), 8, "means/new")  # a new export prunes
+    assert not stale.exists() and not half.exists()
+    assert in_use.exists() and recent.exists() and len(list(folder.glob("*.onnx"))) == 3
+    photos = np.full((2, 8, 8, 3), 200, dtype=np.uint8)
+    np.testing.assert_allclose(network(photos), np.full((2, 3), 200.0), rtol=1e-5)
