@@ -369,9 +369,10 @@ def cross_validation(args: argparse.Namespace) -> int:
     items = load_index(args.index)
     args.out.mkdir(parents=True, exist_ok=True)
     results = {}
+    first_fold = (args.fold or [0])[0]  # the others' checkpoints may not be trained yet
     for text in args.model:
         model = ModelArgument.parse(text)
-        if for_fold(model, 0).is_classifier:
+        if for_fold(model, first_fold).is_classifier:
             print(f"{text}: the classifier baseline needs no gallery; evaluate it with --split",
                   file=sys.stderr)
             return 2

@@ -144,6 +144,27 @@ def test_a_checkpoint_is_refused_on_folds_it_has_seen(tmp_path: Path) -> None:
         check_unseen(for_fold(model, 0), 0, items, sha256, {group_key(i) for i in test})
 
 
+def test_the_folds_trained_so_far_are_evaluated_without_the_others(tmp_path: Path) -> None:
+    """Folds are trained one at a time (hours each on 2 cores): ``--fold 1`` scores fold 1's
+    checkpoint while fold 0's does not exist yet."""
+    index = synthetic_index(tmp_path, per_cell=24)
+    items = load_index(index)
+    train, _ = fold_sides(items, 3, 1, seed=0)
+    run = tmp_path / "runs" / "fold1"
+    run.mkdir(parents=True)
+    EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=16).save(
+        run / "model.safetensors", {"size": 64},
+        trained_on={weights.sha256_file(i.source) for i in train})
+    out = tmp_path / "cv"
+    assert evaluate_main(["--index", str(index), "--folds", "3", "--fold", "1", "--resamples",
+                          "20", "--model", str(tmp_path / "runs" / "fold{fold}" /
+                                                "model.safetensors"), "--out", str(out)]) == 0
+    scored = json.loads((out / "crossval.json").read_text())
+    assert scored["scored_folds"] == [1]
+    (result,) = scored["models"].values()
+    assert [row["fold"] for row in result["folds"]] == [1]
+
+
 def test_cached_vectors_are_the_models_and_are_computed_once(tmp_path: Path) -> None:
     model = MobileNetV2Embedder(input_size=64)
     images = [synthetic_photo("boot", "fake", seed, size=96) for seed in range(3)]
