@@ -180,6 +180,10 @@ class Pooled:
         return tie_broken_ranks(np.array(self.p), np.array(self.score))
 
     def figures(self, resamples: int) -> PooledFigures:
+        if not self.p:
+            raise ValueError("no photo of the folds scored got a probability: each fold's "
+                             "gallery was too small to calibrate (too few genuine references "
+                             "or known fakes per product)")
         is_fake, ranks = np.array(self.is_fake, dtype=bool), self.ranks()
         return PooledFigures(
             len(ranks), len(set(self.groups)), **ranking_figures(is_fake, ranks),

@@ -163,6 +163,11 @@ def test_the_folds_trained_so_far_are_evaluated_without_the_others(tmp_path: Pat
     assert scored["scored_folds"] == [1]
     (result,) = scored["models"].values()
     assert [row["fold"] for row in result["folds"]] == [1]
+    # Galleries too small to calibrate score nothing: said, not an error deep in the bootstrap.
+    small = synthetic_index(tmp_path / "small", per_cell=12)
+    with pytest.raises(ValueError, match="too small to calibrate"):
+        evaluate_main(["--index", str(small), "--folds", "3", "--resamples", "20",
+                       "--model", "imagenet@64", "--out", str(tmp_path / "small-cv")])
 
 
 def test_cached_vectors_are_the_models_and_are_computed_once(tmp_path: Path) -> None:
