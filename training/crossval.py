@@ -181,9 +181,10 @@ class Pooled:
 
     def figures(self, resamples: int) -> PooledFigures:
         if not self.p:
-            raise ValueError("no photo of the folds scored got a probability: each fold's "
-                             "gallery was too small to calibrate (too few genuine references "
-                             "or known fakes per product)")
+            raise ValueError("no photo of the folds scored got a probability, which a gallery "
+                             "too small to calibrate (too few genuine references or known "
+                             "fakes per product), or a photo unlike all its references, "
+                             "does not get")
         is_fake, ranks = np.array(self.is_fake, dtype=bool), self.ranks()
         return PooledFigures(
             len(ranks), len(set(self.groups)), **ranking_figures(is_fake, ranks),

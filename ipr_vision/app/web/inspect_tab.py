@@ -296,7 +296,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         be landing: so it redraws what the server last drew (the session's photo ``shown``),
         and with nothing drawn yet it leaves the page alone rather than emptying it."""
         if state is None:
-            return tuple(gr.skip() for _ in range(5 + len(detail_outputs)))
+            return tuple(gr.skip() for _ in redrawn)
         with shown(lang):
             inspection = state.outcome.inspection
             rows, header = photo_rows(lang, inspection)
@@ -354,8 +354,8 @@ def build(ui: Ui, lang: Any) -> InspectTab:
     new.click(new_inspection, [propose, identify], run_outputs, api_visibility="private")
     which.input(show, [lang, session, which], detail_outputs, api_visibility="private")
     evidence.click(pack, [lang, session, which], evidence_file, api_visibility="private")
-    return InspectTab(brand, (redraw, [lang, session],
-                              [recorded, item, which, *detail_outputs, table, candidates]))
+    redrawn = [recorded, item, which, *detail_outputs, table, candidates]
+    return InspectTab(brand, (redraw, [lang, session], redrawn))
 
 
 def _link(url: str, key: str) -> str:
