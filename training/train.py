@@ -83,7 +83,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--products", nargs="*", help="train on these products only "
                         "(protocol 3: air_force_1, evaluated on jordan_1)")
     parser.add_argument("--held-out-share", type=float, default=0.2,
-                        help="share of photo groups kept out of training for evaluation")
+                        help="share of photo groups kept out of training for evaluation (0: "
+                        "train on every photo, as the shipped model once cross-validation has "
+                        "chosen its recipe)")
     parser.add_argument("--folds", type=int, default=0, metavar="K",
                         help="cross-validation: deal the photo groups into K folds and hold out "
                         "--fold instead of --held-out-share")
@@ -122,13 +124,18 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=288, help="training input side in pixels")
     parser.add_argument("--infer-sizes", type=int, nargs="+", metavar="SIDE",
                         help="inference sides to choose from on the validation groups "
-                        "(default: --size and about 1.2 and 1.4 times it)")
+                        "(default: --size and about 1.2 and 1.4 times it); without validation "
+                        "groups, the one side to ship (e.g. the side the folds chose)")
     parser.add_argument("--workers", type=int, default=1, help="data loader processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0,
                         help="at most this many training photos per class (smoke runs)")
     parser.add_argument("--cpu", action="store_true", help="train on CPU even if CUDA is there")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.validation_share and args.infer_sizes and len(args.infer_sizes) > 1:
+        parser.error("choosing among inference sides needs validation groups "
+                     "(--validation-share above 0); without them give the one side to ship")
+    return args
 
 
 def first_per_class(items: list[LabelledPhoto], limit: int) -> list[LabelledPhoto]:
@@ -205,8 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     np.random.seed(args.seed + rank)  # different batches per process (the sampler uses NumPy)
 
     items = load_index(args.index, set(args.products) if args.products else None)
-    train_items, held_out = (fold_sides(items, args.folds, args.fold, args.split_seed)
-                             if args.folds else split(items, args.held_out_share, args.split_seed))
+    if args.folds:
+        train_items, held_out = fold_sides(items, args.folds, args.fold, args.split_seed)
+    elif args.held_out_share:
+        train_items, held_out = split(items, args.held_out_share, args.split_seed)
+    else:  # the shipped model, its recipe chosen by cross-validation: no photo wasted
+        train_items, held_out = items, []
     validation: list[LabelledPhoto] = []
     if args.validation_share:
         train_items, validation = split(train_items, args.validation_share, args.split_seed)
@@ -336,7 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validation_groups": sorted({group_key(i) for i in validation})},
             indent=1))
         final = args.out / "model.safetensors"
-        save(final)
+        # Without validation groups there is nothing to choose on: the side given is shipped.
+        save(final, **({"embed_size": args.infer_sizes[0]}
+                       if args.infer_sizes and not validation else {}))
         if validation:
             net.eval()
             chosen, figures = choose_input_size(final, train_items, validation,

@@ -284,6 +284,32 @@ def test_frozen_stem_runs_keep_the_stem_and_train_both_objectives(tmp_path: Path
     assert 0.0 <= figures["auroc"] <= 1.0 and figures["queries"] == len(queries)
 
 
+def test_the_shipped_model_trains_on_every_photo_at_the_side_given(tmp_path: Path) -> None:
+    """Once cross-validation has chosen the recipe, no photo is held out: every one is trained
+    on (and listed, so galleries do not calibrate on it), and the side the folds chose is the
+    one shipped, as nothing is left to choose it on."""
+    index = synthetic_index(tmp_path, per_cell=4)
+    out = tmp_path / "all"
+    assert train_main(["--index", str(index), "--out", str(out), "--epochs", "1",
+                       "--batch-size", "8", "--m-per-class", "2", "--size", "64", "--dim", "16",
+                       "--cpu", "--workers", "0", "--held-out-share", "0",
+                       "--validation-share", "0", "--infer-sizes", "80"]) == 0
+    run_split = json.loads((out / "split.json").read_text())
+    assert run_split["held_out_groups"] == [] and run_split["validation_groups"] == []
+    info = CheckpointInfo.read(out / "model.safetensors")
+    assert info.trained_on == {weights.sha256_file(i.source) for i in load_index(index)}
+    assert info.input_size == 80 and FineTunedEmbedder(out / "model.safetensors").input_size == 80
+
+
+def test_several_sides_without_validation_groups_to_choose_on_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        train_main(["--index", str(tmp_path / "index.csv"), "--out", str(tmp_path / "out"),
+                    "--validation-share", "0", "--infer-sizes", "288", "352"])
+    assert "needs validation groups" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("module", ["training.train", "training.evaluate"])
 def test_training_runs_from_any_directory(module: str, tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", module, "--help"], cwd=tmp_path,
