@@ -176,16 +176,18 @@ class ModelArgument:
     or ``2``: frozen ImageNet features, :mod:`training.backbones`) or a checkpoint path, then
     optionally ``@SIDE`` (the inference side; default 224 for ImageNet, a Lite's own, the
     checkpoint's own), for a checkpoint ``#head`` or ``#pooled`` (which of its outputs is
-    searched; default its own), for frozen features ``*crops`` (the whole photo and four crops,
-    :class:`training.multiview.MultiViewEmbedder`), ``+mirror`` or ``-mirror`` (average each
-    photo with its mirror image, or not; default as the package runs it: ImageNet without,
+    searched; default its own), ``*crops`` (the whole photo and four crops, each embedded as
+    the model embeds a photo: :class:`training.multiview.MultiViewEmbedder`), ``+mirror`` or
+    ``-mirror`` (average each photo with its mirror image, or not; default as the package runs
+    it: ImageNet without,
     checkpoints with), and last ``=RUNTIME`` (the numeric path, one of
     ``ipr_vision.embedders.compiled.RUNTIMES``; default ``$IPR_VISION_RUNTIME``'s), so two
     paths of one model are compared photo for photo in one run.
 
     Frozen models joined by commas are an ensemble (``imagenet@320,efficientnet_lite2``,
-    :class:`training.multiview.Concatenated`). Views and ensembles are for screening frozen
-    features: a checkpoint's photos seen are checked by its one path, per fold."""
+    :class:`training.multiview.Concatenated`): ensembles are for screening frozen features, as
+    a checkpoint's photos seen are checked by its one path, per fold. Views are checked by their
+    checkpoint's path like the checkpoint itself."""
 
     name: str
     side: int | None = None
@@ -216,9 +218,8 @@ class ModelArgument:
         if searched not in ("", HEAD, POOLED) or (searched and name in FROZEN):
             raise argparse.ArgumentTypeError(f"{text}: '#' takes 'head' or 'pooled', after a "
                                              "checkpoint")
-        if star and (views != CROPS or name not in FROZEN):
-            raise argparse.ArgumentTypeError(f"{text}: '*' takes '{CROPS}', after frozen "
-                                             f"features ({', '.join(FROZEN)})")
+        if star and views != CROPS:
+            raise argparse.ArgumentTypeError(f"{text}: '*' takes '{CROPS}'")
         return cls(name, int(side) if side else None, searched or None, mirror, runtime or None,
                    views or None)
 
@@ -244,8 +245,8 @@ class ModelArgument:
         if self.parts:
             return Concatenated([part.embedder() for part in self.parts])
         if self.views:
-            return MultiViewEmbedder(ModelArgument(self.name, self.side, mirror=self.mirror,
-                                                   runtime=self.runtime).embedder())
+            return MultiViewEmbedder(ModelArgument(self.name, self.side, self.searched,
+                                                   self.mirror, self.runtime).embedder())
         if self.is_imagenet:
             return MobileNetV2Embedder(input_size=self.side or 224, mirror=self.mirrored,
                                        runtime=self.runtime)
@@ -299,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="'imagenet', 'efficientnet_lite0' (1, 2) or a .safetensors "
                         "checkpoint, optionally @SIDE "
                         "(inference side), for a checkpoint #head or #pooled (what is searched), "
-                        "for frozen features *crops (the whole photo and 4 crops), "
+                        "*crops (the whole photo and 4 crops, each embedded as the model "
+                        "embeds a photo), "
                         "+mirror or -mirror (average with the mirror image, or not; by "
                         "default checkpoints do and ImageNet does not), and =RUNTIME (torch, "
                         "openvino or openvino-bf16); frozen models joined by commas are an "

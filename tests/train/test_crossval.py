@@ -15,7 +15,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from ipr_vision.embedders import weights
-from ipr_vision.embedders.finetuned import EmbeddingNet
+from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, stratum
 from tests.support import synthetic_photo
@@ -300,7 +300,7 @@ def test_lite_weights_name_an_imagenet_photo(name: str) -> None:
         assert int(net(batch).argmax()) == 652
 
 
-def test_views_and_ensembles_are_model_arguments_of_frozen_features() -> None:
+def test_views_and_ensembles_are_model_arguments() -> None:
     crops = ModelArgument.parse("imagenet@64*crops=torch")
     assert (crops.name, crops.side, crops.views, crops.runtime) == ("imagenet", 64, "crops",
                                                                      "torch")
@@ -309,7 +309,14 @@ def test_views_and_ensembles_are_model_arguments_of_frozen_features() -> None:
     assert [part.side for part in both.parts] == [64, 96] and both.is_frozen
     assert both.label == ("ImageNet (frozen, 64 px) & ImageNet (frozen, 96 px with 4 crops)")
     assert for_fold(both, 0) == both
-    for wrong in ("imagenet*grid", "runs/a/model.safetensors*crops",
+    # A fold's checkpoint with crops: each view embedded as the checkpoint embeds a photo.
+    tuned = ModelArgument.parse("runs/fold{fold}/model.safetensors@96#pooled*crops")
+    assert (tuned.side, tuned.searched, tuned.views, tuned.mirrored) == (96, "pooled", "crops",
+                                                                          True)
+    assert for_fold(tuned, 2).name == "runs/fold2/model.safetensors" and for_fold(
+        tuned, 2).views == "crops"
+    assert tuned.label == "fold{fold} @96 (pooled) with 4 crops"
+    for wrong in ("imagenet*grid", "runs/a/model.safetensors*tiles",
                   "imagenet,runs/fold{fold}/model.safetensors"):
         with pytest.raises(argparse.ArgumentTypeError):
             ModelArgument.parse(wrong)
@@ -339,6 +346,22 @@ def test_multi_view_cosine_is_the_mean_of_the_per_view_cosines() -> None:
     for a, b in ((0, 1), (0, 2), (1, 2)):
         per_view = np.sum(views[a] * views[b], axis=1)
         assert vectors[a] @ vectors[b] == pytest.approx(per_view.mean(), abs=1e-5)
+
+
+def test_a_checkpoint_with_crops_embeds_every_view_as_the_checkpoint_does(
+        tmp_path: Path) -> None:
+    """Detail at higher resolution on the fine-tuned features: each crop goes through the
+    checkpoint's own path, its mirror image included, as a whole photo would."""
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=16)
+    net.save(tmp_path / "model.safetensors", {"size": 64})
+    base = FineTunedEmbedder(tmp_path / "model.safetensors", runtime="torch")
+    model = ModelArgument.parse(f"{tmp_path / 'model.safetensors'}*crops=torch").embedder()
+    assert isinstance(model, MultiViewEmbedder) and model.base.model_id == base.model_id
+    assert base.model_id.endswith("+mirror") and model.input_size == 107
+    image = synthetic_photo("boot", "fake", 3, size=128)
+    views = base.embed([image, *(image.crop(box) for box in crop_boxes(*image.size))])
+    np.testing.assert_allclose(model.embed([image])[0].reshape(5, -1) * np.sqrt(5), views,
+                               atol=1e-5)
 
 
 def test_an_ensemble_of_a_model_with_itself_ranks_like_the_model(tmp_path: Path) -> None:
