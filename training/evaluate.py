@@ -179,8 +179,7 @@ class ModelArgument:
     searched; default its own), ``*crops`` (the whole photo and four crops, each embedded as
     the model embeds a photo: :class:`training.multiview.MultiViewEmbedder`), ``+mirror`` or
     ``-mirror`` (average each photo with its mirror image, or not; default as the package runs
-    it: ImageNet without,
-    checkpoints with), and last ``=RUNTIME`` (the numeric path, one of
+    it: ImageNet without, checkpoints with), and last ``=RUNTIME`` (the numeric path, one of
     ``ipr_vision.embedders.compiled.RUNTIMES``; default ``$IPR_VISION_RUNTIME``'s), so two
     paths of one model are compared photo for photo in one run.
 
