@@ -78,10 +78,11 @@ class AdminOperations:
         return self.gallery.audit.entries(since=since, actor=actor, brand=brand, limit=limit)
 
     def verify_audit(self, user: User) -> AuditCheck:
-        """Walk the chain, after saying in it which audited inspection writes never committed
-        (so the trail checked is one that reads true)."""
+        """Walk the chain, after saying in it which audited inspection writes and imports
+        never committed (so the trail checked is one that reads true)."""
         self._admin(user)
         settle(self.log, self.gallery.audit)
+        self.gallery.settle_interrupted_imports()
         return self.gallery.audit.verify()
 
     def _admin(self, user: User) -> None:

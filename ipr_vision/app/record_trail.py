@@ -16,14 +16,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..domain import Actor, AuditAction
+from ..domain import AuditAction
 from ..gallery import Gallery
+from ..gallery.actors import SETTLER
 from ..storage import open_inspection_log
 from ..storage.protocols import AuditTrail, InspectionLog
-
-#: Who appends the entries for writes nobody finished: the software itself, on start or when an
-#: admin checks the trail.
-SETTLER = Actor("ipr-vision", "", "recovery")
 
 
 @dataclass(frozen=True)

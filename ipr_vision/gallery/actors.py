@@ -27,3 +27,8 @@ def acting(by: Actor | None, added_by: str | None = None) -> Actor:
     """Who makes a change: ``by``, else the name an older caller passed as ``added_by`` (for
     the Python API), else the OS user."""
     return by or local_actor(name=added_by)
+
+
+#: Who appends the entries for writes nobody finished: the software itself, on start or when an
+#: admin checks the trail.
+SETTLER = Actor("ipr-vision", "", "recovery")

@@ -57,6 +57,7 @@ from .inspector import Inspector
 from .model_choice import ModelChoice
 from .models import Models
 from .package_import import PackageImporter
+from .reference_trail import LostImport, audit_target, settle_imports
 
 
 @dataclass(frozen=True)
@@ -260,18 +261,27 @@ class Gallery(PackageExchange, ModelChoice):
     def _import(self, items: list[LabelledPhoto], brand: str, actor: Actor,
                 allow_poor_quality: bool, report: ImportReport | None = None) -> ImportReport:
         brand = check_name(brand, "brand")
+        # An aborted import's ids are free again (SQLite): its entry is settled before they are
+        # given to other photos, so the trail never shows one id added twice unexplained.
+        self.settle_interrupted_imports()
         self.add_brand(brand, by=actor)
+
         def audited(batch: list[Stored]) -> None:
             self.audit.append(
                 actor, AuditAction.REFERENCES_ADD, brand=brand,
-                target=_ids(s.ref_id for s in batch),
+                target=audit_target(s.ref_id for s in batch),
                 references=[[s.ref_id, s.reference.product, s.reference.label,
                              s.reference.sha256, s.reference.source_name] for s in batch],
                 poor_quality_allowed=[[s.ref_id, s.poor_quality] for s in batch
                                       if s.poor_quality])
 
         return self._importer.run(items, brand, actor.name, allow_poor_quality, report,
-                                  on_commit=audited)
+                                  before_commit=audited)
+
+    def settle_interrupted_imports(self) -> list[LostImport]:
+        """Say in the audit trail which audited imports never committed (a process stopped
+        between the entry and the commit); run before serving and when the trail is checked."""
+        return settle_imports(self.store, self.audit)
 
     def set_note(self, ref_id: int, note: str, *, by: Actor | None = None) -> None:
         """The right holder's free note on a reference (identification points, provenance),
@@ -292,7 +302,7 @@ class Gallery(PackageExchange, ModelChoice):
         for change in changes:
             self._brands.apply(change, partial(BrandIndex.remove, ids=change.ref_ids))
             self.audit.append(actor, AuditAction.REFERENCES_REMOVE, brand=change.brand,
-                              target=_ids(change.ref_ids), reason=reason.strip())
+                              target=audit_target(change.ref_ids), reason=reason.strip())
         return sum(len(change.ref_ids) for change in changes)
 
     def removed(self, brand: str | None = None) -> list[RemovedReference]:
@@ -309,7 +319,8 @@ class Gallery(PackageExchange, ModelChoice):
         purged = self.store.purge_references(sorted(wanted), by=actor.name)
         for brand in sorted({brands[i] for i in purged}):
             ids = [i for i in purged if brands[i] == brand]
-            self.audit.append(actor, AuditAction.REFERENCES_PURGE, brand=brand, target=_ids(ids))
+            self.audit.append(actor, AuditAction.REFERENCES_PURGE, brand=brand,
+                              target=audit_target(ids))
         return len(purged)
 
     def add_point(self, ref_id: int, box: tuple[int, int, int, int], note: str, *,
@@ -434,16 +445,6 @@ class Gallery(PackageExchange, ModelChoice):
         return evaluate(items, failed, lambda item: self.inspect(
             item.source, brand=brand, product=item.product), self.model_for(brand).model_id)
 
-
-def _ids(ref_ids: Iterable[int]) -> str:
-    """Reference ids as an audit entry's target, runs shortened: ``#1-#48 #52``."""
-    runs: list[list[int]] = []
-    for ref_id in sorted(ref_ids):
-        if runs and ref_id == runs[-1][1] + 1:
-            runs[-1][1] = ref_id
-        else:
-            runs.append([ref_id, ref_id])
-    return " ".join(f"#{a}" if a == b else f"#{a}-#{b}" for a, b in runs)
 
 
 def _unchanged(index: BrandIndex) -> None:

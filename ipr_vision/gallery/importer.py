@@ -98,13 +98,13 @@ class Importer:
 
     def run(self, items: list[LabelledPhoto], brand: str, added_by: str,
             allow_poor_quality: bool = False, report: ImportReport | None = None,
-            on_commit: Callable[[list[Stored]], None] | None = None) -> ImportReport:
+            before_commit: Callable[[list[Stored]], None] | None = None) -> ImportReport:
         """Import ``items`` into ``brand`` (created with its first reference); ``report``
         carries failures found before (unusable index rows) so one report lists everything. A
         photo too poor to compare against is refused with the reason, or with
-        ``allow_poor_quality`` added and listed in ``report.waived``. ``on_commit`` hears of
-        each batch as soon as it is committed (the audit trail), so a process killed
-        mid-import leaves at most the batch in flight unrecorded."""
+        ``allow_poor_quality`` added and listed in ``report.waived``. ``before_commit`` hears
+        of each batch inside its write, before it commits (the audit trail), so no reference
+        is stored untraced; a process killed mid-import loses at most the batch in flight."""
         report = report or ImportReport()
         started = time.perf_counter()
         brand = check_name(brand, "brand")
@@ -136,9 +136,10 @@ class Importer:
                                                   hints=hints)
             pending.append((item, photo))
             if len(pending) == _COMMIT_EVERY:
-                self._commit(pending, brand, added_by, embedder, report, waived, on_commit)
+                self._commit(pending, brand, added_by, embedder, report, waived,
+                             before_commit)
                 pending = []
-        self._commit(pending, brand, added_by, embedder, report, waived, on_commit)
+        self._commit(pending, brand, added_by, embedder, report, waived, before_commit)
         report.waived = [(source, ref_id, waived[source]) for source, ref_id in report.added
                          if source in waived]
         report.seconds = time.perf_counter() - started
@@ -146,7 +147,7 @@ class Importer:
 
     def _commit(self, batch: list[tuple[LabelledPhoto, Photo]], brand: str, added_by: str,
                 embedder: Embedder, report: ImportReport, waived: dict[str, Worded],
-                on_commit: Callable[[list[Stored]], None] | None) -> None:
+                before_commit: Callable[[list[Stored]], None] | None) -> None:
         if not batch:
             return
         known = self.store.find_sha(brand, [photo.sha256 for _, photo in batch])
@@ -162,23 +163,26 @@ class Importer:
         news = [NewReference(item.product, item.label, photo.sha256, photo.extension, photo.data,
                              item.source.name, stored_group(item, photo.sha256), vector)
                 for (item, photo), vector in zip(fresh, vectors, strict=True)]
+
+        def audited(ids: list[int | None]) -> None:
+            committed = [Stored(ref_id, new, waived.get(str(item.source))) for (item, _), new,
+                         ref_id in zip(fresh, news, ids, strict=True) if ref_id is not None]
+            if before_commit is not None and committed:
+                before_commit(committed)
+
         ids, change = self.store.add_references(brand, news, model_id=embedder.model_id,
-                                                added_by=added_by)
+                                                added_by=added_by, before_commit=audited)
         stored = [(new, ref_id) for new, ref_id in zip(news, ids, strict=True) if ref_id]
         self.brands.apply(change, lambda index: index.add(
             np.array([i for _, i in stored], dtype=np.int64),
             np.array([n.vector for n, _ in stored], dtype=np.float32).reshape(-1, index.dim),
             [n.product for n, _ in stored], np.array([n.label == Label.FAKE for n, _ in stored]),
             [n.photo_group for n, _ in stored]))
-        committed = []
-        for (item, _), new, ref_id in zip(fresh, news, ids, strict=True):
+        for (item, _), ref_id in zip(fresh, ids, strict=True):
             if ref_id is None:  # another process added the same photo meanwhile
                 report.duplicates.append((str(item.source), -1))
             else:
                 report.added.append((str(item.source), ref_id))
-                committed.append(Stored(ref_id, new, waived.get(str(item.source))))
-        if on_commit is not None and committed:
-            on_commit(committed)
 
 
 def _named_products(items: list[LabelledPhoto], report: ImportReport) -> list[LabelledPhoto]:

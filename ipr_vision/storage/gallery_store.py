@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -207,8 +207,12 @@ class SqlGalleryStore(PackageRows, ABC):
         return found
 
     def add_references(self, brand: str, items: Sequence[NewReference], *, model_id: str,
-                       added_by: str) -> tuple[list[int | None], Change]:
-        """Store new references atomically; return each one's id (None for a duplicate)."""
+                       added_by: str,
+                       before_commit: Callable[[list[int | None]], object] | None = None
+                       ) -> tuple[list[int | None], Change]:
+        """Store new references atomically; return each one's id (None for a duplicate).
+        ``before_commit(those ids)`` runs inside the write, before it commits (the audit
+        entry: no reference is ever stored untraced)."""
         if not items:
             return [], Change(brand, [], self.revision(brand))
         for item in items:
@@ -234,6 +238,8 @@ class SqlGalleryStore(PackageRows, ABC):
                 revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                       "RETURNING revision", (brand_id,)).fetchone()[0]
                 self._intents.done(db, intent_ids)
+                if before_commit is not None:
+                    before_commit(ids)
         finally:
             self._undo(intent_ids)
         return ids, Change(brand, [i for i in ids if i is not None], int(revision))
@@ -241,6 +247,26 @@ class SqlGalleryStore(PackageRows, ABC):
     def _undo(self, intent_ids: Sequence[int]) -> None:
         with self._transaction() as db:
             self._intents.undo(db, intent_ids)
+
+    @contextmanager
+    def writes_held(self) -> Iterator[None]:
+        """Other writers (of every process or app server) held back until the block ends: what
+        is read inside sees no write half done, e.g. an import's audit entry without the
+        references it is about to commit."""
+        with self._transaction():
+            yield
+
+    def stored_shas(self, ref_ids: Sequence[int]) -> dict[int, str]:
+        """The photo (sha256) of each of these references still on record, in use or removed."""
+        found: dict[int, str] = {}
+        ids = list(dict.fromkeys(int(i) for i in ref_ids))
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            found.update({int(ref_id): str(sha) for ref_id, sha in self._query(
+                f"SELECT id, sha256 FROM refs WHERE id IN ({marks}) UNION ALL "
+                f"SELECT id, sha256 FROM removed_refs WHERE id IN ({marks})", (*part, *part))})
+        return found
 
     def remove_references(self, ref_ids: Sequence[int], *, by: str,
                           reason: str) -> list[Change]:

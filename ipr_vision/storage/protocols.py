@@ -226,8 +226,20 @@ class GalleryStore(Protocol):
         ...
 
     def add_references(self, brand: str, items: Sequence[NewReference], *, model_id: str,
-                       added_by: str) -> tuple[list[int | None], Change]:
-        """Store new references atomically; each one's id, or None for a duplicate."""
+                       added_by: str,
+                       before_commit: Callable[[list[int | None]], object] | None = None
+                       ) -> tuple[list[int | None], Change]:
+        """Store new references atomically; each one's id, or None for a duplicate.
+        ``before_commit(those ids)`` runs inside the write, before it commits."""
+        ...
+
+    def writes_held(self) -> AbstractContextManager[None]:
+        """Other writers held back until the block ends, in every process."""
+        ...
+
+    def stored_shas(self, ref_ids: Sequence[int]) -> dict[int, str]:
+        """The photo (sha256) of each of these references still on record, in use or
+        removed."""
         ...
 
     def remove_references(self, ref_ids: Sequence[int], *, by: str,

@@ -20,6 +20,8 @@ def _verify(gallery: Gallery) -> int:
     process left half done are first said so in the trail, and records with no entry named."""
     for found in settle_beside(gallery):
         print(found.describe())
+    for lost in gallery.settle_interrupted_imports():
+        print(lost.describe())
     check = gallery.audit.verify()
     if not check.ok:
         print(f"audit trail BROKEN after {check.entries} sound entries: {check.broken}")

@@ -1,0 +1,79 @@
+"""No reference is stored untraced: an import's audit entry is appended before its write
+commits, and an entry whose write never committed is said so in the trail (references_lost),
+once, before its ids can be given to other photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ipr_vision import Gallery
+from ipr_vision.domain import Actor, AuditAction
+from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.gallery.reference_trail import LostImport, audit_target, unsettled_imports
+from tests.support import query_photo
+
+
+class StoppedBeforeCommit(BaseException):
+    """What a process killed between the audit entry and the references' commit leaves,
+    raised where the kill would land (not an Exception, as a kill is not one either)."""
+
+
+def stopping_after_the_entry(gallery: Gallery, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next import dies right after its entry is appended, before its write commits."""
+    append = gallery.audit.append
+
+    def append_then_stop(actor: Actor, action: AuditAction, **fields: Any) -> Any:
+        entry = append(actor, action, **fields)
+        if action == AuditAction.REFERENCES_ADD:
+            monkeypatch.undo()
+            raise StoppedBeforeCommit
+        return entry
+
+    monkeypatch.setattr(gallery.audit, "append", append_then_stop)
+
+
+def test_an_import_stopped_before_its_commit_is_settled_before_its_ids_are_reused(
+        gallery_location: str | Path, embedder: MobileNetV2Embedder, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = [query_photo(tmp_path, "boot", label, seed, suffix=".jpg")
+              for label, seed in (("genuine", 1), ("fake", 2), ("genuine", 3))]
+    with Gallery(gallery_location, embedder=embedder) as gallery:
+        (_, first), = gallery.add_photos([photos[0]], brand="acme", product="boot",
+                                         label="genuine").added
+        assert unsettled_imports(gallery.store, gallery.audit) == []
+
+        stopping_after_the_entry(gallery, monkeypatch)
+        with pytest.raises(StoppedBeforeCommit):
+            gallery.add_photos([photos[1]], brand="acme", product="boot", label="fake")
+        entry = gallery.audit.entries(action=AuditAction.REFERENCES_ADD)[-1]
+        (claimed, *_), = entry.detail["references"]
+        assert [r.id for r in gallery.references("acme")] == [first]  # nothing committed
+        assert gallery.store.integrity_problems() == []  # nor its photo file left behind
+        assert unsettled_imports(gallery.store, gallery.audit) == [
+            LostImport(entry.seq, "acme", (claimed,))]
+        assert "audited but never saved" in unsettled_imports(
+            gallery.store, gallery.audit)[0].describe()
+
+        # The next import settles it first, then may take the same id for another photo.
+        (_, third), = gallery.add_photos([photos[2]], brand="acme", product="boot",
+                                         label="genuine").added
+        trail = [(e.action, e.target) for e in gallery.audit.entries(brand="acme")][-3:]
+        assert trail == [(AuditAction.REFERENCES_ADD, f"#{claimed}"),
+                         (AuditAction.REFERENCES_LOST, f"#{claimed}"),
+                         (AuditAction.REFERENCES_ADD, f"#{third}")]
+        lost = gallery.audit.entries(action=AuditAction.REFERENCES_LOST)[-1]
+        assert (lost.actor, lost.via, lost.detail) == (
+            "ipr-vision", "recovery", {"entry": entry.seq, "references": [claimed]})
+        # Once; and references removed since are on record, not lost.
+        gallery.remove([first], reason="blurred")
+        assert gallery.settle_interrupted_imports() == []
+        assert len(gallery.audit.entries(action=AuditAction.REFERENCES_LOST)) == 1
+        assert gallery.audit.verify().ok
+
+
+def test_audit_targets_shorten_runs_of_ids() -> None:
+    assert audit_target([5, 1, 2, 3, 9, 10]) == "#1-#3 #5 #9-#10"
+    assert audit_target([]) == ""
