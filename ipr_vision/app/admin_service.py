@@ -16,7 +16,7 @@ from ..gallery import Gallery
 from ..storage import AuditCheck, InspectionLog
 from .accounts import Accounts
 from .actors import web_actor
-from .record_trail import settle
+from .record_trail import settle_writes
 
 
 class AdminOperations:
@@ -81,8 +81,7 @@ class AdminOperations:
         """Walk the chain, after saying in it which audited inspection writes and imports
         never committed (so the trail checked is one that reads true)."""
         self._admin(user)
-        settle(self.log, self.gallery.audit)
-        self.gallery.settle_interrupted_imports()
+        settle_writes(self.log, self.gallery)
         return self.gallery.audit.verify()
 
     def _admin(self, user: User) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ..domain import AuditAction
 from ..gallery import Gallery
 from ..gallery.actors import SETTLER
+from ..gallery.reference_trail import LostImport
 from ..storage import open_inspection_log
 from ..storage.protocols import AuditTrail, InspectionLog
 
@@ -71,12 +72,19 @@ def settle(log: InspectionLog, audit: AuditTrail) -> list[Unsettled]:
     return found
 
 
-def settle_beside(gallery: Gallery) -> list[Unsettled]:
-    """:func:`settle` the inspection log kept beside a gallery, for a command that opened only
-    the gallery."""
+def settle_writes(log: InspectionLog, gallery: Gallery) -> list[Unsettled | LostImport]:
+    """:func:`settle` the inspection log, then the gallery's imports
+    (:mod:`ipr_vision.gallery.reference_trail`): what runs before serving and before the trail
+    is checked."""
+    return [*settle(log, gallery.audit), *gallery.settle_interrupted_imports()]
+
+
+def settle_beside(gallery: Gallery) -> list[Unsettled | LostImport]:
+    """:func:`settle_writes` with the inspection log kept beside a gallery, for a command that
+    opened only the gallery."""
     log = open_inspection_log(gallery.location)
     try:
-        return settle(log, gallery.audit)
+        return settle_writes(log, gallery)
     finally:
         log.close()
 

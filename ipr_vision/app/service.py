@@ -62,7 +62,7 @@ from .adoption_service import AdoptionOperations
 from .inspected import InspectionOutcome, logged
 from .models_service import ModelOperations
 from .packages_service import PackageOperations
-from .record_trail import Unsettled, settle
+from .record_trail import Unsettled, settle_writes
 
 #: Called with (photos done, photos in all) while a batch is inspected.
 Progress = Callable[[int, int], None]
@@ -104,7 +104,7 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         """Say in the audit trail which audited inspection writes and imports never committed
         (a process stopped between the two); run before serving and when the trail is
         checked."""
-        return [*settle(self.log, self.audit), *self.gallery.settle_interrupted_imports()]
+        return settle_writes(self.log, self.gallery)
 
     def close(self) -> None:
         self.gallery.close()

@@ -446,6 +446,5 @@ class Gallery(PackageExchange, ModelChoice):
             item.source, brand=brand, product=item.product), self.model_for(brand).model_id)
 
 
-
 def _unchanged(index: BrandIndex) -> None:
     """A change that leaves the references alone (a setting): only recalibration is due."""

@@ -22,22 +22,25 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from ..domain import IdPoint, Label, Reference, RemovedReference, parse_label
+from ..domain import Label, Reference, RemovedReference, parse_label
 from ..errors import GalleryError
 from .file_intents import FileIntents
 from .gallery_packages import ORIGIN_COLUMNS, ORIGIN_JOIN, PackageRows, origin
 from .gallery_schema import NEXT_REF_ID, open_database
 from .photo_files import PhotoFiles
+from .point_rows import PointRows
 from .protocols import BrandVectors, Change, NewReference
 from .reference_rows import archive_reference, insert_reference, vector_bytes
-from .sqlite import Connection, insert, transaction, utc_now
+from .sqlite import Connection, transaction, utc_now
+
+T = TypeVar("T")
 
 
-class SqlGalleryStore(PackageRows, ABC):
+class SqlGalleryStore(PackageRows, PointRows, ABC):
     """A :class:`~.protocols.GalleryStore`: rows in a database, photos as files under
     ``root``. Safe to share between threads (one connection behind a lock) and between
     processes (each write is one short transaction)."""
@@ -197,9 +200,7 @@ class SqlGalleryStore(PackageRows, ABC):
     def find_sha(self, brand: str, shas: Sequence[str]) -> dict[str, int]:
         """Which of these photos the brand already holds: sha256 -> reference id."""
         found: dict[str, int] = {}
-        for start in range(0, len(shas), 500):
-            part = list(shas[start:start + 500])
-            marks = ",".join("?" * len(part))
+        for part, marks in _in_chunks(shas):
             rows = self._query(
                 f"SELECT r.sha256, r.id FROM refs r JOIN brands b ON b.id=r.brand_id "
                 f"WHERE b.name=? AND r.sha256 IN ({marks})", (brand, *part))
@@ -259,10 +260,7 @@ class SqlGalleryStore(PackageRows, ABC):
     def stored_shas(self, ref_ids: Sequence[int]) -> dict[int, str]:
         """The photo (sha256) of each of these references still on record, in use or removed."""
         found: dict[int, str] = {}
-        ids = list(dict.fromkeys(int(i) for i in ref_ids))
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in _in_chunks(list(dict.fromkeys(int(i) for i in ref_ids))):
             found.update({int(ref_id): str(sha) for ref_id, sha in self._query(
                 f"SELECT id, sha256 FROM refs WHERE id IN ({marks}) UNION ALL "
                 f"SELECT id, sha256 FROM removed_refs WHERE id IN ({marks})", (*part, *part))})
@@ -343,49 +341,6 @@ class SqlGalleryStore(PackageRows, ABC):
         """A reference from its eleven columns and the :data:`ORIGIN_COLUMNS` of its package."""
         return Reference(row[0], row[1], row[2], Label(row[3]), row[4], self.root / row[5],
                          row[6], row[7], row[8], row[9], row[10], origin(package))
-
-    # -- identification points ----------------------------------------------------------------
-
-    def add_point(self, ref_id: int, box: tuple[float, float, float, float], note: str,
-                  added_by: str) -> int:
-        x0, y0, x1, y1 = box
-        if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
-            raise GalleryError("an identification point's box must lie inside the photo",
-                               key="error.point_outside")
-        if not note.strip():
-            raise GalleryError("an identification point needs a note saying what to check",
-                               key="error.point_note")
-        with self._transaction() as db:
-            if not db.execute("SELECT 1 FROM refs WHERE id=?", (ref_id,)).fetchone():
-                raise GalleryError(f"no reference with id {ref_id}", key="error.no_reference",
-                                   ref=ref_id)
-            return insert(db, "INSERT INTO id_points (ref_id, x0, y0, x1, y1, note, added_by, "
-                           "added_at) VALUES (?,?,?,?,?,?,?,?)",
-                           (ref_id, x0, y0, x1, y1, note.strip(), added_by, utc_now()))
-
-    def points(self, ref_ids: Sequence[int] | None = None,
-               brand: str | None = None) -> list[IdPoint]:
-        sql = ("SELECT p.id, p.ref_id, p.x0, p.y0, p.x1, p.y1, p.note, p.added_by, p.added_at "
-               "FROM id_points p JOIN refs r ON r.id=p.ref_id JOIN brands b ON b.id=r.brand_id "
-               "WHERE 1=1")
-        params: list[object] = []
-        if ref_ids is not None:
-            ids = [int(i) for i in ref_ids]
-            if not ids:  # PostgreSQL refuses an empty IN ()
-                return []
-            sql += f" AND p.ref_id IN ({','.join('?' * len(ids))})"
-            params += ids
-        if brand is not None:
-            sql, params = sql + " AND b.name=?", [*params, brand]
-        rows = self._query(sql + " ORDER BY p.id", params)
-        return [IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), r[6], r[7], r[8]) for r in rows]
-
-    def remove_point(self, point_id: int) -> IdPoint | None:
-        """Delete a point; the point as it was (for the record), or None if there was none."""
-        with self._transaction() as db:
-            r = db.execute("DELETE FROM id_points WHERE id=? RETURNING id, ref_id, x0, y0, x1, "
-                           "y1, note, added_by, added_at", (point_id,)).fetchone()
-        return None if r is None else IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), *r[6:])
 
     # -- embeddings -------------------------------------------------------------------------
 
@@ -474,3 +429,10 @@ class SqliteGalleryStore(SqlGalleryStore):
     def _database_problems(self) -> list[str]:
         return [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]
 
+
+def _in_chunks(values: Sequence[T]) -> Iterator[tuple[list[T], str]]:
+    """``values`` 500 at a time, each part with its ``?`` marks for an ``IN (...)``: a
+    statement's parameters are capped (SQLite's limit), however many values are asked about."""
+    for start in range(0, len(values), 500):
+        part = list(values[start:start + 500])
+        yield part, ",".join("?" * len(part))

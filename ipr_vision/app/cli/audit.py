@@ -16,12 +16,11 @@ def audit(args: argparse.Namespace) -> int:
 
 def _verify(gallery: Gallery) -> int:
     """Exit 1 with the first broken link; the head printed on success is worth keeping
-    elsewhere (a rewrite of the whole chain would change it). Inspection writes a stopped
-    process left half done are first said so in the trail, and records with no entry named."""
+    elsewhere (a rewrite of the whole chain would change it). Inspection writes and imports a
+    stopped process left half done are first said so in the trail, and records with no entry
+    named."""
     for found in settle_beside(gallery):
         print(found.describe())
-    for lost in gallery.settle_interrupted_imports():
-        print(lost.describe())
     check = gallery.audit.verify()
     if not check.ok:
         print(f"audit trail BROKEN after {check.entries} sound entries: {check.broken}")
