@@ -33,6 +33,13 @@ the run's state, and ``--resume`` continues an interrupted run from it (:mod:`tr
 
     python -m training.train --index ... --folds 5 --fold 0 --out runs/cv/fold0 --resume
 
+The shipped model, once cross-validation has chosen the recipe, trains on every photo (nothing
+held out, nothing to choose on: the side the folds chose is given) but the demo sample's photo
+groups, so the demo shows what a right holder's own photos would::
+
+    python -m training.train --index ... --held-out-share 0 --validation-share 0 \
+        --infer-sizes 288 --keep-out demo/sample/index.csv --out runs/v3 --resume
+
 ``--frozen-stem`` keeps the ImageNet stem (up to stride 16) as it is and trains only the last
 stages and the head: about twice as fast on a CPU, but it measured worse on validation groups
 (AUROC 0.840-0.845 after 16-24 epochs, against 0.871 for the ImageNet features; caching the
@@ -91,6 +98,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         "--fold instead of --held-out-share")
     parser.add_argument("--fold", type=int, default=0, metavar="I",
                         help="with --folds: the fold held out (0 to K-1)")
+    parser.add_argument("--keep-out", type=Path, metavar="CSV",
+                        help="an index (path,label,product,dup_group) whose photo groups are "
+                        "never trained on, written to split.json as held out: the demo sample "
+                        "(demo/sample/index.csv), so the demo is not flattered by photos the "
+                        "model memorised")
     parser.add_argument("--validation-share", type=float, default=0.15,
                         help="share of the remaining groups kept out of training: the inference "
                         "side is chosen on them, and a gallery holding them is calibrated on "
@@ -218,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_items, held_out = split(items, args.held_out_share, args.split_seed)
     else:  # the shipped model, its recipe chosen by cross-validation: no photo wasted
         train_items, held_out = items, []
+    if args.keep_out:
+        kept = {group_key(i) for i in load_index(args.keep_out)}
+        held_out = held_out + [i for i in train_items if group_key(i) in kept]
+        train_items = [i for i in train_items if group_key(i) not in kept]
     validation: list[LabelledPhoto] = []
     if args.validation_share:
         train_items, validation = split(train_items, args.validation_share, args.split_seed)
@@ -343,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "index": str(args.index), "held_out_share": args.held_out_share,
             "folds": args.folds, "fold": args.fold if args.folds else None,
             "split_seed": args.split_seed, "products": args.products,
+            "kept_out": str(args.keep_out) if args.keep_out else None,
             "held_out_groups": held_groups,
             "validation_groups": sorted({group_key(i) for i in validation})},
             indent=1))

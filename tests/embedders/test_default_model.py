@@ -4,6 +4,7 @@ told to re-embed."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import logging
@@ -17,7 +18,7 @@ from ipr_vision.embedders import DEFAULT_MODEL, MODEL_ENV, default_embedder, wei
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import WeightsMissingError
-from tests.support import cli, write_photo_folder
+from tests.support import REPO, cli, write_photo_folder
 
 
 def test_the_shipped_checkpoint_is_verified_and_documented(
@@ -32,6 +33,17 @@ def test_the_shipped_checkpoint_is_verified_and_documented(
     monkeypatch.delenv(MODEL_ENV)
     assert isinstance(default_embedder(), {"imagenet": MobileNetV2Embedder,
                                            "finetuned": FineTunedEmbedder}[DEFAULT_MODEL])
+
+
+def test_the_demo_shows_photos_the_shipped_model_never_trained_on() -> None:
+    """The demo's verdicts and its brand's calibration would be flattered by photos the model
+    memorised: the shipped model lists its training photos, and none is in the demo sample."""
+    sample = REPO / "demo" / "sample"
+    with (sample / "index.csv").open(newline="") as handle:
+        demo = {weights.sha256_file(sample / row["path"]) for row in csv.DictReader(handle)}
+    trained_on = FineTunedEmbedder(weights.require(weights.FINETUNED)).trained_on
+    assert len(demo) == 60 and len(trained_on) > 1000
+    assert not demo & trained_on
 
 
 def test_the_environment_picks_another_model(tmp_path: Path,

@@ -285,19 +285,28 @@ def test_frozen_stem_runs_keep_the_stem_and_train_both_objectives(tmp_path: Path
 
 
 def test_the_shipped_model_trains_on_every_photo_at_the_side_given(tmp_path: Path) -> None:
-    """Once cross-validation has chosen the recipe, no photo is held out: every one is trained
-    on (and listed, so galleries do not calibrate on it), and the side the folds chose is the
-    one shipped, as nothing is left to choose it on."""
+    """Once cross-validation has chosen the recipe, every photo is trained on (and listed, so
+    galleries do not calibrate on it) but the groups kept out for the demo, and the side the
+    folds chose is the one shipped, as nothing is left to choose it on."""
     index = synthetic_index(tmp_path, per_cell=4)
+    items = load_index(index)
+    demo = {item.group for item in items if item.source.stem == "0"}
+    assert demo and len(demo) < len({item.group for item in items})
+    rows = [{"path": str(item.source), "label": item.label, "product": item.product,
+             "dup_group": given(item.group).removeprefix("group:")}
+            for item in items if item.source.stem == "0"]
+    keep_out = write_index(tmp_path / "demo.csv", rows, Path("/"))
     out = tmp_path / "all"
     assert train_main(["--index", str(index), "--out", str(out), "--epochs", "1",
                        "--batch-size", "8", "--m-per-class", "2", "--size", "64", "--dim", "16",
                        "--cpu", "--workers", "0", "--held-out-share", "0",
-                       "--validation-share", "0", "--infer-sizes", "80"]) == 0
+                       "--validation-share", "0", "--infer-sizes", "80",
+                       "--keep-out", str(keep_out)]) == 0
     run_split = json.loads((out / "split.json").read_text())
-    assert run_split["held_out_groups"] == [] and run_split["validation_groups"] == []
+    assert set(run_split["held_out_groups"]) == demo and run_split["validation_groups"] == []
     info = CheckpointInfo.read(out / "model.safetensors")
-    assert info.trained_on == {weights.sha256_file(i.source) for i in load_index(index)}
+    assert info.trained_on == {weights.sha256_file(i.source) for i in items
+                               if i.group not in demo}
     assert info.input_size == 80 and FineTunedEmbedder(out / "model.safetensors").input_size == 80
 
 
