@@ -9,10 +9,12 @@ the full dataset. Why it looks the way it does:
 * Seeded and sorted before any random choice, so a rerun gives byte-identical CSVs and files.
 * Balanced: the same number of photos for each product/label cell, so the demo shows both
   verdicts for both products instead of mirroring the dataset's proportions.
-* No photo the shipped model was trained on: the query photos come from its held-out photo
-  groups and the gallery photos from its validation groups (both in ``weights/*.split.json``),
-  so the demo's verdicts are not flattered by photos it memorised, and the demo brand is
-  calibrated on photos it has never seen, as a right holder's would be.
+* No photo a shipped model was trained on: the sample was drawn from photo groups v2 never
+  saw, the query photos from its held-out groups and the gallery photos from its validation
+  groups (``weights/report/v2-split.json``), and every model shipped since is trained with the
+  sample's groups kept out (``training.train --keep-out demo/sample/index.csv``). So the demo's
+  verdicts are not flattered by photos the model memorised, and the demo brand is calibrated on
+  photos it has never seen, as a right holder's would be.
 * Files are copied unmodified (checked against the dataset's sha256), as the CC BY 4.0
   attribution in ``ATTRIBUTION.md`` says.
 
@@ -37,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO.parent / "shared" / "datasets" / "nike_af1_j1"
 DEFAULT_OUT = REPO / "demo" / "sample"
-DEFAULT_SPLIT = REPO / "weights" / "ipr-vision-metric-nike-v2.split.json"
+DEFAULT_SPLIT = REPO / "weights" / "report" / "v2-split.json"
 
 #: Photos per product/label cell: the first GALLERY_PER_CELL go to the gallery, the rest to queries.
 GALLERY_PER_CELL = 12
@@ -52,10 +54,11 @@ ATTRIBUTION = """\
 The photos in this folder are a small sample of the `nike_af1_j1` development dataset, one photo
 per photo group, chosen by `demo/make_sample.py` (seed {seed}). The files are **unmodified
 copies** of the dataset files (same bytes; sha256 checked when copied); only their folders
-changed, to `<label>/<product>/`. The shipped model
-(`weights/ipr-vision-metric-nike-v2.safetensors`) was trained on none of them: the 12 query
-photos (`queries.csv`) come from its held-out photo groups, the 48 gallery photos from its
-validation groups.
+changed, to `<label>/<product>/`. No shipped model was trained on any of them: they were
+drawn from photo groups the v2 model never saw, the 12 query photos (`queries.csv`) from its
+held-out groups and the 48 gallery photos from its validation groups
+(`weights/report/v2-split.json`), and every model shipped since is trained with these groups
+kept out (`training.train --keep-out demo/sample/index.csv`).
 
 Source and licence, as given in the dataset's README:
 
@@ -170,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"where the sample goes (default: {DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", type=Path, default=DEFAULT_SPLIT,
-                        help="the shipped model's split.json: queries come from its held-out "
-                        f"groups, the gallery from its validation groups (default: "
+                        help="the split.json the sample is drawn from: queries come from its "
+                        f"held-out groups, the gallery from its validation groups (default: "
                         f"{DEFAULT_SPLIT})")
     args = parser.parse_args(argv)
     if not (args.source / "index.csv").is_file():

@@ -1,7 +1,8 @@
 """Fine-tune MobileNetV2 + a projection head by metric learning on a photo index.
 
 One command, on CPU or GPU, alone or under ``torchrun --nproc_per_node=N`` (DDP: gloo on CPU,
-nccl on GPU); its defaults are the shipped model's recipe (``weights/MODEL_CARD.md``)::
+nccl on GPU); its defaults are the shipped model's recipe (``weights/MODEL_CARD.md``), on a
+held-out split whose validation groups choose the inference side::
 
     python -m training.train --index ../shared/datasets/nike_af1_j1/index.csv --out runs/nike
 
@@ -38,7 +39,7 @@ held out, nothing to choose on: the side the folds chose is given) but the demo 
 groups, so the demo shows what a right holder's own photos would::
 
     python -m training.train --index ... --held-out-share 0 --validation-share 0 \
-        --infer-sizes 288 --keep-out demo/sample/index.csv --out runs/v3 --resume
+        --infer-sizes 288 --keep-out demo/sample/index.csv --out runs/shipped --resume
 
 ``--frozen-stem`` keeps the ImageNet stem (up to stride 16) as it is and trains only the last
 stages and the head: about twice as fast on a CPU, but it measured worse on validation groups

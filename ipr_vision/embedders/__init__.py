@@ -61,7 +61,7 @@ def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int |
     """Embed any number of images in batches, with a progress bar on long runs.
 
     ``progress=None`` shows the bar only on a terminal and only for runs of over 50 photos.
-    One photo per call is deliberate: with the shipped model (320 px and the mirror image) on
+    One photo per call is deliberate: with the shipped model (v2: 320 px and the mirror image) on
     2 cores, batch 1 embeds 43.5 photos/s on OpenVINO and 30.7 on PyTorch, batch 8 37.1 and
     20.5 (bench/README.md); a larger machine may set ``batch_size``.
     """

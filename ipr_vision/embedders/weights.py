@@ -55,8 +55,8 @@ IMAGENET_MOBILENET_V2 = WeightsFile(
 #: The fine-tuned embedding model shipped in the checkout's ``weights/`` (model card beside it).
 FINETUNED = WeightsFile(
     name="fine-tuned weights",
-    filename="ipr-vision-metric-nike-v2.safetensors",
-    sha256="d1adb72dbaea541955266d9c3372138aed2f3f463aade05963e1e3d62d43865e",
+    filename="ipr-vision-metric-nike-v3.safetensors",
+    sha256="7edbf9900a191784f414e93ccff0ed601a402c1d71d39b8a28b6346596ebacdc",
     folder=".",
     remedy="restore it from the ipr-vision checkout's weights/ folder (git checkout -- weights)",
 )

@@ -36,7 +36,7 @@ def _both(monkeypatch: pytest.MonkeyPatch, make: Callable[[], Any]) -> tuple[Any
 @pytest.mark.slow
 def test_openvino_gives_pytorchs_vectors_and_ranking_on_real_photos(
         nike_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both shipped paths (fine-tuned at 320 px with the mirror image, ImageNet at 224 px):
+    """Both shipped paths (fine-tuned at 288 px with the mirror image, ImageNet at 224 px):
     every vector within 1e-6 of PyTorch's, and the fake-vs-genuine ranking of photos by their
     nearest fake minus nearest genuine similarity unchanged."""
     rows = nike_rows(nike_dir)
