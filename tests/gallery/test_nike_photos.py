@@ -6,6 +6,7 @@ Skips cleanly when the dataset is absent. Splits are always by photo group (dup_
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from ipr_vision import Gallery
 from ipr_vision.core.splits import split_groups
+from ipr_vision.embedders import MODEL_ENV
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from tests.support import nike_rows, write_index
 
@@ -97,10 +99,15 @@ def test_rotated_phone_photo_matches_its_upright_reference(
 @pytest.mark.slow
 def test_held_out_groups_reach_the_auroc_target(nike_dir: Path, tmp_path: Path) -> None:
     """The core issue's bar: gallery from 80 % of photo groups, AUROC >= 0.80 on the rest,
-    through the CLI exactly as documented."""
+    through the CLI exactly as documented. The shipped model trained on nearly every one of
+    these photos (all but the demo sample's), so it would score photos it memorised: the
+    pipeline is checked with the frozen ImageNet features, which never saw them."""
+    env = {**os.environ, MODEL_ENV: "imagenet"}
+
     def run(*args: object) -> str:
         result = subprocess.run([sys.executable, "-m", "ipr_vision", *map(str, args)],
-                                capture_output=True, text=True, check=False, timeout=900)
+                                capture_output=True, text=True, check=False, timeout=900,
+                                env=env)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

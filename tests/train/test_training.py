@@ -290,11 +290,11 @@ def test_the_shipped_model_trains_on_every_photo_at_the_side_given(tmp_path: Pat
     folds chose is the one shipped, as nothing is left to choose it on."""
     index = synthetic_index(tmp_path, per_cell=4)
     items = load_index(index)
-    demo = {item.group for item in items if item.source.stem == "0"}
+    demo = {item.group for item in items if item.source.stem == "000"}
     assert demo and len(demo) < len({item.group for item in items})
     rows = [{"path": str(item.source), "label": item.label, "product": item.product,
              "dup_group": given(item.group).removeprefix("group:")}
-            for item in items if item.source.stem == "0"]
+            for item in items if item.source.stem == "000"]
     keep_out = write_index(tmp_path / "demo.csv", rows, Path("/"))
     out = tmp_path / "all"
     assert train_main(["--index", str(index), "--out", str(out), "--epochs", "1",
