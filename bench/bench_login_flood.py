@@ -33,11 +33,11 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from itertools import cycle
+from itertools import count, cycle
 from pathlib import Path
 
 import httpx
-from bench_web import SAMPLE, percentiles
+from bench_web import SAMPLE, FreshPhotos, percentiles
 
 from ipr_vision import Gallery
 from ipr_vision.app.web.app import launch, prepare_environment
@@ -113,19 +113,21 @@ def main() -> int:
             port = probe.getsockname()[1]
         app, _ = launch(service, port=port, block=False)
         url = f"http://127.0.0.1:{port}/"
-        photos = cycle([item.source for item in read_index(SAMPLE / "queries.csv")[0]])
+        photos = FreshPhotos([item.source for item in read_index(SAMPLE / "queries.csv")[0]],
+                             root.parent / "sent")
+        sent = (photos.path(k % len(photos)) for k in count())
         client = Client(url, auth=(OFFICER, PASSWORD), verbose=False)
-        client.predict(handle_file(str(next(photos))), "nike", "", api_name="/inspect")
+        client.predict(handle_file(next(sent)), "nike", "", api_name="/inspect")
 
         def inspections() -> str:
             """Times of the officer's calls, failed ones (gradio_client gives up on a request
             unanswered for 5 s) timed until they failed and counted."""
             times, failed = [], Counter[str]()
             for _ in range(args.calls):
+                photo = next(sent)
                 started = time.perf_counter()
                 try:
-                    client.predict(handle_file(str(next(photos))), "nike", "",
-                                   api_name="/inspect")
+                    client.predict(handle_file(photo), "nike", "", api_name="/inspect")
                 except Exception as error:  # noqa: BLE001 - a failure is a figure here
                     failed[type(error).__name__] += 1
                 times.append(time.perf_counter() - started)

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
-from bench_web import SAMPLE, sustained, through_json
+from bench_web import SAMPLE, FreshPhotos, sustained, through_json
 
 from ipr_vision import Gallery
 from ipr_vision.app.accounts import Accounts
@@ -158,9 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fault-seconds", type=float, default=20.0)
     args = parser.parse_args(argv)
     held_back = read_index(SAMPLE / "queries.csv")[0]
-    photos = [item.source for item in held_back]
     running: list[subprocess.Popen[bytes]] = []
     with temporary_server() as (database, scratch):
+        photos = FreshPhotos([item.source for item in held_back], scratch / "sent")
         try:
             url = f"{database.url}?files={scratch / 'pg-files'}"
             folder = scratch / "folder"

@@ -12,6 +12,12 @@ photos (each a round trip: upload, inspect, record):
    ``--seconds`` (default 45): requests, errors, p50/p95 and throughput, through Gradio's API
    and through the plain JSON endpoint ``POST /api/v1/inspect``.
 
+Every request sends a photo the server has not seen: the sample's bytes with a tag appended
+after the JPEG's end (the same pixels, another sha256), because the inspector keeps the
+vectors of the last photos it embedded and twelve photos sent over and over would measure
+that memory, not an inspection (a run before this measured 74 inspections/s on a network
+that embeds at most about 60 photos/s).
+
 Each is measured twice in one run: on today's path (PyTorch, each request computed alone) and
 on what ``ipr-vision serve`` runs now (the OpenVINO path behind the batching queue), with the
 ratios at the end: the machines are shared and noisy, and ratios in one run are what count.
@@ -24,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import socket
 import statistics
@@ -51,6 +58,31 @@ REPO = Path(__file__).resolve().parent.parent
 
 SAMPLE = REPO / "demo" / "sample"
 OFFICERS = 5
+
+
+class FreshPhotos:
+    """The sample's photos, each request's a file the server has never seen (see above)."""
+
+    def __init__(self, photos: list[Path], folder: Path) -> None:
+        self.names = [photo.name for photo in photos]
+        self.data = [photo.read_bytes() for photo in photos]
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._sent = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def content(self, k: int) -> tuple[str, bytes]:
+        """Photo ``k``'s name and bytes, tagged after its end with a number never used."""
+        return self.names[k], self.data[k] + f"ipr-bench-{next(self._sent)}".encode()
+
+    def path(self, k: int) -> str:
+        """Photo ``k`` as a new file (Gradio's API uploads files)."""
+        name, data = self.content(k)
+        path = self.folder / f"{next(self._sent)}-{name}"
+        path.write_bytes(data)
+        return str(path)
 
 
 def percentiles(samples: list[float]) -> str:
@@ -95,7 +127,8 @@ def sustained(officers: int, seconds: float, request: Callable[[int, int], str |
             f"{rate:.2f} photos/s{first}"), rate, p95
 
 
-def through_gradio(url: str, photos: list[Path], officers: int) -> Callable[[int, int], str | None]:
+def through_gradio(url: str, photos: FreshPhotos, officers: int
+                   ) -> Callable[[int, int], str | None]:
     """Officers inspecting through Gradio's API (gradio_client)."""
     from gradio_client import Client, handle_file
 
@@ -104,7 +137,7 @@ def through_gradio(url: str, photos: list[Path], officers: int) -> Callable[[int
 
     def request(n: int, i: int) -> str | None:
         try:
-            clients[n].predict(handle_file(str(photos[(n + i) % len(photos)])), "nike", "",
+            clients[n].predict(handle_file(photos.path((n + i) % len(photos))), "nike", "",
                                api_name="/inspect")
         except Exception as error:  # noqa: BLE001 - counted and shown: what a load test is for
             return f"{type(error).__name__}: {error}"
@@ -113,7 +146,7 @@ def through_gradio(url: str, photos: list[Path], officers: int) -> Callable[[int
     return request
 
 
-def through_json(url: str | Sequence[str], photos: list[Path],
+def through_json(url: str | Sequence[str], photos: FreshPhotos,
                  officers: int) -> Callable[[int, int], str | None]:
     """Officers inspecting through the plain JSON endpoint (httpx, one session each); with
     several servers' URLs, officer n stays on server n modulo their number."""
@@ -123,12 +156,10 @@ def through_json(url: str | Sequence[str], photos: list[Path],
         client = httpx.Client(base_url=urls[n % len(urls)], timeout=120)
         client.post("login", data={"username": f"officer{n}", "password": "bench-password-1"})
         clients.append(client)
-    data = [path.read_bytes() for path in photos]
 
     def request(n: int, i: int) -> str | None:
-        k = (n + i) % len(photos)
         answer = clients[n].post("api/v1/inspect", data={"brand": "nike"},
-                                 files={"photo": (photos[k].name, data[k])})
+                                 files={"photo": photos.content((n + i) % len(photos))})
         return None if answer.status_code == 200 else f"{answer.status_code}: {answer.text}"
 
     return request
@@ -144,7 +175,7 @@ def paths() -> list[tuple[str, Embedder]]:
             ("OpenVINO + batching queue (serve now)", BatchingEmbedder(default_embedder()))]
 
 
-def measure(service: Service, photos: list[Path], args: argparse.Namespace
+def measure(service: Service, photos: FreshPhotos, args: argparse.Namespace
             ) -> tuple[float, float, float, float, float]:
     """Serve ``service`` on a free port and time it; the one-officer p50 (s), and the
     sustained load's throughput and p95 through Gradio's API and through the JSON endpoint."""
@@ -156,22 +187,24 @@ def measure(service: Service, photos: list[Path], args: argparse.Namespace
     app, _ = launch(service, port=port, block=False)
     url = f"http://127.0.0.1:{port}/"
     client = Client(url, auth=("officer", "bench-password-1"), verbose=False)
-    client.predict(handle_file(str(photos[0])), "nike", "", api_name="/inspect")  # warm-up
+    client.predict(handle_file(photos.path(0)), "nike", "", api_name="/inspect")  # warm-up
 
     times = []
     for _ in range(args.rounds):
-        for photo in photos:
+        for k in range(len(photos)):
+            photo = photos.path(k)
             started = time.perf_counter()
-            client.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
+            client.predict(handle_file(photo), "nike", "", api_name="/inspect")
             times.append(time.perf_counter() - started)
     print(f"/inspect over HTTP, one officer:       {percentiles(times)}")
 
     user = service.user("officer")
     explain = []
-    for photo in photos:
-        inspected = service.inspect(user, "nike", None, [photo]).inspected(0)
+    for k in range(len(photos)):
+        sent = Path(photos.path(k))
+        inspected = service.inspect(user, "nike", None, [sent]).inspected(0)
         if isinstance(inspected, str):
-            raise SystemExit(f"bench_web: {photo} could not be inspected: {inspected}")
+            raise SystemExit(f"bench_web: {sent} could not be inspected: {inspected}")
         picture, suggestion = inspected
         started = time.perf_counter()
         service.explain(user, picture, suggestion)
@@ -181,9 +214,10 @@ def measure(service: Service, photos: list[Path], args: argparse.Namespace
     def officer(n: int) -> list[float]:
         own = Client(url, auth=(f"officer{n}", "bench-password-1"), verbose=False)
         spent = []
-        for photo in photos:
+        for k in range(len(photos)):
+            photo = photos.path(k)
             started = time.perf_counter()
-            own.predict(handle_file(str(photo)), "nike", "", api_name="/inspect")
+            own.predict(handle_file(photo), "nike", "", api_name="/inspect")
             spent.append(time.perf_counter() - started)
         return spent
 
@@ -231,7 +265,8 @@ def main() -> int:
             uploads.mkdir()
             os.environ["GRADIO_TEMP_DIR"] = str(uploads)
             service = Service(Gallery(root, embedder=embedder))
-            figures.append(measure(service, photos, args))
+            figures.append(measure(service, FreshPhotos(photos, Path(folder) / f"sent-{number}"),
+                                   args))
             service.close()
         (one_before, rate_before, p95_before, _, _), (one_now, rate_now, p95_now,
                                                         json_rate, json_p95) = figures
