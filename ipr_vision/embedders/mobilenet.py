@@ -145,9 +145,12 @@ class SquashEmbedder(ABC):
         installed. bf16 changes the vectors, so it changes the model id too."""
         self._graph = SquashedToVectors(network, self.mirror).eval()
         precision = wanted_precision(runtime)
+        # Compiled, the mirror image runs beside the photo rather than in one batch with it
+        # (CompiledNetwork): the same sum, normalised.
         self._compiled = (None if precision is None else
-                          CompiledNetwork(self._graph, self.input_size, self._model_id,
-                                          precision))
+                          CompiledNetwork(SquashedToVectors(network, mirror=False).eval(),
+                                          self.input_size, self._model_id, precision,
+                                          mirror=self.mirror))
         if precision == "bf16":
             self._model_id += "/bf16"
 

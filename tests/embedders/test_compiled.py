@@ -204,3 +204,28 @@ def test_exports_unused_for_a_month_are_deleted_when_another_is_written(
     assert in_use.exists() and recent.exists() and len(list(folder.glob("*.onnx"))) == 3
     photos = np.full((2, 8, 8, 3), 200, dtype=np.uint8)
     np.testing.assert_allclose(network(photos), np.full((2, 3), 200.0), rtol=1e-5)
+
+
+class _LeftColumn(torch.nn.Module):
+    """Each photo's left column's mean colour: its mirror image gives the right column's."""
+
+    def forward(self, photos: torch.Tensor) -> torch.Tensor:
+        return photos[:, :, 0].float().mean(dim=1)
+
+
+def test_the_mirror_image_run_beside_the_photo_adds_up_for_every_caller(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``mirror``, the photo and its mirror image run as two requests at once; callers
+    on many threads each get the sum of their own two views, normalised."""
+    monkeypatch.setenv("IPR_VISION_WEIGHTS_DIR", str(tmp_path))
+    network = CompiledNetwork(_LeftColumn(), 8, "left-column/squash8+mirror", mirror=True)
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, size=(12, 2, 8, 8, 3), dtype=np.uint8)
+    sums = photos[:, :, :, 0].mean(axis=2) + photos[:, :, :, -1].mean(axis=2)
+    expected = sums / np.linalg.norm(sums, axis=2, keepdims=True)
+    for _ in range(3):
+        results = all_at_once(12, lambda i: network(photos[i]))
+        for i in range(12):
+            np.testing.assert_allclose(results[i], expected[i], rtol=1e-6)
+    alone = CompiledNetwork(_LeftColumn(), 8, "left-column/squash8")  # no mirror: one view
+    np.testing.assert_allclose(alone(photos[0]), photos[0, :, :, 0].mean(axis=1), rtol=1e-6)
