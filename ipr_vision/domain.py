@@ -370,7 +370,8 @@ class AuditAction(StrEnum):
     # photos or an outcome whose entry was appended but whose record never committed (the
     # process stopped in between): the earlier entry stays, this one says it did not happen
     RECORD_LOST = "record_lost"
-    # references an import's entry names whose write never committed (as RECORD_LOST)
+    # references an import's, removal's or purge's entry names whose write never committed
+    # (as RECORD_LOST)
     REFERENCES_LOST = "references_lost"
 
 

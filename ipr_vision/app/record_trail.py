@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..domain import AuditAction
 from ..gallery import Gallery
 from ..gallery.actors import SETTLER
-from ..gallery.reference_trail import LostImport
+from ..gallery.reference_trail import LostChange
 from ..storage import open_inspection_log
 from ..storage.protocols import AuditTrail, InspectionLog
 
@@ -72,14 +72,14 @@ def settle(log: InspectionLog, audit: AuditTrail) -> list[Unsettled]:
     return found
 
 
-def settle_writes(log: InspectionLog, gallery: Gallery) -> list[Unsettled | LostImport]:
+def settle_writes(log: InspectionLog, gallery: Gallery) -> list[Unsettled | LostChange]:
     """:func:`settle` the inspection log, then the gallery's imports
     (:mod:`ipr_vision.gallery.reference_trail`): what runs before serving and before the trail
     is checked."""
-    return [*settle(log, gallery.audit), *gallery.settle_interrupted_imports()]
+    return [*settle(log, gallery.audit), *gallery.settle_interrupted_changes()]
 
 
-def settle_beside(gallery: Gallery) -> list[Unsettled | LostImport]:
+def settle_beside(gallery: Gallery) -> list[Unsettled | LostChange]:
     """:func:`settle_writes` with the inspection log kept beside a gallery, for a command that
     opened only the gallery."""
     log = open_inspection_log(gallery.location)

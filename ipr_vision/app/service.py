@@ -50,7 +50,7 @@ from ..errors import GalleryError, IprVisionError, PermissionDenied, PhotoError
 from ..evidence import write_evidence_pack
 from ..figures import explanation_figures
 from ..gallery import Gallery
-from ..gallery.reference_trail import LostImport
+from ..gallery.reference_trail import LostChange
 from ..intake.photo import Photo, read_photo
 from ..intake.uploads import expand_uploads
 from ..results import Explanation, ImportReport, Suggestion
@@ -100,7 +100,7 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
         """Whether anybody could log in."""
         return bool(self.users.users())
 
-    def settle_interrupted_writes(self) -> list[Unsettled | LostImport]:
+    def settle_interrupted_writes(self) -> list[Unsettled | LostChange]:
         """Say in the audit trail which audited inspection writes and imports never committed
         (a process stopped between the two); run before serving and when the trail is
         checked."""

@@ -42,6 +42,7 @@ from ..results import (
 )
 from ..storage import (
     AuditTrail,
+    Change,
     GalleryStore,
     open_audit_trail,
     open_gallery_store,
@@ -57,7 +58,7 @@ from .inspector import Inspector
 from .model_choice import ModelChoice
 from .models import Models
 from .package_import import PackageImporter
-from .reference_trail import LostImport, audit_target, settle_imports
+from .reference_trail import LostChange, audit_target, settle_changes
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,7 @@ class Gallery(PackageExchange, ModelChoice):
         brand = check_name(brand, "brand")
         # An aborted import's ids are free again (SQLite): its entry is settled before they are
         # given to other photos, so the trail never shows one id added twice unexplained.
-        self.settle_interrupted_imports()
+        self.settle_interrupted_changes()
         self.add_brand(brand, by=actor)
 
         def audited(batch: list[Stored]) -> None:
@@ -278,10 +279,11 @@ class Gallery(PackageExchange, ModelChoice):
         return self._importer.run(items, brand, actor.name, allow_poor_quality, report,
                                   before_commit=audited)
 
-    def settle_interrupted_imports(self) -> list[LostImport]:
-        """Say in the audit trail which audited imports never committed (a process stopped
-        between the entry and the commit); run before serving and when the trail is checked."""
-        return settle_imports(self.store, self.audit)
+    def settle_interrupted_changes(self) -> list[LostChange]:
+        """Say in the audit trail which audited imports, removals and purges never committed
+        (a process stopped between the entry and the commit); run before serving, before an
+        import and when the trail is checked."""
+        return settle_changes(self.store, self.audit)
 
     def set_note(self, ref_id: int, note: str, *, by: Actor | None = None) -> None:
         """The right holder's free note on a reference (identification points, provenance),
@@ -297,12 +299,17 @@ class Gallery(PackageExchange, ModelChoice):
         retraining. Who removed them, when and why is kept, and so is the photo file, until
         an admin purges it (:meth:`purge`)."""
         actor = acting(by)
+
+        def audited(changes: list[Change]) -> None:
+            for change in changes:
+                self.audit.append(actor, AuditAction.REFERENCES_REMOVE, brand=change.brand,
+                                  target=audit_target(change.ref_ids), reason=reason.strip(),
+                                  references=sorted(change.ref_ids))
+
         changes = self.store.remove_references(list(ref_ids), by=actor.name,
-                                               reason=reason.strip())
+                                               reason=reason.strip(), before_commit=audited)
         for change in changes:
             self._brands.apply(change, partial(BrandIndex.remove, ids=change.ref_ids))
-            self.audit.append(actor, AuditAction.REFERENCES_REMOVE, brand=change.brand,
-                              target=audit_target(change.ref_ids), reason=reason.strip())
         return sum(len(change.ref_ids) for change in changes)
 
     def removed(self, brand: str | None = None) -> list[RemovedReference]:
@@ -316,12 +323,16 @@ class Gallery(PackageExchange, ModelChoice):
         brands = {r.reference.id: r.reference.brand for r in self.store.removed_references()
                   if r.reference.id in wanted}
         actor = acting(by)
-        purged = self.store.purge_references(sorted(wanted), by=actor.name)
-        for brand in sorted({brands[i] for i in purged}):
-            ids = [i for i in purged if brands[i] == brand]
-            self.audit.append(actor, AuditAction.REFERENCES_PURGE, brand=brand,
-                              target=audit_target(ids))
-        return len(purged)
+
+        def audited(purged: list[int]) -> None:
+            for brand in sorted({brands[i] for i in purged}):
+                ids = sorted(i for i in purged if brands[i] == brand)
+                self.audit.append(actor, AuditAction.REFERENCES_PURGE, brand=brand,
+                                  target=audit_target(ids), references=ids)
+
+        # Only references known removed above: the entry names each purged one's brand.
+        return len(self.store.purge_references(sorted(brands), by=actor.name,
+                                               before_commit=audited))
 
     def add_point(self, ref_id: int, box: tuple[int, int, int, int], note: str, *,
                   added_by: str | None = None, by: Actor | None = None) -> int:

@@ -1,14 +1,16 @@
-"""References and the audit entries of their imports, kept true to each other when a process
-stops.
+"""References and the audit entries of their imports, removals and purges, kept true to each
+other when a process stops.
 
 The gallery's rows and its audit trail are two stores (two files beside a gallery folder, or
-two tables with their own writers), so no single commit covers both. An import appends its
-audit entry inside the write that stores its references, before that write commits
-(``before_commit`` of :meth:`~ipr_vision.storage.GalleryStore.add_references`), so no reference
-is ever stored untraced. What a process stopped in between leaves is an entry for references
-that never arrived: :func:`settle_imports` finds those and appends a ``references_lost`` entry
-for each, naming the entry and the references; nothing earlier is rewritten, so the trail still
-reads as it happened (as :mod:`ipr_vision.app.record_trail` does for inspection records).
+two tables with their own writers), so no single commit covers both. An import, a removal or a
+purge appends its audit entry inside the write that makes the change, before that write
+commits (``before_commit`` of :meth:`~ipr_vision.storage.GalleryStore.add_references`,
+``remove_references`` and ``purge_references``), so no reference is ever stored, taken out of
+use or its photo deleted untraced. What a process stopped in between leaves is an entry for a
+change that never happened: :func:`settle_changes` finds those and appends a
+``references_lost`` entry for each, naming the entry and the references; nothing earlier is
+rewritten, so the trail still reads as it happened (as :mod:`ipr_vision.app.record_trail` does
+for inspection records).
 """
 
 from __future__ import annotations
@@ -33,32 +35,41 @@ def audit_target(ref_ids: Iterable[int]) -> str:
     return " ".join(f"#{a}" if a == b else f"#{a}-#{b}" for a, b in runs)
 
 
+#: What an entry's references must be, once its change has committed, per kind of change.
+_COMMITTED = {AuditAction.REFERENCES_REMOVE: {"removed", "purged"},
+              AuditAction.REFERENCES_PURGE: {"purged"}}
+_DONE = {AuditAction.REFERENCES_ADD: "added", AuditAction.REFERENCES_REMOVE: "removed",
+         AuditAction.REFERENCES_PURGE: "purged"}
+
+
 @dataclass(frozen=True)
-class LostImport:
-    """References an import's audit entry names that were never stored (or are stored as
-    other photos: an id the aborted write had taken, given later to another photo)."""
+class LostChange:
+    """References an entry of an import, removal or purge names whose change never
+    committed: never stored (or stored as other photos: an id the aborted import had taken,
+    given later to another photo), still in use, or not purged."""
 
     entry: int
     brand: str | None
     ref_ids: tuple[int, ...]
+    action: AuditAction = AuditAction.REFERENCES_ADD
 
     def describe(self) -> str:
         """One line for the operator's console."""
         return (f"audit entry {self.entry}: {len(self.ref_ids)} reference(s) of "
-                f"{self.brand or '-'} were audited but never saved (a process stopped in "
-                "between); the trail now says so (references_lost)")
+                f"{self.brand or '-'} were audited as {_DONE[self.action]} but never were (a "
+                "process stopped in between); the trail now says so (references_lost)")
 
 
-def unsettled_imports(store: GalleryStore, audit: AuditTrail) -> list[LostImport]:
-    """Each import entry naming references the gallery never stored; read with the gallery's
-    writers held back, so an import about to commit is not counted as lost."""
+def unsettled_changes(store: GalleryStore, audit: AuditTrail) -> list[LostChange]:
+    """Each import, removal or purge entry whose change the gallery never committed; read with
+    the gallery's writers held back, so a change about to commit is not counted as lost."""
     with store.writes_held():
         return _lost(store, audit)
 
 
-def settle_imports(store: GalleryStore, audit: AuditTrail) -> list[LostImport]:
-    """Append a ``references_lost`` entry for each import entry whose references never
-    committed, and return them; running it again appends nothing."""
+def settle_changes(store: GalleryStore, audit: AuditTrail) -> list[LostChange]:
+    """Append a ``references_lost`` entry for each entry whose change never committed, and
+    return them; running it again appends nothing."""
     with store.writes_held():
         found = _lost(store, audit)
         for lost in found:
@@ -68,15 +79,23 @@ def settle_imports(store: GalleryStore, audit: AuditTrail) -> list[LostImport]:
     return found
 
 
-def _lost(store: GalleryStore, audit: AuditTrail) -> list[LostImport]:
+def _lost(store: GalleryStore, audit: AuditTrail) -> list[LostChange]:
     settled = {int(e.detail["entry"]) for e in audit.entries(action=AuditAction.REFERENCES_LOST)}
-    claims = [(entry, {int(ref[0]): str(ref[3]) for ref in entry.detail.get("references", ())})
-              for entry in audit.entries(action=AuditAction.REFERENCES_ADD)
-              if entry.seq not in settled]
-    stored = store.stored_shas([ref_id for _, claimed in claims for ref_id in claimed])
     found = []
-    for entry, claimed in claims:
-        missing = tuple(i for i, sha in claimed.items() if stored.get(i) != sha)
-        if missing:
-            found.append(LostImport(entry.seq, entry.brand, missing))
-    return found
+    imports = [(entry, {int(ref[0]): str(ref[3]) for ref in entry.detail.get("references", ())})
+               for entry in audit.entries(action=AuditAction.REFERENCES_ADD)
+               if entry.seq not in settled]
+    stored = store.stored_shas([ref_id for _, claimed in imports for ref_id in claimed])
+    for entry, claimed in imports:
+        if missing := tuple(i for i, sha in claimed.items() if stored.get(i) != sha):
+            found.append(LostChange(entry.seq, entry.brand, missing))
+    # Removals and purges audited before they committed name their references (entries
+    # written after the commit, before this was so, do not, and need no settling).
+    changes = [(entry, [int(i) for i in entry.detail.get("references", ())])
+               for action in _COMMITTED for entry in audit.entries(action=action)
+               if entry.seq not in settled]
+    states = store.reference_states([i for _, ids in changes for i in ids])
+    for entry, ids in changes:
+        if missing := tuple(i for i in ids if states.get(i) not in _COMMITTED[entry.action]):
+            found.append(LostChange(entry.seq, entry.brand, missing, entry.action))
+    return sorted(found, key=lambda lost: lost.entry)

@@ -266,10 +266,23 @@ class SqlGalleryStore(PackageRows, PointRows, ABC):
                 f"SELECT id, sha256 FROM removed_refs WHERE id IN ({marks})", (*part, *part))})
         return found
 
-    def remove_references(self, ref_ids: Sequence[int], *, by: str,
-                          reason: str) -> list[Change]:
+    def reference_states(self, ref_ids: Sequence[int]) -> dict[int, str]:
+        """``in_use``, ``removed`` or ``purged`` for each of these references on record."""
+        found: dict[int, str] = {}
+        for part, marks in _in_chunks(list(dict.fromkeys(int(i) for i in ref_ids))):
+            found.update({int(ref_id): str(state) for ref_id, state in self._query(
+                f"SELECT id, 'in_use' FROM refs WHERE id IN ({marks}) UNION ALL "
+                "SELECT id, CASE WHEN purged_at IS NULL THEN 'removed' ELSE 'purged' END "
+                f"FROM removed_refs WHERE id IN ({marks})", (*part, *part))})
+        return found
+
+    def remove_references(self, ref_ids: Sequence[int], *, by: str, reason: str,
+                          before_commit: Callable[[list[Change]], object] | None = None
+                          ) -> list[Change]:
         """Take references out of use: their rows move to ``removed_refs`` with who, when and
-        why (embeddings and identification points go); the photo files stay until purged."""
+        why (embeddings and identification points go); the photo files stay until purged.
+        ``before_commit(the changes)`` runs inside the write, before it commits (the audit
+        entries: no removal is ever untraced)."""
         now = utc_now()
         with self._transaction() as db:
             removed: dict[str, list[int]] = {}
@@ -278,9 +291,12 @@ class SqlGalleryStore(PackageRows, PointRows, ABC):
                                  "WHERE r.id=?", (ref_id,)).fetchone()
                 if row is not None and archive_reference(db, ref_id, by, now, reason):
                     removed.setdefault(row[0], []).append(ref_id)
-            return [Change(brand, ids, int(db.execute(
+            changes = [Change(brand, ids, int(db.execute(
                 "UPDATE brands SET revision = revision + 1 WHERE name=? RETURNING revision",
                 (brand,)).fetchone()[0])) for brand, ids in removed.items()]
+            if before_commit is not None and changes:
+                before_commit(changes)
+            return changes
 
     def removed_references(self, brand: str | None = None) -> list[RemovedReference]:
         """References taken out of use, oldest removal first."""
@@ -293,9 +309,13 @@ class SqlGalleryStore(PackageRows, PointRows, ABC):
             () if brand is None else (brand,))
         return [RemovedReference(self._reference(r[:11], r[16:]), *r[11:16]) for r in rows]
 
-    def purge_references(self, ref_ids: Sequence[int], *, by: str) -> list[int]:
+    def purge_references(self, ref_ids: Sequence[int], *, by: str,
+                         before_commit: Callable[[list[int]], object] | None = None
+                         ) -> list[int]:
         """Delete the photo files of removed references (unless a reference in use, or a
-        removed one not purged, shares the file); which ones were purged."""
+        removed one not purged, shares the file); which ones were purged.
+        ``before_commit(those ids)`` runs inside the write, before it commits and before any
+        file is deleted (the audit entries)."""
         with self._transaction() as db:
             purged, files = [], set()
             for ref_id in dict.fromkeys(int(i) for i in ref_ids):
@@ -308,6 +328,8 @@ class SqlGalleryStore(PackageRows, PointRows, ABC):
                 purged.append(ref_id)
                 files.add(row[0])
             intent_ids = self._intents.open(db, sorted(files))
+            if before_commit is not None and purged:
+                before_commit(purged)
         self._undo(intent_ids)
         return purged
 

@@ -242,15 +242,25 @@ class GalleryStore(Protocol):
         removed."""
         ...
 
-    def remove_references(self, ref_ids: Sequence[int], *, by: str,
-                          reason: str) -> list[Change]:
-        """Take references out of use, keeping who, when and why, and their photo files."""
+    def reference_states(self, ref_ids: Sequence[int]) -> dict[int, str]:
+        """Where each of these references stands: ``in_use``, ``removed`` or ``purged``
+        (references never stored are left out)."""
+        ...
+
+    def remove_references(self, ref_ids: Sequence[int], *, by: str, reason: str,
+                          before_commit: Callable[[list[Change]], object] | None = None
+                          ) -> list[Change]:
+        """Take references out of use, keeping who, when and why, and their photo files.
+        ``before_commit(the changes)`` runs inside the write, before it commits."""
         ...
 
     def removed_references(self, brand: str | None = None) -> list[RemovedReference]: ...
 
-    def purge_references(self, ref_ids: Sequence[int], *, by: str) -> list[int]:
-        """Delete removed references' photo files; which were purged."""
+    def purge_references(self, ref_ids: Sequence[int], *, by: str,
+                         before_commit: Callable[[list[int]], object] | None = None
+                         ) -> list[int]:
+        """Delete removed references' photo files; which were purged. ``before_commit(those
+        ids)`` runs inside the write, before it commits (and before any file goes)."""
         ...
 
     def set_note(self, ref_id: int, note: str) -> None: ...

@@ -251,7 +251,7 @@ def test_audit_verify_finds_a_row_edited_with_sqlite3(cli_folder: Path, tmp_path
     entries = [json.loads(line) for line in cli("audit", "list", "--json", "--gallery",
                                                 gallery).stdout.splitlines()]
     assert [e["action"] for e in entries[-2:]] == ["note", "references_remove"]
-    assert entries[-1]["detail"] == {"reason": "duplicate shot"}
+    assert entries[-1]["detail"] == {"reason": "duplicate shot", "references": [4]}
     assert cli("audit", "verify", "--gallery", gallery).returncode == 0
     note = entries[-2]["seq"]
     with sqlite3.connect(gallery / "audit.sqlite") as db:

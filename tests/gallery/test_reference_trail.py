@@ -1,6 +1,6 @@
-"""No reference is stored untraced: an import's audit entry is appended before its write
-commits, and an entry whose write never committed is said so in the trail (references_lost),
-once, before its ids can be given to other photos."""
+"""No reference is stored, removed or purged untraced: the audit entry is appended before the
+write commits, and an entry whose write never committed is said so in the trail
+(references_lost), once (for an import, before its ids can be given to other photos)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from ipr_vision import Gallery
 from ipr_vision.domain import Actor, AuditAction
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
-from ipr_vision.gallery.reference_trail import LostImport, audit_target, unsettled_imports
+from ipr_vision.gallery.reference_trail import LostChange, audit_target, unsettled_changes
 from tests.support import query_photo
 
 
@@ -21,13 +21,15 @@ class StoppedBeforeCommit(BaseException):
     raised where the kill would land (not an Exception, as a kill is not one either)."""
 
 
-def stopping_after_the_entry(gallery: Gallery, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next import dies right after its entry is appended, before its write commits."""
-    append = gallery.audit.append
+def stopping_after_the_entry(gallery: Gallery, monkeypatch: pytest.MonkeyPatch,
+                             action: AuditAction = AuditAction.REFERENCES_ADD) -> None:
+    """The next change of this kind dies right after its entry is appended, before its write
+    commits."""
+    append, stopped = gallery.audit.append, action
 
     def append_then_stop(actor: Actor, action: AuditAction, **fields: Any) -> Any:
         entry = append(actor, action, **fields)
-        if action == AuditAction.REFERENCES_ADD:
+        if action == stopped:
             monkeypatch.undo()
             raise StoppedBeforeCommit
         return entry
@@ -43,7 +45,7 @@ def test_an_import_stopped_before_its_commit_is_settled_before_its_ids_are_reuse
     with Gallery(gallery_location, embedder=embedder) as gallery:
         (_, first), = gallery.add_photos([photos[0]], brand="acme", product="boot",
                                          label="genuine").added
-        assert unsettled_imports(gallery.store, gallery.audit) == []
+        assert unsettled_changes(gallery.store, gallery.audit) == []
 
         stopping_after_the_entry(gallery, monkeypatch)
         with pytest.raises(StoppedBeforeCommit):
@@ -52,9 +54,9 @@ def test_an_import_stopped_before_its_commit_is_settled_before_its_ids_are_reuse
         (claimed, *_), = entry.detail["references"]
         assert [r.id for r in gallery.references("acme")] == [first]  # nothing committed
         assert gallery.store.integrity_problems() == []  # nor its photo file left behind
-        assert unsettled_imports(gallery.store, gallery.audit) == [
-            LostImport(entry.seq, "acme", (claimed,))]
-        assert "audited but never saved" in unsettled_imports(
+        assert unsettled_changes(gallery.store, gallery.audit) == [
+            LostChange(entry.seq, "acme", (claimed,))]
+        assert "audited as added but never were" in unsettled_changes(
             gallery.store, gallery.audit)[0].describe()
 
         # The next import settles it first, then may take the same id for another photo.
@@ -69,8 +71,48 @@ def test_an_import_stopped_before_its_commit_is_settled_before_its_ids_are_reuse
             "ipr-vision", "recovery", {"entry": entry.seq, "references": [claimed]})
         # Once; and references removed since are on record, not lost.
         gallery.remove([first], reason="blurred")
-        assert gallery.settle_interrupted_imports() == []
+        assert gallery.settle_interrupted_changes() == []
         assert len(gallery.audit.entries(action=AuditAction.REFERENCES_LOST)) == 1
+        assert gallery.audit.verify().ok
+
+
+def test_a_removal_and_a_purge_stopped_before_their_commit_are_said_not_to_have_happened(
+        gallery_location: str | Path, embedder: MobileNetV2Embedder, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = [query_photo(tmp_path, "boot", "genuine", seed, suffix=".jpg") for seed in (1, 2)]
+    with Gallery(gallery_location, embedder=embedder) as gallery:
+        first, second = (ref_id for _, ref_id in gallery.add_photos(
+            photos, brand="acme", product="boot", label="genuine").added)
+
+        stopping_after_the_entry(gallery, monkeypatch, AuditAction.REFERENCES_REMOVE)
+        with pytest.raises(StoppedBeforeCommit):
+            gallery.remove([first, second], reason="blurred")
+        removal = gallery.audit.entries(action=AuditAction.REFERENCES_REMOVE)[-1]
+        assert removal.detail["references"] == [first, second]
+        assert {r.id for r in gallery.references("acme")} == {first, second}  # still in use
+        assert unsettled_changes(gallery.store, gallery.audit) == [
+            LostChange(removal.seq, "acme", (first, second), AuditAction.REFERENCES_REMOVE)]
+        assert "audited as removed but never were" in unsettled_changes(
+            gallery.store, gallery.audit)[0].describe()
+
+        assert gallery.remove([first], reason="blurred") == 1  # done again, committed
+        photo_file = gallery.removed("acme")[0].reference.path
+        stopping_after_the_entry(gallery, monkeypatch, AuditAction.REFERENCES_PURGE)
+        with pytest.raises(StoppedBeforeCommit):
+            gallery.purge([first])
+        purge = gallery.audit.entries(action=AuditAction.REFERENCES_PURGE)[-1]
+        assert purge.detail["references"] == [first] and photo_file.is_file()  # nothing gone
+
+        # The removal now done covers only `first`: `second` is still named lost.
+        lost = gallery.settle_interrupted_changes()
+        assert [(c.entry, c.ref_ids, c.action) for c in lost] == [
+            (removal.seq, (second,), AuditAction.REFERENCES_REMOVE),
+            (purge.seq, (first,), AuditAction.REFERENCES_PURGE)]
+        said = gallery.audit.entries(action=AuditAction.REFERENCES_LOST)
+        assert [(e.detail["entry"], e.detail["references"]) for e in said] == [
+            (removal.seq, [second]), (purge.seq, [first])]
+        assert gallery.purge([first]) == 1 and not photo_file.exists()
+        assert gallery.settle_interrupted_changes() == []  # once; the later purge is on record
         assert gallery.audit.verify().ok
 
 

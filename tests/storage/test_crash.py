@@ -72,9 +72,9 @@ def test_kill_during_import_then_reopen(tmp_path: Path, embedder: MobileNetV2Emb
                    for r in e.detail["references"]}
         stored = {r.id for r in gallery.references("acme")}
         assert stored <= audited and len(audited - stored) <= 32  # one commit batch
-        lost = gallery.settle_interrupted_imports()
+        lost = gallery.settle_interrupted_changes()
         assert {i for found in lost for i in found.ref_ids} == audited - stored
-        assert gallery.settle_interrupted_imports() == []
+        assert gallery.settle_interrupted_changes() == []
         assert gallery.audit.verify().ok
         resumed = gallery.import_folder(folder, brand="acme")
         assert len(resumed.duplicates) == survived and not resumed.failed

@@ -96,6 +96,7 @@ ADMIN_TEXT: dict[str, tuple[str, str]] = {
     "action_gallery_copy": ("gallery copied", "复制图库"),
     "action_record_lost": ("not recorded after all (the process stopped)",
                            "实际未记录（进程中断）"),
-    "action_references_lost": ("reference photos not added after all (the process stopped)",
-                               "参考照片实际未添加（进程中断）"),
+    "action_references_lost": ("reference photos not added, removed or purged after all "
+                               "(the process stopped)",
+                               "参考照片实际未添加、删除或清除（进程中断）"),
 }
