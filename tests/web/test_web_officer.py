@@ -275,3 +275,29 @@ def test_cant_tell_and_a_batch_tell_one_story(officer: Any, blurred: Path, lang:
     assert t(lang, "verdict_inconclusive") in text and proposed in text
     assert not RAW_VERDICT.search(text), text
     shoot(page, f"officer-records-{size}-{lang}", full_page=size == "desk")
+
+
+@pytest.mark.parametrize(("lang", "viewport", "size"), [("en", DESK, "desk"),
+                                                        ("zh", PHONE, "phone")])
+def test_no_evidence_button_under_a_photo_that_could_not_be_read(
+        officer: Any, tmp_path: Path, lang: str, viewport: dict[str, int], size: str) -> None:
+    """An evidence pack is of the photo on screen: under a photo that could not be read there
+    is none to make, so no button; and the link to the last pack goes with its photo."""
+    broken = tmp_path / "broken-label.jpg"
+    broken.write_bytes(b"half a JPEG that never arrived")
+    page, clicks = officer(viewport, "zh-CN" if lang == "zh" else "en-GB")
+    if lang == "zh":
+        page.locator("#inspect-run").get_by_text("查验").wait_for()
+    inspect(page, clicks, broken, queries()[5])
+    button, links = page.locator("#inspect-evidence"), page.locator("#inspect-evidence-file a")
+    assert button.is_visible()  # the readable photo is shown first
+    button.click()
+    page.locator("#inspect-evidence-file a:visible").wait_for()
+    choose(page, "inspect-which", t(lang, "photo_of", n=1, total=2, name=broken.name))
+    page.locator("#inspect-verdict").get_by_text(
+        t(lang, "photo_unreadable", reason="")[:6]).wait_for()
+    button.wait_for(state="hidden")
+    assert links.count() == 0
+    shoot(page, f"officer-unreadable-{size}-{lang}", full_page=True)
+    choose(page, "inspect-which", t(lang, "photo_of", n=2, total=2, name=queries()[5].name))
+    button.wait_for()

@@ -230,8 +230,8 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         product the app proposed for the last item is no longer shown)."""
         current.pop(request.session_hash or ui.user(request).name, None)
         return (gr.update(visible=False), None, "", "", gr.update(choices=[], visible=False),
-                *(gr.update(visible=False) if shown is where else gr.update(value=None)
-                  for shown in detail_outputs[:-1]),
+                *(gr.update(visible=False) if shown is where or shown is evidence
+                  else gr.update(value=None) for shown in detail_outputs[:-1]),
                 gr.update(value=None) if propose or identify else gr.skip(), "", "", "", None,
                 None, gr.update(visible=False),
                 gr.update(value=None) if identify else gr.skip(), "")
@@ -254,8 +254,10 @@ def build(ui: Ui, lang: Any) -> InspectTab:
         with when the app proposed it (so the product box shows the product used)."""
         hidden = gr.update(value=None, visible=False)
         no_matches = gr.update(value=[], visible=False)  # not an empty frame: nothing to show
+        # The evidence button only under a photo with a suggestion: a pack is of that photo.
         empty: tuple[Any, ...] = ("", "", no_matches, no_matches, "", gr.update(visible=False),
-                                  hidden, hidden, hidden, "", gr.skip())
+                                  hidden, hidden, hidden, "", gr.update(visible=False),
+                                  gr.skip())
         if state is None or index is None or index >= len(state.outcome.results):
             return empty
         inspected = state.outcome.judged(index)
@@ -279,15 +281,16 @@ def build(ui: Ui, lang: Any) -> InspectTab:
                   for matches in (result.nearest_genuine, result.nearest_fake)),
                 "**" + t(lang, "notes") + "**\n\n" + notes_markdown(lang, result)
                 + (f"\n\n{origins}" if origins else ""), gr.update(visible=True),
-                *explanation_views(lang, state.explained[index]),
+                *explanation_views(lang, state.explained[index]), gr.update(visible=True),
                 proposed if result.product_proposed else gr.skip())
 
     def show(lang: str, state: Session | None, index: int | None,
              request: gr.Request) -> tuple[Any, ...]:
+        """Another photo of the item; the link to the last photo's evidence pack goes."""
         if state is not None and index is not None:
             state.shown = index
         with shown(lang):
-            return details(lang, state, index, request)
+            return (*details(lang, state, index, request), "")
 
     def redraw(lang: str, state: Session | None, request: gr.Request) -> tuple[Any, ...]:
         """The item, the photo shown and the table of its photos, in another language.
@@ -327,7 +330,7 @@ def build(ui: Ui, lang: Any) -> InspectTab:
             return _link(ui.private.url(archive), "evidence_file")
 
     detail_outputs = [card, compare, genuine, fake, notes, where, heat, aligned, points,
-                      explained, product]
+                      explained, evidence, product]
     choosing = [lang, brand, propose, identify]
     brand.change(products, choosing, product, api_visibility="private")
     propose.change(products, choosing, product, api_visibility="private").then(
@@ -352,7 +355,8 @@ def build(ui: Ui, lang: Any) -> InspectTab:
               run, api_visibility="private", queue=False)
     inspecting.success(None, js=_SHOW_VERDICT)
     new.click(new_inspection, [propose, identify], run_outputs, api_visibility="private")
-    which.input(show, [lang, session, which], detail_outputs, api_visibility="private")
+    which.input(show, [lang, session, which], [*detail_outputs, evidence_file],
+                api_visibility="private")
     evidence.click(pack, [lang, session, which], evidence_file, api_visibility="private")
     redrawn = [recorded, item, which, *detail_outputs, table, candidates]
     return InspectTab(brand, (redraw, [lang, session], redrawn))
