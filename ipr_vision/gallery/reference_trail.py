@@ -81,21 +81,23 @@ def settle_changes(store: GalleryStore, audit: AuditTrail) -> list[LostChange]:
 
 def _lost(store: GalleryStore, audit: AuditTrail) -> list[LostChange]:
     settled = {int(e.detail["entry"]) for e in audit.entries(action=AuditAction.REFERENCES_LOST)}
-    found = []
     imports = [(entry, {int(ref[0]): str(ref[3]) for ref in entry.detail.get("references", ())})
                for entry in audit.entries(action=AuditAction.REFERENCES_ADD)
                if entry.seq not in settled]
-    stored = store.stored_shas([ref_id for _, claimed in imports for ref_id in claimed])
-    for entry, claimed in imports:
-        if missing := tuple(i for i, sha in claimed.items() if stored.get(i) != sha):
-            found.append(LostChange(entry.seq, entry.brand, missing))
     # Removals and purges audited before they committed name their references (entries
     # written after the commit, before this was so, do not, and need no settling).
     changes = [(entry, [int(i) for i in entry.detail.get("references", ())])
                for action in _COMMITTED for entry in audit.entries(action=action)
                if entry.seq not in settled]
-    states = store.reference_states([i for _, ids in changes for i in ids])
+    record = store.on_record([*(i for _, claimed in imports for i in claimed),
+                              *(i for _, ids in changes for i in ids)])
+    found = []
+    for entry, claimed in imports:
+        if missing := tuple(i for i, sha in claimed.items()
+                            if record.get(i, ("", ""))[0] != sha):
+            found.append(LostChange(entry.seq, entry.brand, missing))
     for entry, ids in changes:
-        if missing := tuple(i for i in ids if states.get(i) not in _COMMITTED[entry.action]):
+        if missing := tuple(i for i in ids
+                            if record.get(i, ("", ""))[1] not in _COMMITTED[entry.action]):
             found.append(LostChange(entry.seq, entry.brand, missing, entry.action))
     return sorted(found, key=lambda lost: lost.entry)

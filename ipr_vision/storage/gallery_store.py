@@ -257,23 +257,15 @@ class SqlGalleryStore(PackageRows, PointRows, ABC):
         with self._transaction():
             yield
 
-    def stored_shas(self, ref_ids: Sequence[int]) -> dict[int, str]:
-        """The photo (sha256) of each of these references still on record, in use or removed."""
-        found: dict[int, str] = {}
+    def on_record(self, ref_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """Each of these references still on record: its photo (sha256) and where it stands,
+        ``in_use``, ``removed`` or ``purged``."""
+        found: dict[int, tuple[str, str]] = {}
         for part, marks in _in_chunks(list(dict.fromkeys(int(i) for i in ref_ids))):
-            found.update({int(ref_id): str(sha) for ref_id, sha in self._query(
-                f"SELECT id, sha256 FROM refs WHERE id IN ({marks}) UNION ALL "
-                f"SELECT id, sha256 FROM removed_refs WHERE id IN ({marks})", (*part, *part))})
-        return found
-
-    def reference_states(self, ref_ids: Sequence[int]) -> dict[int, str]:
-        """``in_use``, ``removed`` or ``purged`` for each of these references on record."""
-        found: dict[int, str] = {}
-        for part, marks in _in_chunks(list(dict.fromkeys(int(i) for i in ref_ids))):
-            found.update({int(ref_id): str(state) for ref_id, state in self._query(
-                f"SELECT id, 'in_use' FROM refs WHERE id IN ({marks}) UNION ALL "
-                "SELECT id, CASE WHEN purged_at IS NULL THEN 'removed' ELSE 'purged' END "
-                f"FROM removed_refs WHERE id IN ({marks})", (*part, *part))})
+            found.update({int(ref_id): (str(sha), str(state)) for ref_id, sha, state in self._query(
+                f"SELECT id, sha256, 'in_use' FROM refs WHERE id IN ({marks}) UNION ALL "
+                "SELECT id, sha256, CASE WHEN purged_at IS NULL THEN 'removed' ELSE 'purged' "
+                f"END FROM removed_refs WHERE id IN ({marks})", (*part, *part))})
         return found
 
     def remove_references(self, ref_ids: Sequence[int], *, by: str, reason: str,

@@ -237,14 +237,9 @@ class GalleryStore(Protocol):
         """Other writers held back until the block ends, in every process."""
         ...
 
-    def stored_shas(self, ref_ids: Sequence[int]) -> dict[int, str]:
-        """The photo (sha256) of each of these references still on record, in use or
-        removed."""
-        ...
-
-    def reference_states(self, ref_ids: Sequence[int]) -> dict[int, str]:
-        """Where each of these references stands: ``in_use``, ``removed`` or ``purged``
-        (references never stored are left out)."""
+    def on_record(self, ref_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """Each of these references still on record: its photo (sha256) and where it stands,
+        ``in_use``, ``removed`` or ``purged`` (references never stored are left out)."""
         ...
 
     def remove_references(self, ref_ids: Sequence[int], *, by: str, reason: str,
