@@ -28,6 +28,7 @@ import numpy as np
 
 from ..domain import Label, Reference, RemovedReference, parse_label
 from ..errors import GalleryError
+from .brand_rows import BrandRows
 from .file_intents import FileIntents
 from .gallery_packages import ORIGIN_COLUMNS, ORIGIN_JOIN, PackageRows, origin
 from .gallery_schema import NEXT_REF_ID, open_database
@@ -40,7 +41,7 @@ from .sqlite import Connection, transaction, utc_now
 T = TypeVar("T")
 
 
-class SqlGalleryStore(PackageRows, PointRows, ABC):
+class SqlGalleryStore(BrandRows, PackageRows, PointRows, ABC):
     """A :class:`~.protocols.GalleryStore`: rows in a database, photos as files under
     ``root``. Safe to share between threads (one connection behind a lock) and between
     processes (each write is one short transaction)."""
@@ -94,106 +95,6 @@ class SqlGalleryStore(PackageRows, PointRows, ABC):
             removed = self._intents.recover(db)
         self._files.sweep_temp()
         return removed
-
-    # -- brands and products --------------------------------------------------------------
-
-    def add_brand(self, brand: str) -> None:
-        self._brand_id(brand, create=True)
-
-    def require_brand(self, brand: str) -> None:
-        self._brand_id(brand)
-
-    def _brand_id(self, brand: str, *, create: bool = False) -> int:
-        row = self._query("SELECT id FROM brands WHERE name=?", (brand,))
-        if row:
-            return int(row[0][0])
-        if not create:
-            brands = self.brands()
-            known = ", ".join(brands) or "none yet"
-            raise GalleryError(f"unknown brand {brand!r} (brands in this gallery: {known})",
-                               key="error.unknown_brand", brand=brand, known=brands)
-        with self._transaction() as db:
-            db.execute("INSERT INTO brands (name, created_at) VALUES (?, ?) "
-                       "ON CONFLICT DO NOTHING", (brand, utc_now()))
-        return self._brand_id(brand)
-
-    def brands(self) -> list[str]:
-        return [r[0] for r in self._query("SELECT name FROM brands ORDER BY name")]
-
-    def products(self, brand: str) -> list[str]:
-        rows = self._query(
-            "SELECT p.name FROM products p JOIN brands b ON b.id=p.brand_id WHERE b.name=? "
-            "ORDER BY p.name", (brand,))
-        return [r[0] for r in rows]
-
-    def add_product(self, brand: str, product: str) -> None:
-        brand_id = self._brand_id(brand, create=True)
-        with self._transaction() as db:
-            db.execute("INSERT INTO products (brand_id, name, created_at) VALUES (?, ?, ?) "
-                       "ON CONFLICT DO NOTHING", (brand_id, product, utc_now()))
-
-    def delete_brand(self, brand: str) -> bool:
-        """Delete a brand that holds no references, with its products and settings; False
-        when there is no such brand. Refused while references or signed-package records
-        (trusted keys, packages applied or written) name it: those must keep their brand."""
-        with self._transaction() as db:
-            row = db.execute("SELECT id FROM brands WHERE name=?", (brand,)).fetchone()
-            if row is None:
-                return False
-            if db.execute("SELECT 1 FROM refs WHERE brand_id=?", (row[0],)).fetchone():
-                raise GalleryError(f"brand {brand!r} still holds references",
-                                   key="error.brand_holds_references", brand=brand)
-            for table in ("trusted_keys", "packages", "package_exports"):
-                if db.execute(f"SELECT 1 FROM {table} WHERE brand_id=?", (row[0],)).fetchone():
-                    raise GalleryError(f"brand {brand!r} is named in signed-package records "
-                                       "(keys or packages), which must keep it",
-                                       key="error.brand_in_packages", brand=brand)
-            db.execute("DELETE FROM brand_settings WHERE brand_id=?", (row[0],))
-            db.execute("DELETE FROM products WHERE brand_id=?", (row[0],))
-            db.execute("DELETE FROM brands WHERE id=?", (row[0],))
-        return True
-
-    def max_genuine_flagged(self, brand: str) -> float | None:
-        """The brand's own operating point, if its right holder set one."""
-        share = self._brand_setting(brand, "max_genuine_flagged")
-        return None if share is None else float(share)
-
-    def set_max_genuine_flagged(self, brand: str, share: float) -> Change:
-        """Set the brand's operating point; the brand's revision moves so every process
-        recalibrates."""
-        if not 0.0 < share < 0.5:
-            raise GalleryError("the share of genuine items flagged must be between 0 and 0.5 "
-                               "(e.g. 0.01 for 1 %)", key="error.share_range")
-        return self._set_brand_setting(brand, "max_genuine_flagged", share)
-
-    def brand_model(self, brand: str) -> str | None:
-        """The installed model the brand chose (by name), or None for the gallery's default."""
-        model = self._brand_setting(brand, "model")
-        return None if model is None else str(model)
-
-    def set_brand_model(self, brand: str, model: str | None) -> Change:
-        """Choose the brand's model (None: the gallery's default); the brand's revision moves
-        so every process reloads it under that model."""
-        return self._set_brand_setting(brand, "model", model)
-
-    def _brand_setting(self, brand: str, column: str) -> Any:
-        row = self._query(f"SELECT s.{column} FROM brand_settings s JOIN brands b ON "
-                          "b.id=s.brand_id WHERE b.name=?", (brand,))
-        return row[0][0] if row else None
-
-    def _set_brand_setting(self, brand: str, column: str, value: object) -> Change:
-        brand_id = self._brand_id(brand)
-        with self._transaction() as db:
-            db.execute(f"INSERT INTO brand_settings (brand_id, {column}) VALUES (?, ?) "
-                       f"ON CONFLICT (brand_id) DO UPDATE SET {column}=excluded.{column}",
-                       (brand_id, value))
-            revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
-                                  "RETURNING revision", (brand_id,)).fetchone()[0]
-        return Change(brand, [], int(revision))
-
-    def revision(self, brand: str) -> int:
-        row = self._query("SELECT revision FROM brands WHERE name=?", (brand,))
-        return int(row[0][0]) if row else -1
 
     # -- references -------------------------------------------------------------------------
 
