@@ -2,7 +2,8 @@
 
 A thin front. Each job lives in its own module of this package: :mod:`.importer`,
 :mod:`.inspector`, :mod:`.explainer`, :mod:`.evaluator`, :mod:`.brands` (each brand's index
-and calibration, kept current across processes) and :mod:`.model_choice` (each brand's model).
+and calibration, kept current across processes), :mod:`.curation` (notes, points, removals and
+purges) and :mod:`.model_choice` (each brand's model).
 The store underneath is any :class:`~ipr_vision.storage.GalleryStore`; the math is the pure
 core's.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,13 @@ from ..domain import (
     AuditAction,
     IdPoint,
     Reference,
-    RemovedReference,
     check_name,
     parse_label,
 )
 from ..embedders import Embedder, default_embedder
 from ..errors import GalleryError, PhotoError
 from ..intake.labelled import LabelledPhoto, named_group, read_index
-from ..intake.photo import Photo, read_photo
+from ..intake.photo import Photo
 from ..results import (
     Evaluation,
     Explanation,
@@ -42,7 +41,6 @@ from ..results import (
 )
 from ..storage import (
     AuditTrail,
-    Change,
     GalleryStore,
     open_audit_trail,
     open_gallery_store,
@@ -50,6 +48,7 @@ from ..storage import (
 from ..storage.locations import shown
 from .actors import acting
 from .brands import BrandCache
+from .curation import Curation
 from .evaluator import evaluate
 from .exchange import PackageExchange
 from .explainer import Explainer, patch_embedder
@@ -80,7 +79,7 @@ class GallerySummary:
                 "stale_embeddings": self.stale_embeddings}
 
 
-class Gallery(PackageExchange, ModelChoice):
+class Gallery(Curation, PackageExchange, ModelChoice):
     """A folder of reference photos for one or more brands, searchable by embedding.
 
     >>> gallery = Gallery("galleries/nike")                          # doctest: +SKIP
@@ -284,85 +283,6 @@ class Gallery(PackageExchange, ModelChoice):
         (a process stopped between the entry and the commit); run before serving, before an
         import and when the trail is checked."""
         return settle_changes(self.store, self.audit)
-
-    def set_note(self, ref_id: int, note: str, *, by: Actor | None = None) -> None:
-        """The right holder's free note on a reference (identification points, provenance),
-        shown beside it in every suggestion and evidence pack."""
-        ref = self._reference(ref_id)
-        self.store.set_note(ref_id, note.strip())
-        self.audit.append(acting(by), AuditAction.NOTE, brand=ref.brand,
-                          target=f"#{ref_id}", note=note.strip(), previous=ref.note)
-
-    def remove(self, ref_ids: Iterable[int], *, by: Actor | None = None,
-               reason: str = "") -> int:
-        """Take references out of use; returns how many existed. Usable at once, no
-        retraining. Who removed them, when and why is kept, and so is the photo file, until
-        an admin purges it (:meth:`purge`)."""
-        actor = acting(by)
-
-        def audited(changes: list[Change]) -> None:
-            for change in changes:
-                self.audit.append(actor, AuditAction.REFERENCES_REMOVE, brand=change.brand,
-                                  target=audit_target(change.ref_ids), reason=reason.strip(),
-                                  references=sorted(change.ref_ids))
-
-        changes = self.store.remove_references(list(ref_ids), by=actor.name,
-                                               reason=reason.strip(), before_commit=audited)
-        for change in changes:
-            self._brands.apply(change, partial(BrandIndex.remove, ids=change.ref_ids))
-        return sum(len(change.ref_ids) for change in changes)
-
-    def removed(self, brand: str | None = None) -> list[RemovedReference]:
-        """References taken out of use, with who removed them, when and why."""
-        return self.store.removed_references(brand)
-
-    def purge(self, ref_ids: Iterable[int], *, by: Actor | None = None) -> int:
-        """Delete the photo files of removed references (an admin's decision, e.g. a photo that
-        must not be kept); returns how many were purged."""
-        wanted = set(ref_ids)
-        brands = {r.reference.id: r.reference.brand for r in self.store.removed_references()
-                  if r.reference.id in wanted}
-        actor = acting(by)
-
-        def audited(purged: list[int]) -> None:
-            for brand in sorted({brands[i] for i in purged}):
-                ids = sorted(i for i in purged if brands[i] == brand)
-                self.audit.append(actor, AuditAction.REFERENCES_PURGE, brand=brand,
-                                  target=audit_target(ids), references=ids)
-
-        # Only references known removed above: the entry names each purged one's brand.
-        return len(self.store.purge_references(sorted(brands), by=actor.name,
-                                               before_commit=audited))
-
-    def add_point(self, ref_id: int, box: tuple[int, int, int, int], note: str, *,
-                  added_by: str | None = None, by: Actor | None = None) -> int:
-        """Mark an identification point on a reference photo: a box in its pixels (as shown
-        upright) and what to check there; returns the point's id."""
-        actor = acting(by, added_by)
-        ref = self._reference(ref_id)
-        width, height = read_photo(ref.path).original_size
-        x0, y0, x1, y1 = box
-        point_id = self.store.add_point(
-            ref_id, (x0 / width, y0 / height, x1 / width, y1 / height), note, actor.name)
-        self.audit.append(actor, AuditAction.POINT_ADD, brand=ref.brand, target=f"#{ref_id}",
-                          point=point_id, box=list(box), note=note.strip())
-        return point_id
-
-    def remove_point(self, point_id: int, *, by: Actor | None = None) -> bool:
-        point = self.store.remove_point(point_id)
-        if point is None:
-            return False
-        self.audit.append(acting(by), AuditAction.POINT_REMOVE,
-                          brand=self._reference(point.ref_id).brand, target=f"#{point.ref_id}",
-                          point=point_id, note=point.note)
-        return True
-
-    def _reference(self, ref_id: int) -> Reference:
-        refs = self.store.references(ids=[ref_id])
-        if not refs:
-            raise GalleryError(f"no reference with id {ref_id}", key="error.no_reference",
-                               ref=ref_id)
-        return refs[0]
 
     def policy_for(self, brand: str) -> Policy:
         """The gallery's policy with the brand's own operating point, when one is set."""
