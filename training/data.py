@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,9 +61,18 @@ def load_index(index_csv: str | Path, products: set[str] | None = None) -> list[
     return [i for i in items if products is None or i.product in products]
 
 
+class JpegOnCpu(T.JPEG):
+    """JPEG re-encoding wherever the image lies: torchvision's JPEG decoder gives CPU tensors,
+    so an image on a GPU makes the round trip through the CPU for this one step."""
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        return super().transform(inpt.cpu(), params).to(inpt.device)
+
+
 def phone_augment(size: int) -> T.Compose:
     """Rotation, framing, perspective, light, colour cast, blur and JPEG quality, as officers'
-    phone photos of one item differ from each other."""
+    phone photos of one item differ from each other. Each step runs on the image's device, so
+    a GPU run augments there (``training.train --augment-on``)."""
     return T.Compose([
         T.RandomResizedCrop(size, scale=(0.55, 1.0), ratio=(0.75, 1.33), antialias=True),
         T.RandomHorizontalFlip(),
@@ -69,7 +80,7 @@ def phone_augment(size: int) -> T.Compose:
         T.RandomPerspective(distortion_scale=0.25, p=0.4),
         T.ColorJitter(brightness=0.35, contrast=0.3, saturation=0.25, hue=0.04),
         T.RandomApply([T.GaussianBlur(5, sigma=(0.1, 1.8))], p=0.3),
-        T.RandomApply([T.JPEG((35, 95))], p=0.5),
+        T.RandomApply([JpegOnCpu((35, 95))], p=0.5),
         T.ToDtype(torch.float32, scale=True),
         T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
     ])
@@ -84,16 +95,17 @@ def plain(size: int) -> T.Compose:
 
 @dataclass
 class PhotoSet(torch.utils.data.Dataset):
-    """Decoded photos (uint8 CHW tensors) with their class ids, augmented on access."""
+    """Decoded photos (uint8 CHW tensors) with their class ids, augmented on access (or given
+    as they are, for the training loop to augment a whole batch on the GPU)."""
 
     images: list[torch.Tensor]
     labels: np.ndarray
     classes: list[str]
-    transform: T.Compose
+    transform: Callable[[torch.Tensor], torch.Tensor]
 
     @classmethod
-    def decode(cls, items: list[LabelledPhoto], classes: list[str], transform: T.Compose,
-               size: int) -> PhotoSet:
+    def decode(cls, items: list[LabelledPhoto], classes: list[str],
+               transform: Callable[[torch.Tensor], torch.Tensor], size: int) -> PhotoSet:
         side = round(size * STORED_MARGIN)
         images = []
         for item in items:

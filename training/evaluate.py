@@ -303,8 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "embeds a photo), "
                         "+mirror or -mirror (average with the mirror image, or not; by "
                         "default checkpoints do and ImageNet does not), and =RUNTIME (torch, "
-                        "openvino or openvino-bf16); frozen models joined by commas are an "
-                        "ensemble; repeat to compare")
+                        "openvino, openvino-bf16 or torch-cuda); frozen models joined by commas "
+                        "are an ensemble; repeat to compare")
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
     parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")

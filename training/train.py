@@ -140,6 +140,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         "(default: --size and about 1.2 and 1.4 times it); without validation "
                         "groups, the one side to ship (e.g. the side the folds chose)")
     parser.add_argument("--workers", type=int, default=1, help="data loader processes")
+    parser.add_argument("--augment-on", choices=("auto", "workers", "device"), default="auto",
+                        help="where photos are augmented: by the data loader processes on the "
+                        "CPU, or a batch at a time on the training device (auto: the device "
+                        "when it is a GPU, where the CPU cores would otherwise starve it)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, default=0,
                         help="at most this many training photos per class (smoke runs)")
@@ -254,7 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if state:
         net.load_state_dict(state["net"])
     net = net.to(device).to(memory_format=torch.channels_last)
-    dataset = PhotoSet.decode(train_items, classes, phone_augment(args.size), args.size)
+    augment = phone_augment(args.size)
+    on_device = args.augment_on == "device" or (args.augment_on == "auto"
+                                                and device.type == "cuda")
+    dataset = PhotoSet.decode(train_items, classes, torch.nn.Identity() if on_device
+                              else augment, args.size)
     model: torch.nn.Module = _Trainable(net, from_stem=args.frozen_stem)
     trained = list(net.features.parameters())
     stem: torch.nn.Module = torch.nn.Identity()
@@ -317,7 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def save(path: Path, **extra: object) -> None:
         net.save(path, {
             "command": command, "classes": classes, "train_photos": len(dataset),
-            "processes": world, "device": device.type, "seconds": time.perf_counter() - started,
+            "processes": world, "device": device.type, "augmented_on": "device" if on_device
+            else "workers", "seconds": time.perf_counter() - started,
             "history": history, **{k: str(v) for k, v in vars(args).items()}, **extra},
             trained_on=trained_on)
 
@@ -325,7 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         model.train()
         total, seen, tick = 0.0, 0, time.perf_counter()
         for images, labels, indices in loader:
-            images = images.to(device, memory_format=torch.channels_last, non_blocking=True)
+            images = images.to(device, non_blocking=True)
+            if on_device:  # each photo its own random steps, as a loader process would
+                images = torch.stack([augment(image) for image in images])
+            images = images.contiguous(memory_format=torch.channels_last)
             labels, indices = labels.to(device), indices.to(device)
             with torch.no_grad():
                 images = stem(images)

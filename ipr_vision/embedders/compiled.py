@@ -38,21 +38,45 @@ from . import weights as weights_mod
 log = logging.getLogger(__name__)
 
 #: Which numeric path embeds: "openvino" (f32; the default where OpenVINO Runtime is
-#: installed), "openvino-bf16" (where the CPU has bf16) or "torch" (the reference).
+#: installed), "openvino-bf16" (where the CPU has bf16), "torch" (the reference) or
+#: "torch-cuda" (the reference on a GPU, f32 without TF32: for evaluating many models on a
+#: training machine, not for the app).
 RUNTIME_ENV = "IPR_VISION_RUNTIME"
-RUNTIMES = ("openvino", "openvino-bf16", "torch")
+RUNTIMES = ("openvino", "openvino-bf16", "torch", "torch-cuda")
+TORCH_CUDA = "torch-cuda"
+
+
+def chosen_runtime(runtime: str | None = None) -> str:
+    """``runtime``, else ``$IPR_VISION_RUNTIME``, else ``openvino``; an unknown name is
+    warned about and read as ``openvino``."""
+    chosen = runtime or os.environ.get(RUNTIME_ENV) or "openvino"
+    if chosen not in RUNTIMES:
+        log.warning("$%s=%s is not one of %s; using openvino", RUNTIME_ENV, chosen,
+                    ", ".join(RUNTIMES))
+        chosen = "openvino"
+    return chosen
+
+
+def torch_device(runtime: str | None = None) -> torch.device:
+    """Where PyTorch embeds: the GPU when ``torch-cuda`` asks and one is there, else the CPU.
+    TF32 is turned off there, so the vectors match the CPU's to about 1e-6 and keep its model
+    id."""
+    if chosen_runtime(runtime) != TORCH_CUDA:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        log.warning("%s asked for, but PyTorch sees no GPU; embedding on the CPU", TORCH_CUDA)
+        return torch.device("cpu")
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    return torch.device("cuda")
 
 
 def wanted_precision(runtime: str | None = None) -> str | None:
     """The precision to run the network in on OpenVINO Runtime (``f32`` or ``bf16``), or None
     for PyTorch: as ``runtime`` (one of :data:`RUNTIMES`), else ``$IPR_VISION_RUNTIME``, asks,
     where OpenVINO (and bf16) are available."""
-    chosen = runtime or os.environ.get(RUNTIME_ENV) or "openvino"
-    if chosen not in RUNTIMES:
-        log.warning("$%s=%s is not one of %s; using openvino", RUNTIME_ENV, chosen,
-                    ", ".join(RUNTIMES))
-        chosen = "openvino"
-    if chosen == "torch":
+    chosen = chosen_runtime(runtime)
+    if chosen in ("torch", TORCH_CUDA):
         return None
     try:
         import openvino as ov

@@ -14,7 +14,7 @@ import torchvision
 from PIL import Image
 
 from . import weights as weights_mod
-from .compiled import CompiledNetwork, wanted_precision
+from .compiled import CompiledNetwork, torch_device, wanted_precision
 
 #: MobileNetV2 stage after which patch features are read (stride 16, 96 channels).
 PATCH_STAGE = 14
@@ -67,8 +67,8 @@ def squash_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
 def normalise(pixels: torch.Tensor) -> torch.Tensor:
     """``(n, h, w, 3)`` uint8 pixels as ImageNet-normalised floats, ``(n, 3, h, w)`` in
     channels-last memory (the layout the folded network runs fastest in)."""
-    mean = torch.tensor(_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(_MEAN, device=pixels.device).view(1, 3, 1, 1)
+    std = torch.tensor(_STD, device=pixels.device).view(1, 3, 1, 1)
     return (pixels.permute(0, 3, 1, 2).float() - mean) / std
 
 
@@ -108,6 +108,8 @@ class SquashEmbedder(ABC):
     _graph: SquashedToVectors
     #: The same, compiled by OpenVINO Runtime, or None to run it with PyTorch.
     _compiled: CompiledNetwork | None = None
+    #: Where PyTorch runs it (``torch-cuda``: a GPU).
+    _device: torch.device = torch.device("cpu")
     #: Embed the photo and its mirror image and average the two: for a network trained on
     #: randomly flipped photos both are equally its view of the item, and their mean is a
     #: steadier one, at twice the cost.
@@ -135,15 +137,18 @@ class SquashEmbedder(ABC):
 
     @property
     def runtime(self) -> str:
-        """Which numeric path embeds: ``openvino-f32`` or ``torch`` (the same vectors), or
-        ``openvino-bf16`` (its own model id)."""
-        return "torch" if self._compiled is None else f"openvino-{self._compiled.precision}"
+        """Which numeric path embeds: ``openvino-f32``, ``torch`` or ``torch-cuda`` (the same
+        vectors), or ``openvino-bf16`` (its own model id)."""
+        if self._compiled is not None:
+            return f"openvino-{self._compiled.precision}"
+        return "torch" if self._device.type == "cpu" else "torch-cuda"
 
     def _compile(self, network: torch.nn.Module, runtime: str | None = None) -> None:
         """Embed with ``network`` (a normalised batch to unit vectors): on OpenVINO Runtime,
         unless ``runtime`` (else ``$IPR_VISION_RUNTIME``) is ``torch`` or OpenVINO is not
         installed. bf16 changes the vectors, so it changes the model id too."""
-        self._graph = SquashedToVectors(network, self.mirror).eval()
+        self._device = torch_device(runtime)
+        self._graph = SquashedToVectors(network, self.mirror).eval().to(self._device)
         precision = wanted_precision(runtime)
         # Compiled, the mirror image runs beside the photo rather than in one batch with it
         # (CompiledNetwork): the same sum, normalised.
@@ -161,7 +166,8 @@ class SquashEmbedder(ABC):
         if self._compiled is not None:
             return self._compiled(pixels)
         with torch.inference_mode():
-            return self._graph(torch.from_numpy(pixels)).numpy().astype(np.float32)
+            vectors = self._graph(torch.from_numpy(pixels).to(self._device))
+        return vectors.cpu().numpy().astype(np.float32)
 
     @torch.inference_mode()
     def patch_features(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -169,9 +175,9 @@ class SquashEmbedder(ABC):
         ``(n, h, w, c)``, each averaged over its 3x3
         neighbourhood (PatchCore's locally aware patches): where a photo departs from genuine
         references shows up here before it is pooled away in the embedding."""
-        local = torch.nn.functional.avg_pool2d(self._stem(self.preprocess(images)), 3, stride=1,
-                                               padding=1)
-        return local.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32)
+        local = torch.nn.functional.avg_pool2d(
+            self._stem(self.preprocess(images).to(self._device)), 3, stride=1, padding=1)
+        return local.permute(0, 2, 3, 1).contiguous().cpu().numpy().astype(np.float32)
 
 
 class MobileNetV2Embedder(SquashEmbedder):

@@ -70,6 +70,24 @@ def test_the_torch_runtime_can_be_asked_for(monkeypatch: pytest.MonkeyPatch,
     assert np.abs(MobileNetV2Embedder().embed([image]) - embedder.embed([image])).max() < 1e-6
 
 
+def test_torch_cuda_gives_the_cpus_vectors_on_a_gpu_or_says_it_has_none(
+        monkeypatch: pytest.MonkeyPatch, embedder: MobileNetV2Embedder,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """For evaluating on a training machine: the GPU where there is one (vectors and patch
+    features as the CPU's, the same model id), else the CPU with a warning, never a failure."""
+    monkeypatch.setenv(RUNTIME_ENV, "torch-cuda")
+    on_gpu = MobileNetV2Embedder()
+    images = [synthetic_photo("boot", label, 5) for label in ("genuine", "fake")]
+    assert on_gpu.model_id == embedder.model_id
+    assert np.abs(on_gpu.embed(images) - embedder.embed(images)).max() < 1e-5
+    assert np.abs(on_gpu.patch_features(images) - embedder.patch_features(images)).max() < 1e-4
+    if torch.cuda.is_available():
+        assert on_gpu.runtime == "torch-cuda"
+    else:
+        assert on_gpu.runtime == "torch"
+        assert "sees no GPU" in caplog.text
+
+
 class _Counting:
     """An embedder that counts its calls (around the real model)."""
 

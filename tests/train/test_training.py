@@ -27,7 +27,7 @@ from ipr_vision.embedders.mobilenet import fold_batch_norm, squash_batch
 from ipr_vision.intake.labelled import LabelledPhoto, group_key
 from tests.support import REPO, given, synthetic_photo, write_index, write_photo_folder
 from training.classifier import BINARY, METRIC, BinaryClassifier, objective_of
-from training.data import class_name, load_index, split
+from training.data import JpegOnCpu, class_name, load_index, split
 from training.evaluate import (
     PROTOCOLS,
     ModelArgument,
@@ -325,3 +325,32 @@ def test_training_runs_from_any_directory(module: str, tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert f"usage: python -m {module}" in result.stdout
+
+
+def test_photos_augmented_on_the_training_device_train_as_the_loaders_do(tmp_path: Path) -> None:
+    """``--augment-on device`` (what a GPU run does by default) hands the loop raw photos and
+    augments each on the device: the same steps, the same checkpoint, recorded as such. Here
+    the device is the CPU; the GPU run is the same code with tensors elsewhere."""
+    index = synthetic_index(tmp_path)
+    common = ["--index", str(index), "--epochs", "1", "--batch-size", "8", "--m-per-class", "2",
+              "--size", "64", "--dim", "16", "--cpu", "--workers", "0",
+              "--validation-share", "0", "--infer-sizes", "64"]
+    imagenet = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2))
+    start = torch.nn.utils.parameters_to_vector(imagenet.features.parameters())
+    for where in ("workers", "device"):
+        assert train_main([*common, "--augment-on", where, "--out", str(tmp_path / where)]) == 0
+        checkpoint = tmp_path / where / "model.safetensors"
+        info = CheckpointInfo.read(checkpoint)
+        assert info.training["augmented_on"] == where
+        assert all(np.isfinite(epoch["loss"]) for epoch in info.training["history"])
+        trained = torch.nn.utils.parameters_to_vector(
+            EmbeddingNet.load(checkpoint).features.parameters())
+        assert not torch.equal(start, trained)
+
+
+def test_jpeg_quality_in_augmentation_returns_the_image_where_it_was() -> None:
+    image = torch.from_numpy(np.asarray(synthetic_photo("boot", "fake", 3).resize((64, 64)))
+                             ).permute(2, 0, 1).contiguous()
+    out = JpegOnCpu((35, 36))(image)
+    assert (out.device, out.dtype, out.shape) == (image.device, image.dtype, image.shape)
+    assert not torch.equal(out, image)  # re-encoded at quality 35
