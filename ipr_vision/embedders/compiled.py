@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 #: "torch-cuda" (the reference on a GPU, f32 without TF32: for evaluating many models on a
 #: training machine, not for the app).
 RUNTIME_ENV = "IPR_VISION_RUNTIME"
-RUNTIMES = ("openvino", "openvino-bf16", "torch", "torch-cuda")
 TORCH_CUDA = "torch-cuda"
+RUNTIMES = ("openvino", "openvino-bf16", "torch", TORCH_CUDA)
 
 
 def chosen_runtime(runtime: str | None = None) -> str:

@@ -14,7 +14,7 @@ import torchvision
 from PIL import Image
 
 from . import weights as weights_mod
-from .compiled import CompiledNetwork, torch_device, wanted_precision
+from .compiled import TORCH_CUDA, CompiledNetwork, chosen_runtime, torch_device, wanted_precision
 
 #: MobileNetV2 stage after which patch features are read (stride 16, 96 channels).
 PATCH_STAGE = 14
@@ -141,12 +141,13 @@ class SquashEmbedder(ABC):
         vectors), or ``openvino-bf16`` (its own model id)."""
         if self._compiled is not None:
             return f"openvino-{self._compiled.precision}"
-        return "torch" if self._device.type == "cpu" else "torch-cuda"
+        return "torch" if self._device.type == "cpu" else TORCH_CUDA
 
     def _compile(self, network: torch.nn.Module, runtime: str | None = None) -> None:
         """Embed with ``network`` (a normalised batch to unit vectors): on OpenVINO Runtime,
         unless ``runtime`` (else ``$IPR_VISION_RUNTIME``) is ``torch`` or OpenVINO is not
         installed. bf16 changes the vectors, so it changes the model id too."""
+        runtime = chosen_runtime(runtime)  # once: an unknown name is warned about once
         self._device = torch_device(runtime)
         self._graph = SquashedToVectors(network, self.mirror).eval().to(self._device)
         precision = wanted_precision(runtime)
