@@ -373,6 +373,9 @@ class AuditAction(StrEnum):
     # references an import's, removal's or purge's entry names whose write never committed
     # (as RECORD_LOST)
     REFERENCES_LOST = "references_lost"
+    # a change to brands, products, settings, notes, points or keys whose entry has no receipt
+    # in the gallery: its write never committed (as RECORD_LOST)
+    CHANGE_LOST = "change_lost"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..domain import AuditAction
 from ..gallery import Gallery
 from ..gallery.actors import SETTLER
-from ..gallery.reference_trail import LostChange
+from ..gallery.change_trail import LostChange
 from ..storage import open_inspection_log
 from ..storage.protocols import AuditTrail, InspectionLog
 
@@ -74,7 +74,7 @@ def settle(log: InspectionLog, audit: AuditTrail) -> list[Unsettled]:
 
 def settle_writes(log: InspectionLog, gallery: Gallery) -> list[Unsettled | LostChange]:
     """:func:`settle` the inspection log, then the gallery's imports
-    (:mod:`ipr_vision.gallery.reference_trail`): what runs before serving and before the trail
+    (:mod:`ipr_vision.gallery.change_trail`): what runs before serving and before the trail
     is checked."""
     return [*settle(log, gallery.audit), *gallery.settle_interrupted_changes()]
 

@@ -50,7 +50,7 @@ from ..errors import GalleryError, IprVisionError, PermissionDenied, PhotoError
 from ..evidence import write_evidence_pack
 from ..figures import explanation_figures
 from ..gallery import Gallery
-from ..gallery.reference_trail import LostChange
+from ..gallery.change_trail import LostChange
 from ..intake.photo import Photo, read_photo
 from ..intake.uploads import expand_uploads
 from ..results import Explanation, ImportReport, Suggestion

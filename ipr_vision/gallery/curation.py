@@ -2,8 +2,8 @@
 removals and purges, each written to the audit trail. Mixed into :class:`~.gallery.Gallery`,
 whose store, audit trail and brand cache it uses.
 
-Removals and purges are audited inside their write, before it commits
-(:mod:`.reference_trail` settles an entry whose write never came); notes and points just after.
+Each is audited inside its write, before it commits (:mod:`.change_trail` settles an entry
+whose write never came).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ..intake.photo import read_photo
 from ..storage import AuditTrail, Change, GalleryStore
 from .actors import acting
 from .brands import BrandCache
-from .reference_trail import audit_target
+from .change_trail import append_receipted, audit_target
 
 
 class _Front(Protocol):
@@ -39,9 +39,9 @@ class Curation:
         """The right holder's free note on a reference (identification points, provenance),
         shown beside it in every suggestion and evidence pack."""
         ref = self._reference(ref_id)
-        self.store.set_note(ref_id, note.strip())
-        self.audit.append(acting(by), AuditAction.NOTE, brand=ref.brand,
-                          target=f"#{ref_id}", note=note.strip(), previous=ref.note)
+        self.store.set_note(ref_id, note.strip(), before_commit=lambda text: append_receipted(
+            self.audit, acting(by), AuditAction.NOTE, brand=ref.brand, target=f"#{ref_id}",
+            note=text, previous=ref.note))
 
     def remove(self: _Front, ref_ids: Iterable[int], *, by: Actor | None = None,
                reason: str = "") -> int:
@@ -92,20 +92,17 @@ class Curation:
         ref = self._reference(ref_id)
         width, height = read_photo(ref.path).original_size
         x0, y0, x1, y1 = box
-        point_id = self.store.add_point(
-            ref_id, (x0 / width, y0 / height, x1 / width, y1 / height), note, actor.name)
-        self.audit.append(actor, AuditAction.POINT_ADD, brand=ref.brand, target=f"#{ref_id}",
-                          point=point_id, box=list(box), note=note.strip())
-        return point_id
+        return self.store.add_point(
+            ref_id, (x0 / width, y0 / height, x1 / width, y1 / height), note, actor.name,
+            before_commit=lambda point_id: append_receipted(
+                self.audit, actor, AuditAction.POINT_ADD, brand=ref.brand,
+                target=f"#{ref_id}", point=point_id, box=list(box), note=note.strip()))
 
     def remove_point(self: _Front, point_id: int, *, by: Actor | None = None) -> bool:
-        point = self.store.remove_point(point_id)
-        if point is None:
-            return False
-        self.audit.append(acting(by), AuditAction.POINT_REMOVE,
-                          brand=self._reference(point.ref_id).brand, target=f"#{point.ref_id}",
-                          point=point_id, note=point.note)
-        return True
+        return self.store.remove_point(point_id, before_commit=lambda point: append_receipted(
+            self.audit, acting(by), AuditAction.POINT_REMOVE,
+            brand=self._reference(point.ref_id).brand, target=f"#{point.ref_id}",
+            point=point_id, note=point.note)) is not None
 
     def _reference(self: _Front, ref_id: int) -> Reference:
         refs = self.store.references(ids=[ref_id])

@@ -15,6 +15,7 @@ from ..results import PackageExport, PackageImport
 from ..storage import AuditTrail, ExportedPackage, GalleryStore
 from .actors import acting
 from .brands import BrandCache
+from .change_trail import append_receipted
 from .package_export import export_package
 from .package_import import PackageImporter
 
@@ -40,20 +41,20 @@ class PackageExchange:
         key = PublicKey.read(Path(public_key))
         actor = acting(by)
         self.add_brand(brand, by=actor)
-        if self.store.trust_key(brand, key.fingerprint, key.raw, name.strip(), actor.name):
-            self.audit.append(actor, AuditAction.KEY_TRUST, brand=brand, target=key.fingerprint,
-                              name=name.strip())
+        self.store.trust_key(brand, key.fingerprint, key.raw, name.strip(), actor.name,
+                             before_commit=lambda fingerprint: append_receipted(
+                                 self.audit, actor, AuditAction.KEY_TRUST, brand=brand,
+                                 target=fingerprint, name=name.strip()))
         return next(k for k in self.store.trusted_keys(brand) if k.fingerprint == key.fingerprint)
 
     def revoke_key(self: _Front, fingerprint: str, *, brand: str, reason: str = "",
                    by: Actor | None = None) -> bool:
         """Refuse the key's packages from now on; the references it brought stay."""
         actor = acting(by)
-        revoked = self.store.revoke_key(brand, fingerprint, actor.name, reason.strip())
-        if revoked:
-            self.audit.append(actor, AuditAction.KEY_REVOKE, brand=brand, target=fingerprint,
-                              reason=reason.strip())
-        return revoked
+        return self.store.revoke_key(brand, fingerprint, actor.name, reason.strip(),
+                                     before_commit=lambda revoked: append_receipted(
+                                         self.audit, actor, AuditAction.KEY_REVOKE,
+                                         brand=brand, target=revoked, reason=reason.strip()))
 
     def trusted_keys(self: _Front, brand: str | None = None) -> list[TrustedKey]:
         return self.store.trusted_keys(brand)

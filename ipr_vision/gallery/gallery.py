@@ -48,6 +48,7 @@ from ..storage import (
 from ..storage.locations import shown
 from .actors import acting
 from .brands import BrandCache
+from .change_trail import LostChange, append_receipted, audit_target, settle_changes
 from .curation import Curation
 from .evaluator import evaluate
 from .exchange import PackageExchange
@@ -57,7 +58,6 @@ from .inspector import Inspector
 from .model_choice import ModelChoice
 from .models import Models
 from .package_import import PackageImporter
-from .reference_trail import LostChange, audit_target, settle_changes
 
 
 @dataclass(frozen=True)
@@ -198,9 +198,8 @@ class Gallery(Curation, PackageExchange, ModelChoice):
     def add_brand(self, brand: str, *, by: Actor | None = None) -> None:
         """Create a brand with no products yet (importing photos creates brands as well)."""
         brand = check_name(brand, "brand")
-        if brand not in self.store.brands():
-            self.store.add_brand(brand)
-            self.audit.append(acting(by), AuditAction.BRAND_ADD, brand=brand)
+        self.store.add_brand(brand, before_commit=lambda name: append_receipted(
+            self.audit, acting(by), AuditAction.BRAND_ADD, brand=name))
 
     def remove_brand(self, brand: str, *, by: Actor | None = None, reason: str = "") -> int:
         """Withdraw a brand: its references are taken out of use as :meth:`remove` does
@@ -218,21 +217,19 @@ class Gallery(Curation, PackageExchange, ModelChoice):
         actor = acting(by)
         ids = [ref.id for ref in self.store.references(brand)]
         withdrawn = self.remove(ids, by=actor, reason=reason) if ids else 0
-        self.store.delete_brand(brand)
+        self.store.delete_brand(brand, before_commit=lambda name: append_receipted(
+            self.audit, actor, AuditAction.BRAND_REMOVE, brand=name, withdrawn=withdrawn,
+            reason=reason.strip()))
         self._brands.forget(brand)
-        self.audit.append(actor, AuditAction.BRAND_REMOVE, brand=brand, withdrawn=withdrawn,
-                          reason=reason.strip())
         return withdrawn
 
     def add_product(self, brand: str, product: str, *, by: Actor | None = None) -> None:
         """Create a product of an existing brand, before any photo of it is added."""
         self.store.require_brand(brand)
         product = check_name(product, "product")
-        if product not in self.store.products(brand):
-            self.store.add_product(brand, product)
+        if self.store.add_product(brand, product, before_commit=lambda name: append_receipted(
+                self.audit, acting(by), AuditAction.PRODUCT_ADD, brand=brand, target=name)):
             self._brands.add_product(brand, product)
-            self.audit.append(acting(by), AuditAction.PRODUCT_ADD, brand=brand,
-                              target=product)
 
     def add_photos(self, photos: Iterable[str | Path], *, brand: str, product: str, label: str,
                    group: str | None = None, added_by: str | None = None,
@@ -293,10 +290,11 @@ class Gallery(Curation, PackageExchange, ModelChoice):
         """Flag at most this share of the brand's genuine items; returns what that means on the
         brand's own references (per scoring mode: genuine flagged, expected fake catch rate)."""
         previous = self.store.max_genuine_flagged(brand)
-        change = self.store.set_max_genuine_flagged(brand, max_genuine_flagged)
+        change = self.store.set_max_genuine_flagged(
+            brand, max_genuine_flagged, before_commit=lambda _: append_receipted(
+                self.audit, acting(by), AuditAction.OPERATING_POINT, brand=brand,
+                max_genuine_flagged=max_genuine_flagged, previous=previous))
         self._brands.apply(change, _unchanged)
-        self.audit.append(acting(by), AuditAction.OPERATING_POINT, brand=brand,
-                          max_genuine_flagged=max_genuine_flagged, previous=previous)
         return self.operating_point(brand)
 
     def operating_point(self, brand: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from ..embedders import Embedder
 from ..storage import AuditTrail, GalleryStore
 from .actors import acting
 from .brands import BrandCache
+from .change_trail import append_receipted
 from .models import DEFAULT
 
 
@@ -89,11 +90,11 @@ class ModelChoice:
         name = self._brands.models.resolve(model)
         previous = self.store.brand_model(brand)
         embedded = self._brands.embed_missing(brand, self._brands.models.named(name))
-        self.store.set_brand_model(brand, name)
+        model_id = self._brands.models.named(name).model_id
+        self.store.set_brand_model(brand, name, before_commit=lambda _: append_receipted(
+            self.audit, acting(by), AuditAction.BRAND_MODEL, brand=brand,
+            model=name or DEFAULT, model_id=model_id, previous=previous or DEFAULT))
         self._brands.forget(brand)
-        self.audit.append(acting(by), AuditAction.BRAND_MODEL, brand=brand,
-                          model=name or DEFAULT, model_id=self.model_for(brand).model_id,
-                          previous=previous or DEFAULT)
         return embedded
 
     def compare_models(self: _Front, brand: str, *, compute: bool = False) -> ModelComparison:

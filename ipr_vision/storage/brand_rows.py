@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from ..errors import GalleryError
 from .protocols import Change
+from .receipts import Audited, keep_receipt
 from .sqlite import Connection, utc_now
 
 
@@ -22,16 +23,26 @@ class _Store(Protocol):
     def _transaction(self) -> AbstractContextManager[Connection]: ...
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[Any]: ...
     def _brand_id(self, brand: str, *, create: bool = False) -> int: ...
+    def add_brand(self, brand: str, *, before_commit: Audited[str] | None = None) -> bool: ...
     def brands(self) -> list[str]: ...
     def _brand_setting(self, brand: str, column: str) -> Any: ...
-    def _set_brand_setting(self, brand: str, column: str, value: object) -> Change: ...
+    def _set_brand_setting(self, brand: str, column: str, value: object,
+                           before_commit: Audited[Change] | None) -> Change: ...
 
 
 class BrandRows:
-    """Mixed into the gallery store, whose connection it uses."""
+    """Mixed into the gallery store, whose connection it uses. Each change a person makes
+    takes a ``before_commit`` that audits it inside the write (:mod:`.receipts`)."""
 
-    def add_brand(self: _Store, brand: str) -> None:
-        self._brand_id(brand, create=True)
+    def add_brand(self: _Store, brand: str, *, before_commit: Audited[str] | None = None
+                  ) -> bool:
+        """Create the brand unless it exists; whether it was created."""
+        with self._transaction() as db:
+            created = db.execute("INSERT INTO brands (name, created_at) VALUES (?, ?) "
+                                 "ON CONFLICT DO NOTHING", (brand, utc_now())).rowcount > 0
+            if created:
+                keep_receipt(db, before_commit, brand)
+        return created
 
     def require_brand(self: _Store, brand: str) -> None:
         self._brand_id(brand)
@@ -45,9 +56,7 @@ class BrandRows:
             known = ", ".join(brands) or "none yet"
             raise GalleryError(f"unknown brand {brand!r} (brands in this gallery: {known})",
                                key="error.unknown_brand", brand=brand, known=brands)
-        with self._transaction() as db:
-            db.execute("INSERT INTO brands (name, created_at) VALUES (?, ?) "
-                       "ON CONFLICT DO NOTHING", (brand, utc_now()))
+        self.add_brand(brand)
         return self._brand_id(brand)
 
     def brands(self: _Store) -> list[str]:
@@ -59,13 +68,20 @@ class BrandRows:
             "ORDER BY p.name", (brand,))
         return [r[0] for r in rows]
 
-    def add_product(self: _Store, brand: str, product: str) -> None:
+    def add_product(self: _Store, brand: str, product: str, *,
+                    before_commit: Audited[str] | None = None) -> bool:
+        """Create the product unless it exists (and its brand); whether it was created."""
         brand_id = self._brand_id(brand, create=True)
         with self._transaction() as db:
-            db.execute("INSERT INTO products (brand_id, name, created_at) VALUES (?, ?, ?) "
-                       "ON CONFLICT DO NOTHING", (brand_id, product, utc_now()))
+            created = db.execute("INSERT INTO products (brand_id, name, created_at) VALUES "
+                                 "(?, ?, ?) ON CONFLICT DO NOTHING",
+                                 (brand_id, product, utc_now())).rowcount > 0
+            if created:
+                keep_receipt(db, before_commit, product)
+        return created
 
-    def delete_brand(self: _Store, brand: str) -> bool:
+    def delete_brand(self: _Store, brand: str, *, before_commit: Audited[str] | None = None
+                     ) -> bool:
         """Delete a brand that holds no references, with its products and settings; False
         when there is no such brand. Refused while references or signed-package records
         (trusted keys, packages applied or written) name it: those must keep their brand."""
@@ -84,6 +100,7 @@ class BrandRows:
             db.execute("DELETE FROM brand_settings WHERE brand_id=?", (row[0],))
             db.execute("DELETE FROM products WHERE brand_id=?", (row[0],))
             db.execute("DELETE FROM brands WHERE id=?", (row[0],))
+            keep_receipt(db, before_commit, brand)
         return True
 
     def max_genuine_flagged(self: _Store, brand: str) -> float | None:
@@ -91,30 +108,33 @@ class BrandRows:
         share = self._brand_setting(brand, "max_genuine_flagged")
         return None if share is None else float(share)
 
-    def set_max_genuine_flagged(self: _Store, brand: str, share: float) -> Change:
+    def set_max_genuine_flagged(self: _Store, brand: str, share: float, *,
+                                before_commit: Audited[Change] | None = None) -> Change:
         """Set the brand's operating point; the brand's revision moves so every process
         recalibrates."""
         if not 0.0 < share < 0.5:
             raise GalleryError("the share of genuine items flagged must be between 0 and 0.5 "
                                "(e.g. 0.01 for 1 %)", key="error.share_range")
-        return self._set_brand_setting(brand, "max_genuine_flagged", share)
+        return self._set_brand_setting(brand, "max_genuine_flagged", share, before_commit)
 
     def brand_model(self: _Store, brand: str) -> str | None:
         """The installed model the brand chose (by name), or None for the gallery's default."""
         model = self._brand_setting(brand, "model")
         return None if model is None else str(model)
 
-    def set_brand_model(self: _Store, brand: str, model: str | None) -> Change:
+    def set_brand_model(self: _Store, brand: str, model: str | None, *,
+                        before_commit: Audited[Change] | None = None) -> Change:
         """Choose the brand's model (None: the gallery's default); the brand's revision moves
         so every process reloads it under that model."""
-        return self._set_brand_setting(brand, "model", model)
+        return self._set_brand_setting(brand, "model", model, before_commit)
 
     def _brand_setting(self: _Store, brand: str, column: str) -> Any:
         row = self._query(f"SELECT s.{column} FROM brand_settings s JOIN brands b ON "
                           "b.id=s.brand_id WHERE b.name=?", (brand,))
         return row[0][0] if row else None
 
-    def _set_brand_setting(self: _Store, brand: str, column: str, value: object) -> Change:
+    def _set_brand_setting(self: _Store, brand: str, column: str, value: object,
+                           before_commit: Audited[Change] | None) -> Change:
         brand_id = self._brand_id(brand)
         with self._transaction() as db:
             db.execute(f"INSERT INTO brand_settings (brand_id, {column}) VALUES (?, ?) "
@@ -122,7 +142,9 @@ class BrandRows:
                        (brand_id, value))
             revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                   "RETURNING revision", (brand_id,)).fetchone()[0]
-        return Change(brand, [], int(revision))
+            change = Change(brand, [], int(revision))
+            keep_receipt(db, before_commit, change)
+        return change
 
     def revision(self: _Store, brand: str) -> int:
         row = self._query("SELECT revision FROM brands WHERE name=?", (brand,))

@@ -19,6 +19,7 @@ from ..errors import GalleryError, PackageError
 from .file_intents import FileIntents
 from .photo_files import PhotoFiles
 from .protocols import Change, ExportedPackage, PackageChange
+from .receipts import Audited, keep_receipt
 from .reference_rows import archive_reference, insert_reference
 from .sqlite import Connection, insert, utc_now
 
@@ -55,7 +56,7 @@ class PackageRows:
     # -- keys -------------------------------------------------------------------------------
 
     def trust_key(self: _Store, brand: str, fingerprint: str, public_key: bytes, name: str,
-                  by: str) -> bool:
+                  by: str, *, before_commit: Audited[str] | None = None) -> bool:
         brand_id = self._brand_id(brand)
         with self._transaction() as db:
             row = db.execute("SELECT revoked_at FROM trusted_keys WHERE brand_id=? AND "
@@ -70,15 +71,20 @@ class PackageRows:
             db.execute("INSERT INTO trusted_keys (brand_id, fingerprint, public_key, name, "
                        "added_by, added_at) VALUES (?,?,?,?,?,?)",
                        (brand_id, fingerprint, public_key, name, by, utc_now()))
+            keep_receipt(db, before_commit, fingerprint)
         return True
 
-    def revoke_key(self: _Store, brand: str, fingerprint: str, by: str, reason: str) -> bool:
+    def revoke_key(self: _Store, brand: str, fingerprint: str, by: str, reason: str, *,
+                   before_commit: Audited[str] | None = None) -> bool:
         brand_id = self._brand_id(brand)
         with self._transaction() as db:
-            return db.execute(
+            revoked = db.execute(
                 "UPDATE trusted_keys SET revoked_by=?, revoked_at=?, revoke_reason=? WHERE "
                 "brand_id=? AND fingerprint=? AND revoked_at IS NULL",
                 (by, utc_now(), reason, brand_id, fingerprint)).rowcount > 0
+            if revoked:
+                keep_receipt(db, before_commit, fingerprint)
+        return revoked
 
     def trusted_keys(self: _Store, brand: str | None = None) -> list[TrustedKey]:
         rows = self._query(

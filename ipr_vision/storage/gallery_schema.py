@@ -136,6 +136,7 @@ CREATE TABLE IF NOT EXISTS package_exports (
     state TEXT NOT NULL,
     UNIQUE (brand_id, sequence)
 );
+CREATE TABLE IF NOT EXISTS audit_receipts (entry INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS file_intents (
     id INTEGER PRIMARY KEY,
     file TEXT NOT NULL,
@@ -172,7 +173,7 @@ def open_database(root: Path, lock: threading.RLock, *, create: bool) -> sqlite3
                                    f"(schema {row[0]}); upgrade ipr-vision")
             elif int(row[0]) < SCHEMA_VERSION:
                 _migrate(db, int(row[0]))
-            for table in ("packages", "package_exports"):
+            for table in ("packages", "package_exports", "audit_receipts"):
                 append_only(db, table)
     except sqlite3.DatabaseError as error:
         raise GalleryError(f"{db_path} is not a usable gallery database ({error})") from None

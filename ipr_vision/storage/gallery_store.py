@@ -35,13 +35,14 @@ from .gallery_schema import NEXT_REF_ID, open_database
 from .photo_files import PhotoFiles
 from .point_rows import PointRows
 from .protocols import BrandVectors, Change, NewReference
+from .receipts import Audited, ReceiptRows, keep_receipt
 from .reference_rows import archive_reference, insert_reference, vector_bytes
 from .sqlite import Connection, transaction, utc_now
 
 T = TypeVar("T")
 
 
-class SqlGalleryStore(BrandRows, PackageRows, PointRows, ABC):
+class SqlGalleryStore(BrandRows, PackageRows, PointRows, ReceiptRows, ABC):
     """A :class:`~.protocols.GalleryStore`: rows in a database, photos as files under
     ``root``. Safe to share between threads (one connection behind a lock) and between
     processes (each write is one short transaction)."""
@@ -226,11 +227,13 @@ class SqlGalleryStore(BrandRows, PackageRows, PointRows, ABC):
         self._undo(intent_ids)
         return purged
 
-    def set_note(self, ref_id: int, note: str) -> None:
+    def set_note(self, ref_id: int, note: str, *,
+                 before_commit: Audited[str] | None = None) -> None:
         with self._transaction() as db:
             if db.execute("UPDATE refs SET note=? WHERE id=?", (note, ref_id)).rowcount == 0:
                 raise GalleryError(f"no reference with id {ref_id}", key="error.no_reference",
                                    ref=ref_id)
+            keep_receipt(db, before_commit, note)
 
     def references(self, brand: str | None = None, product: str | None = None,
                    ids: Sequence[int] | None = None) -> list[Reference]:

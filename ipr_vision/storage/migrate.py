@@ -34,7 +34,8 @@ from .sqlite import Connection, transaction
 #: schema bookkeeping) are not copied.
 _TABLES: dict[str, tuple[str, ...]] = {
     "gallery": ("brands", "products", "packages", "refs", "removed_refs", "embeddings",
-                "brand_settings", "id_points", "trusted_keys", "package_exports"),
+                "brand_settings", "id_points", "trusted_keys", "package_exports",
+                "audit_receipts"),
     "users": ("users", "user_brands"),
     "audit": ("audit",),
     "inspections": ("inspections", "inspected_photos", "outcomes"),
@@ -126,7 +127,8 @@ def _copy_table(src: Connection, src_lock: Any, dst: Connection, dst_lock: Any,
               "ON CONFLICT DO NOTHING")
     # A stable order to page through (each table's key leads its columns), and for the
     # inspections the order they were written in, which their listing follows.
-    order = "rowid" if table == "inspections" else "1, 2"
+    leading = ", ".join(str(n) for n in range(1, min(len(columns), 2) + 1))
+    order = "rowid" if table == "inspections" else leading
     for chunk in _chunks(src, src_lock, f"SELECT {listed} FROM {table} ORDER BY {order}"):
         with transaction(dst, dst_lock) as db:
             db.executemany(insert, chunk)

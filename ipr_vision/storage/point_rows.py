@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from ..domain import IdPoint
 from ..errors import GalleryError
+from .receipts import Audited, keep_receipt
 from .sqlite import Connection, insert, utc_now
 
 
@@ -24,10 +25,11 @@ class _Store(Protocol):
 
 
 class PointRows:
-    """Mixed into the gallery store, whose connection it uses."""
+    """Mixed into the gallery store, whose connection it uses; ``before_commit`` audits a
+    change inside its write (:mod:`.receipts`)."""
 
     def add_point(self: _Store, ref_id: int, box: tuple[float, float, float, float], note: str,
-                  added_by: str) -> int:
+                  added_by: str, *, before_commit: Audited[int] | None = None) -> int:
         x0, y0, x1, y1 = box
         if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
             raise GalleryError("an identification point's box must lie inside the photo",
@@ -39,9 +41,11 @@ class PointRows:
             if not db.execute("SELECT 1 FROM refs WHERE id=?", (ref_id,)).fetchone():
                 raise GalleryError(f"no reference with id {ref_id}", key="error.no_reference",
                                    ref=ref_id)
-            return insert(db, "INSERT INTO id_points (ref_id, x0, y0, x1, y1, note, added_by, "
-                           "added_at) VALUES (?,?,?,?,?,?,?,?)",
-                           (ref_id, x0, y0, x1, y1, note.strip(), added_by, utc_now()))
+            point_id = insert(db, "INSERT INTO id_points (ref_id, x0, y0, x1, y1, note, "
+                              "added_by, added_at) VALUES (?,?,?,?,?,?,?,?)",
+                              (ref_id, x0, y0, x1, y1, note.strip(), added_by, utc_now()))
+            keep_receipt(db, before_commit, point_id)
+        return point_id
 
     def points(self: _Store, ref_ids: Sequence[int] | None = None,
                brand: str | None = None) -> list[IdPoint]:
@@ -60,9 +64,14 @@ class PointRows:
         rows = self._query(sql + " ORDER BY p.id", params)
         return [IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), r[6], r[7], r[8]) for r in rows]
 
-    def remove_point(self: _Store, point_id: int) -> IdPoint | None:
+    def remove_point(self: _Store, point_id: int, *,
+                     before_commit: Audited[IdPoint] | None = None) -> IdPoint | None:
         """Delete a point; the point as it was (for the record), or None if there was none."""
         with self._transaction() as db:
             r = db.execute("DELETE FROM id_points WHERE id=? RETURNING id, ref_id, x0, y0, x1, "
                            "y1, note, added_by, added_at", (point_id,)).fetchone()
-        return None if r is None else IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), *r[6:])
+            if r is None:
+                return None
+            point = IdPoint(r[0], r[1], (r[2], r[3], r[4], r[5]), *r[6:])
+            keep_receipt(db, before_commit, point)
+        return point

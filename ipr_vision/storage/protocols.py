@@ -40,6 +40,7 @@ from ..domain import (
     User,
     Verdict,
 )
+from .receipts import Audited
 
 
 @dataclass(frozen=True)
@@ -189,8 +190,11 @@ class GalleryStore(Protocol):
 
     def brands(self) -> list[str]: ...
 
-    def add_brand(self, brand: str) -> None:
-        """Create the brand unless it exists."""
+    # Changes a person makes take a ``before_commit`` that appends their audit entry inside
+    # the write and returns its number, kept as the entry's receipt (:mod:`.receipts`).
+
+    def add_brand(self, brand: str, *, before_commit: Audited[str] | None = None) -> bool:
+        """Create the brand unless it exists; whether it was created."""
         ...
 
     def require_brand(self, brand: str) -> None:
@@ -199,13 +203,16 @@ class GalleryStore(Protocol):
 
     def products(self, brand: str) -> list[str]: ...
 
-    def add_product(self, brand: str, product: str) -> None: ...
+    def add_product(self, brand: str, product: str, *,
+                    before_commit: Audited[str] | None = None) -> bool:
+        """Create the product (and its brand) unless it exists; whether it was created."""
+        ...
 
     def revision(self, brand: str) -> int:
         """Moves by one with every change to the brand's references or settings."""
         ...
 
-    def delete_brand(self, brand: str) -> bool:
+    def delete_brand(self, brand: str, *, before_commit: Audited[str] | None = None) -> bool:
         """Delete a brand that holds no references, with its products and settings; False
         when there is none. :class:`~ipr_vision.errors.GalleryError` while references or
         signed-package records (trusted keys, packages applied or written) name it."""
@@ -213,13 +220,15 @@ class GalleryStore(Protocol):
 
     def max_genuine_flagged(self, brand: str) -> float | None: ...
 
-    def set_max_genuine_flagged(self, brand: str, share: float) -> Change: ...
+    def set_max_genuine_flagged(self, brand: str, share: float, *,
+                                before_commit: Audited[Change] | None = None) -> Change: ...
 
     def brand_model(self, brand: str) -> str | None:
         """The installed model the brand chose, by name; None: the gallery's default."""
         ...
 
-    def set_brand_model(self, brand: str, model: str | None) -> Change: ...
+    def set_brand_model(self, brand: str, model: str | None, *,
+                        before_commit: Audited[Change] | None = None) -> Change: ...
 
     def find_sha(self, brand: str, shas: Sequence[str]) -> dict[str, int]:
         """Which of these photos the brand already holds: sha256 -> reference id."""
@@ -242,6 +251,10 @@ class GalleryStore(Protocol):
         ``in_use``, ``removed`` or ``purged`` (references never stored are left out)."""
         ...
 
+    def receipts(self, entries: Sequence[int]) -> set[int]:
+        """Which of these audit entries' changes committed (receipted entries only)."""
+        ...
+
     def remove_references(self, ref_ids: Sequence[int], *, by: str, reason: str,
                           before_commit: Callable[[list[Change]], object] | None = None
                           ) -> list[Change]:
@@ -258,18 +271,20 @@ class GalleryStore(Protocol):
         ids)`` runs inside the write, before it commits (and before any file goes)."""
         ...
 
-    def set_note(self, ref_id: int, note: str) -> None: ...
+    def set_note(self, ref_id: int, note: str, *,
+                 before_commit: Audited[str] | None = None) -> None: ...
 
     def references(self, brand: str | None = None, product: str | None = None,
                    ids: Sequence[int] | None = None) -> list[Reference]: ...
 
     def add_point(self, ref_id: int, box: tuple[float, float, float, float], note: str,
-                  added_by: str) -> int: ...
+                  added_by: str, *, before_commit: Audited[int] | None = None) -> int: ...
 
     def points(self, ref_ids: Sequence[int] | None = None,
                brand: str | None = None) -> list[IdPoint]: ...
 
-    def remove_point(self, point_id: int) -> IdPoint | None:
+    def remove_point(self, point_id: int, *, before_commit: Audited[IdPoint] | None = None
+                     ) -> IdPoint | None:
         """Delete a point; the point as it was, or None if there was none."""
         ...
 
@@ -293,12 +308,13 @@ class GalleryStore(Protocol):
     # -- signed packages (see :mod:`ipr_vision.packages`) --
 
     def trust_key(self, brand: str, fingerprint: str, public_key: bytes, name: str,
-                  by: str) -> bool:
+                  by: str, *, before_commit: Audited[str] | None = None) -> bool:
         """Accept packages of ``brand`` signed by this key; False if it already is.
         :class:`~ipr_vision.errors.PackageError` for a key revoked before."""
         ...
 
-    def revoke_key(self, brand: str, fingerprint: str, by: str, reason: str) -> bool:
+    def revoke_key(self, brand: str, fingerprint: str, by: str, reason: str, *,
+                   before_commit: Audited[str] | None = None) -> bool:
         """Refuse the key's packages from now on (references it brought stay); False when
         the brand had no such active key."""
         ...

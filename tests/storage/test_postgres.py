@@ -18,6 +18,7 @@ from ipr_vision.domain import Actor, AuditAction, Label
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import StorageError
 from ipr_vision.gallery import migrate
+from ipr_vision.gallery.change_trail import unsettled_changes
 from ipr_vision.storage import NewReference, open_gallery_store
 from ipr_vision.storage.postgres.schema import MIGRATIONS
 from ipr_vision.storage.postgres.server import temporary_server
@@ -178,9 +179,12 @@ def test_a_gallery_migrates_there_and_back_unchanged_and_resumes(
                     [(r.reference.id, r.reason) for r in gallery.removed()],
                     [(p.ref_id, p.box, p.note) for p in gallery.store.points()],
                     gallery.store.max_genuine_flagged("acme"), vectors.vectors.tobytes(),
-                    sorted(p.name for p in (gallery.path / "photos").rglob("*.*")))
+                    sorted(p.name for p in (gallery.path / "photos").rglob("*.*")),
+                    # the changes' receipts came along: none is taken for a lost change
+                    unsettled_changes(gallery.store, gallery.audit))
 
     assert state(source) == state(url) == state(back)
+    assert state(source)[-1] == []
     with pytest.raises(GalleryError, match="already holds a copy"):
         migrate(back, url, Actor("tester", "admin", "cli"))
     with Gallery(back, embedder=embedder) as copied:

@@ -99,4 +99,6 @@ ADMIN_TEXT: dict[str, tuple[str, str]] = {
     "action_references_lost": ("reference photos not added, removed or purged after all "
                                "(the process stopped)",
                                "参考照片实际未添加、删除或清除（进程中断）"),
+    "action_change_lost": ("change not made after all (the process stopped)",
+                           "更改实际未生效（进程中断）"),
 }

@@ -236,6 +236,12 @@ CREATE INDEX audit_action ON audit (action, seq);
 -- may now be unset
 ALTER TABLE brand_settings ALTER COLUMN max_genuine_flagged DROP NOT NULL;
 ALTER TABLE brand_settings ADD COLUMN model TEXT;
+"""), (4, """
+-- the audit entry each committed change to brands, products, settings, notes, points or keys
+-- appended (storage/receipts.py)
+CREATE TABLE audit_receipts (entry BIGINT PRIMARY KEY);
+CREATE TRIGGER audit_receipts_append_only BEFORE UPDATE OR DELETE ON audit_receipts
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
 """))
 
 

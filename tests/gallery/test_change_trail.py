@@ -1,6 +1,7 @@
-"""No reference is stored, removed or purged untraced: the audit entry is appended before the
-write commits, and an entry whose write never committed is said so in the trail
-(references_lost), once (for an import, before its ids can be given to other photos)."""
+"""Nothing in a gallery changes untraced: the audit entry is appended before the write
+commits, and an entry whose write never committed is said so in the trail, once
+(references_lost for references, before their ids can be given to other photos; change_lost
+for brands, products, settings, notes, points and keys, whose writes keep a receipt)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import pytest
 from ipr_vision import Gallery
 from ipr_vision.domain import Actor, AuditAction
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
-from ipr_vision.gallery.reference_trail import LostChange, audit_target, unsettled_changes
+from ipr_vision.gallery.change_trail import (
+    RECEIPTED,
+    LostChange,
+    audit_target,
+    unsettled_changes,
+)
+from ipr_vision.packages import SigningKey
 from tests.support import query_photo
 
 
@@ -119,3 +126,74 @@ def test_a_removal_and_a_purge_stopped_before_their_commit_are_said_not_to_have_
 def test_audit_targets_shorten_runs_of_ids() -> None:
     assert audit_target([5, 1, 2, 3, 9, 10]) == "#1-#3 #5 #9-#10"
     assert audit_target([]) == ""
+
+
+def _state(gallery: Gallery) -> dict[str, object]:
+    """Everything the changes below can touch, as a court would compare it."""
+    return {"brands": {b: gallery.store.products(b) for b in gallery.store.brands()},
+            "notes": {r.id: r.note for r in gallery.store.references()},
+            "points": [(p.id, p.note) for p in gallery.store.points()],
+            "operating point": gallery.store.max_genuine_flagged("acme"),
+            "model": gallery.store.brand_model("acme"),
+            "keys": [(k.fingerprint, k.revoked_at) for k in gallery.store.trusted_keys()]}
+
+
+#: Each change audited with a receipt: (its action, what makes it, what its entry targets).
+CHANGES: dict[AuditAction, Any] = {
+    AuditAction.NOTE: lambda g, ids, key: g.set_note(ids[0], "check the heel tab"),
+    AuditAction.POINT_ADD: lambda g, ids, key: g.add_point(ids[0], (1, 1, 20, 20), "logo"),
+    AuditAction.POINT_REMOVE: lambda g, ids, key: g.remove_point(
+        g.store.points(ids)[0].id),
+    AuditAction.OPERATING_POINT: lambda g, ids, key: g.set_operating_point("acme", 0.02),
+    AuditAction.BRAND_MODEL: lambda g, ids, key: g.set_model("acme", "imagenet"),
+    AuditAction.BRAND_ADD: lambda g, ids, key: g.add_brand("globex"),
+    AuditAction.PRODUCT_ADD: lambda g, ids, key: g.add_product("acme", "sandal"),
+    AuditAction.BRAND_REMOVE: lambda g, ids, key: g.remove_brand("initech", reason="gone"),
+    AuditAction.KEY_TRUST: lambda g, ids, key: g.trust_key(key / "acme.pub", brand="acme"),
+    AuditAction.KEY_REVOKE: lambda g, ids, key: g.revoke_key(
+        g.store.trusted_keys("acme")[0].fingerprint, brand="acme", reason="leaked"),
+}
+
+
+def test_every_receipted_change_is_tested() -> None:
+    assert set(CHANGES) == set(RECEIPTED)
+
+
+@pytest.mark.parametrize("action", list(CHANGES), ids=str)
+def test_a_change_stopped_before_its_commit_is_said_not_to_have_happened(
+        action: AuditAction, gallery_location: str | Path, embedder: MobileNetV2Embedder,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    photos = [query_photo(tmp_path, "boot", "genuine", seed, suffix=".jpg") for seed in (1, 2)]
+    SigningKey.generate().write(tmp_path / "keys", "acme")
+    with Gallery(gallery_location, embedder=embedder) as gallery:
+        ids = [ref_id for _, ref_id in gallery.add_photos(
+            photos, brand="acme", product="boot", label="genuine").added]
+        gallery.add_brand("initech")
+        gallery.add_point(ids[0], (0, 0, 10, 10), "stitching")
+        if action == AuditAction.KEY_REVOKE:
+            gallery.trust_key(tmp_path / "keys" / "acme.pub", brand="acme")
+        assert unsettled_changes(gallery.store, gallery.audit) == []  # all receipted
+        before = _state(gallery)
+
+        stopping_after_the_entry(gallery, monkeypatch, action)
+        with pytest.raises(StoppedBeforeCommit):
+            CHANGES[action](gallery, ids, tmp_path / "keys")
+        entry = gallery.audit.entries(action=action)[-1]
+        assert entry.detail["receipted"] is True
+        assert _state(gallery) == before  # nothing changed
+        lost = LostChange(entry.seq, entry.brand, (), action, entry.target)
+        assert unsettled_changes(gallery.store, gallery.audit) == [lost]
+        assert f"{action} of" in lost.describe() and "never made" in lost.describe()
+
+        assert gallery.settle_interrupted_changes() == [lost]
+        said = gallery.audit.entries(action=AuditAction.CHANGE_LOST)
+        assert [(e.actor, e.via, e.brand, e.target, e.detail) for e in said] == [
+            ("ipr-vision", "recovery", entry.brand, entry.target,
+             {"entry": entry.seq, "change": str(action)})]
+
+        # Done again, it commits with its receipt; nothing more is said to be lost.
+        CHANGES[action](gallery, ids, tmp_path / "keys")
+        assert _state(gallery) != before
+        assert gallery.settle_interrupted_changes() == []
+        assert len(gallery.audit.entries(action=AuditAction.CHANGE_LOST)) == 1
+        assert gallery.audit.verify().ok
