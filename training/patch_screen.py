@@ -1,0 +1,245 @@
+"""Patch-level search, screened by cross-validation (issue 18 item 3): does matching a photo's
+local features against the local features of its product's genuine and fake references rank
+fakes better than the pooled embedding galleries search today?
+
+A gallery compares one vector per photo, the average of the network's last feature map; the
+stitching, print or logo that gives a fake away is one cell of that map among dozens. Here each
+cell of a photo's map is matched against every cell of the product's references in the
+training folds: its most similar fake cell less its most similar genuine cell says which label
+that part of the photo resembles more, and the photo's score is the mean of those contrasts
+over its cells (``last-mean``, ``stem-mean``), or over its most fake-like cells
+(``last-topK``). Two maps, from one pass (the photo and its mirror image averaged, cell for
+cell): the last one (9 x 9 cells of 1280 numbers at 288 px) and the stride-16 stem the heat
+maps read (18 x 18 cells of 96, each averaged over its 3 x 3 neighbourhood, as
+``SquashEmbedder.patch_features`` does). The sums add scores as they are (each a difference of
+cosines), with no weight to tune: ``global+stem`` and ``global+last+stem``, ``global`` being
+the gallery's own score (:func:`ipr_vision.core.scoring.label_similarity`, the package's
+``k``).
+
+Each fold's checkpoint scores its test fold (gallery: the other folds) and its own validation
+groups (gallery: its training photos); the variant a fold uses is chosen on the validation
+groups alone. Ranking figures only (AUROC, fake recall at 1 % and 5 %): the operating point
+and its calibration would need every reference scored the same way with its group left out.
+Screening only: nothing here is in the package.
+
+    python -m training.patch_screen --index ../shared/datasets/nike_af1_j1/index.csv \\
+        --folds 5 --model 'runs/gpu-cv/fold{fold}/model.safetensors' --out reports/patch-screen
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ipr_vision.core.scoring import Policy, label_similarity
+from ipr_vision.embedders.finetuned import CheckpointInfo, EmbeddingNet, FineTunedEmbedder
+from ipr_vision.embedders.mobilenet import PATCH_STAGE, squash_batch
+from ipr_vision.embedders.weights import sha256_file
+from ipr_vision.intake.labelled import LabelledPhoto, group_key, stratum
+from ipr_vision.intake.photo import read_photo
+
+from .crossval import BOOTSTRAPPED, FOLD, cache_path, group_bootstrap, ranking_figures
+from .data import folds_of, load_index
+from .embedding_cache import CachedEmbedder
+
+#: Cells a ``last-topK`` variant averages.
+TOP_CELLS = (10, 40)
+#: The two maps: the stride-16 stem and the last one.
+LAYERS = ("stem", "last")
+
+
+def feature_maps(net: EmbeddingNet, photos: Sequence[LabelledPhoto], side: int,
+                 batch: int = 32) -> dict[str, np.ndarray]:
+    """Each photo's stem and last feature maps, ``(n, cells, channels)`` float16 by layer, the
+    photo's and its mirror image's (flipped back, so a cell is one place on the item)
+    averaged; the stem's cells over their 3 x 3 neighbourhood."""
+    maps: dict[str, list[np.ndarray]] = {layer: [] for layer in LAYERS}
+    with torch.inference_mode():
+        for start in range(0, len(photos), batch):
+            pixels = squash_batch([read_photo(p.source, draft_size=side).image
+                                   for p in photos[start:start + batch]], side)
+            stem = net.stem(torch.cat([pixels, pixels.flip(3)]))
+            last = net.features[PATCH_STAGE:](stem)
+            local = torch.nn.functional.avg_pool2d(stem, 3, stride=1, padding=1)
+            for layer, both in (("stem", local), ("last", last)):
+                half = len(both) // 2
+                mean = (both[:half] + both[half:].flip(3)) / 2
+                maps[layer].append(mean.flatten(2).transpose(1, 2).half().numpy())
+    return {layer: np.concatenate(parts) for layer, parts in maps.items()}
+
+
+def unit_cells(cells: np.ndarray) -> np.ndarray:
+    """Cells scaled to unit length, float32 (what :func:`cell_contrast` compares)."""
+    cells = cells.astype(np.float32)
+    return cells / np.maximum(np.linalg.norm(cells, axis=-1, keepdims=True), 1e-12)
+
+
+def cell_contrast(maps: np.ndarray, is_fake: np.ndarray, queries: np.ndarray,
+                  references: np.ndarray, chunk: int = 8) -> np.ndarray:
+    """``(len(queries), cells)``: for each cell of each query, its best cosine with any cell
+    of a fake reference less its best with a genuine one (all rows of one product)."""
+    banks = [torch.from_numpy(unit_cells(maps[references[is_fake[references] == label]])
+                              ).flatten(0, 1) for label in (True, False)]
+    out = np.empty((len(queries), maps.shape[1]), np.float32)
+    for start in range(0, len(queries), chunk):
+        cells = torch.from_numpy(unit_cells(maps[queries[start:start + chunk]]))
+        flat = cells.flatten(0, 1)
+        fake, genuine = (torch.stack([(flat @ part.T).amax(1) for part in bank.split(40_000)]
+                                     ).amax(0) for bank in banks)
+        out[start:start + chunk] = (fake - genuine).reshape(cells.shape[:2]).numpy()
+    return out
+
+
+def variant_scores(contrast: dict[str, np.ndarray], pooled: np.ndarray
+                   ) -> dict[str, np.ndarray]:
+    """Every variant's score of the same photos (higher: more like the fakes), from each
+    layer's cell contrasts and the gallery's own score."""
+    last, stem = contrast["last"].mean(1), contrast["stem"].mean(1)
+    scores = {"global": pooled, "last-mean": last, "stem-mean": stem,
+              "global+stem": pooled + stem, "global+last+stem": pooled + last + stem}
+    for top in TOP_CELLS:
+        scores[f"last-top{top}"] = -np.sort(-contrast["last"], axis=1)[:, :top].mean(1)
+    return scores
+
+
+def pooled_score(vectors: np.ndarray, is_fake: np.ndarray, queries: np.ndarray,
+                 references: np.ndarray, k: int) -> np.ndarray:
+    """The gallery's own score of each query (fake minus genuine similarity, top ``k``)."""
+    genuine, fake = label_similarity(vectors[queries] @ vectors[references].T,
+                                     is_fake[references], k)
+    return fake - genuine
+
+
+def by_product(score: Callable[[np.ndarray, np.ndarray], np.ndarray], products: np.ndarray,
+               queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """``score(queries, references)`` within each product, rows in the queries' order."""
+    parts = []
+    for product in np.unique(products[queries]):
+        rows = products[queries] == product
+        parts.append((rows, score(queries[rows], references[products[references] == product])))
+    out = np.empty((len(queries), *parts[0][1].shape[1:]), np.float32)
+    for rows, values in parts:
+        out[rows] = values
+    return out
+
+
+def screen_fold(maps: dict[str, np.ndarray], vectors: np.ndarray, is_fake: np.ndarray,
+                products: np.ndarray, sides: dict[str, tuple[np.ndarray, np.ndarray]], k: int
+                ) -> dict[str, dict[str, np.ndarray]]:
+    """Each variant's scores of the test fold and of the validation groups."""
+    scored = {}
+    for name, (queries, references) in sides.items():
+        contrast = {layer: by_product(partial(cell_contrast, m, is_fake), products, queries,
+                                      references)
+                    for layer, m in maps.items()}
+        pooled = by_product(lambda q, r: pooled_score(vectors, is_fake, q, r, k),
+                            products, queries, references)
+        scored[name] = variant_scores(contrast, pooled)
+    return scored
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.patch_screen",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--fold", type=int, action="append",
+                        help="score only these folds (repeatable; default all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", required=True,
+                        help="one checkpoint per fold, {fold} in its path")
+    parser.add_argument("--resamples", type=int, default=1000)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--embeddings", type=Path,
+                        help="where the checkpoints' vectors are cached (default OUT/embeddings; "
+                        "training.evaluate's OUT/embeddings serves as well)")
+    args = parser.parse_args(argv)
+    if FOLD not in args.model:
+        parser.error("--model names one checkpoint per fold: put {fold} in its path")
+    items = load_index(args.index)
+    of = folds_of(items, args.folds, args.seed)
+    is_fake = np.array([i.label == "fake" for i in items])
+    products = np.array([i.product for i in items])
+    groups = [group_key(i) for i in items]
+    pooled: dict[str, list[np.ndarray]] = {}
+    rows: list[np.ndarray] = []
+    by_fold: dict[str, object] = {}
+    for fold in args.fold or range(args.folds):
+        tick = time.perf_counter()
+        checkpoint = Path(args.model.replace(FOLD, str(fold)))
+        split = json.loads((checkpoint.parent / "split.json").read_text())
+        test = of == fold
+        if set(split["held_out_groups"]) != {g for g, t in zip(groups, test, strict=True) if t}:
+            raise SystemExit(f"{checkpoint}: its held-out groups are not fold {fold}'s")
+        validation = np.isin(groups, split["validation_groups"])
+        side = CheckpointInfo.read(checkpoint).input_size
+        maps_file = args.out / "maps" / f"{sha256_file(checkpoint)[:16]}-{side}.npz"
+        if maps_file.is_file():
+            with np.load(maps_file) as stored:
+                maps = {layer: stored[layer] for layer in LAYERS}
+        else:
+            maps = feature_maps(EmbeddingNet.load(checkpoint).eval(), items, side)
+            maps_file.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(maps_file, stem=maps["stem"], last=maps["last"])
+        model = FineTunedEmbedder(checkpoint, mirror=True)
+        embedder = CachedEmbedder(model, cache_path(args.embeddings or args.out / "embeddings",
+                                                    model.model_id))
+        vectors = embedder.embed([read_photo(i.source, draft_size=side).image for i in items])
+        embedder.save()
+        sides = {"test": (np.flatnonzero(test), np.flatnonzero(~test)),
+                 "validation": (np.flatnonzero(validation), np.flatnonzero(~test & ~validation))}
+        scored = screen_fold(maps, vectors, is_fake, products, sides, Policy().k)
+        figures = {side_name: {name: ranking_figures(is_fake[sides[side_name][0]], s)
+                               for name, s in by_variant.items()}
+                   for side_name, by_variant in scored.items()}
+        chosen = max(figures["validation"], key=lambda n: figures["validation"][n]["auroc"])
+        scored["test"]["chosen on validation"] = scored["test"][chosen]
+        figures["test"]["chosen on validation"] = figures["test"][chosen]
+        by_fold[str(fold)] = {"chosen": chosen, **figures,
+                              "seconds": round(time.perf_counter() - tick)}
+        rows.append(sides["test"][0])
+        for name, s in scored["test"].items():
+            pooled.setdefault(name, []).append(s)
+        print(f"fold {fold}: chosen {chosen}; test AUROC " + ", ".join(
+            f"{n} {f['auroc']:.4f}" for n, f in figures["test"].items()), flush=True)
+    report = {"folds": by_fold,
+              "pooled": _pooled(pooled, np.concatenate(rows), is_fake, groups,
+                                [stratum(i) for i in items], args.resamples)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "patch-screen.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report["pooled"], indent=1))
+    return 0
+
+
+def _pooled(scores: dict[str, list[np.ndarray]], rows: np.ndarray, is_fake: np.ndarray,
+            groups: list[str], strata: list[str], resamples: int) -> dict[str, object]:
+    """Each variant on all folds' photos, with 95 % intervals over photo groups, and its
+    difference from the gallery's score photo for photo (the same groups drawn for both).
+    Scores of different folds are not on one scale, so each fold's are ranked first."""
+    labels = is_fake[rows]
+    ranked = {name: np.concatenate([np.argsort(np.argsort(s)) / len(s) for s in parts])
+              for name, parts in scores.items()}
+    row_groups = [groups[r] for r in rows]
+    row_strata = [strata[r] for r in rows]
+    out: dict[str, object] = {}
+    for name, ranks in ranked.items():
+        def paired(drawn: np.ndarray, ranks: np.ndarray = ranks) -> dict[str, float]:
+            own = ranking_figures(labels[drawn], ranks[drawn])
+            base = ranking_figures(labels[drawn], ranked["global"][drawn])
+            return {**own, **{f"{f}_less_global": own[f] - base[f] for f in BOOTSTRAPPED}}
+        whole = paired(np.arange(len(rows)))
+        intervals = group_bootstrap(paired, row_groups, row_strata, resamples)
+        out[name] = {figure: [round(whole[figure], 4), *np.round(intervals[figure], 4)]
+                     for figure in whole}
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
