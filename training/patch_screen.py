@@ -29,6 +29,7 @@ Screening only: nothing here is in the package.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -37,12 +38,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ipr_vision.core.scoring import Policy, label_similarity
 from ipr_vision.embedders.finetuned import CheckpointInfo, EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import PATCH_STAGE, squash_batch
 from ipr_vision.embedders.weights import sha256_file
-from ipr_vision.intake.labelled import LabelledPhoto, group_key, stratum
+from ipr_vision.intake.labelled import group_key, stratum
 from ipr_vision.intake.photo import read_photo
 
 from .crossval import BOOTSTRAPPED, FOLD, cache_path, group_bootstrap, ranking_figures
@@ -55,16 +57,15 @@ TOP_CELLS = (10, 40)
 LAYERS = ("stem", "last")
 
 
-def feature_maps(net: EmbeddingNet, photos: Sequence[LabelledPhoto], side: int,
+def feature_maps(net: EmbeddingNet, images: Sequence[Image.Image], side: int,
                  batch: int = 32) -> dict[str, np.ndarray]:
     """Each photo's stem and last feature maps, ``(n, cells, channels)`` float16 by layer, the
     photo's and its mirror image's (flipped back, so a cell is one place on the item)
     averaged; the stem's cells over their 3 x 3 neighbourhood."""
     maps: dict[str, list[np.ndarray]] = {layer: [] for layer in LAYERS}
     with torch.inference_mode():
-        for start in range(0, len(photos), batch):
-            pixels = squash_batch([read_photo(p.source, draft_size=side).image
-                                   for p in photos[start:start + batch]], side)
+        for start in range(0, len(images), batch):
+            pixels = squash_batch(images[start:start + batch], side)
             stem = net.stem(torch.cat([pixels, pixels.flip(3)]))
             last = net.features[PATCH_STAGE:](stem)
             local = torch.nn.functional.avg_pool2d(stem, 3, stride=1, padding=1)
@@ -168,6 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     is_fake = np.array([i.label == "fake" for i in items])
     products = np.array([i.product for i in items])
     groups = [group_key(i) for i in items]
+
+    @functools.cache
+    def decoded(side: int) -> list[Image.Image]:
+        """The photos as a model of this side reads them, decoded once for every fold."""
+        return [read_photo(i.source, draft_size=side).image for i in items]
+
     pooled: dict[str, list[np.ndarray]] = {}
     rows: list[np.ndarray] = []
     by_fold: dict[str, object] = {}
@@ -185,13 +192,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             with np.load(maps_file) as stored:
                 maps = {layer: stored[layer] for layer in LAYERS}
         else:
-            maps = feature_maps(EmbeddingNet.load(checkpoint).eval(), items, side)
+            maps = feature_maps(EmbeddingNet.load(checkpoint).eval(), decoded(side), side)
             maps_file.parent.mkdir(parents=True, exist_ok=True)
             np.savez(maps_file, stem=maps["stem"], last=maps["last"])
         model = FineTunedEmbedder(checkpoint, mirror=True)
         embedder = CachedEmbedder(model, cache_path(args.embeddings or args.out / "embeddings",
                                                     model.model_id))
-        vectors = embedder.embed([read_photo(i.source, draft_size=side).image for i in items])
+        vectors = embedder.embed(decoded(side))
         embedder.save()
         sides = {"test": (np.flatnonzero(test), np.flatnonzero(~test)),
                  "validation": (np.flatnonzero(validation), np.flatnonzero(~test & ~validation))}
