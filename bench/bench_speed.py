@@ -34,22 +34,27 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from bench_engine import DEFAULT_DATASET, Table, note, percentile, print_machine, section, split
 from PIL import Image
 
 from ipr_vision import Gallery
 from ipr_vision.core.quality import assess_quality
 from ipr_vision.embedders import Embedder, default_embedder, draft_size
-from ipr_vision.embedders.compiled import RUNTIME_ENV, RUNTIMES
+from ipr_vision.embedders.compiled import RUNTIME_ENV, RUNTIMES, TORCH_CUDA
 from ipr_vision.intake.labelled import LabelledPhoto, read_index, write_index
 from ipr_vision.intake.photo import read_photo
 
 
 def embedders() -> dict[str, Embedder]:
     """The shipped model on each numeric path (the default is OpenVINO f32 where installed;
-    bf16 only where the CPU has it, with its own model id and so its own gallery vectors)."""
+    bf16 only where the CPU has it, with its own model id and so its own gallery vectors;
+    PyTorch on a GPU only where there is one, as it would otherwise time the CPU path twice
+    under another name)."""
     made = {}
     for path in RUNTIMES:
+        if path == TORCH_CUDA and not torch.cuda.is_available():
+            continue
         os.environ[RUNTIME_ENV] = path
         made[path] = default_embedder()
     del os.environ[RUNTIME_ENV]
