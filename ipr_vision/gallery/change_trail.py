@@ -31,7 +31,8 @@ from .actors import SETTLER
 RECEIPTED = (AuditAction.BRAND_ADD, AuditAction.BRAND_REMOVE, AuditAction.PRODUCT_ADD,
              AuditAction.NOTE, AuditAction.POINT_ADD, AuditAction.POINT_REMOVE,
              AuditAction.OPERATING_POINT, AuditAction.BRAND_MODEL, AuditAction.KEY_TRUST,
-             AuditAction.KEY_REVOKE)
+             AuditAction.KEY_REVOKE, AuditAction.PACKAGE_IMPORT,
+             AuditAction.PACKAGE_EXPORT)
 
 
 def append_receipted(audit: AuditTrail, actor: Actor, action: AuditAction, *,

@@ -39,9 +39,9 @@ class Curation:
         """The right holder's free note on a reference (identification points, provenance),
         shown beside it in every suggestion and evidence pack."""
         ref = self._reference(ref_id)
-        self.store.set_note(ref_id, note.strip(), before_commit=lambda text: append_receipted(
+        self.store.set_note(ref_id, note.strip(), before_commit=lambda done: append_receipted(
             self.audit, acting(by), AuditAction.NOTE, brand=ref.brand, target=f"#{ref_id}",
-            note=text, previous=ref.note))
+            note=done.value, previous=done.previous))
 
     def remove(self: _Front, ref_ids: Iterable[int], *, by: Actor | None = None,
                reason: str = "") -> int:

@@ -72,12 +72,12 @@ class PackageExchange:
         ``embeddings`` is off."""
         signing = key if isinstance(key, SigningKey) else SigningKey.read(Path(key))
         actor = acting(by)
-        written = export_package(self.store, self._brands, signing,
-                                 brand, Path(out), since=since, embeddings=embeddings,
-                                 by=actor.name)
-        self.audit.append(actor, AuditAction.PACKAGE_EXPORT, brand=brand,
-                          target=f"#{written.sequence}", **_without(written.to_dict(), "brand"))
-        return written
+        return export_package(self.store, self._brands, signing, brand, Path(out), since=since,
+                              embeddings=embeddings, by=actor.name,
+                              before_commit=lambda written: append_receipted(
+                                  self.audit, actor, AuditAction.PACKAGE_EXPORT, brand=brand,
+                                  target=f"#{written.sequence}",
+                                  **_without(written.to_dict(), "brand")))
 
     def import_package(self: _Front, path: str | Path, *, brand: str | None = None,
                        by: Actor | None = None) -> PackageImport:
@@ -86,16 +86,16 @@ class PackageExchange:
         either way the audit trail records it."""
         actor = acting(by)
         try:
-            report = self._packages.run(Path(path), by=actor.name, brand=brand)
+            return self._packages.run(
+                Path(path), by=actor.name, brand=brand,
+                before_commit=lambda report: append_receipted(
+                    self.audit, actor, AuditAction.PACKAGE_IMPORT, brand=report.brand,
+                    target=f"#{report.sequence}", file=Path(path).name,
+                    **_without(report.to_dict(), "brand", "status", "seconds")))
         except PackageError as error:
             self.audit.append(actor, AuditAction.PACKAGE_REFUSED, brand=brand,
                               target=Path(path).name, reason=str(error))
             raise
-        if report.status == "applied":
-            self.audit.append(actor, AuditAction.PACKAGE_IMPORT, brand=report.brand,
-                              target=f"#{report.sequence}", file=Path(path).name,
-                              **_without(report.to_dict(), "brand", "status", "seconds"))
-        return report
 
 
 def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -289,11 +289,10 @@ class Gallery(Curation, PackageExchange, ModelChoice):
                             by: Actor | None = None) -> dict[str, Any]:
         """Flag at most this share of the brand's genuine items; returns what that means on the
         brand's own references (per scoring mode: genuine flagged, expected fake catch rate)."""
-        previous = self.store.max_genuine_flagged(brand)
         change = self.store.set_max_genuine_flagged(
-            brand, max_genuine_flagged, before_commit=lambda _: append_receipted(
+            brand, max_genuine_flagged, before_commit=lambda done: append_receipted(
                 self.audit, acting(by), AuditAction.OPERATING_POINT, brand=brand,
-                max_genuine_flagged=max_genuine_flagged, previous=previous))
+                max_genuine_flagged=max_genuine_flagged, previous=done.previous))
         self._brands.apply(change, _unchanged)
         return self.operating_point(brand)
 

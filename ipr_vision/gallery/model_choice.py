@@ -88,12 +88,12 @@ class ModelChoice:
         inspections switch at once, here and on every server sharing the gallery."""
         self.store.require_brand(brand)
         name = self._brands.models.resolve(model)
-        previous = self.store.brand_model(brand)
         chosen = self._brands.models.named(name)
         embedded = self._brands.embed_missing(brand, chosen)
-        self.store.set_brand_model(brand, name, before_commit=lambda _: append_receipted(
+        self.store.set_brand_model(brand, name, before_commit=lambda done: append_receipted(
             self.audit, acting(by), AuditAction.BRAND_MODEL, brand=brand,
-            model=name or DEFAULT, model_id=chosen.model_id, previous=previous or DEFAULT))
+            model=name or DEFAULT, model_id=chosen.model_id,
+            previous=done.previous or DEFAULT))
         self._brands.forget(brand)
         return embedded
 

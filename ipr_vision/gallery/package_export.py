@@ -32,12 +32,15 @@ from ..packages import (
 )
 from ..results import PackageExport
 from ..storage import ExportedPackage, GalleryStore, utc_now
+from ..storage.receipts import Audited
 from .brands import BrandCache
 
 
 def export_package(store: GalleryStore, brands: BrandCache, key: SigningKey, brand: str,
-                   out: Path, *, since: int | None, embeddings: bool, by: str) -> PackageExport:
-    """Write ``brand``'s package to ``out``, signed with ``key``, and record it in the chain."""
+                   out: Path, *, since: int | None, embeddings: bool, by: str,
+                   before_commit: Audited[PackageExport] | None = None) -> PackageExport:
+    """Write ``brand``'s package to ``out``, signed with ``key``, and record it in the chain;
+    ``before_commit(the report)`` audits it inside the record's write."""
     started = time.perf_counter()
     store.require_brand(brand)
     refs = store.references(brand)
@@ -76,16 +79,22 @@ def export_package(store: GalleryStore, brands: BrandCache, key: SigningKey, bra
     paths = {ref.sha256: ref.path for ref in refs}
     size = write_package(out, manifest, key.sign(data), _photos(carried, paths),
                          None if vectors is None else vectors.tobytes())
+
+    def report() -> PackageExport:
+        return PackageExport(str(out), brand, manifest.sequence, kind, since, digest,
+                             manifest.key, len(carried), len(manifest.withdrawn), model, size,
+                             time.perf_counter() - started)
+
     try:
         store.record_export(ExportedPackage(brand, manifest.chain, manifest.sequence, digest,
                                             kind, since, manifest.key, by, manifest.created_at,
-                                            state))
+                                            state),
+                            before_commit=None if before_commit is None
+                            else lambda _: before_commit(report()))
     except BaseException:
         out.unlink(missing_ok=True)  # a package not in the chain must not circulate
         raise
-    return PackageExport(str(out), brand, manifest.sequence, kind, since, digest, manifest.key,
-                         len(carried), len(manifest.withdrawn), model, size,
-                         time.perf_counter() - started)
+    return report()
 
 
 def _entries(store: GalleryStore, brand: str,

@@ -42,6 +42,7 @@ from ..packages import (
 )
 from ..results import PackageImport
 from ..storage import GalleryStore, IncomingReference, PackageChange
+from ..storage.receipts import Audited
 from .brands import BrandCache
 
 #: References re-embedded to check that a package's vectors belong to its photos.
@@ -66,9 +67,11 @@ class PackageImporter:
     def __init__(self, store: GalleryStore, brands: BrandCache) -> None:
         self.store, self.brands = store, brands
 
-    def run(self, path: Path, *, by: str, brand: str | None = None) -> PackageImport:
+    def run(self, path: Path, *, by: str, brand: str | None = None,
+            before_commit: Audited[PackageImport] | None = None) -> PackageImport:
         """Verify and apply the package at ``path``; ``brand``, when given, is the brand the
-        caller expects it to be for."""
+        caller expects it to be for. ``before_commit(the report)`` audits an import inside
+        its write (a package already imported writes nothing)."""
         started = time.perf_counter()
         with PackageReader(path) as package:
             verified = self._verify(package, brand)
@@ -82,19 +85,25 @@ class PackageImporter:
             vectors, reembedded = self._vectors(package, manifest)
             change, kept = self._plan(manifest, verified, vectors, after, by)
             photos = {r.sha256: r for r in manifest.references}
+
+            def report_of(ids: list[int | None]) -> PackageImport:
+                return PackageImport(
+                    "applied", manifest.brand, manifest.sequence, manifest.kind, verified.hash,
+                    verified.key, manifest.created_by, manifest.created_at,
+                    [ref_id for ref_id in ids if ref_id is not None],
+                    [i for i, _, _ in change.update], [i for i, _ in change.withdraw], kept,
+                    reembedded, time.perf_counter() - started, verified.file_sha256)
+
             ids, stored = self.store.apply_package(
-                change, lambda sha: _photo_bytes(package, photos[sha]))
+                change, lambda sha: _photo_bytes(package, photos[sha]),
+                before_commit=None if before_commit is None
+                else lambda ids: before_commit(report_of(ids)))
+        report = report_of(ids)
         added = [(ref_id, item) for ref_id, item in zip(ids, change.add, strict=True)
                  if ref_id is not None]
-        new = [ref_id for ref_id, _ in added]
-        withdrawn = [ref_id for ref_id, _ in change.withdraw]
         self.brands.apply(stored, lambda index: _update_index(
-            index, withdrawn, added, change.products))
-        return PackageImport("applied", manifest.brand, manifest.sequence, manifest.kind,
-                             verified.hash, verified.key, manifest.created_by,
-                             manifest.created_at, new, [i for i, _, _ in change.update],
-                             withdrawn, kept, reembedded, time.perf_counter() - started,
-                             verified.file_sha256)
+            index, report.withdrawn, added, change.products))
+        return report
 
     def _verify(self, package: PackageReader, expected: str | None) -> Verified:
         brand, key = peek(package.manifest)

@@ -26,6 +26,7 @@ from .protocols import (
     NewInspectedPhoto,
     NewReference,
     PackageChange,
+    Replaced,
     UserStore,
 )
 from .sqlite import utc_now
@@ -81,6 +82,7 @@ __all__ = [
     "NewInspectedPhoto",
     "NewReference",
     "PackageChange",
+    "Replaced",
     "SqliteAuditTrail",
     "SqliteGalleryStore",
     "SqliteInspectionLog",

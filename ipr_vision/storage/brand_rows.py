@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from ..errors import GalleryError
-from .protocols import Change
+from .protocols import Change, Replaced
 from .receipts import Audited, keep_receipt
 from .sqlite import Connection, utc_now
 
@@ -26,8 +26,8 @@ class _Store(Protocol):
     def add_brand(self, brand: str, *, before_commit: Audited[str] | None = None) -> bool: ...
     def brands(self) -> list[str]: ...
     def _brand_setting(self, brand: str, column: str) -> Any: ...
-    def _set_brand_setting(self, brand: str, column: str, value: object,
-                           before_commit: Audited[Change] | None) -> Change: ...
+    def _set_brand_setting(self, brand: str, column: str, value: Any,
+                           before_commit: Audited[Replaced[Any]] | None) -> Change: ...
 
 
 class BrandRows:
@@ -109,7 +109,8 @@ class BrandRows:
         return None if share is None else float(share)
 
     def set_max_genuine_flagged(self: _Store, brand: str, share: float, *,
-                                before_commit: Audited[Change] | None = None) -> Change:
+                                before_commit: Audited[Replaced[float]] | None = None
+                                ) -> Change:
         """Set the brand's operating point; the brand's revision moves so every process
         recalibrates."""
         if not 0.0 < share < 0.5:
@@ -123,7 +124,8 @@ class BrandRows:
         return None if model is None else str(model)
 
     def set_brand_model(self: _Store, brand: str, model: str | None, *,
-                        before_commit: Audited[Change] | None = None) -> Change:
+                        before_commit: Audited[Replaced[str | None]] | None = None
+                        ) -> Change:
         """Choose the brand's model (None: the gallery's default); the brand's revision moves
         so every process reloads it under that model."""
         return self._set_brand_setting(brand, "model", model, before_commit)
@@ -133,18 +135,19 @@ class BrandRows:
                           "b.id=s.brand_id WHERE b.name=?", (brand,))
         return row[0][0] if row else None
 
-    def _set_brand_setting(self: _Store, brand: str, column: str, value: object,
-                           before_commit: Audited[Change] | None) -> Change:
+    def _set_brand_setting(self: _Store, brand: str, column: str, value: Any,
+                           before_commit: Audited[Replaced[Any]] | None) -> Change:
         brand_id = self._brand_id(brand)
         with self._transaction() as db:
+            before = db.execute(f"SELECT {column} FROM brand_settings WHERE brand_id=?",
+                                (brand_id,)).fetchone()
             db.execute(f"INSERT INTO brand_settings (brand_id, {column}) VALUES (?, ?) "
                        f"ON CONFLICT (brand_id) DO UPDATE SET {column}=excluded.{column}",
                        (brand_id, value))
             revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                   "RETURNING revision", (brand_id,)).fetchone()[0]
-            change = Change(brand, [], int(revision))
-            keep_receipt(db, before_commit, change)
-        return change
+            keep_receipt(db, before_commit, Replaced(before[0] if before else None, value))
+        return Change(brand, [], int(revision))
 
     def revision(self: _Store, brand: str) -> int:
         row = self._query("SELECT revision FROM brands WHERE name=?", (brand,))

@@ -104,8 +104,9 @@ class PackageRows:
             (brand,) if chain is None else (brand, chain))
         return [o for o in map(origin, rows) if o is not None]
 
-    def apply_package(self: _Store, change: PackageChange,
-                      photo: Callable[[str], bytes]) -> tuple[list[int | None], Change]:
+    def apply_package(self: _Store, change: PackageChange, photo: Callable[[str], bytes], *,
+                      before_commit: Audited[list[int | None]] | None = None
+                      ) -> tuple[list[int | None], Change]:
         package = change.origin
         for item in change.add:
             parse_label(item.label)
@@ -121,6 +122,7 @@ class PackageRows:
                 revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                       "RETURNING revision", (brand_id,)).fetchone()[0]
                 self._intents.done(db, intent_ids)
+                keep_receipt(db, before_commit, ids)
         finally:
             self._undo(intent_ids)
         return ids, Change(package.brand, [i for i in ids if i is not None], int(revision))
@@ -135,7 +137,8 @@ class PackageRows:
         return [ExportedPackage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
                                 json.loads(r[9])) for r in rows]
 
-    def record_export(self: _Store, package: ExportedPackage) -> None:
+    def record_export(self: _Store, package: ExportedPackage, *,
+                      before_commit: Audited[ExportedPackage] | None = None) -> None:
         brand_id = self._brand_id(package.brand)
         try:
             with self._transaction() as db:
@@ -145,6 +148,7 @@ class PackageRows:
                            (brand_id, package.chain, package.sequence, package.hash,
                             package.kind, package.since, package.key, package.created_by,
                             package.created_at, json.dumps(package.state, sort_keys=True)))
+                keep_receipt(db, before_commit, package)
         except sqlite3.IntegrityError:
             raise GalleryError(f"package {package.brand} #{package.sequence} was written by "
                                "another process meanwhile; export again",

@@ -34,7 +34,7 @@ from .gallery_packages import ORIGIN_COLUMNS, ORIGIN_JOIN, PackageRows, origin
 from .gallery_schema import NEXT_REF_ID, open_database
 from .photo_files import PhotoFiles
 from .point_rows import PointRows
-from .protocols import BrandVectors, Change, NewReference
+from .protocols import BrandVectors, Change, NewReference, Replaced
 from .receipts import Audited, ReceiptRows, keep_receipt
 from .reference_rows import archive_reference, insert_reference, vector_bytes
 from .sqlite import Connection, transaction, utc_now
@@ -228,12 +228,14 @@ class SqlGalleryStore(BrandRows, PackageRows, PointRows, ReceiptRows, ABC):
         return purged
 
     def set_note(self, ref_id: int, note: str, *,
-                 before_commit: Audited[str] | None = None) -> None:
+                 before_commit: Audited[Replaced[str]] | None = None) -> None:
         with self._transaction() as db:
-            if db.execute("UPDATE refs SET note=? WHERE id=?", (note, ref_id)).rowcount == 0:
+            before = db.execute("SELECT note FROM refs WHERE id=?", (ref_id,)).fetchone()
+            if before is None:
                 raise GalleryError(f"no reference with id {ref_id}", key="error.no_reference",
                                    ref=ref_id)
-            keep_receipt(db, before_commit, note)
+            db.execute("UPDATE refs SET note=? WHERE id=?", (note, ref_id))
+            keep_receipt(db, before_commit, Replaced(before[0], note))
 
     def references(self, brand: str | None = None, product: str | None = None,
                    ids: Sequence[int] | None = None) -> list[Reference]:

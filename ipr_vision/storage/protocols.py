@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -112,6 +112,19 @@ class ExportedPackage:
     created_by: str
     created_at: str
     state: dict[str, str]
+
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Replaced(Generic[V]):
+    """What a write put in place of what: the value before is read inside the write, so when
+    two people change a setting or a note at once, each audit entry names the value its own
+    change replaced, not one read a moment earlier."""
+
+    previous: V | None
+    value: V
 
 
 @dataclass(frozen=True)
@@ -221,14 +234,16 @@ class GalleryStore(Protocol):
     def max_genuine_flagged(self, brand: str) -> float | None: ...
 
     def set_max_genuine_flagged(self, brand: str, share: float, *,
-                                before_commit: Audited[Change] | None = None) -> Change: ...
+                                before_commit: Audited[Replaced[float]] | None = None
+                                ) -> Change: ...
 
     def brand_model(self, brand: str) -> str | None:
         """The installed model the brand chose, by name; None: the gallery's default."""
         ...
 
     def set_brand_model(self, brand: str, model: str | None, *,
-                        before_commit: Audited[Change] | None = None) -> Change: ...
+                        before_commit: Audited[Replaced[str | None]] | None = None
+                        ) -> Change: ...
 
     def find_sha(self, brand: str, shas: Sequence[str]) -> dict[str, int]:
         """Which of these photos the brand already holds: sha256 -> reference id."""
@@ -272,7 +287,7 @@ class GalleryStore(Protocol):
         ...
 
     def set_note(self, ref_id: int, note: str, *,
-                 before_commit: Audited[str] | None = None) -> None: ...
+                 before_commit: Audited[Replaced[str]] | None = None) -> None: ...
 
     def references(self, brand: str | None = None, product: str | None = None,
                    ids: Sequence[int] | None = None) -> list[Reference]: ...
@@ -325,19 +340,23 @@ class GalleryStore(Protocol):
         """Packages applied to the brand, by chain and sequence."""
         ...
 
-    def apply_package(self, change: PackageChange,
-                      photo: Callable[[str], bytes]) -> tuple[list[int | None], Change]:
+    def apply_package(self, change: PackageChange, photo: Callable[[str], bytes], *,
+                      before_commit: Audited[list[int | None]] | None = None
+                      ) -> tuple[list[int | None], Change]:
         """Apply a verified package atomically: each added reference's id (None for a photo
         the brand took in meanwhile by another way) and the brand's change. ``photo(sha256)``
         gives a new reference's bytes (checked by the caller as it reads them); any error
-        leaves the gallery as it was."""
+        leaves the gallery as it was. ``before_commit(those ids)`` audits it inside the
+        write."""
         ...
 
     def exported_packages(self, brand: str) -> list[ExportedPackage]: ...
 
-    def record_export(self, package: ExportedPackage) -> None:
+    def record_export(self, package: ExportedPackage, *,
+                      before_commit: Audited[ExportedPackage] | None = None) -> None:
         """Add a written package to the brand's chain; :class:`GalleryError` if another took
-        its sequence number meanwhile."""
+        its sequence number meanwhile. ``before_commit(package)`` audits it inside the
+        write."""
         ...
 
     def integrity_problems(self) -> list[str]:

@@ -1,10 +1,12 @@
 """Nothing in a gallery changes untraced: the audit entry is appended before the write
 commits, and an entry whose write never committed is said so in the trail, once
 (references_lost for references, before their ids can be given to other photos; change_lost
-for brands, products, settings, notes, points and keys, whose writes keep a receipt)."""
+for brands, products, settings, notes, points, keys and packages imported or written, whose
+writes keep a receipt)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +137,9 @@ def _state(gallery: Gallery) -> dict[str, object]:
             "points": [(p.id, p.note) for p in gallery.store.points()],
             "operating point": gallery.store.max_genuine_flagged("acme"),
             "model": gallery.store.brand_model("acme"),
-            "keys": [(k.fingerprint, k.revoked_at) for k in gallery.store.trusted_keys()]}
+            "keys": [(k.fingerprint, k.revoked_at) for k in gallery.store.trusted_keys()],
+            "packages": gallery.store.applied_packages("acme"),
+            "written": [(p.sequence, p.hash) for p in gallery.store.exported_packages("acme")]}
 
 
 #: Each change audited with a receipt: (its action, what makes it, what its entry targets).
@@ -152,6 +156,9 @@ CHANGES: dict[AuditAction, Any] = {
     AuditAction.KEY_TRUST: lambda g, ids, key: g.trust_key(key / "acme.pub", brand="acme"),
     AuditAction.KEY_REVOKE: lambda g, ids, key: g.revoke_key(
         g.store.trusted_keys("acme")[0].fingerprint, brand="acme", reason="leaked"),
+    AuditAction.PACKAGE_IMPORT: lambda g, ids, key: g.import_package(key / "acme-1.zip"),
+    AuditAction.PACKAGE_EXPORT: lambda g, ids, key: g.export_package(
+        "acme", key / "acme.key", key / "written.zip"),
 }
 
 
@@ -170,8 +177,14 @@ def test_a_change_stopped_before_its_commit_is_said_not_to_have_happened(
             photos, brand="acme", product="boot", label="genuine").added]
         gallery.add_brand("initech")
         gallery.add_point(ids[0], (0, 0, 10, 10), "stitching")
-        if action == AuditAction.KEY_REVOKE:
+        if action in (AuditAction.KEY_REVOKE, AuditAction.PACKAGE_IMPORT):
             gallery.trust_key(tmp_path / "keys" / "acme.pub", brand="acme")
+        if action == AuditAction.PACKAGE_IMPORT:  # the right holder's package of one photo
+            with Gallery(tmp_path / "holder", embedder=embedder) as holder:
+                holder.add_photos([query_photo(tmp_path, "boot", "fake", 3, suffix=".jpg")],
+                                  brand="acme", product="boot", label="fake")
+                holder.export_package("acme", tmp_path / "keys" / "acme.key",
+                                      tmp_path / "keys" / "acme-1.zip")
         assert unsettled_changes(gallery.store, gallery.audit) == []  # all receipted
         before = _state(gallery)
 
@@ -181,6 +194,7 @@ def test_a_change_stopped_before_its_commit_is_said_not_to_have_happened(
         entry = gallery.audit.entries(action=action)[-1]
         assert entry.detail["receipted"] is True
         assert _state(gallery) == before  # nothing changed
+        assert not (tmp_path / "keys" / "written.zip").exists()  # no package outside the chain
         lost = LostChange(entry.seq, entry.brand, (), action, entry.target)
         assert unsettled_changes(gallery.store, gallery.audit) == [lost]
         assert f"{action} of" in lost.describe() and "never made" in lost.describe()
@@ -197,3 +211,39 @@ def test_a_change_stopped_before_its_commit_is_said_not_to_have_happened(
         assert gallery.settle_interrupted_changes() == []
         assert len(gallery.audit.entries(action=AuditAction.CHANGE_LOST)) == 1
         assert gallery.audit.verify().ok
+
+
+def test_a_change_names_the_value_it_replaced_though_another_landed_just_before(
+        gallery_location: str | Path, embedder: MobileNetV2Embedder, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two servers on one gallery: the other's change lands after this one's call began but
+    before its write. Each entry names the value its own write replaced, read inside it."""
+    photo = query_photo(tmp_path, "boot", "genuine", 1, suffix=".jpg")
+    with Gallery(gallery_location, embedder=embedder) as gallery, \
+            Gallery(gallery_location, embedder=embedder) as other:
+        (_, ref_id), = gallery.add_photos([photo], brand="acme", product="boot",
+                                          label="genuine").added
+        gallery.set_operating_point("acme", 0.02)
+        gallery.set_note(ref_id, "first")
+        for method, cut_in in (
+                ("set_max_genuine_flagged", lambda: other.set_operating_point("acme", 0.05)),
+                ("set_note", lambda: other.set_note(ref_id, "the other server's"))):
+            monkeypatch.setattr(gallery.store, method,
+                                _after(cut_in, getattr(gallery.store, method)))
+        gallery.set_operating_point("acme", 0.03)
+        gallery.set_note(ref_id, "second")
+        points = [(e.detail["previous"], e.detail["max_genuine_flagged"])
+                  for e in gallery.audit.entries(action=AuditAction.OPERATING_POINT)]
+        notes = [(e.detail["previous"], e.detail["note"])
+                 for e in gallery.audit.entries(action=AuditAction.NOTE)]
+    assert points == [(None, 0.02), (0.02, 0.05), (0.05, 0.03)]
+    assert notes == [("", "first"), ("first", "the other server's"),
+                     ("the other server's", "second")]
+
+
+def _after(cut_in: Callable[[], object], write: Callable[..., Any]) -> Callable[..., Any]:
+    """``write``, with another server's change landing just before it."""
+    def landing_first(*args: Any, **kwargs: Any) -> Any:
+        cut_in()
+        return write(*args, **kwargs)
+    return landing_first
