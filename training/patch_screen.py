@@ -51,6 +51,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ipr_vision.core.cells import CellLayout, cell_contrasts, shortlist
 from ipr_vision.core.metrics import tie_broken_ranks, verdict_figures
 from ipr_vision.core.scoring import (
     Mode,
@@ -137,20 +138,17 @@ def shortlist_contrast(cells: np.ndarray, vectors: np.ndarray, is_fake: np.ndarr
     vectors are most like the query's: the gallery's own search picks the shortlist and the
     cells re-rank it, for 2 x ``size`` photos' cells instead of every reference's. ``cells``
     are unit cells (:func:`unit_cells`); ``groups`` leaves out each query's own photo group, as
-    a brand's calibration scores its references."""
+    a brand's calibration scores its references. The package's own functions
+    (:mod:`ipr_vision.core.cells`) pick and match, one layer at a time."""
+    layout = CellLayout(cells.shape[1], (cells.shape[2],))
     sims = vectors[queries] @ vectors[references].T
     if groups is not None:
         sims[groups[queries][:, None] == groups[references][None, :]] = -np.inf
-    shortlists = []
-    for label in (True, False):
-        columns = np.flatnonzero(is_fake[references] == label)
-        shortlists.append(columns[np.argsort(-sims[:, columns], axis=1, kind="stable")[:, :size]])
-    bank = torch.from_numpy(cells)
     out = np.empty((len(queries), cells.shape[1]), np.float32)
     for n, query in enumerate(queries):
-        fake, genuine = ((bank[query] @ bank[references[picked]].flatten(0, 1).T).amax(1)
-                         for picked in (s[n][np.isfinite(sims[n, s[n]])] for s in shortlists))
-        out[n] = (fake - genuine).numpy()
+        fake, genuine = shortlist(sims[n], is_fake[references], size)
+        out[n] = cell_contrasts(cells[query], cells[references[fake]],
+                                cells[references[genuine]], layout)[0]
     return out
 
 

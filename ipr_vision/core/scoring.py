@@ -48,6 +48,9 @@ class Policy:
     genuine_only_clear_quantile: float = 0.90
     #: Neighbours averaged per label (1 = nearest neighbour).
     k: int = 3
+    #: Under a model with cells, the references of each label nearest by the pooled vector
+    #: whose cells re-rank a photo (:mod:`.cells`): the size screened by cross-validation.
+    shortlist: int = 20
     #: A product needs this many genuine photo groups before it gets a verdict.
     min_genuine_groups: int = 3
     #: Known fakes are used once a product has this many fake photo groups.

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..domain import Verdict
+from .cells import left_out_reranked, reranked
 from .index import BrandIndex, ProductRows
 from .reasons import because
 from .scoring import (
@@ -68,6 +69,9 @@ def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
             queries, policy.max_calibration_queries, replace=False))
     left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
     scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
+    if mode == Mode.CONTRAST and rows.cells is not None and rows.layout is not None:
+        scores = scores + left_out_reranked(rows.vectors, rows.cells, rows.is_fake, rows.group,
+                                            queries, rows.layout, policy.shortlist)
     # Indexing copies: the rows are updated in place by later imports and removals.
     return scores, rows.is_fake[queries], left_out.nearest, rows.group[queries]
 
@@ -127,13 +131,17 @@ class Assessment:
 
 def assess(query: np.ndarray, index: BrandIndex, brand_calibration: BrandCalibration,
            policy: Policy, product: str | None = None, n_neighbours: int = 3,
-           n_candidates: int = 3) -> Assessment:
+           n_candidates: int = 3, query_cells: np.ndarray | None = None) -> Assessment:
     """Compare one embedding with a product's references; ``product=None`` proposes one.
 
     Only the product's rows are read when the product is given; proposing one reads the brand
-    (see :meth:`BrandIndex.product_maxima`).
+    (see :meth:`BrandIndex.product_maxima`). Under a model with cells the photo's cells
+    (``query_cells``) re-rank its score against known fakes, as the calibration scored the
+    references (:func:`left_out_scores`).
     """
     query = np.asarray(query, dtype=np.float32)
+    if index.layout is not None and query_cells is None:
+        raise ValueError("the brand's model describes photos by cells: pass the photo's")
     if len(index) == 0:
         return _inconclusive(product, [], because("no_brand_references"))
     candidates: list[tuple[str, float]] = []
@@ -160,6 +168,9 @@ def assess(query: np.ndarray, index: BrandIndex, brand_calibration: BrandCalibra
         return _inconclusive(product, candidates, unlike, nearest_genuine, nearest_fake)
     s_genuine, s_fake = label_similarity(sims, fake, policy.k)
     score = float(counterfeit_score(s_genuine[0], s_fake[0], mode.mode))
+    if mode.mode == Mode.CONTRAST and rows.cells is not None and index.layout is not None:
+        cells = np.asarray(query_cells).reshape(index.layout.cells, index.layout.width)
+        score += reranked(sims, cells, rows.cells, fake, index.layout, policy.shortlist)
     verdict, reason = decide(score, calibration)
     return Assessment(product, candidates, verdict, reason, calibration.p_counterfeit(score),
                       score, mode.mode, nearest_genuine, nearest_fake, calibration)

@@ -12,13 +12,17 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
+
+from ..core.cells import CellLayout
+
+Out = TypeVar("Out")
 
 
 @runtime_checkable
@@ -48,6 +52,35 @@ class PatchEmbedder(Embedder, Protocol):
         ...
 
 
+@runtime_checkable
+class CellEmbedder(Embedder, Protocol):
+    """An embedder that also describes each photo by cells (:mod:`ipr_vision.core.cells`),
+    from the same pass; a gallery stores them under ``cells_id`` beside the vectors."""
+
+    @property
+    def cells_id(self) -> str:
+        """Identifies the cells as ``model_id`` does the vectors (and the axes file)."""
+        ...
+
+    def embed_with_cells(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """``(len(images), dim)`` vectors and ``(len(images), cell_layout(self).dim)`` cells."""
+        ...
+
+
+def cell_layout(embedder: Embedder) -> CellLayout | None:
+    """The cells the model describes photos by, or None (most models: vectors only)."""
+    layout = getattr(embedder, "cell_layout", None)
+    return layout if isinstance(layout, CellLayout) else None
+
+
+def with_cells(embedder: Embedder) -> CellEmbedder | None:
+    """The model as one that describes photos by cells too, or None when it gives vectors
+    only (no :func:`cell_layout`: the ImageNet features, a checkpoint without an axes file)."""
+    if cell_layout(embedder) is None or not isinstance(embedder, CellEmbedder):
+        return None
+    return embedder
+
+
 def draft_size(embedder: Embedder) -> int | None:
     """The side a photo need be decoded at for this model (JPEG decodes several times faster at
     a reduced scale), or None when the model does not say and photos are decoded whole."""
@@ -65,23 +98,44 @@ def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int |
     2 cores, batch 1 embeds 43.5 photos/s on OpenVINO and 30.7 on PyTorch, batch 8 37.1 and
     20.5 (bench/README.md); a larger machine may set ``batch_size``.
     """
+    rows = _in_batches(embedder.embed, images, total, batch_size, progress, description)
+    if not rows:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.concatenate(rows)
+
+
+def embed_all_with_cells(embedder: CellEmbedder, images: Iterable[Image.Image], *,
+                         total: int | None = None, progress: bool | None = None,
+                         description: str = "embedding") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`embed_all` for vectors and cells together (``embed_with_cells``)."""
+    parts = _in_batches(embedder.embed_with_cells, images, total, 1, progress, description)
+    if not parts:
+        layout = cell_layout(embedder)
+        return (np.zeros((0, embedder.dim), dtype=np.float32),
+                np.zeros((0, layout.dim if layout else 0), dtype=np.float32))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _in_batches(call: Callable[[Sequence[Image.Image]], Out], images: Iterable[Image.Image],
+                total: int | None, batch_size: int, progress: bool | None,
+                description: str) -> list[Out]:
+    """``call`` on each ``batch_size`` images in turn, with the progress bar of
+    :func:`embed_all`."""
     show = (total is None or total > 50) if progress is None else progress
-    rows: list[np.ndarray] = []
+    out: list[Out] = []
     batch: list[Image.Image] = []
     with tqdm(total=total, desc=description, unit="photo", disable=not show or None,
               leave=False) as bar:
         for image in images:
             batch.append(image)
             if len(batch) == batch_size:
-                rows.append(embedder.embed(batch))
+                out.append(call(batch))
                 bar.update(len(batch))
                 batch = []
         if batch:
-            rows.append(embedder.embed(batch))
+            out.append(call(batch))
             bar.update(len(batch))
-    if not rows:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    return np.concatenate(rows)
+    return out
 
 
 log = logging.getLogger("ipr_vision")
@@ -159,5 +213,6 @@ def shared_model(name: str) -> Embedder:
         return _shared[name]
 
 
-__all__ = ["MODELS", "Embedder", "PatchEmbedder", "default_embedder", "draft_size", "embed_all",
-           "installed_models", "shared_model"]
+__all__ = ["MODELS", "CellEmbedder", "Embedder", "PatchEmbedder", "cell_layout",
+           "default_embedder", "draft_size", "embed_all", "embed_all_with_cells",
+           "installed_models", "shared_model", "with_cells"]

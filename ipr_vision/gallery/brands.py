@@ -13,13 +13,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
+from PIL import Image
 
 from ..core.index import BrandIndex
 from ..core.scoring import Policy
 from ..core.suggest import BrandCalibration, calibrate_brand
-from ..embedders import Embedder, draft_size, embed_all
+from ..embedders import (
+    CellEmbedder,
+    Embedder,
+    cell_layout,
+    draft_size,
+    embed_all,
+    embed_all_with_cells,
+    with_cells,
+)
 from ..errors import PhotoError
 from ..intake.photo import read_photo
 from ..storage import Change, GalleryStore
@@ -78,7 +89,8 @@ class BrandCache:
             embedder = self.embedder(brand)
             state = self._states.get(brand)
             if (state is None or state.revision != self.store.revision(brand)
-                    or state.embedder.model_id != embedder.model_id):
+                    or state.embedder.model_id != embedder.model_id
+                    or state.index.missing_cells):
                 state = self._states[brand] = self._load(brand, embedder)
             if state.calibration is None:
                 state.calibration = self._calibrate(brand, state)
@@ -129,34 +141,88 @@ class BrandCache:
                 state.index.add_product(product)
                 state.calibration = None  # calibrated per product: the new one needs its own
 
-    def embed_missing(self, brand: str, embedder: Embedder | None = None) -> int:
-        """Embed references that have no vector under the brand's model, or ``embedder``
-        (the model changed, or another is compared); returns how many were embedded."""
+    def missing(self, brand: str, embedder: Embedder | None = None) -> list[int]:
+        """The brand's references with no vector under its model (or ``embedder``) or, under a
+        model with cells, no cells (a gallery made before the model had them)."""
         embedder = embedder or self.embedder(brand)
-        missing = self.store.missing_embeddings(brand, embedder.model_id)
+        lacking = {ref.id for ref in self.store.missing_embeddings(brand, embedder.model_id)}
+        if (cells_of := with_cells(embedder)) is not None:
+            lacking |= {ref.id for ref in self.store.missing_embeddings(brand,
+                                                                         cells_of.cells_id)}
+        return sorted(lacking)
+
+    def embed_missing(self, brand: str, embedder: Embedder | None = None) -> int:
+        """Embed references that have no vector (or cells: :meth:`missing`) under the brand's
+        model, or ``embedder`` (the model changed, or another is compared); returns how many
+        were embedded."""
+        embedder = embedder or self.embedder(brand)
+        missing = self.missing(brand, embedder)
         if not missing:
             return 0
         log.warning("brand %r: %d references have no embedding from %s; embedding them now",
                     brand, len(missing), embedder.model_id)
-        images, ids = [], []
-        for ref in missing:
-            try:
-                images.append(read_photo(ref.path, draft_size=draft_size(embedder)).image)
-                ids.append(ref.id)
-            except PhotoError as error:
-                log.error("reference %d cannot be re-embedded: %s", ref.id, error.reason)
-        vectors = embed_all(embedder, images, total=len(images), description="re-embedding")
+        ids, images = self._photos(embedder, missing)
+        cells_of = with_cells(embedder)
+        if cells_of is None:
+            vectors = embed_all(embedder, images, total=len(images), description="re-embedding")
+        else:  # the cells come from the same pass: keep them too
+            vectors, cells = embed_all_with_cells(cells_of, images, total=len(images),
+                                                  description="re-embedding")
+            self.store.put_embeddings(cells_of.cells_id, ids, cells)
         self.store.put_embeddings(embedder.model_id, ids, vectors)
         return len(ids)
 
     def _load(self, brand: str, embedder: Embedder) -> BrandState:
         self.embed_missing(brand, embedder)
         stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim)
-        index = BrandIndex(embedder.dim)
+        cells_of = with_cells(embedder)
+        index = BrandIndex(embedder.dim, cell_layout(embedder))
         for product in stored.all_products:
             index.add_product(product)  # products without references are known too
-        index.add(stored.ids, stored.vectors, stored.products, stored.is_fake, stored.groups)
+        index.add(stored.ids, stored.vectors, stored.products, stored.is_fake, stored.groups,
+                  None if cells_of is None else self._cells(brand, cells_of, stored.ids))
         return BrandState(stored.revision, index, None, embedder)
+
+    def _cells(self, brand: str, cells_of: CellEmbedder, ids: np.ndarray) -> np.ndarray:
+        """The cells of the references ``ids``, in order: as stored, and those not stored yet
+        (imported before the model had cells, or from a package, which carries vectors only)
+        computed and stored now. A reference whose photo cannot be read gets zero cells,
+        which match no place: it is still searched by its vector."""
+        layout = cell_layout(cells_of)
+        assert layout is not None  # a CellEmbedder from with_cells
+        stored = self.store.brand_vectors(brand, cells_of.cells_id, layout.dim)
+        row_of = {int(ref_id): row for row, ref_id in enumerate(stored.ids.tolist())}
+        cells = np.zeros((len(ids), layout.dim), dtype=np.float16)
+        lacking = []
+        for n, ref_id in enumerate(ids.tolist()):
+            if ref_id in row_of:
+                cells[n] = stored.vectors[row_of[ref_id]]
+            else:
+                lacking.append(n)
+        if lacking:
+            log.warning("brand %r: %d references have no cells from %s; computing them now",
+                        brand, len(lacking), cells_of.cells_id)
+            found, images = self._photos(cells_of, [int(ids[n]) for n in lacking])
+            _, computed = embed_all_with_cells(cells_of, images, total=len(images),
+                                               description="describing by cells")
+            self.store.put_embeddings(cells_of.cells_id, found, computed)
+            position = {int(ref_id): n for n, ref_id in enumerate(ids.tolist())}
+            for ref_id, row in zip(found, computed, strict=True):
+                cells[position[ref_id]] = row
+        return cells
+
+    def _photos(self, embedder: Embedder, ref_ids: Sequence[int]
+                ) -> tuple[list[int], list[Image.Image]]:
+        """The references' photos as the model reads them, and their ids; one that cannot be
+        read is logged and left out."""
+        ids, images = [], []
+        for ref in self.store.references(ids=list(ref_ids)) if ref_ids else []:
+            try:
+                images.append(read_photo(ref.path, draft_size=draft_size(embedder)).image)
+                ids.append(ref.id)
+            except PhotoError as error:
+                log.error("reference %d cannot be re-embedded: %s", ref.id, error.reason)
+        return ids, images
 
     def _calibrate(self, brand: str, state: BrandState) -> BrandCalibration:
         return calibrate_brand(state.index, self.policy_for(brand),

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ..core.quality import assess_quality
 from ..domain import Label, check_name
-from ..embedders import Embedder, draft_size, embed_all
+from ..embedders import Embedder, draft_size, embed_all, embed_all_with_cells, with_cells
 from ..errors import GalleryError, PhotoError, Worded
 from ..intake.labelled import LabelledPhoto, stored_group
 from ..intake.photo import PHOTO_EXTENSIONS, Photo, try_read_photo
@@ -159,7 +159,13 @@ class Importer:
                 fresh.append((item, photo))
         if not fresh:
             return
-        vectors = embed_all(embedder, [photo.image for _, photo in fresh], progress=False)
+        images = [photo.image for _, photo in fresh]
+        cells = None
+        cells_of = with_cells(embedder)
+        if cells_of is None:
+            vectors = embed_all(embedder, images, progress=False)
+        else:
+            vectors, cells = embed_all_with_cells(cells_of, images, progress=False)
         news = [NewReference(item.product, item.label, photo.sha256, photo.extension, photo.data,
                              item.source.name, stored_group(item, photo.sha256), vector)
                 for (item, photo), vector in zip(fresh, vectors, strict=True)]
@@ -172,12 +178,20 @@ class Importer:
 
         ids, change = self.store.add_references(brand, news, model_id=embedder.model_id,
                                                 added_by=added_by, before_commit=audited)
-        stored = [(new, ref_id) for new, ref_id in zip(news, ids, strict=True) if ref_id]
+        kept = [n for n, ref_id in enumerate(ids) if ref_id is not None]
+        stored = [(new, ref_id) for new, ref_id in zip(news, ids, strict=True)
+                  if ref_id is not None]
+        if cells_of is not None and cells is not None and kept:
+            # After the references' commit: a process killed in between leaves them without
+            # cells, which the brand's next load computes (BrandCache).
+            cells = cells[kept]
+            self.store.put_embeddings(cells_of.cells_id,
+                                      [ref_id for _, ref_id in stored], cells)
         self.brands.apply(change, lambda index: index.add(
             np.array([i for _, i in stored], dtype=np.int64),
             np.array([n.vector for n, _ in stored], dtype=np.float32).reshape(-1, index.dim),
             [n.product for n, _ in stored], np.array([n.label == Label.FAKE for n, _ in stored]),
-            [n.photo_group for n, _ in stored]))
+            [n.photo_group for n, _ in stored], cells))
         for (item, _), ref_id in zip(fresh, ids, strict=True):
             if ref_id is None:  # another process added the same photo meanwhile
                 report.duplicates.append((str(item.source), -1))

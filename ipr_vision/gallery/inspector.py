@@ -18,7 +18,7 @@ import numpy as np
 from ..core.quality import assess_quality
 from ..core.suggest import ItemCandidate, assess, propose_items
 from ..domain import Reference, Verdict
-from ..embedders import Embedder, draft_size
+from ..embedders import Embedder, draft_size, with_cells
 from ..errors import GalleryError
 from ..intake.photo import Photo, read_photo
 from ..results import Match, Suggestion
@@ -42,23 +42,31 @@ class Inspector:
 
     def __init__(self, store: GalleryStore, brands: BrandCache) -> None:
         self.store, self.brands = store, brands
-        self._recent: OrderedDict[tuple[str, str, tuple[int, int]], np.ndarray] = OrderedDict()
+        self._recent: OrderedDict[tuple[str, str, tuple[int, int]],
+                                  tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
         self._recent_lock = threading.Lock()
 
-    def embed(self, embedder: Embedder, photo: Photo) -> np.ndarray:
-        """The photo's vector under ``embedder``: the same file decoded at the same size
-        embeds to the same vector, so one embedded moments ago is not embedded again."""
+    def embed(self, embedder: Embedder, photo: Photo) -> tuple[np.ndarray, np.ndarray | None]:
+        """The photo's vector under ``embedder`` and, under a model with cells, its cells
+        (None otherwise): the same file decoded at the same size embeds to the same vector,
+        so one embedded moments ago is not embedded again."""
         key = (embedder.model_id, photo.sha256, photo.image.size)
         with self._recent_lock:
             if key in self._recent:
                 self._recent.move_to_end(key)
                 return self._recent[key]
-        vector = embedder.embed([photo.image])[0]
+        cells_of = with_cells(embedder)
+        if cells_of is None:
+            embedded: tuple[np.ndarray, np.ndarray | None] = (
+                embedder.embed([photo.image])[0], None)
+        else:
+            vectors, cells = cells_of.embed_with_cells([photo.image])
+            embedded = vectors[0], cells[0]
         with self._recent_lock:
-            self._recent[key] = vector
+            self._recent[key] = embedded
             while len(self._recent) > RECENT_VECTORS:
                 self._recent.popitem(last=False)
-        return vector
+        return embedded
 
     def read(self, source: str | Path | bytes | Photo, name: str | None = None,
              brand: str | None = None) -> Photo:
@@ -84,10 +92,11 @@ class Inspector:
         photo = self.read(source, name, brand)
         embedder = state.embedder  # the model the brand's index was loaded under
         gate = _GATE.submit(assess_quality, photo.image, photo.original_size)
-        query = self.embed(embedder, photo)
+        query, cells = self.embed(embedder, photo)
         quality = gate.result()
         policy = self.brands.policy_for(brand)
-        result = assess(query, state.index, brand_calibration, policy, product)
+        result = assess(query, state.index, brand_calibration, policy, product,
+                        query_cells=cells)
         verdict, reason = result.verdict, result.reason
         if not quality.ok:  # a poor photo gets no confident verdict, whatever it scored
             verdict = Verdict.INCONCLUSIVE
@@ -121,7 +130,7 @@ class Inspector:
         found: list[ItemCandidate] = []
         for group in by_model.values():
             photo = self.read(photo, name, group[0])  # decoded again only if it is too small
-            query = self.embed(states[group[0]].embedder, photo)
+            query, _ = self.embed(states[group[0]].embedder, photo)
             found += propose_items(query, {brand: states[brand].index for brand in group}, n)
         return sorted(found, key=lambda c: -c.similarity)[:n]
 

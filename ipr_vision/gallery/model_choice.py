@@ -107,7 +107,7 @@ class ModelChoice:
         default = self._brands.models.default().model_id
         figures = []
         for name, embedder in self._brands.models.installed().items():
-            missing = len(self.store.missing_embeddings(brand, embedder.model_id))
+            missing = len(self._brands.missing(brand, embedder))
             embedded = self._brands.embed_missing(brand, embedder) if compute and missing else 0
             modes: dict[str, Separation | str] = {}
             skipped = 0
@@ -123,10 +123,10 @@ class ModelChoice:
                                self.policy_for(brand).max_genuine_flagged, figures)
 
     def stale_embeddings(self: _Front) -> dict[str, int]:
-        """References per brand with no vector from the brand's model: a gallery built with
-        another model (the ImageNet fallback, an older checkpoint) until it is re-embedded."""
-        counts = {b: len(self.store.missing_embeddings(b, self._brands.embedder(b).model_id))
-                  for b in self.brands()}
+        """References per brand with no vector (or cells) from the brand's model: a gallery
+        built with another model (the ImageNet fallback, an older checkpoint) until it is
+        re-embedded."""
+        counts = {b: len(self._brands.missing(b)) for b in self.brands()}
         return {brand: count for brand, count in counts.items() if count}
 
     def reembed(self: _Front, brand: str | None = None) -> int:

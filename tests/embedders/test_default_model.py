@@ -89,7 +89,10 @@ def test_a_gallery_embedded_with_another_model_is_told_to_reembed(
     info = json.loads(cli("gallery", "info", "--json", "--gallery", tmp_path / "g",
                           model="finetuned").stdout)
     assert info["stale_embeddings"] == {} and info["model"].startswith("mobilenet_v2_metric")
-    assert info["models"] == {embedder.model_id: 16, info["model"]: 16}
+    # The shipped model's cells (ipr_vision/embedders/cells.py) are kept beside its vectors.
+    shipped = FineTunedEmbedder(weights.require(weights.FINETUNED))
+    assert info["model"] == shipped.model_id and shipped.cells_id.startswith(shipped.model_id)
+    assert info["models"] == {embedder.model_id: 16, shipped.model_id: 16, shipped.cells_id: 16}
 
 
 def test_photos_the_model_trained_on_are_left_out_of_the_calibration(

@@ -1,0 +1,134 @@
+"""A gallery under a model with cells: each reference's cells stored beside its vector, on
+both backends; an inspection's score re-ranked by exactly the contrast the core defines from
+the stored cells; cells computed for a gallery made before the model had them; and gone with
+their reference."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ipr_vision import Gallery
+from ipr_vision.core.cells import reranked
+from ipr_vision.embedders import cell_layout, weights
+from ipr_vision.embedders.cells import axes_path, save_axes
+from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
+from ipr_vision.intake.photo import read_photo
+from ipr_vision.packages import SigningKey
+from tests.support import given, nike_rows, write_index
+
+SIDE = 128
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint (ImageNet features at 128 px: quick) with axes beside it; random ones serve
+    here, what is checked is the bookkeeping and the arithmetic, not the axes' quality."""
+    path = tmp_path_factory.mktemp("model") / "model.safetensors"
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=32,
+                                     searched="pooled")
+    net.eval().save(path, {"size": SIDE})
+    axes, _ = torch.linalg.qr(torch.randn(1280, 8, generator=torch.Generator().manual_seed(0)))
+    save_axes(axes_path(path), axes, {})
+    return path
+
+
+def _without_cells(checkpoint: Path, folder: Path) -> FineTunedEmbedder:
+    """The same weights (so the same vectors and model id) with no axes beside them."""
+    folder.mkdir()
+    shutil.copy(checkpoint, folder / checkpoint.name)
+    return FineTunedEmbedder(folder / checkpoint.name)
+
+
+def _photos(nike_dir: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
+    """An index of one photo from each of 30 genuine and 15 fake photo groups of a product,
+    and one photo of each label from groups it leaves out."""
+    picked: dict[str, list[dict[str, str]]] = {"genuine": [], "fake": []}
+    seen = set()
+    for row in nike_rows(nike_dir):
+        if row["product"] == "air_force_1" and row["dup_group"] not in seen:
+            seen.add(row["dup_group"])
+            picked[row["label"]].append(row)
+    rows = picked["genuine"][:30] + picked["fake"][:15]
+    queries = [nike_dir / picked[label][40]["path"] for label in ("genuine", "fake")]
+    return write_index(tmp_path / "index.csv", rows, nike_dir), queries
+
+
+def test_an_inspection_is_reranked_by_the_cells_the_gallery_stored(
+        gallery_location: str | Path, checkpoint: Path, nike_dir: Path,
+        tmp_path: Path) -> None:
+    with_cells = FineTunedEmbedder(checkpoint)
+    layout = given(cell_layout(with_cells))
+    plain = _without_cells(checkpoint, tmp_path / "plain")
+    assert plain.model_id == with_cells.model_id and cell_layout(plain) is None
+    index, queries = _photos(nike_dir, tmp_path)
+    with Gallery(gallery_location, embedder=with_cells) as gallery:
+        assert len(gallery.import_index(index, brand="nike").added) == 45
+        assert gallery.summary().models == {with_cells.model_id: 45, with_cells.cells_id: 45}
+        scored = [given(gallery.inspect(q, brand="nike", product="air_force_1").score)
+                  for q in queries]
+        stored = gallery.store.brand_vectors("nike", with_cells.model_id, with_cells.dim)
+        cells = gallery.store.brand_vectors("nike", with_cells.cells_id, layout.dim)
+        assert np.array_equal(stored.ids, cells.ids)
+    # Loaded afresh from the store (another process): the same scores.
+    with Gallery(gallery_location, embedder=with_cells) as gallery:
+        assert [gallery.inspect(q, brand="nike", product="air_force_1").score
+                for q in queries] == pytest.approx(scored, abs=1e-6)
+    # The same gallery searched by vectors only: each score less exactly its cells' contrast.
+    with Gallery(gallery_location, embedder=plain) as gallery:
+        pooled = [given(gallery.inspect(q, brand="nike", product="air_force_1").score)
+                  for q in queries]
+    vectors, query_cells = with_cells.embed_with_cells(
+        [read_photo(q, draft_size=SIDE).image for q in queries])
+    for n in range(len(queries)):
+        contrast = reranked(stored.vectors @ vectors[n], query_cells[n].reshape(
+            layout.cells, layout.width), cells.vectors.reshape(-1, layout.cells, layout.width),
+            stored.is_fake, layout, 20)
+        assert abs(contrast) > 1e-3
+        assert scored[n] - pooled[n] == pytest.approx(contrast, abs=2e-3)
+
+
+def test_a_gallery_made_before_its_model_had_cells_gets_them_and_loses_them_with_a_reference(
+        checkpoint: Path, nike_dir: Path, tmp_path: Path) -> None:
+    with_cells = FineTunedEmbedder(checkpoint)
+    index, queries = _photos(nike_dir, tmp_path)
+    with Gallery(tmp_path / "ours", embedder=with_cells) as gallery:
+        gallery.import_index(index, brand="nike")
+        expected = gallery.inspect(queries[1], brand="nike", product="air_force_1").score
+    with Gallery(tmp_path / "older", embedder=_without_cells(checkpoint, tmp_path / "plain")
+                 ) as gallery:
+        gallery.import_index(index, brand="nike")
+    with Gallery(tmp_path / "older", embedder=with_cells) as gallery:
+        assert gallery.stale_embeddings() == {"nike": 45}
+        assert gallery.inspect(queries[1], brand="nike", product="air_force_1").score == (
+            pytest.approx(expected, abs=1e-6))
+        assert gallery.stale_embeddings() == {}
+        assert gallery.summary().models[with_cells.cells_id] == 45
+        gallery.remove([gallery.references("nike")[0].id], reason="a test")
+        assert gallery.summary().models == {with_cells.model_id: 44, with_cells.cells_id: 44}
+
+
+def test_a_signed_package_carries_vectors_and_the_customs_gallery_makes_the_cells(
+        checkpoint: Path, nike_dir: Path, tmp_path: Path) -> None:
+    """A package carries each reference's vector, not its cells (the customs gallery's model
+    may differ, and cells are ten times the bytes): the importing gallery computes them before
+    its next inspection, and judges as the right holder's gallery does."""
+    with_cells = FineTunedEmbedder(checkpoint)
+    index, queries = _photos(nike_dir, tmp_path)
+    SigningKey.generate().write(tmp_path / "keys", "nike")
+    with Gallery(tmp_path / "holder", embedder=with_cells) as holder:
+        holder.import_index(index, brand="nike")
+        expected = holder.inspect(queries[0], brand="nike", product="air_force_1").score
+        holder.export_package("nike", tmp_path / "keys" / "nike.key", tmp_path / "p.zip")
+    with Gallery(tmp_path / "customs", embedder=with_cells) as customs:
+        customs.trust_key(tmp_path / "keys" / "nike.pub", brand="nike", name="Nike")
+        assert not customs.holds_references("nike")  # the brand loaded, then updated in place
+        assert len(customs.import_package(tmp_path / "p.zip").added) == 45
+        assert with_cells.cells_id not in customs.summary().models  # none yet
+        assert customs.inspect(queries[0], brand="nike", product="air_force_1").score == (
+            pytest.approx(expected, abs=1e-6))
+        assert customs.summary().models == {with_cells.model_id: 45, with_cells.cells_id: 45}
