@@ -24,7 +24,7 @@ from PIL import Image
 
 from ..core.index import BrandIndex
 from ..domain import Label, PackageOrigin, Reference
-from ..embedders import draft_size, embed_all
+from ..embedders import draft_size, embed_all, embed_all_with_cells, with_cells
 from ..embedders.weights import sha256_file
 from ..errors import PackageError, PhotoError
 from ..intake.photo import check_photo, read_photo
@@ -82,7 +82,7 @@ class PackageImporter:
             if done is not None and done.hash == verified.hash:
                 return self._report("already imported", verified, started)
             after = _check_chain(manifest, verified.hash, applied)
-            vectors, reembedded = self._vectors(package, manifest)
+            vectors, cells, reembedded = self._vectors(package, manifest)
             change, kept = self._plan(manifest, verified, vectors, after, by)
             photos = {r.sha256: r for r in manifest.references}
 
@@ -101,8 +101,18 @@ class PackageImporter:
         report = report_of(ids)
         added = [(ref_id, item) for ref_id, item in zip(ids, change.add, strict=True)
                  if ref_id is not None]
+        added_cells = None
+        cells_of = with_cells(self.brands.embedder(manifest.brand))
+        if cells is not None and cells_of is not None and added:
+            # Embedded here in one pass with the vectors: kept, as an import keeps them (a
+            # package's own vectors come without: the brand's next load computes the cells).
+            of_sha = {entry.sha256: row for entry, row in zip(manifest.references, cells,
+                                                               strict=True)}
+            added_cells = np.stack([of_sha[item.sha256] for _, item in added])
+            self.store.put_embeddings(cells_of.cells_id, [ref_id for ref_id, _ in added],
+                                      added_cells)
         self.brands.apply(stored, lambda index: _update_index(
-            index, report.withdrawn, added, change.products))
+            index, report.withdrawn, added, change.products, added_cells))
         return report
 
     def _verify(self, package: PackageReader, expected: str | None) -> Verified:
@@ -145,18 +155,25 @@ class PackageImporter:
                         sha256_file(package.path))
 
     def _vectors(self, package: PackageReader,
-                 manifest: Manifest) -> tuple[np.ndarray, bool]:
+                 manifest: Manifest) -> tuple[np.ndarray, np.ndarray | None, bool]:
         """Each reference's vector under the brand's model: the package's when it carries
-        that model's (spot-checked against the photos), else our own; every photo's hash and
-        header is checked on the way."""
+        that model's (spot-checked against the photos), else our own, with the references'
+        cells from the same pass under a model with cells; every photo's hash and header is
+        checked on the way."""
         embedder = self.brands.embedder(manifest.brand)
         carried = manifest.embeddings
         side = draft_size(embedder)
         if carried is None or carried.model != embedder.model_id or carried.dim != embedder.dim:
             images = (_image(package, entry, side) for entry in manifest.references)
+            described = "embedding package photos"
+            if (cells_of := with_cells(embedder)) is not None:
+                vectors, cells = embed_all_with_cells(cells_of, images,
+                                                      total=len(manifest.references),
+                                                      description=described)
+                return vectors.reshape(-1, embedder.dim), cells, True
             vectors = embed_all(embedder, images, total=len(manifest.references),
-                                description="embedding package photos")
-            return vectors.reshape(-1, embedder.dim), True
+                                description=described)
+            return vectors.reshape(-1, embedder.dim), None, True
         for entry in manifest.references:
             _header(package, entry)
         data = package.read(PackagedEmbeddings.MEMBER, carried.rows * carried.dim * 4)
@@ -178,7 +195,7 @@ class PackageImporter:
         if len(picks) and float(np.min(np.sum(ours * vectors[picks], axis=1))) < SPOT_COSINE:
             raise PackageError("the package's embeddings do not match its photos (checked by "
                                "embedding some of them here)", key="error.embeddings_photos")
-        return vectors.astype(np.float32), False
+        return vectors.astype(np.float32), None, False
 
     def _plan(self, manifest: Manifest, verified: Verified, vectors: np.ndarray,
               after: int | None, by: str) -> tuple[PackageChange, list[int]]:
@@ -305,9 +322,10 @@ def _incoming(entry: PackagedReference, vector: np.ndarray) -> IncomingReference
 
 
 def _update_index(index: BrandIndex, withdrawn: list[int],
-                  added: list[tuple[int, IncomingReference]], products: Sequence[str]) -> None:
+                  added: list[tuple[int, IncomingReference]], products: Sequence[str],
+                  cells: np.ndarray | None) -> None:
     """Apply the package to a loaded brand in place: out with the withdrawn, in with the new
-    (their ids as just stored, in order)."""
+    (their ids as just stored, in order, with their cells where they were computed here)."""
     index.remove(withdrawn)
     for product in products:
         if product not in index.products:
@@ -317,4 +335,4 @@ def _update_index(index: BrandIndex, withdrawn: list[int],
                   np.array([item.vector for _, item in added], dtype=np.float32),
                   [item.product for _, item in added],
                   np.array([item.label == Label.FAKE for _, item in added]),
-                  [item.photo_group for _, item in added])
+                  [item.photo_group for _, item in added], cells)

@@ -112,23 +112,27 @@ def test_a_gallery_made_before_its_model_had_cells_gets_them_and_loses_them_with
         assert gallery.summary().models == {with_cells.model_id: 44, with_cells.cells_id: 44}
 
 
-def test_a_signed_package_carries_vectors_and_the_customs_gallery_makes_the_cells(
-        checkpoint: Path, nike_dir: Path, tmp_path: Path) -> None:
-    """A package carries each reference's vector, not its cells (the customs gallery's model
-    may differ, and cells are ten times the bytes): the importing gallery computes them before
-    its next inspection, and judges as the right holder's gallery does."""
+@pytest.mark.parametrize("carried", [True, False], ids=["vectors-carried", "photos-only"])
+def test_a_signed_package_brings_references_the_customs_gallery_describes_by_cells(
+        carried: bool, checkpoint: Path, nike_dir: Path, tmp_path: Path) -> None:
+    """A package carries each reference's vector (or only its photo), never its cells: the
+    importing gallery embeds photos-only packages with their cells in one pass, and computes
+    a carried package's cells before its next inspection; either way it judges as the right
+    holder's gallery does."""
     with_cells = FineTunedEmbedder(checkpoint)
     index, queries = _photos(nike_dir, tmp_path)
     SigningKey.generate().write(tmp_path / "keys", "nike")
     with Gallery(tmp_path / "holder", embedder=with_cells) as holder:
         holder.import_index(index, brand="nike")
         expected = holder.inspect(queries[0], brand="nike", product="air_force_1").score
-        holder.export_package("nike", tmp_path / "keys" / "nike.key", tmp_path / "p.zip")
+        holder.export_package("nike", tmp_path / "keys" / "nike.key", tmp_path / "p.zip",
+                              embeddings=carried)
     with Gallery(tmp_path / "customs", embedder=with_cells) as customs:
         customs.trust_key(tmp_path / "keys" / "nike.pub", brand="nike", name="Nike")
         assert not customs.holds_references("nike")  # the brand loaded, then updated in place
-        assert len(customs.import_package(tmp_path / "p.zip").added) == 45
-        assert with_cells.cells_id not in customs.summary().models  # none yet
+        report = customs.import_package(tmp_path / "p.zip")
+        assert len(report.added) == 45 and report.reembedded != carried
+        assert customs.summary().models.get(with_cells.cells_id, 0) == (0 if carried else 45)
         assert customs.inspect(queries[0], brand="nike", product="air_force_1").score == (
             pytest.approx(expected, abs=1e-6))
         assert customs.summary().models == {with_cells.model_id: 45, with_cells.cells_id: 45}
