@@ -17,16 +17,10 @@ Screened by cross-validation on five fold checkpoints before it was built in
 
 from __future__ import annotations
 
-import functools
 import itertools
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 
 @dataclass(frozen=True)
@@ -99,45 +93,13 @@ def cell_contrast(query: np.ndarray, fake: np.ndarray, genuine: np.ndarray,
     return float(cell_contrasts(query, fake, genuine, layout).mean(axis=1).sum())
 
 
-@functools.cache
-def _controller() -> ThreadpoolController:
-    return ThreadpoolController()
-
-
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limit: Any = None
-
-
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Matrix products on one thread while inside: the re-ranking's products are small, and
-    spread over two cores by OpenBLAS they ran slower (5.4 against 2.3 ms a photo) and left a
-    core spinning that slowed the next photo's network from 15 to 25 ms (2 cores). The limit
-    is the process's: it is set when the first thread enters and lifted when the last leaves
-    (another thread's products meanwhile run on one thread too, slower but the same)."""
-    global _blas_users, _blas_limit
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limit = _controller().limit(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limit.restore_original_limits()
-
-
 def reranked(sims: np.ndarray, query: np.ndarray, cells: np.ndarray, is_fake: np.ndarray,
              layout: CellLayout, size: int) -> float:
     """:func:`cell_contrast` of a photo against its shortlist (:func:`shortlist`) of a
     product's references: ``sims`` the photo's pooled similarity to each reference (``-inf``
     for a reference that must not count), ``cells`` every reference's, ``(n, cells, width)``."""
     fake, genuine = shortlist(sims, is_fake, size)
-    with one_blas_thread():
-        return cell_contrast(query, cells[fake], cells[genuine], layout)
+    return cell_contrast(query, cells[fake], cells[genuine], layout)
 
 
 def left_out_reranked(vectors: np.ndarray, cells: np.ndarray, is_fake: np.ndarray,

@@ -11,6 +11,7 @@ so every process reloads the brand under the new model at its next use.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 from ..core.index import BrandIndex
 from ..core.scoring import Policy
@@ -37,6 +39,18 @@ from ..storage import Change, GalleryStore
 from .models import Models
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _blas_on_one_thread() -> None:
+    """The process's BLAS (numpy's OpenBLAS) on one thread, from the first brand loaded under a
+    model with cells on. Re-ranking by cells runs many small matrix products; spread over two
+    cores they ran slower (5.4 against 2.3 ms a photo) and left a core spinning that slowed the
+    next photo's network from 15 to 25 ms (2 cores, bench/README.md). Set once and never
+    lifted: threadpoolctl lets one thread at a time own OpenBLAS's setting, so limits lifted
+    per call from a server's many threads were left at one thread anyway (seen in a test).
+    The network runs on OpenVINO's or PyTorch's own threads, untouched."""
+    threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass
@@ -184,6 +198,7 @@ class BrandCache:
         return BrandState(stored.revision, index, None, embedder)
 
     def _cells(self, brand: str, cells_of: CellEmbedder, ids: np.ndarray) -> np.ndarray:
+        _blas_on_one_thread()
         """The cells of the references ``ids``, in order: as stored, and those not stored yet
         (imported before the model had cells, or from a package, which carries vectors only)
         computed and stored now. A reference whose photo cannot be read gets zero cells,

@@ -136,3 +136,4 @@ def test_rows_keep_their_cells_through_removals_and_count_those_added_without() 
               ["g900"])
     assert index.missing_cells == 1
     assert not given(rows.cells)[rows.ids == 900].any()  # zeros: a place that matches nothing
+

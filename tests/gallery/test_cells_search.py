@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import ThreadpoolController
 
 from ipr_vision import Gallery
 from ipr_vision.core.cells import reranked
@@ -71,6 +72,10 @@ def test_an_inspection_is_reranked_by_the_cells_the_gallery_stored(
         assert gallery.summary().models == {with_cells.model_id: 45, with_cells.cells_id: 45}
         scored = [given(gallery.inspect(q, brand="nike", product="air_force_1").score)
                   for q in queries]
+        # The re-ranking's small products keep numpy's BLAS on one thread (no core left
+        # spinning to slow the next photo's network).
+        assert {i["num_threads"] for i in ThreadpoolController().info()
+                if i["user_api"] == "blas"} <= {1}
         stored = gallery.store.brand_vectors("nike", with_cells.model_id, with_cells.dim)
         cells = gallery.store.brand_vectors("nike", with_cells.cells_id, layout.dim)
         assert np.array_equal(stored.ids, cells.ids)
