@@ -101,22 +101,24 @@ class ProductHealth:
 
 
 def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibration | str | None,
-                   policy: Policy, skip: frozenset[int] = frozenset(), trained_included: int = 0
-                   ) -> ProductHealth:
+                   policy: Policy, skip: frozenset[int] = frozenset(), trained_included: int = 0,
+                   left_out: tuple[np.ndarray, np.ndarray] | None = None) -> ProductHealth:
     """The product's health figures under the brand's calibration for its mode.
 
     ``mode`` is the product's entry in :attr:`.suggest.BrandCalibration.modes` and
     ``calibration`` the brand's entry for that mode in ``by_mode`` (a reason when the brand
     could not be calibrated), or None when the product has no mode. ``policy`` must be the one
     the brand was calibrated with, and ``skip`` and ``trained_included`` the brand
-    calibration's ``skipped`` and ``trained_included``, so the left-out sample is the same.
+    calibration's ``skipped`` and ``trained_included``, so the left-out sample is the same;
+    ``left_out``, the product's scores and labels as the calibration computed them
+    (:attr:`.suggest.BrandCalibration.left_out`), spares computing them again.
     Without a calibration the separation (scores, AUROC, ROC) is still shown: it is what more
     references would fix.
     """
     empty = np.zeros(0)
     scores, is_fake = empty, np.zeros(0, dtype=bool)
     if mode.mode is not None:
-        scores, is_fake, _, _ = left_out_scores(rows, mode.mode, policy, skip)
+        scores, is_fake = left_out or left_out_scores(rows, mode.mode, policy, skip)[:2]
         usable = np.isfinite(scores)
         scores, is_fake = scores[usable], is_fake[usable]
     fitted = calibration if isinstance(calibration, Calibration) else None

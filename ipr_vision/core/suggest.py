@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -38,6 +38,9 @@ class BrandCalibration:
     #: Training photos the calibration had to include, too few others being left: while this
     #: is non-zero the operating point is optimistic and the brand is told so.
     trained_included: int = 0
+    #: Each judged product's left-out scores and labels, as the calibration computed them: a
+    #: product's health figures show these (re-ranking by cells makes them seconds to redo).
+    left_out: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def warning(self) -> str:
@@ -100,17 +103,20 @@ def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozens
                ) -> BrandCalibration:
     modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
     pooled: dict[Mode, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    left_out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, rows in index.products.items():
         mode = modes[name].mode
         if mode is not None:
-            pooled.setdefault(mode, []).append(left_out_scores(rows, mode, policy, skip))
+            scored = left_out_scores(rows, mode, policy, skip)
+            pooled.setdefault(mode, []).append(scored)
+            left_out[name] = scored[:2]
     by_mode: dict[Mode, Calibration | str] = {}
     for mode in Mode:
         if mode in pooled:
             scores, is_fake, nearest, groups = (
                 np.concatenate(part) for part in zip(*pooled[mode], strict=True))
             by_mode[mode] = calibrate(scores, is_fake, nearest, mode, policy, groups)
-    return BrandCalibration(modes, by_mode, skip)
+    return BrandCalibration(modes, by_mode, skip, left_out=left_out)
 
 
 @dataclass(frozen=True)

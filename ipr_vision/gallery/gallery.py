@@ -365,7 +365,8 @@ class Gallery(Curation, PackageExchange, ModelChoice):
             mode = brand_calibration.modes[product]
             calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
             return product_health(rows, mode, calibration, self.policy_for(brand),
-                                  brand_calibration.skipped, brand_calibration.trained_included)
+                                  brand_calibration.skipped, brand_calibration.trained_included,
+                                  brand_calibration.left_out.get(product))
 
     def evaluate(self, index_csv: str | Path, *, brand: str) -> Evaluation:
         """Inspect every photo listed in a CSV (with its product) and compare with its label."""

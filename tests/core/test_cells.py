@@ -13,6 +13,7 @@ from ipr_vision.core.cells import (
     reranked,
     shortlist,
 )
+from ipr_vision.core.health import product_health
 from ipr_vision.core.index import BrandIndex
 from ipr_vision.core.metrics import auroc
 from ipr_vision.core.scoring import Mode, Policy, leave_one_group_out
@@ -137,3 +138,19 @@ def test_rows_keep_their_cells_through_removals_and_count_those_added_without() 
     assert index.missing_cells == 1
     assert not given(rows.cells)[rows.ids == 900].any()  # zeros: a place that matches nothing
 
+
+
+def test_a_products_health_shows_the_scores_its_calibration_computed() -> None:
+    """Re-ranked left-out scores cost seconds on a large product: the health panel reads the
+    ones the brand's calibration computed, which are those it would compute itself."""
+    rng = np.random.default_rng(5)
+    index, _, _ = _cells_brand(rng, groups=15)
+    policy = Policy(shortlist=5, min_calibration_genuine=10, min_calibration_fake=10)
+    calibration = calibrate_brand(index, policy)
+    rows = index.products["shoe"]
+    mode = calibration.modes["shoe"]
+    fitted = calibration.by_mode[Mode.CONTRAST]
+    kept = product_health(rows, mode, fitted, policy, left_out=calibration.left_out["shoe"])
+    again = product_health(rows, mode, fitted, policy)
+    assert len(kept.scores) == len(rows) and np.array_equal(kept.scores, again.scores)
+    assert kept.auroc == again.auroc and kept.genuine_flagged == again.genuine_flagged
