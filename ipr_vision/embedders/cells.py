@@ -22,7 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..core.cells import CellLayout
-from .mobilenet import PATCH_STAGE
+from .mobilenet import PATCH_STAGE, normalise
 from .weights import sha256_file
 
 if TYPE_CHECKING:
@@ -83,3 +83,22 @@ class CellsAndVector(torch.nn.Module):
             _, cells = self(torch.zeros(1, 3, side, side))
         return CellLayout(cells.shape[1] * cells.shape[2],
                           (self.project.out_channels, cells.shape[3] - self.project.out_channels))
+
+
+class SquashedToCells(torch.nn.Module):
+    """:class:`~ipr_vision.embedders.mobilenet.SquashedToVectors` for vectors and cells: from
+    squashed photos as pixels to both, the mirror image's cells flipped back (the grid's width
+    is its third axis) and added to the photo's."""
+
+    def __init__(self, views: CellsAndVector, mirror: bool) -> None:
+        super().__init__()
+        self.views, self.mirror = views, mirror
+
+    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = normalise(pixels)
+        if not self.mirror:
+            return self.views(batch)
+        vectors, cells = self.views(torch.cat([batch, batch.flip(3)]))
+        count = pixels.shape[0]
+        return (torch.nn.functional.normalize(vectors[:count] + vectors[count:], dim=1),
+                cells[:count] + cells[count:].flip(2))

@@ -20,9 +20,9 @@ from torch import nn
 
 from ..core.cells import CellLayout
 from . import weights as weights_mod
-from .cells import CellsAndVector, axes_path, load_axes
+from .cells import CellsAndVector, SquashedToCells, axes_path, load_axes
 from .compiled import CompiledNetwork, chosen_runtime, wanted_precision
-from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm, normalise, squash_uint8
+from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm, squash_uint8
 
 log = logging.getLogger(__name__)
 
@@ -222,21 +222,3 @@ class FineTunedEmbedder(SquashEmbedder):
     def _vectors(self, batch: torch.Tensor) -> torch.Tensor:
         return self.net(batch)
 
-
-class SquashedToCells(torch.nn.Module):
-    """:class:`~ipr_vision.embedders.mobilenet.SquashedToVectors` for vectors and cells: from
-    squashed photos as pixels to both, the mirror image's cells flipped back (the grid's width
-    is its third axis) and added to the photo's."""
-
-    def __init__(self, views: CellsAndVector, mirror: bool) -> None:
-        super().__init__()
-        self.views, self.mirror = views, mirror
-
-    def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        batch = normalise(pixels)
-        if not self.mirror:
-            return self.views(batch)
-        vectors, cells = self.views(torch.cat([batch, batch.flip(3)]))
-        count = pixels.shape[0]
-        return (nn.functional.normalize(vectors[:count] + vectors[count:], dim=1),
-                cells[:count] + cells[count:].flip(2))
