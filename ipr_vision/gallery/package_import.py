@@ -104,8 +104,7 @@ class PackageImporter:
         added_cells = None
         cells_of = with_cells(self.brands.embedder(manifest.brand))
         if cells is not None and cells_of is not None and added:
-            # Embedded here in one pass with the vectors: kept, as an import keeps them (a
-            # package's own vectors come without: the brand's next load computes the cells).
+            # Embedded here in one pass with the vectors: kept, as an import keeps them.
             of_sha = {entry.sha256: row for entry, row in zip(manifest.references, cells,
                                                                strict=True)}
             added_cells = np.stack([of_sha[item.sha256] for _, item in added])
@@ -113,6 +112,10 @@ class PackageImporter:
                                       added_cells)
         self.brands.apply(stored, lambda index: _update_index(
             index, report.withdrawn, added, change.products, added_cells))
+        if cells_of is not None and added_cells is None and added:
+            # The package's own vectors come without cells: computed now, by whoever imports,
+            # rather than by the brand's next load, which officers' inspections wait for.
+            self.brands.embed_missing(manifest.brand)
         return report
 
     def _verify(self, package: PackageReader, expected: str | None) -> Verified:
