@@ -63,7 +63,8 @@ class CellEmbedder(Embedder, Protocol):
         ...
 
     def embed_with_cells(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        """``(len(images), dim)`` vectors and ``(len(images), cell_layout(self).dim)`` cells."""
+        """``(len(images), dim)`` float32 vectors and ``(len(images), cell_layout(self).dim)``
+        float16 cells."""
         ...
 
 
@@ -112,7 +113,7 @@ def embed_all_with_cells(embedder: CellEmbedder, images: Iterable[Image.Image], 
     if not parts:
         layout = cell_layout(embedder)
         return (np.zeros((0, embedder.dim), dtype=np.float32),
-                np.zeros((0, layout.dim if layout else 0), dtype=np.float32))
+                np.zeros((0, layout.dim if layout else 0), dtype=np.float16))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 

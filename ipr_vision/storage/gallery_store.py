@@ -36,7 +36,7 @@ from .photo_files import PhotoFiles
 from .point_rows import PointRows
 from .protocols import BrandVectors, Change, NewReference, Replaced
 from .receipts import Audited, ReceiptRows, keep_receipt
-from .reference_rows import archive_reference, insert_reference, vector_bytes
+from .reference_rows import archive_reference, insert_reference, vector_bytes, vector_rows
 from .sqlite import Connection, transaction, utc_now
 
 T = TypeVar("T")
@@ -297,7 +297,7 @@ class SqlGalleryStore(BrandRows, PackageRows, PointRows, ReceiptRows, ABC):
                 "ORDER BY r.id", (model_id, brand))
         vectors = np.empty((len(rows), dim), dtype=np.float32)  # filled in place: one copy
         for row, record in zip(vectors, rows, strict=True):
-            row[:] = np.frombuffer(record[1], dtype="<f4")
+            row[:] = vector_rows(record[1], dim)
         return BrandVectors(
             revision=revision,
             all_products=products,

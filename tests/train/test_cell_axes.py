@@ -68,10 +68,14 @@ def test_a_models_cells_are_the_cells_its_screen_scored(
         vectors, cells = embedder.embed_with_cells(images)
         assert cells.shape == (6, layout.dim)
         # Maps kept as float16 by the screen: cosines of unit cells agree to about 1e-3.
-        np.testing.assert_allclose(cells.reshape(screened.shape), screened, atol=4e-3)
+        np.testing.assert_allclose(cells.reshape(screened.shape).astype(np.float32), screened,
+                                   atol=4e-3)
         np.testing.assert_allclose(vectors, embedder.embed(images), atol=2e-6)
-    np.testing.assert_allclose(fast.embed_with_cells(images)[1],
-                               reference.embed_with_cells(images)[1], atol=2e-5)
+    # Both rounded to float16 (as galleries keep cells): within a step of it.
+    assert fast.embed_with_cells(images)[1].dtype == np.float16
+    np.testing.assert_allclose(fast.embed_with_cells(images)[1].astype(np.float32),
+                               reference.embed_with_cells(images)[1].astype(np.float32),
+                               atol=1e-3)
 
 
 def test_the_servers_queue_gives_each_caller_its_own_vector_and_cells(
@@ -85,8 +89,8 @@ def test_the_servers_queue_gives_each_caller_its_own_vector_and_cells(
     results = all_at_once(8, lambda i: np.concatenate(queued.embed_with_cells([images[i]]),
                                                       axis=1))
     for i in range(8):
-        np.testing.assert_allclose(results[i][0], np.concatenate([vectors[i], cells[i]]),
-                                   atol=1e-5)
+        np.testing.assert_allclose(results[i][0, :embedder.dim], vectors[i], atol=1e-5)
+        np.testing.assert_allclose(results[i][0, embedder.dim:], cells[i], atol=1e-3)
 
 
 def test_axes_that_do_not_fit_the_network_leave_the_model_without_cells(
