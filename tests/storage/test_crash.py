@@ -3,10 +3,12 @@ gallery that opens intact; running the import again completes it."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -119,12 +121,23 @@ def kill_when_both_wrote(scripts: list[list[str]], both_wrote: Callable[[], bool
                         delay: float) -> None:
     """Run each ``python -c`` script with its arguments, wait until ``both_wrote()``, then,
     ``delay`` seconds later (so rounds land at different instants), SIGKILL them all."""
-    writers = [subprocess.Popen([sys.executable, "-c", *script], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for script in scripts]
-    deadline = time.monotonic() + 90
-    while not both_wrote():
-        assert time.monotonic() < deadline, "the writers never all wrote"
-        time.sleep(0.01)
+    with contextlib.ExitStack() as files:
+        # What a writer that died said, for the failure message.
+        said = [files.enter_context(tempfile.TemporaryFile()) for _ in scripts]
+        writers = [subprocess.Popen([sys.executable, "-c", *script], stdout=subprocess.DEVNULL,
+                                    stderr=error) for script, error in zip(scripts, said,
+                                                                            strict=True)]
+        deadline = time.monotonic() + 90
+        while not both_wrote() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not both_wrote():
+            for writer in writers:
+                writer.kill()
+                writer.wait()
+                error = said[writers.index(writer)]
+                error.seek(0)
+                print(error.read().decode(errors="replace")[-2000:])
+            raise AssertionError("the writers never all wrote (what they said: above)")
     time.sleep(delay)
     for writer in writers:
         writer.send_signal(signal.SIGKILL)
