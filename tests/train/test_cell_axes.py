@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from ipr_vision.embedders import cell_layout, weights
+from ipr_vision.embedders import cell_layout, weights, with_cells
 from ipr_vision.embedders.batching import BatchingEmbedder
 from ipr_vision.embedders.cells import axes_path, load_axes, save_axes
 from ipr_vision.embedders.compiled import RUNTIME_ENV
@@ -21,6 +21,7 @@ from ipr_vision.intake.photo import read_photo
 from tests.embedders.test_compiled import all_at_once
 from tests.support import nike_rows
 from training.cell_axes import main as fit_axes
+from training.embedding_cache import CachedEmbedder
 from training.patch_screen import coarser_cells, feature_maps, project_cells, unit_cells
 
 SIDE = 128
@@ -129,3 +130,27 @@ def test_the_shipped_models_axes_are_verified(tmp_path: Path,
     with caplog.at_level(logging.WARNING):
         assert cell_layout(FineTunedEmbedder(copy)) is None
     assert "the shipped model's axes" in caplog.text
+
+
+def test_the_cross_validations_cache_keeps_cells_so_folds_are_scored_re_ranked(
+        model: tuple[Path, Path], nike_dir: Path, tmp_path: Path) -> None:
+    """A fold checkpoint with axes beside it: the cache hands galleries its cells too (so
+    ``evaluate --folds`` scores the fold as a gallery re-ranks), computes each photo once, and
+    keeps the cells on disk beside the vectors."""
+    embedder = FineTunedEmbedder(model[0])
+    images = [read_photo(nike_dir / row["path"], draft_size=SIDE).image
+              for row in nike_rows(nike_dir)[3::501][:5]]
+    cached = CachedEmbedder(embedder, tmp_path / "cache.npz")
+    assert with_cells(cached) is not None and cached.cells_id == embedder.cells_id
+    vectors, cells = cached.embed_with_cells(images)
+    expected = embedder.embed_with_cells(images)
+    np.testing.assert_allclose(vectors, expected[0], atol=1e-6)
+    np.testing.assert_array_equal(cells, expected[1])
+    assert cached.computed == 5
+    np.testing.assert_array_equal(cached.embed(images), vectors)  # no second pass
+    cached.save()
+    again = CachedEmbedder(embedder, tmp_path / "cache.npz")
+    np.testing.assert_array_equal(again.embed_with_cells(images)[1], cells)
+    assert again.computed == 0
+    plain = FineTunedEmbedder(model[0], cells=False)
+    assert with_cells(CachedEmbedder(plain, tmp_path / "cache.npz")) is None
