@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ipr_vision.core.cells import CellLayout
-from ipr_vision.embedders import Embedder, with_cells
+from ipr_vision.embedders import Embedder, cell_layout, with_cells
 
 
 def pixel_key(image: Image.Image) -> str:
@@ -47,11 +47,8 @@ class CachedEmbedder:
         self.input_size: int | None = getattr(embedder, "input_size", None)
         self.trained_on: frozenset[str] = getattr(embedder, "trained_on", frozenset())
         self._with_cells = with_cells(embedder)
-        self.cell_layout: CellLayout | None = None
-        self.cells_id = ""
-        if self._with_cells is not None:
-            self.cell_layout = getattr(self._with_cells, "cell_layout", None)
-            self.cells_id = self._with_cells.cells_id
+        self.cell_layout: CellLayout | None = cell_layout(embedder)
+        self.cells_id = "" if self._with_cells is None else self._with_cells.cells_id
         self._vectors: dict[str, np.ndarray] = {}
         self._cells: dict[str, np.ndarray] = {}
         #: Photos the model embedded, and the seconds it took (what a photo costs it).

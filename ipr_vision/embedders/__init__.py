@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, overload, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -105,11 +105,30 @@ def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int |
     return np.concatenate(rows)
 
 
+@overload
 def embed_all_with_cells(embedder: CellEmbedder, images: Iterable[Image.Image], *,
                          total: int | None = None, progress: bool | None = None,
-                         description: str = "embedding") -> tuple[np.ndarray, np.ndarray]:
-    """:func:`embed_all` for vectors and cells together (``embed_with_cells``)."""
-    parts = _in_batches(embedder.embed_with_cells, images, total, 1, progress, description)
+                         description: str = "embedding") -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@overload
+def embed_all_with_cells(embedder: Embedder, images: Iterable[Image.Image], *,
+                         total: int | None = None, progress: bool | None = None,
+                         description: str = "embedding"
+                         ) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
+def embed_all_with_cells(embedder: Embedder, images: Iterable[Image.Image], *,
+                         total: int | None = None, progress: bool | None = None,
+                         description: str = "embedding"
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`embed_all`, with each photo's cells from the same pass where the model has cells
+    (:func:`with_cells`; ``embed_with_cells``), else None for them."""
+    cells_of = with_cells(embedder)
+    if cells_of is None:
+        return embed_all(embedder, images, total=total, progress=progress,
+                         description=description), None
+    parts = _in_batches(cells_of.embed_with_cells, images, total, 1, progress, description)
     if not parts:
         layout = cell_layout(embedder)
         return (np.zeros((0, embedder.dim), dtype=np.float32),

@@ -29,7 +29,6 @@ from ..embedders import (
     Embedder,
     cell_layout,
     draft_size,
-    embed_all,
     embed_all_with_cells,
     with_cells,
 )
@@ -176,13 +175,10 @@ class BrandCache:
         log.warning("brand %r: %d references have no embedding from %s; embedding them now",
                     brand, len(missing), embedder.model_id)
         ids, images = self._photos(embedder, missing)
-        cells_of = with_cells(embedder)
-        if cells_of is None:
-            vectors = embed_all(embedder, images, total=len(images), description="re-embedding")
-        else:  # the cells come from the same pass: keep them too
-            vectors, cells = embed_all_with_cells(cells_of, images, total=len(images),
-                                                  description="re-embedding")
-            self.store.put_embeddings(cells_of.cells_id, ids, cells)
+        vectors, cells = embed_all_with_cells(embedder, images, total=len(images),
+                                              description="re-embedding")
+        if (cells_of := with_cells(embedder)) is not None and cells is not None:
+            self.store.put_embeddings(cells_of.cells_id, ids, cells)  # from the same pass
         self.store.put_embeddings(embedder.model_id, ids, vectors)
         return len(ids)
 

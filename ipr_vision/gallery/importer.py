@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from ..core.quality import assess_quality
 from ..domain import Label, check_name
-from ..embedders import Embedder, draft_size, embed_all, embed_all_with_cells, with_cells
+from ..embedders import Embedder, draft_size, embed_all_with_cells, with_cells
 from ..errors import GalleryError, PhotoError, Worded
 from ..intake.labelled import LabelledPhoto, stored_group
 from ..intake.photo import PHOTO_EXTENSIONS, Photo, try_read_photo
@@ -160,12 +160,7 @@ class Importer:
         if not fresh:
             return
         images = [photo.image for _, photo in fresh]
-        cells = None
-        cells_of = with_cells(embedder)
-        if cells_of is None:
-            vectors = embed_all(embedder, images, progress=False)
-        else:
-            vectors, cells = embed_all_with_cells(cells_of, images, progress=False)
+        vectors, cells = embed_all_with_cells(embedder, images, progress=False)
         news = [NewReference(item.product, item.label, photo.sha256, photo.extension, photo.data,
                              item.source.name, stored_group(item, photo.sha256), vector)
                 for (item, photo), vector in zip(fresh, vectors, strict=True)]
@@ -181,7 +176,7 @@ class Importer:
         kept = [n for n, ref_id in enumerate(ids) if ref_id is not None]
         stored = [(new, ref_id) for new, ref_id in zip(news, ids, strict=True)
                   if ref_id is not None]
-        if cells_of is not None and cells is not None and kept:
+        if (cells_of := with_cells(embedder)) is not None and cells is not None and kept:
             # After the references' commit: a process killed in between leaves them without
             # cells, which the brand's next load computes (BrandCache).
             cells = cells[kept]

@@ -168,15 +168,10 @@ class PackageImporter:
         side = draft_size(embedder)
         if carried is None or carried.model != embedder.model_id or carried.dim != embedder.dim:
             images = (_image(package, entry, side) for entry in manifest.references)
-            described = "embedding package photos"
-            if (cells_of := with_cells(embedder)) is not None:
-                vectors, cells = embed_all_with_cells(cells_of, images,
-                                                      total=len(manifest.references),
-                                                      description=described)
-                return vectors.reshape(-1, embedder.dim), cells, True
-            vectors = embed_all(embedder, images, total=len(manifest.references),
-                                description=described)
-            return vectors.reshape(-1, embedder.dim), None, True
+            vectors, cells = embed_all_with_cells(embedder, images,
+                                                  total=len(manifest.references),
+                                                  description="embedding package photos")
+            return vectors.reshape(-1, embedder.dim), cells, True
         for entry in manifest.references:
             _header(package, entry)
         data = package.read(PackagedEmbeddings.MEMBER, carried.rows * carried.dim * 4)
