@@ -26,6 +26,7 @@ bench: setup
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_model.py
 	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_refresh.py
 
 # Retrain the shipped model: the recipe on every photo but the demo sample's, at the side the
 # folds chose (weights/MODEL_CARD.md; about 75 min on 2 cores; resumes where it stopped).

@@ -88,8 +88,12 @@ class Service(AdminOperations, PackageOperations, AdoptionOperations, ModelOpera
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, signing_keys: Path | None = None,
-             embedder: Embedder | None = None) -> Service:
-        return cls(Gallery(path, create=create, embedder=embedder), signing_keys=signing_keys)
+             embedder: Embedder | None = None, refresh_in_background: bool = False) -> Service:
+        """``refresh_in_background``: the web server's, so officers do not wait on imports
+        (:class:`~ipr_vision.gallery.Gallery`)."""
+        return cls(Gallery(path, create=create, embedder=embedder,
+                           refresh_in_background=refresh_in_background),
+                   signing_keys=signing_keys)
 
     @property
     def location(self) -> Path:

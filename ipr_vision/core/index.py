@@ -26,7 +26,10 @@ class ProductRows:
     """One product's references: growable arrays, one row per reference, rows unordered.
 
     Arrays grow by doubling and removal moves the last row into the hole, so adds and removes
-    stay O(1) amortised however large the product grows. Under a model with cells
+    stay O(1) amortised however large the product grows. :meth:`frozen` hands readers the rows
+    as they are now, which later writes never alter: an add fills rows past the frozen ones
+    (or a larger copy), and the first removal after a freeze moves rows in a copy of the
+    arrays, not in those the readers hold. Under a model with cells
     (:mod:`.cells`) each row also keeps the reference's cells, as float16: half the memory, and
     a cosine of unit cells moves by under 1e-3.
     """
@@ -40,6 +43,8 @@ class ProductRows:
         self._fake = np.zeros(0, dtype=bool)
         self._group = np.zeros(0, dtype=np.int64)
         self._cells = np.zeros((0, *_cell_shape(layout)), dtype=np.float16)
+        self._shared = False  # arrays that a frozen copy reads too: copy before moving rows
+        self._frozen = False
 
     def __len__(self) -> int:
         return self._size
@@ -66,8 +71,19 @@ class ProductRows:
         """Photo-group code of each row: copies of one photo share it and are never compared."""
         return self._group[: self._size]
 
+    def frozen(self) -> ProductRows:
+        """These rows as they are now, for readers outside the writer's lock (an inspection
+        while an import adds to the product); it refuses writes."""
+        copy = ProductRows(self.dim, self.layout)
+        copy._size, copy._frozen = self._size, True
+        for name in _ARRAYS:
+            setattr(copy, name, getattr(self, name)[: self._size])
+        self._shared = True
+        return copy
+
     def add(self, ids: np.ndarray, vectors: np.ndarray, is_fake: np.ndarray,
             groups: np.ndarray, cells: np.ndarray | None = None) -> None:
+        self._writable()
         count = len(ids)
         self._reserve(self._size + count)
         rows = slice(self._size, self._size + count)
@@ -80,11 +96,14 @@ class ProductRows:
         self._size += count
 
     def remove(self, ref_id: int) -> bool:
+        self._writable()
         row = self._row_of.pop(ref_id, None)
         if row is None:
             return False
         last = self._size - 1
         if row != last:
+            if self._shared:
+                self._reallocate(len(self._ids))
             for array in (self._vectors, self._ids, self._fake, self._group, self._cells):
                 array[row] = array[last]
             self._row_of[int(self._ids[row])] = row
@@ -99,12 +118,24 @@ class ProductRows:
         capacity = len(self._ids)
         if needed <= capacity:
             return
-        capacity = max(needed, 2 * capacity, 64)
-        for name in ("_vectors", "_ids", "_fake", "_group", "_cells"):
+        self._reallocate(max(needed, 2 * capacity, 64))
+
+    def _reallocate(self, capacity: int) -> None:
+        """Move the rows to arrays of their own (no frozen copy reads them)."""
+        for name in _ARRAYS:
             old = getattr(self, name)
             grown = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
             grown[: self._size] = old[: self._size]
             setattr(self, name, grown)
+        self._shared = False
+
+    def _writable(self) -> None:
+        if self._frozen:
+            raise TypeError("frozen rows are read-only: write to the index they were taken from")
+
+
+#: The arrays a product's rows are kept in, one row per reference.
+_ARRAYS = ("_vectors", "_ids", "_fake", "_group", "_cells")
 
 
 class BrandIndex:
@@ -117,6 +148,7 @@ class BrandIndex:
     def __init__(self, dim: int, layout: CellLayout | None = None) -> None:
         self.dim, self.layout = dim, layout
         self.missing_cells = 0
+        self._frozen = False
         self.products: dict[str, ProductRows] = {}
         self._product_of: dict[int, str] = {}
         self._group_codes: dict[str, int] = {}
@@ -124,10 +156,22 @@ class BrandIndex:
     def __len__(self) -> int:
         return len(self._product_of)
 
+    def frozen(self) -> BrandIndex:
+        """The brand as it is now, for readers outside the writer's lock: an inspection scores
+        and reports one state of the gallery even while an import or a removal changes it
+        (:meth:`ProductRows.frozen`). Costs a dictionary copy, not the vectors."""
+        copy = BrandIndex(self.dim, self.layout)
+        copy.missing_cells, copy._frozen = self.missing_cells, True
+        copy.products = {name: rows.frozen() for name, rows in self.products.items()}
+        copy._product_of = dict(self._product_of)
+        copy._group_codes = dict(self._group_codes)
+        return copy
+
     def add_product(self, name: str) -> ProductRows:
         """The product's rows, registering the product (possibly still empty) if new."""
         rows = self.products.get(name)
         if rows is None:
+            self._writable()
             rows = self.products[name] = ProductRows(self.dim, self.layout)
         return rows
 
@@ -135,6 +179,7 @@ class BrandIndex:
             is_fake: np.ndarray, groups: list[str], cells: np.ndarray | None = None) -> None:
         """Index references; ``cells`` (one row per reference, flattened or not) under a
         model with cells."""
+        self._writable()
         ids = np.asarray(ids, dtype=np.int64)
         vectors = np.asarray(vectors, dtype=np.float32)
         is_fake = np.asarray(is_fake, dtype=bool)
@@ -157,10 +202,15 @@ class BrandIndex:
         self._product_of.update(zip(ids.tolist(), products, strict=True))
 
     def remove(self, ids: np.ndarray | list[int]) -> None:
+        self._writable()
         for ref_id in np.asarray(ids, dtype=np.int64).tolist():
             name = self._product_of.pop(ref_id, None)
             if name is not None:
                 self.products[name].remove(ref_id)
+
+    def _writable(self) -> None:
+        if self._frozen:
+            raise TypeError("a frozen index is read-only: write to the one it was taken from")
 
     def product_maxima(self, query: np.ndarray) -> tuple[list[tuple[str, float]], bool]:
         """Best similarity per non-empty product, best first; and whether it was sampled.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -52,31 +53,72 @@ def _blas_on_one_thread() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+#: With ``refresh_in_background``, how long an inspection of a brand that changed waits for
+#: its refresh before it is answered from the brand's previous view: a small brand is
+#: recalibrated well within it (607 references with cells: 1.7 s on 2 cores, bench_speed.py),
+#: so a photo inspected right after an import is still compared with what it imported.
+FRESH_WAIT_S = 1.0
+
+
 @dataclass
 class BrandState:
-    """A loaded brand: its index at ``revision`` under ``embedder``'s vectors and, once
-    computed, its calibration. A photo is compared with it only as ``embedder`` embeds it."""
+    """A loaded brand as this process's writes keep it: its index at ``revision`` under
+    ``embedder``'s vectors. ``generation`` counts its changes in place (an import, a new
+    product), so a reader knows when its frozen copy is behind."""
 
     revision: int
     index: BrandIndex
-    calibration: BrandCalibration | None  # None: stale, recomputed on the next use
     embedder: Embedder
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class BrandView:
+    """One state of a brand, as inspections read it: a frozen copy of its index
+    (:meth:`BrandIndex.frozen`) and the calibration computed on exactly that copy, so a
+    suggestion is scored and recorded against one revision of the gallery however the brand
+    changes meanwhile. A photo is compared with it only as ``embedder`` embeds it."""
+
+    revision: int
+    index: BrandIndex
+    calibration: BrandCalibration
+    embedder: Embedder
+    source: BrandState  # the state it was frozen from, at ``generation``
+    generation: int
 
 
 class BrandCache:
     """Loaded brands of one gallery; safe to share between threads.
 
-    ``lock`` guards the loaded indexes: readers that walk a product's rows while another thread
-    may import into it (health figures) hold it.
+    One lock guards the loaded states, which writes update in place; it is held for
+    bookkeeping only. Loading a brand and calibrating it, which take seconds on a large one,
+    run under the brand's own lock (one computation however many inspections wait for it),
+    so inspections of other brands go on meanwhile.
+
+    With ``refresh_in_background`` (the web app), an inspection of a brand that changed waits
+    at most :data:`FRESH_WAIT_S` for one thread to bring it up to date, then is answered from
+    the brand's previous view (and recorded with that view's revision); each refresh waits
+    twice as long as the last one took, so an import of thousands of photos costs officers at
+    most a third of a core in recalibration, not seconds a photo.
+    Without it (the library, the CLI), every read waits for the brand's current state: a photo
+    inspected after an import is compared with what it imported.
     """
 
-    def __init__(self, store: GalleryStore, models: Models, policy: Policy) -> None:
+    def __init__(self, store: GalleryStore, models: Models, policy: Policy, *,
+                 refresh_in_background: bool = False) -> None:
         self.store = store
         self.models = models
         self.policy = policy
-        self.lock = threading.RLock()
+        self.refresh_in_background = refresh_in_background
+        self._lock = threading.RLock()
+        self._refreshed = threading.Condition(self._lock)  # a view installed
         self._states: dict[str, BrandState] = {}
+        self._views: dict[str, BrandView] = {}
         self._chosen: dict[str, tuple[int, Embedder]] = {}  # brand -> (revision, its model)
+        self._computing: dict[str, threading.Lock] = {}  # brand -> one load or calibration
+        self._refreshers: dict[str, threading.Thread] = {}
+        self._closing = threading.Event()
+        self._warned: set[str] = set()
 
     def policy_for(self, brand: str) -> Policy:
         """The gallery's policy with the brand's own operating point, when one is set."""
@@ -86,7 +128,7 @@ class BrandCache:
     def embedder(self, brand: str) -> Embedder:
         """The model the brand's references and photos are embedded with (a brand not created
         yet: the gallery's default), read from the store once per revision of the brand."""
-        with self.lock:
+        with self._lock:
             revision = self.store.revision(brand)
             chosen = self._chosen.get(brand)
             if chosen is None or chosen[0] != revision:
@@ -94,32 +136,112 @@ class BrandCache:
                     revision, self.models.named(self.store.brand_model(brand)))
             return chosen[1]
 
-    def get(self, brand: str) -> tuple[BrandState, BrandCalibration]:
-        """The brand's index and calibration under its model for the current revision,
-        rebuilt when stale."""
-        with self.lock:
+    def get(self, brand: str) -> tuple[BrandView, BrandCalibration]:
+        """The brand's view (index and calibration) under its model for the current revision,
+        loaded and calibrated if stale; with ``refresh_in_background``, the previous view
+        while a thread refreshes it."""
+        with self._lock:
             self.store.require_brand(brand)  # clear error for an unknown brand
-            embedder = self.embedder(brand)
-            state = self._states.get(brand)
-            if (state is None or state.revision != self.store.revision(brand)
-                    or state.embedder.model_id != embedder.model_id
-                    or state.index.missing_cells):
-                state = self._states[brand] = self._load(brand, embedder)
-            if state.calibration is None:
-                state.calibration = self._calibrate(brand, state)
-                if state.calibration.warning:
-                    log.warning("brand %r: %s", brand, state.calibration.warning)
-            return state, state.calibration
+            view = self._views.get(brand)
+            if view is not None and self._current(brand, view):
+                return view, view.calibration
+            if (self.refresh_in_background and view is not None
+                    and view.embedder.model_id == self.embedder(brand).model_id):
+                if self._refresh_later(brand):  # the first read since the brand changed
+                    self._refreshed.wait_for(lambda: self._views.get(brand) is not view,
+                                             timeout=FRESH_WAIT_S)
+                view = self._views.get(brand, view)
+                return view, view.calibration
+        view = self._refresh(brand)
+        return view, view.calibration
 
-    def under(self, brand: str, embedder: Embedder) -> tuple[BrandState, BrandCalibration]:
+    def close(self) -> None:
+        """Stop refreshing in the background (before the store closes under it)."""
+        self._closing.set()
+        with self._lock:
+            refreshers = list(self._refreshers.values())
+        for thread in refreshers:
+            thread.join()
+
+    def _current(self, brand: str, view: BrandView) -> bool:
+        """Whether ``view`` is the brand's state now: the same revision in the store and
+        under the brand's model, with no change in place since it was frozen."""
+        state = self._states.get(brand)
+        return (state is view.source and state.generation == view.generation
+                and state.revision == self.store.revision(brand)
+                and state.embedder.model_id == self.embedder(brand).model_id
+                and not state.index.missing_cells)
+
+    def _refresh(self, brand: str) -> BrandView:
+        """Load the brand if the store moved on, freeze it, calibrate the frozen copy: under
+        the brand's lock, so other brands are served meanwhile and concurrent readers of this
+        one share the work."""
+        with self._lock:
+            computing = self._computing.setdefault(brand, threading.Lock())
+        with computing:
+            with self._lock:
+                view = self._views.get(brand)
+                if view is not None and self._current(brand, view):
+                    return view  # refreshed by the thread this one waited for
+                embedder = self.embedder(brand)
+                state = self._states.get(brand)
+                stale = (state is None or state.revision != self.store.revision(brand)
+                         or state.embedder.model_id != embedder.model_id
+                         or state.index.missing_cells)
+            if stale:
+                loaded = self._load(brand, embedder)
+                with self._lock:
+                    state = self._states[brand] = loaded
+            with self._lock:
+                assert state is not None
+                frozen, revision, generation = state.index.frozen(), state.revision, \
+                    state.generation
+            calibration = self._calibrate(brand, frozen, state.embedder)
+            view = BrandView(revision, frozen, calibration, state.embedder, state, generation)
+            with self._lock:
+                self._views[brand] = view
+                self._refreshed.notify_all()
+            return view
+
+    def _refresh_later(self, brand: str) -> bool:
+        """Start the brand's refreshing thread unless one runs (called under ``lock``);
+        whether this call started it."""
+        if brand in self._refreshers or self._closing.is_set():
+            return False
+        thread = threading.Thread(target=self._keep_refreshing, args=(brand,),
+                                  name=f"refresh-{brand}", daemon=True)
+        self._refreshers[brand] = thread
+        thread.start()
+        return True
+
+    def _keep_refreshing(self, brand: str) -> None:
+        """Refresh the brand until its view is current, each refresh after a pause twice as
+        long as the last one took. The thread leaves the brand's slot under the lock in which
+        it found the view current, so a change after that starts another."""
+        pause = 0.0
+        try:
+            while not self._closing.wait(pause):
+                started = time.perf_counter()
+                view = self._refresh(brand)
+                pause = 2 * (time.perf_counter() - started)
+                with self._lock:
+                    if self._current(brand, view):
+                        del self._refreshers[brand]
+                        return
+        except Exception:  # the brand deleted meanwhile, the store closed: the next read says
+            log.exception("brand %r: refreshing in the background failed", brand)
+        with self._lock:
+            self._refreshers.pop(brand, None)
+
+    def under(self, brand: str, embedder: Embedder) -> tuple[BrandView, BrandCalibration]:
         """The brand as it would be under another model, to compare the two: loaded and
         calibrated afresh, never kept (only the brand's own model serves inspections)."""
-        with self.lock:
-            if embedder.model_id == self.embedder(brand).model_id:
-                return self.get(brand)
-            state = self._load(brand, embedder)
-            state.calibration = self._calibrate(brand, state)
-            return state, state.calibration
+        if embedder.model_id == self.embedder(brand).model_id:
+            return self.get(brand)
+        state = self._load(brand, embedder)
+        frozen = state.index.frozen()
+        calibration = self._calibrate(brand, frozen, embedder)
+        return BrandView(state.revision, frozen, calibration, embedder, state, 0), calibration
 
     def apply(self, change: Change, update: Callable[[BrandIndex], None]) -> None:
         """Update a loaded brand in place after this process's own write.
@@ -127,7 +249,7 @@ class BrandCache:
         If another writer got in between (the revision moved by more than this write), the
         brand is dropped and reloaded from the store on its next use instead.
         """
-        with self.lock:
+        with self._lock:
             state = self._states.get(change.brand)
             if state is None:
                 return
@@ -135,24 +257,25 @@ class BrandCache:
                 del self._states[change.brand]
                 return
             update(state.index)
-            state.revision, state.calibration = change.revision, None
+            state.revision, state.generation = change.revision, state.generation + 1
 
     def forget(self, brand: str) -> None:
         """Drop a brand deleted (one created later under its name starts afresh) or whose
         model this process changed (an import must not add the new model's vectors to an
         index of the old one's)."""
-        with self.lock:
+        with self._lock:
             self._states.pop(brand, None)
+            self._views.pop(brand, None)
             self._chosen.pop(brand, None)
 
     def add_product(self, brand: str, product: str) -> None:
         """Register a new product with a loaded brand, which knows its products only from when
         it was loaded."""
-        with self.lock:
+        with self._lock:
             state = self._states.get(brand)
             if state is not None and product not in state.index.products:
                 state.index.add_product(product)
-                state.calibration = None  # calibrated per product: the new one needs its own
+                state.generation += 1  # calibrated per product: the new one needs its own
 
     def missing(self, brand: str, embedder: Embedder | None = None) -> list[int]:
         """The brand's references with no vector under its model (or ``embedder``) or, under a
@@ -191,7 +314,7 @@ class BrandCache:
             index.add_product(product)  # products without references are known too
         index.add(stored.ids, stored.vectors, stored.products, stored.is_fake, stored.groups,
                   None if cells_of is None else self._cells(brand, cells_of, stored.ids))
-        return BrandState(stored.revision, index, None, embedder)
+        return BrandState(stored.revision, index, embedder)
 
     def _cells(self, brand: str, cells_of: CellEmbedder, ids: np.ndarray) -> np.ndarray:
         _blas_on_one_thread()
@@ -235,9 +358,13 @@ class BrandCache:
                 log.error("reference %d cannot be re-embedded: %s", ref.id, error.reason)
         return ids, images
 
-    def _calibrate(self, brand: str, state: BrandState) -> BrandCalibration:
-        return calibrate_brand(state.index, self.policy_for(brand),
-                               self._trained_on(brand, state.embedder))
+    def _calibrate(self, brand: str, index: BrandIndex, embedder: Embedder) -> BrandCalibration:
+        calibration = calibrate_brand(index, self.policy_for(brand),
+                                      self._trained_on(brand, embedder))
+        if calibration.warning and brand not in self._warned:  # once, not at every refresh
+            self._warned.add(brand)
+            log.warning("brand %r: %s", brand, calibration.warning)
+        return calibration
 
     def _trained_on(self, brand: str, embedder: Embedder) -> frozenset[int]:
         """The brand's references that the model was trained on (a fine-tuned checkpoint

@@ -92,12 +92,17 @@ class Gallery(Curation, PackageExchange, ModelChoice):
     """
 
     def __init__(self, path: str | Path, *, embedder: Embedder | None = None,
-                 policy: Policy | None = None, create: bool = True) -> None:
+                 policy: Policy | None = None, create: bool = True,
+                 refresh_in_background: bool = False) -> None:
+        """``refresh_in_background``: a server's choice, where officers must not wait on an
+        import (:class:`~ipr_vision.gallery.brands.BrandCache`): a brand that changed answers
+        from its previous state, recorded as such, while a thread recalibrates it."""
         self.store: GalleryStore = open_gallery_store(path, create=create)
         self.audit: AuditTrail = open_audit_trail(self.store.location)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
-        self._brands = BrandCache(self.store, Models(lambda: self.embedder), policy or Policy())
+        self._brands = BrandCache(self.store, Models(lambda: self.embedder), policy or Policy(),
+                                  refresh_in_background=refresh_in_background)
         self._importer = Importer(self.store, self._brands)
         self._inspector = Inspector(self.store, self._brands)
         self._explainer = Explainer(self.store, self._brands.embedder)
@@ -134,6 +139,7 @@ class Gallery(Curation, PackageExchange, ModelChoice):
             return self._embedder
 
     def close(self) -> None:
+        self._brands.close()
         self.store.close()
         self.audit.close()
 
@@ -184,8 +190,8 @@ class Gallery(Curation, PackageExchange, ModelChoice):
     def confusable_pairs(self, brand: str, product: str,
                          n: int = 5) -> list[tuple[Reference, Reference, float]]:
         """The product's most alike (genuine, fake) reference pairs, for workshops."""
-        state, _ = self._brands.get(brand)
-        rows = state.index.products.get(product)
+        view, _ = self._brands.get(brand)
+        rows = view.index.products.get(product)
         if rows is None:
             raise GalleryError(f"brand {brand!r} has no product {product!r}",
                                key="error.no_product", brand=brand, product=product)
@@ -352,21 +358,19 @@ class Gallery(Curation, PackageExchange, ModelChoice):
     def health(self, brand: str, product: str) -> ProductHealth:
         """How well a product's references separate genuine from fake, each left out in turn
         and judged at the brand's operating point: what a right holder curates by."""
-        # Under the lock: imports and removals update the rows in place while they are scored.
-        with self._brands.lock:
-            state, brand_calibration = self._brands.get(brand)
-            rows = state.index.products.get(product)
-            if rows is None:
-                products = self.store.products(brand)
-                known = ", ".join(products) or "none yet"
-                raise GalleryError(f"brand {brand!r} has no product {product!r} "
-                                   f"(products: {known})", key="error.no_product_of",
-                                   brand=brand, product=product, known=products)
-            mode = brand_calibration.modes[product]
-            calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
-            return product_health(rows, mode, calibration, self.policy_for(brand),
-                                  brand_calibration.skipped, brand_calibration.trained_included,
-                                  brand_calibration.left_out.get(product))
+        view, brand_calibration = self._brands.get(brand)  # frozen: imports go on meanwhile
+        rows = view.index.products.get(product)
+        if rows is None:
+            products = self.store.products(brand)
+            known = ", ".join(products) or "none yet"
+            raise GalleryError(f"brand {brand!r} has no product {product!r} "
+                               f"(products: {known})", key="error.no_product_of",
+                               brand=brand, product=product, known=products)
+        mode = brand_calibration.modes[product]
+        calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
+        return product_health(rows, mode, calibration, self.policy_for(brand),
+                              brand_calibration.skipped, brand_calibration.trained_included,
+                              brand_calibration.left_out.get(product))
 
     def evaluate(self, index_csv: str | Path, *, brand: str) -> Evaluation:
         """Inspect every photo listed in a CSV (with its product) and compare with its label."""

@@ -85,17 +85,17 @@ class Inspector:
                 name: str | None = None) -> Suggestion:
         """Suggest genuine / counterfeit / inconclusive for one photo of a brand's product;
         an unknown brand or product is refused before the photo is read."""
-        state, brand_calibration = self.brands.get(brand)
-        if product is not None and product not in state.index.products:
+        view, brand_calibration = self.brands.get(brand)  # one state, frozen
+        if product is not None and product not in view.index.products:
             known = ", ".join(self.store.products(brand)) or "none yet"
             raise GalleryError(f"brand {brand!r} has no product {product!r} (products: {known})")
         photo = self.read(source, name, brand)
-        embedder = state.embedder  # the model the brand's index was loaded under
+        embedder = view.embedder  # the model the brand's index was loaded under
         gate = _GATE.submit(assess_quality, photo.image, photo.original_size)
         query, cells = self.embed(embedder, photo)
         quality = gate.result()
         policy = self.brands.policy_for(brand)
-        result = assess(query, state.index, brand_calibration, policy, product,
+        result = assess(query, view.index, brand_calibration, policy, product,
                         query_cells=cells)
         verdict, reason = result.verdict, result.reason
         if not quality.ok:  # a poor photo gets no confident verdict, whatever it scored
@@ -114,7 +114,7 @@ class Inspector:
             nearest_fake=[match(refs[i], s) for i, s in result.nearest_fake],
             operating_point=None if calibration is None else calibration.operating_point(
                 policy.max_genuine_flagged).to_dict(),
-            model=embedder.model_id, gallery_revision=state.revision, quality=quality)
+            model=embedder.model_id, gallery_revision=view.revision, quality=quality)
 
     def identify(self, source: str | Path | bytes | Photo, brands: Iterable[str], n: int = 3,
                  name: str | None = None) -> list[ItemCandidate]:
@@ -122,16 +122,16 @@ class Inspector:
         without references are passed over). Brands under different models are searched
         with the photo as each model embeds it."""
         photo = self.read(source, name)
-        states = {brand: self.brands.get(brand)[0] for brand in brands}
+        views = {brand: self.brands.get(brand)[0] for brand in brands}
         by_model: dict[str, list[str]] = {}
-        for brand, state in states.items():
-            if len(state.index):
-                by_model.setdefault(state.embedder.model_id, []).append(brand)
+        for brand, view in views.items():
+            if len(view.index):
+                by_model.setdefault(view.embedder.model_id, []).append(brand)
         found: list[ItemCandidate] = []
         for group in by_model.values():
             photo = self.read(photo, name, group[0])  # decoded again only if it is too small
-            query, _ = self.embed(states[group[0]].embedder, photo)
-            found += propose_items(query, {brand: states[brand].index for brand in group}, n)
+            query, _ = self.embed(views[group[0]].embedder, photo)
+            found += propose_items(query, {brand: views[brand].index for brand in group}, n)
         return sorted(found, key=lambda c: -c.similarity)[:n]
 
     def references(self, ref_ids: list[int]) -> dict[int, Reference]:

@@ -51,6 +51,47 @@ def test_index_add_remove_keeps_rows_consistent() -> None:
         index.add(np.array([5]), vectors[:1], ["p0"], np.array([False]), ["g"])
 
 
+
+def _rows_match(index: BrandIndex, vectors: np.ndarray) -> set[int]:
+    """The ids an index holds, having checked each row against the vector it was given."""
+    seen = set()
+    for rows in index.products.values():
+        for row, ref_id in enumerate(rows.ids.tolist()):
+            np.testing.assert_array_equal(rows.vectors[row], vectors[ref_id])
+            assert rows.is_fake[row] == (ref_id % 2 == 0)
+            seen.add(ref_id)
+    return seen
+
+
+def test_a_frozen_index_reads_as_it_was_whatever_is_written_after() -> None:
+    """Adds that fill spare rows or grow the arrays, and removals that move the last row into
+    the hole, never reach a frozen copy: an inspection reads one state of the gallery."""
+    rng = np.random.default_rng(1)
+    vectors = unit(rng.normal(size=(400, 8)))
+    index = BrandIndex(8)
+
+    def add(ids: range) -> None:
+        index.add(np.array(ids), vectors[ids.start:ids.stop], ["p"] * len(ids),
+                  np.array(ids) % 2 == 0, [f"g{i}" for i in ids])
+
+    add(range(0, 100))
+    frozen = index.frozen()
+    add(range(100, 110))  # into spare rows of the same arrays
+    index.remove([3, 50, 0])  # each moves the last row into the hole
+    add(range(110, 400))  # the arrays grow
+    frozen_after_growth = index.frozen()
+    index.remove(list(range(200, 260)))
+    assert _rows_match(frozen, vectors) == set(range(100)) and len(frozen) == 100
+    assert _rows_match(frozen_after_growth, vectors) == set(range(400)) - {0, 3, 50}
+    assert _rows_match(index, vectors) == set(range(400)) - {0, 3, 50} - set(range(200, 260))
+    for write in (lambda: frozen.add(np.array([900]), vectors[:1], ["p"], np.array([True]),
+                                     ["g"]),
+                  lambda: frozen.remove([5]), lambda: frozen.add_product("new"),
+                  lambda: frozen.products["p"].remove(5)):
+        with pytest.raises(TypeError, match="read-only"):
+            write()
+    assert len(frozen) == 100 and "new" not in frozen.products
+
 def test_product_maxima_exact_when_small_and_sampled_when_large(
         monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(8)

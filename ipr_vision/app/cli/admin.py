@@ -32,8 +32,10 @@ def serve(args: argparse.Namespace) -> int:
     from ..web.app import launch, prepare_environment
 
     # Many officers at once: their photos queue for the network and are embedded together.
+    # ... and none waits on an import for the brand to be recalibrated.
     service = Service.open(args.gallery, create=False, signing_keys=keys,
-                           embedder=BatchingEmbedder(default_embedder()))
+                           embedder=BatchingEmbedder(default_embedder()),
+                           refresh_in_background=True)
     # This server's own folder for Gradio's uploads: Gradio deletes the files it made when it
     # stops, and servers sharing a gallery would otherwise delete each other's uploads.
     own = service.location / "servers" / f"{socket.gethostname()}-{os.getpid()}"
