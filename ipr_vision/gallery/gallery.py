@@ -171,6 +171,19 @@ class Gallery(Curation, PackageExchange, ModelChoice):
         """Brands that hold at least one reference."""
         return {brand for brand, _, _, count in self.store.counts() if count}
 
+    def load_brands(self) -> list[str]:
+        """Load and calibrate every brand now rather than at its first inspection (seconds on
+        a large brand): a server does it in the background as it starts. Returns the brands;
+        one deleted meanwhile is passed over."""
+        loaded = []
+        for brand in self.brands():
+            try:
+                self._brands.get(brand)
+            except GalleryError:
+                continue
+            loaded.append(brand)
+        return loaded
+
     def holds_references(self, brand: str) -> bool:
         """Whether the brand has a reference to compare with (an unknown brand is an error),
         from its loaded index, which an inspection loads anyway: not a count over the store."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -243,6 +244,31 @@ def test_writes_by_another_process_are_seen(gallery: Gallery, tmp_path: Path,
     assert {mine, mine_too} <= refs and theirs not in refs
     assert len(refs) == 26
 
+
+
+def test_a_server_refreshes_its_brands_in_the_background(gallery: Gallery, tmp_path: Path,
+                                                         embedder: MobileNetV2Embedder) -> None:
+    """As `ipr-vision serve` runs: brands loaded as it starts, and a write by another process
+    reaches its inspections once the brand is refreshed, each suggestion recording the
+    revision it was scored against (on each backend)."""
+    server = Gallery(gallery.location, embedder=embedder, refresh_in_background=True)
+    try:
+        assert server.load_brands() == ["acme"]
+        photo = query_photo(tmp_path, "boot", "fake", 4343)
+        before = server.inspect(photo, brand="acme", product="boot")
+        assert before.gallery_revision == gallery.store.revision("acme")
+        theirs = gallery.add_photos([photo], brand="acme", product="boot",
+                                    label="fake").added[0][1]
+        deadline = time.monotonic() + 60
+        while (seen := server.inspect(photo, brand="acme", product="boot")).gallery_revision \
+                != gallery.store.revision("acme"):
+            assert seen.gallery_revision == before.gallery_revision  # the previous state
+            assert theirs not in [m.ref for m in seen.nearest_fake]
+            assert time.monotonic() < deadline, "the server never saw the new reference"
+            time.sleep(0.05)
+        assert seen.nearest_fake[0].ref == theirs
+    finally:
+        server.close()
 
 def test_a_brand_sets_its_own_operating_point(gallery: Gallery, tmp_path: Path,
                                               embedder: MobileNetV2Embedder) -> None:

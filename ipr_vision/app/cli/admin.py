@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 
 from ...embedders import weights
 from ...errors import IprVisionError
@@ -46,6 +47,9 @@ def serve(args: argparse.Namespace) -> int:
         service.reembed_stale(lambda brand, count, model: print(
             f"{PROG}: re-embedding {count} reference(s) of {brand} with {model} before serving",
             flush=True))
+        # Each brand loaded and calibrated while the server starts, not at its first officer.
+        threading.Thread(target=service.gallery.load_brands, name="load-brands",
+                         daemon=True).start()
         print(f"{PROG}: serving {service.gallery.shown_location} at "
               f"http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
         launch(service, host=args.host, port=args.port)
