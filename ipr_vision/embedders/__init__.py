@@ -89,17 +89,23 @@ def draft_size(embedder: Embedder) -> int | None:
     return size if isinstance(size, int) else None
 
 
-def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int | None = None,
-              batch_size: int = 1, progress: bool | None = None,
-              description: str = "embedding") -> np.ndarray:
-    """Embed any number of images in batches, with a progress bar on long runs.
+def bulk_batch(embedder: Embedder) -> int:
+    """Photos per network call when many are embedded: as the model says (``bulk_batch``),
+    else one. One is the default deliberately: with the shipped model on 2 cores a photo costs
+    least alone in f32 and on PyTorch (v2, 320 px: batch 1 43.5 photos/s on OpenVINO and 30.7
+    on PyTorch, batch 8 37.1 and 20.5; bench/README.md), while bf16 gains from batches."""
+    size = getattr(embedder, "bulk_batch", 1)
+    return size if isinstance(size, int) and size > 0 else 1
 
-    ``progress=None`` shows the bar only on a terminal and only for runs of over 50 photos.
-    One photo per call is deliberate: with the shipped model (v2: 320 px and the mirror image) on
-    2 cores, batch 1 embeds 43.5 photos/s on OpenVINO and 30.7 on PyTorch, batch 8 37.1 and
-    20.5 (bench/README.md); a larger machine may set ``batch_size``.
-    """
-    rows = _in_batches(embedder.embed, images, total, batch_size, progress, description)
+
+def embed_all(embedder: Embedder, images: Iterable[Image.Image], *, total: int | None = None,
+              batch_size: int | None = None, progress: bool | None = None,
+              description: str = "embedding") -> np.ndarray:
+    """Embed any number of images in batches (``batch_size``, else :func:`bulk_batch`'s), with
+    a progress bar on long runs. ``progress=None`` shows the bar only on a terminal and only
+    for runs of over 50 photos."""
+    rows = _in_batches(embedder.embed, images, total, batch_size or bulk_batch(embedder),
+                       progress, description)
     if not rows:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return np.concatenate(rows)
@@ -128,7 +134,8 @@ def embed_all_with_cells(embedder: Embedder, images: Iterable[Image.Image], *,
     if cells_of is None:
         return embed_all(embedder, images, total=total, progress=progress,
                          description=description), None
-    parts = _in_batches(cells_of.embed_with_cells, images, total, 1, progress, description)
+    parts = _in_batches(cells_of.embed_with_cells, images, total, bulk_batch(cells_of),
+                        progress, description)
     if not parts:
         layout = cell_layout(embedder)
         return (np.zeros((0, embedder.dim), dtype=np.float32),

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from ipr_vision.core.metrics import auroc
-from ipr_vision.embedders import default_embedder
+from ipr_vision.embedders import bulk_batch, default_embedder, embed_all
 from ipr_vision.embedders.batching import BatchingEmbedder
 from ipr_vision.embedders.compiled import RUNTIME_ENV, UNUSED_FOR_S, CompiledNetwork
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
@@ -184,12 +184,19 @@ def test_bf16_is_asked_for_and_names_its_own_vectors(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv(RUNTIME_ENV, "openvino-bf16")
     bf16 = MobileNetV2Embedder()
     image = synthetic_photo("bag", "genuine", 9)
+    assert bulk_batch(embedder) == 1  # f32: a photo costs least alone on 2 cores
     if bf16.runtime != "openvino-bf16":
         assert bf16.model_id == embedder.model_id and bf16.runtime == "openvino-f32"
         return
     assert bf16.model_id == embedder.model_id + "/bf16"
     ours, theirs = bf16.embed([image]), embedder.embed([image])
     assert 0.99 < float(np.sum(ours * theirs)) < 1.0
+    # An import embeds 8 photos a call in bf16, an inspection one: the same vectors, so a
+    # photo compared with itself as a reference is the same photo.
+    assert bulk_batch(bf16) == 8
+    images = [synthetic_photo("bag", "genuine", seed) for seed in range(10)]
+    np.testing.assert_array_equal(embed_all(bf16, images),
+                                  np.concatenate([bf16.embed([i]) for i in images]))
 
 
 class _Means(torch.nn.Module):
