@@ -3,10 +3,11 @@ asserts nothing.
 
 Every commit of an import (32 photos) changes the brand, and the brand's calibration (each
 reference scored with its photo group left out, re-ranked by cells under the shipped model)
-must be computed again for the new state: 1.7 s for 600 references on 2 cores, more as the
-brand grows. This runs a gallery of ``--gallery-photos`` real references, lets ``--officers``
-threads inspect held-out photos one after another, and meanwhile imports ``--import-photos``
-more into the same brand, two ways:
+must be computed again for the new state, as it is at a brand's first inspection in a process.
+First it times that first inspection's load and calibration on one thread and on every core
+(``CALIBRATION_THREADS``), twice each, over a gallery of ``--gallery-photos`` real
+references. Then it lets ``--officers`` threads inspect held-out photos one after another and
+meanwhile imports ``--import-photos`` more into the same brand, two ways:
 
 - **in this process** (a right holder's upload through the web app: the server updates its
   loaded brand in place);
@@ -33,15 +34,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 from bench_engine import DEFAULT_DATASET, note, percentile, print_machine, section, split
 
 from ipr_vision import Gallery
 from ipr_vision.embedders import default_embedder
 from ipr_vision.embedders.batching import BatchingEmbedder
+from ipr_vision.gallery import brands
 from ipr_vision.gallery.brands import FRESH_WAIT_S
 from ipr_vision.intake.labelled import LabelledPhoto, read_index, write_index
 
@@ -74,6 +78,17 @@ def officers_while(gallery: Gallery, queries: Sequence[LabelledPhoto], officers:
         for thread in threads:
             thread.join()
     return times, took
+
+
+@contextmanager
+def patched(module: ModuleType, name: str, value: object) -> Iterator[None]:
+    """``module.name`` set to ``value`` for a while: today's setting measured in the same run."""
+    before = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, before)
 
 
 def import_elsewhere(gallery: Path, index: Path) -> None:
@@ -114,6 +129,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = scratch / "base"
         with Gallery(base, embedder=embedder) as gallery:
             gallery.import_index(write_index(scratch / "gallery.csv", reference), brand="nike")
+        with section(f"A brand's first use in a process: load + calibration, {len(reference)} "
+                     "references"):
+            for threads in (1, brands.CALIBRATION_THREADS, 1, brands.CALIBRATION_THREADS):
+                with Gallery(base, embedder=embedder) as gallery:
+                    started = time.perf_counter()
+                    with patched(brands, "CALIBRATION_THREADS", threads):
+                        gallery.load_brands()
+                    note(f"{threads} calibration thread(s): "
+                         f"{time.perf_counter() - started:.2f} s")
         extra = write_index(scratch / "import.csv", imported)
         for where in ("in this process", "from another process"):
             with section(f"Importing {len(imported)} photos {where} into a brand of "

@@ -55,7 +55,7 @@ def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
 
 
 def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
-                    skip: frozenset[int] = frozenset()
+                    skip: frozenset[int] = frozenset(), workers: int = 1
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Scores, labels, nearest-other-group similarities and photo groups of a product's
     references, each
@@ -64,7 +64,8 @@ def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
 
     References whose id is in ``skip`` are not scored (they still count as neighbours). Beyond
     ``policy.max_calibration_queries`` references a sample is scored, seeded by the product's
-    size: the same gallery always gives the same operating point.
+    size: the same gallery always gives the same operating point. ``workers``: threads that
+    re-rank by cells at once (:func:`.cells.left_out_reranked`; the same scores).
     """
     queries = np.flatnonzero(~np.isin(rows.ids, list(skip))) if skip else np.arange(len(rows))
     if len(queries) > policy.max_calibration_queries:
@@ -74,40 +75,43 @@ def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
     scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
     if mode == Mode.CONTRAST and rows.cells is not None and rows.layout is not None:
         scores = scores + left_out_reranked(rows.vectors, rows.cells, rows.is_fake, rows.group,
-                                            queries, rows.layout, policy.shortlist)
+                                            queries, rows.layout, policy.shortlist,
+                                            workers=workers)
     # Indexing copies: the rows are updated in place by later imports and removals.
     return scores, rows.is_fake[queries], left_out.nearest, rows.group[queries]
 
 
 def calibrate_brand(index: BrandIndex, policy: Policy,
-                    trained_on: frozenset[int] = frozenset()) -> BrandCalibration:
+                    trained_on: frozenset[int] = frozenset(), workers: int = 1
+                    ) -> BrandCalibration:
     """Leave-one-photo-group-out scores of every product, pooled over the brand per mode.
 
     ``trained_on`` names references the model was trained on. A model scores its own training
     photos more confidently than new ones (the fine-tuned model on its nike training photos:
     1 % of them flagged at the operating point, 6.4 % of new genuine photos), so they are left
     out of the calibration whenever the other references suffice to calibrate every mode;
-    otherwise all are used and :attr:`BrandCalibration.warning` says so.
+    otherwise all are used and :attr:`BrandCalibration.warning` says so. ``workers``: threads
+    for the re-ranking by cells (:func:`left_out_scores`).
     """
     ids = np.concatenate([rows.ids for rows in index.products.values()] or [np.zeros(0, int)])
     present = frozenset(ids[np.isin(ids, list(trained_on))].tolist()) if trained_on else None
     if present:
-        unseen = _calibrate(index, policy, present)
+        unseen = _calibrate(index, policy, present, workers)
         if not any(isinstance(c, str) for c in unseen.by_mode.values()):
             return unseen
-        return replace(_calibrate(index, policy), trained_included=len(present))
-    return _calibrate(index, policy)
+        return replace(_calibrate(index, policy, workers=workers), trained_included=len(present))
+    return _calibrate(index, policy, workers=workers)
 
 
-def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozenset()
-               ) -> BrandCalibration:
+def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozenset(),
+               workers: int = 1) -> BrandCalibration:
     modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
     pooled: dict[Mode, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
     left_out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, rows in index.products.items():
         mode = modes[name].mode
         if mode is not None:
-            scored = left_out_scores(rows, mode, policy, skip)
+            scored = left_out_scores(rows, mode, policy, skip, workers)
             pooled.setdefault(mode, []).append(scored)
             left_out[name] = scored[:2]
     by_mode: dict[Mode, Calibration | str] = {}

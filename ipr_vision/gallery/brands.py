@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,9 +56,14 @@ def _blas_on_one_thread() -> None:
 
 #: With ``refresh_in_background``, how long an inspection of a brand that changed waits for
 #: its refresh before it is answered from the brand's previous view: a small brand is
-#: recalibrated well within it (607 references with cells: 1.7 s on 2 cores, bench_speed.py),
+#: recalibrated within it (585 references with cells: 1.1 s on one core, bench_refresh.py),
 #: so a photo inspected right after an import is still compared with what it imported.
 FRESH_WAIT_S = 1.0
+
+#: Threads that calibrate a brand someone waits for (its re-ranking by cells runs on each core:
+#: load and calibration of 585 references 0.71 against 1.12 s on 2 cores, bench_refresh.py); a
+#: refresh in the background takes one, leaving the rest to the officers it serves.
+CALIBRATION_THREADS = os.cpu_count() or 1
 
 
 @dataclass
@@ -152,7 +158,7 @@ class BrandCache:
                                              timeout=FRESH_WAIT_S)
                 view = self._views.get(brand, view)
                 return view, view.calibration
-        view = self._refresh(brand)
+        view = self._refresh(brand, CALIBRATION_THREADS)
         return view, view.calibration
 
     def close(self) -> None:
@@ -172,10 +178,10 @@ class BrandCache:
                 and state.embedder.model_id == self.embedder(brand).model_id
                 and not state.index.missing_cells)
 
-    def _refresh(self, brand: str) -> BrandView:
-        """Load the brand if the store moved on, freeze it, calibrate the frozen copy: under
-        the brand's lock, so other brands are served meanwhile and concurrent readers of this
-        one share the work."""
+    def _refresh(self, brand: str, workers: int) -> BrandView:
+        """Load the brand if the store moved on, freeze it, calibrate the frozen copy (on
+        ``workers`` threads): under the brand's lock, so other brands are served meanwhile and
+        concurrent readers of this one share the work."""
         with self._lock:
             computing = self._computing.setdefault(brand, threading.Lock())
         with computing:
@@ -196,7 +202,7 @@ class BrandCache:
                 assert state is not None
                 frozen, revision, generation = state.index.frozen(), state.revision, \
                     state.generation
-            calibration = self._calibrate(brand, frozen, state.embedder)
+            calibration = self._calibrate(brand, frozen, state.embedder, workers)
             view = BrandView(revision, frozen, calibration, state.embedder, state, generation)
             with self._lock:
                 self._views[brand] = view
@@ -222,7 +228,7 @@ class BrandCache:
         try:
             while not self._closing.wait(pause):
                 started = time.perf_counter()
-                view = self._refresh(brand)
+                view = self._refresh(brand, 1)  # the other cores stay the officers'
                 pause = 2 * (time.perf_counter() - started)
                 with self._lock:
                     if self._current(brand, view):
@@ -240,7 +246,7 @@ class BrandCache:
             return self.get(brand)
         state = self._load(brand, embedder)
         frozen = state.index.frozen()
-        calibration = self._calibrate(brand, frozen, embedder)
+        calibration = self._calibrate(brand, frozen, embedder, CALIBRATION_THREADS)
         return BrandView(state.revision, frozen, calibration, embedder, state, 0), calibration
 
     def apply(self, change: Change, update: Callable[[BrandIndex], None]) -> None:
@@ -358,9 +364,10 @@ class BrandCache:
                 log.error("reference %d cannot be re-embedded: %s", ref.id, error.reason)
         return ids, images
 
-    def _calibrate(self, brand: str, index: BrandIndex, embedder: Embedder) -> BrandCalibration:
+    def _calibrate(self, brand: str, index: BrandIndex, embedder: Embedder,
+                   workers: int) -> BrandCalibration:
         calibration = calibrate_brand(index, self.policy_for(brand),
-                                      self._trained_on(brand, embedder))
+                                      self._trained_on(brand, embedder), workers)
         if calibration.warning and brand not in self._warned:  # once, not at every refresh
             self._warned.add(brand)
             log.warning("brand %r: %s", brand, calibration.warning)

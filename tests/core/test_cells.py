@@ -100,6 +100,13 @@ def test_the_calibration_scores_each_reference_by_its_cells_with_its_group_left_
                               given(rows.layout),
                               5)[0]
     assert same == pytest.approx(by_cells[0]) and other < same - 1e-3
+    # Scored on several threads, in chunks of 7: the same scores, in the queries' order.
+    queries = np.arange(len(rows))[::-1]
+    threaded, alone = (left_out_reranked(rows.vectors, bank, rows.is_fake, rows.group, queries,
+                                         given(rows.layout), 5, chunk=7, workers=workers)
+                       for workers in (3, 1))
+    np.testing.assert_array_equal(threaded, alone)
+    assert np.allclose(threaded, by_cells[::-1], atol=1e-6)
 
 
 def test_a_verdict_under_cells_adds_the_contrast_the_calibration_added() -> None:
