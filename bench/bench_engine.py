@@ -147,6 +147,16 @@ def cpu_seconds() -> tuple[float, float, float] | None:
             time.perf_counter())
 
 
+def dataset_index(dataset: Path) -> Path | None:
+    """The real photos' ``index.csv`` in ``dataset``, or None after saying on stderr that it
+    is absent (the benchmarks that need real photos then exit with status 2)."""
+    index = dataset / "index.csv"
+    if index.is_file():
+        return index.resolve()
+    print(f"error: no dataset at {dataset} (index.csv)", file=sys.stderr)
+    return None
+
+
 def note(text: str) -> None:
     print(textwrap.fill(text, width=100, initial_indent="   ", subsequent_indent="     "),
           flush=True)

@@ -18,13 +18,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from bench_engine import DEFAULT_DATASET, Table, note, print_machine, section
+from bench_engine import DEFAULT_DATASET, Table, dataset_index, note, print_machine, section
 
 from ipr_vision import Gallery, Label
 from ipr_vision.embedders import default_embedder
@@ -49,15 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--rows", type=int, default=5000)
     args = parser.parse_args(argv)
-    if not (args.dataset / "index.csv").is_file():
-        print(f"error: no dataset at {args.dataset} (index.csv)", file=sys.stderr)
+    if (index := dataset_index(args.dataset)) is None:
         return 2
     print_machine(quick=False, title="ipr-vision storage: PostgreSQL against SQLite")
     with temporary_server() as (server, scratch):
         url = server.url
         locations = {"sqlite": str(scratch / "sqlite"),
                      "postgres": f"{url}?files={scratch / 'pg-files'}"}
-        items, _ = read_index(args.dataset.resolve() / "index.csv")
+        items, _ = read_index(index)
         index = write_index(scratch / "import.csv", items[:args.photos])
         with section(f"1. Import of {args.photos} dataset photos (network included)"):
             table = Table(("backend", 9), ("photos", 6), ("seconds", 8), ("photos/s", 9))

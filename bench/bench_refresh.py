@@ -40,7 +40,15 @@ from functools import partial
 from pathlib import Path
 from types import ModuleType
 
-from bench_engine import DEFAULT_DATASET, note, percentile, print_machine, section, split
+from bench_engine import (
+    DEFAULT_DATASET,
+    dataset_index,
+    note,
+    percentile,
+    print_machine,
+    section,
+    split,
+)
 
 from ipr_vision import Gallery
 from ipr_vision.embedders import default_embedder
@@ -115,11 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=15.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if not (args.dataset / "index.csv").is_file():
-        print(f"error: no dataset at {args.dataset} (index.csv)", file=sys.stderr)
+    if (index := dataset_index(args.dataset)) is None:
         return 2
     print_machine(quick=False, title="ipr-vision: inspections during an import")
-    items, _ = read_index(args.dataset.resolve() / "index.csv")
+    items, _ = read_index(index)
     pool, queries = split(items, args.gallery_photos + args.import_photos, 150, args.seed)
     reference, imported = pool[:args.gallery_photos], pool[args.gallery_photos:]
     embedder = BatchingEmbedder(default_embedder())

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -37,7 +36,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_engine import DEFAULT_DATASET, Table, note, percentile, print_machine, section, split
+from bench_engine import (
+    DEFAULT_DATASET,
+    Table,
+    dataset_index,
+    note,
+    percentile,
+    print_machine,
+    section,
+    split,
+)
 from PIL import Image
 
 from ipr_vision import Gallery
@@ -176,12 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--import-photos", type=int, default=240)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if not (args.dataset / "index.csv").is_file():
-        print(f"error: no dataset at {args.dataset} (index.csv)", file=sys.stderr)
+    if (index := dataset_index(args.dataset)) is None:
         return 2
     started = time.perf_counter()
     print_machine(quick=False, title="ipr-vision speed: PyTorch and OpenVINO side by side")
-    items, _ = read_index(args.dataset.resolve() / "index.csv")
+    items, _ = read_index(index)
     reference, queries = split(items, args.gallery_photos, args.queries, args.seed)
     models = embedders()
     note(f"model {models['torch'].model_id}; paths: "
