@@ -56,12 +56,12 @@ def _blas_on_one_thread() -> None:
 
 #: With ``refresh_in_background``, how long an inspection of a brand that changed waits for
 #: its refresh before it is answered from the brand's previous view: a small brand is
-#: recalibrated within it (585 references with cells: 1.1 s on one core, bench_refresh.py),
+#: recalibrated within it (585 references with cells: 0.9 s on one core, bench_refresh.py),
 #: so a photo inspected right after an import is still compared with what it imported.
 FRESH_WAIT_S = 1.0
 
 #: Threads that calibrate a brand someone waits for (its re-ranking by cells runs on each core:
-#: load and calibration of 585 references 0.71 against 1.12 s on 2 cores, bench_refresh.py); a
+#: load and calibration of 585 references 0.6 against 0.9 s on 2 cores, bench_refresh.py); a
 #: refresh in the background takes one, leaving the rest to the officers it serves.
 CALIBRATION_THREADS = os.cpu_count() or 1
 

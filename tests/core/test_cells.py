@@ -55,6 +55,13 @@ def test_a_place_like_a_fake_place_counts_towards_the_fakes() -> None:
     assert cell_contrast(fake[0], fake, genuine, LAYOUT) > 0 > cell_contrast(
         genuine[0], fake, genuine, LAYOUT)
     assert np.isnan(cell_contrast(query, fake[:0], genuine, LAYOUT))
+    # Cells kept as float16 (as galleries keep them) are widened exactly: the same contrasts
+    # as from their float32 values, subnormal numbers and negative zeros included.
+    kept = LAYOUT.unit(rng.normal(size=(6, 4, 5))).astype(np.float16)
+    kept[0, 0, :2] = (np.float16(3e-6), np.float16(-0.0))
+    widened = kept.astype(np.float32)
+    np.testing.assert_array_equal(cell_contrasts(query, kept[:3], kept[3:], LAYOUT),
+                                  cell_contrasts(query, widened[:3], widened[3:], LAYOUT))
 
 
 def _cells_brand(rng: np.random.Generator, groups: int = 12) -> tuple[
