@@ -153,7 +153,9 @@ class BrandCache:
                 return view, view.calibration
             if (self.refresh_in_background and view is not None
                     and view.embedder.model_id == self.embedder(brand).model_id):
-                if self._refresh_later(brand):  # the first read since the brand changed
+                # The first read since the brand changed waits a little. A wait of zero is
+                # none: even a zero wait releases the lock, and a refresh could land meanwhile.
+                if self._refresh_later(brand) and FRESH_WAIT_S > 0:
                     self._refreshed.wait_for(lambda: self._views.get(brand) is not view,
                                              timeout=FRESH_WAIT_S)
                 view = self._views.get(brand, view)
