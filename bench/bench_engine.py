@@ -147,6 +147,14 @@ def cpu_seconds() -> tuple[float, float, float] | None:
             time.perf_counter())
 
 
+def gallery_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of benchmarks that build a gallery of real photos: where they are, how many
+    become references, and the split's seed."""
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--gallery-photos", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def dataset_index(dataset: Path) -> Path | None:
     """The real photos' ``index.csv`` in ``dataset``, or None after saying on stderr that it
     is absent (the benchmarks that need real photos then exit with status 2)."""

@@ -41,8 +41,8 @@ from pathlib import Path
 from types import ModuleType
 
 from bench_engine import (
-    DEFAULT_DATASET,
     dataset_index,
+    gallery_arguments,
     note,
     percentile,
     print_machine,
@@ -116,12 +116,10 @@ def line(label: str, times: list[float], took: float, imported: int | None) -> N
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    gallery_arguments(parser)
     parser.add_argument("--officers", type=int, default=4)
-    parser.add_argument("--gallery-photos", type=int, default=600)
     parser.add_argument("--import-photos", type=int, default=480)
     parser.add_argument("--idle-seconds", type=float, default=15.0)
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if (index := dataset_index(args.dataset)) is None:
         return 2

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from bench_engine import (
-    DEFAULT_DATASET,
     Table,
     dataset_index,
+    gallery_arguments,
     note,
     percentile,
     print_machine,
@@ -178,11 +178,9 @@ def bench_accuracy(galleries: dict[str, Gallery], index: Path, brand: str) -> No
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
-    parser.add_argument("--gallery-photos", type=int, default=600)
+    gallery_arguments(parser)
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--import-photos", type=int, default=240)
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if (index := dataset_index(args.dataset)) is None:
         return 2
