@@ -24,7 +24,7 @@ from PIL import Image
 
 from ..core.index import BrandIndex
 from ..domain import Label, PackageOrigin, Reference
-from ..embedders import draft_size, embed_all, embed_all_with_cells, with_cells
+from ..embedders import CellEmbedder, draft_size, embed_all, embed_all_with_cells, with_cells
 from ..embedders.weights import sha256_file
 from ..errors import PackageError, PhotoError
 from ..intake.photo import check_photo, read_photo
@@ -85,6 +85,9 @@ class PackageImporter:
             vectors, cells, reembedded = self._vectors(package, manifest)
             change, kept = self._plan(manifest, verified, vectors, after, by)
             photos = {r.sha256: r for r in manifest.references}
+            cells_of = with_cells(self.brands.embedder(manifest.brand))
+            cells_by_sha = self._cells(package, manifest, cells, cells_of,
+                                       [photos[item.sha256] for item in change.add])
 
             def report_of(ids: list[int | None]) -> PackageImport:
                 return PackageImport(
@@ -102,21 +105,31 @@ class PackageImporter:
         added = [(ref_id, item) for ref_id, item in zip(ids, change.add, strict=True)
                  if ref_id is not None]
         added_cells = None
-        cells_of = with_cells(self.brands.embedder(manifest.brand))
-        if cells is not None and cells_of is not None and added:
-            # Embedded here in one pass with the vectors: kept, as an import keeps them.
-            of_sha = {entry.sha256: row for entry, row in zip(manifest.references, cells,
-                                                               strict=True)}
-            added_cells = np.stack([of_sha[item.sha256] for _, item in added])
+        if cells_of is not None and cells_by_sha is not None and added:
+            added_cells = np.stack([cells_by_sha[item.sha256] for _, item in added])
             self.store.put_embeddings(cells_of.cells_id, [ref_id for ref_id, _ in added],
                                       added_cells)
         self.brands.apply(stored, lambda index: _update_index(
             index, report.withdrawn, added, change.products, added_cells))
-        if cells_of is not None and added_cells is None and added:
-            # The package's own vectors come without cells: computed now, by whoever imports,
-            # rather than by the brand's next load, which officers' inspections wait for.
-            self.brands.embed_missing(manifest.brand)
         return report
+
+    def _cells(self, package: PackageReader, manifest: Manifest, cells: np.ndarray | None,
+               cells_of: CellEmbedder | None, adding: list[PackagedReference]
+               ) -> dict[str, np.ndarray] | None:
+        """The cells of the references a package adds, by sha256, under a model with cells:
+        from the pass that embedded its photos here, or (a package carrying its own vectors,
+        never cells) computed from its photos now, by whoever imports, so the loaded brand
+        takes them in place rather than reloading itself at an officer's next inspection."""
+        if cells_of is None:
+            return None
+        if cells is not None:
+            return {entry.sha256: row for entry, row in zip(manifest.references, cells,
+                                                            strict=True)}
+        side = draft_size(cells_of)
+        _, computed = embed_all_with_cells(cells_of, (_image(package, entry, side)
+                                                      for entry in adding),
+                                           total=len(adding), description="describing by cells")
+        return {entry.sha256: row for entry, row in zip(adding, computed, strict=True)}
 
     def _verify(self, package: PackageReader, expected: str | None) -> Verified:
         brand, key = peek(package.manifest)

@@ -135,8 +135,11 @@ def test_a_signed_package_brings_references_the_customs_gallery_describes_by_cel
     with Gallery(tmp_path / "customs", embedder=with_cells) as customs:
         customs.trust_key(tmp_path / "keys" / "nike.pub", brand="nike", name="Nike")
         assert not customs.holds_references("nike")  # the brand loaded, then updated in place
+        loaded = customs._brands.get("nike")[0].source
         report = customs.import_package(tmp_path / "p.zip")
         assert len(report.added) == 45 and report.reembedded != carried
+        # With their cells: the loaded brand takes them as they are, not by reloading itself.
+        assert customs._brands.get("nike")[0].source is loaded
         # Either way the cells are stored by the import, not left to an officer's inspection.
         assert customs.summary().models.get(with_cells.cells_id) == 45
         assert customs.inspect(queries[0], brand="nike", product="air_force_1").score == (
