@@ -62,7 +62,8 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, po
     setup.close()
     services, apps, addresses = [], [], []
     for n in range(2):
-        service = Service(Gallery(url, embedder=embedder))
+        # As `ipr-vision serve` opens it: a changed brand is refreshed in the background.
+        service = Service(Gallery(url, embedder=embedder, refresh_in_background=True))
         if n == 0:
             for name, (role, brands) in USERS.items():
                 service.users.add(name, role, password(name), brands)
