@@ -81,13 +81,15 @@ class BrandState:
 @dataclass(frozen=True)
 class BrandView:
     """One state of a brand, as inspections read it: a frozen copy of its index
-    (:meth:`BrandIndex.frozen`) and the calibration computed on exactly that copy, so a
-    suggestion is scored and recorded against one revision of the gallery however the brand
-    changes meanwhile. A photo is compared with it only as ``embedder`` embeds it."""
+    (:meth:`BrandIndex.frozen`), the calibration computed on exactly that copy and the policy
+    (operating point) it was computed under, so a suggestion is scored and recorded against one
+    revision of the gallery however the brand changes meanwhile. A photo is compared with it
+    only as ``embedder`` embeds it."""
 
     revision: int
     index: BrandIndex
     calibration: BrandCalibration
+    policy: Policy  # the brand's, as the calibration was computed under it
     embedder: Embedder
     source: BrandState  # the state it was frozen from, at ``generation``
     generation: int
@@ -204,8 +206,10 @@ class BrandCache:
                 assert state is not None
                 frozen, revision, generation = state.index.frozen(), state.revision, \
                     state.generation
-            calibration = self._calibrate(brand, frozen, state.embedder, workers)
-            view = BrandView(revision, frozen, calibration, state.embedder, state, generation)
+            policy = self.policy_for(brand)
+            calibration = self._calibrate(brand, frozen, state.embedder, policy, workers)
+            view = BrandView(revision, frozen, calibration, policy, state.embedder, state,
+                             generation)
             with self._lock:
                 self._views[brand] = view
                 self._refreshed.notify_all()
@@ -247,9 +251,10 @@ class BrandCache:
         if embedder.model_id == self.embedder(brand).model_id:
             return self.get(brand)
         state = self._load(brand, embedder)
-        frozen = state.index.frozen()
-        calibration = self._calibrate(brand, frozen, embedder, CALIBRATION_THREADS)
-        return BrandView(state.revision, frozen, calibration, embedder, state, 0), calibration
+        frozen, policy = state.index.frozen(), self.policy_for(brand)
+        calibration = self._calibrate(brand, frozen, embedder, policy, CALIBRATION_THREADS)
+        return (BrandView(state.revision, frozen, calibration, policy, embedder, state, 0),
+                calibration)
 
     def apply(self, change: Change, update: Callable[[BrandIndex], None]) -> None:
         """Update a loaded brand in place after this process's own write.
@@ -366,10 +371,9 @@ class BrandCache:
                 log.error("reference %d cannot be re-embedded: %s", ref.id, error.reason)
         return ids, images
 
-    def _calibrate(self, brand: str, index: BrandIndex, embedder: Embedder,
+    def _calibrate(self, brand: str, index: BrandIndex, embedder: Embedder, policy: Policy,
                    workers: int) -> BrandCalibration:
-        calibration = calibrate_brand(index, self.policy_for(brand),
-                                      self._trained_on(brand, embedder), workers)
+        calibration = calibrate_brand(index, policy, self._trained_on(brand, embedder), workers)
         if calibration.warning and brand not in self._warned:  # once, not at every refresh
             self._warned.add(brand)
             log.warning("brand %r: %s", brand, calibration.warning)

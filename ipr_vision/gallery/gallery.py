@@ -318,8 +318,8 @@ class Gallery(Curation, PackageExchange, ModelChoice):
     def operating_point(self, brand: str) -> dict[str, Any]:
         """The brand's operating point and, per scoring mode, what it does on the brand's own
         references left out in turn: the share of genuine flagged and of known fakes caught."""
-        _, calibration = self._brands.get(brand)
-        share = self.policy_for(brand).max_genuine_flagged
+        view, calibration = self._brands.get(brand)
+        share = view.policy.max_genuine_flagged
         modes: dict[str, Any] = {}
         for mode, fitted in calibration.by_mode.items():
             if isinstance(fitted, str):
@@ -381,7 +381,7 @@ class Gallery(Curation, PackageExchange, ModelChoice):
                                brand=brand, product=product, known=products)
         mode = brand_calibration.modes[product]
         calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
-        return product_health(rows, mode, calibration, self.policy_for(brand),
+        return product_health(rows, mode, calibration, view.policy,
                               brand_calibration.skipped, brand_calibration.trained_included,
                               brand_calibration.left_out.get(product))
 

@@ -94,7 +94,7 @@ class Inspector:
         gate = _GATE.submit(assess_quality, photo.image, photo.original_size)
         query, cells = self.embed(embedder, photo)
         quality = gate.result()
-        policy = self.brands.policy_for(brand)
+        policy = view.policy  # the operating point its calibration was fitted for
         result = assess(query, view.index, brand_calibration, policy, product,
                         query_cells=cells)
         verdict, reason = result.verdict, result.reason

@@ -208,3 +208,24 @@ def test_a_server_waits_briefly_for_a_small_brand(store: SqliteGalleryStore,
     view, _ = cache.get("acme")
     assert view.revision == change.revision and set(ids) <= set(view.index.products["boot"].ids)
     cache.close()
+
+
+def test_a_view_keeps_the_operating_point_its_calibration_was_fitted_for(
+        store: SqliteGalleryStore, embedder: MobileNetV2Embedder,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server answering from a brand's previous view states that view's operating point,
+    not one set since (which its thresholds were not fitted for), until the refresh."""
+    monkeypatch.setattr(brands_module, "FRESH_WAIT_S", 0.0)
+    cache = BrandCache(store, Models(lambda: embedder), Policy(), refresh_in_background=True)
+    add(store, embedder, range(1, 31))
+    before, _ = cache.get("acme")
+    store.set_max_genuine_flagged("acme", 0.1)  # by another server
+    stale, _ = cache.get("acme")
+    assert stale is before and stale.policy.max_genuine_flagged == 0.01
+    assert cache.policy_for("acme").max_genuine_flagged == 0.1
+    deadline = time.monotonic() + 30
+    while (view := cache.get("acme")[0]) is before:
+        assert time.monotonic() < deadline, "the brand was never refreshed"
+        time.sleep(0.01)
+    assert view.policy.max_genuine_flagged == 0.1
+    cache.close()
