@@ -174,11 +174,16 @@ class BrandCache:
             thread.join()
 
     def _current(self, brand: str, view: BrandView) -> bool:
-        """Whether ``view`` is the brand's state now: the same revision in the store and
-        under the brand's model, with no change in place since it was frozen."""
+        """Whether ``view`` is the brand's state now: frozen from the loaded state with no
+        change in place since, and that state :meth:`_fresh`."""
         state = self._states.get(brand)
         return (state is view.source and state.generation == view.generation
-                and state.revision == self.store.revision(brand)
+                and self._fresh(brand, state))
+
+    def _fresh(self, brand: str, state: BrandState | None) -> bool:
+        """Whether the loaded state need not be loaded again: the store's revision, under the
+        brand's model, every reference's cells there."""
+        return (state is not None and state.revision == self.store.revision(brand)
                 and state.embedder.model_id == self.embedder(brand).model_id
                 and not state.index.missing_cells)
 
@@ -193,13 +198,10 @@ class BrandCache:
                 view = self._views.get(brand)
                 if view is not None and self._current(brand, view):
                     return view  # refreshed by the thread this one waited for
-                embedder = self.embedder(brand)
                 state = self._states.get(brand)
-                stale = (state is None or state.revision != self.store.revision(brand)
-                         or state.embedder.model_id != embedder.model_id
-                         or state.index.missing_cells)
+                stale = not self._fresh(brand, state)
             if stale:
-                loaded = self._load(brand, embedder)
+                loaded = self._load(brand, self.embedder(brand))
                 with self._lock:
                     state = self._states[brand] = loaded
             with self._lock:
@@ -330,11 +332,11 @@ class BrandCache:
         return BrandState(stored.revision, index, embedder)
 
     def _cells(self, brand: str, cells_of: CellEmbedder, ids: np.ndarray) -> np.ndarray:
-        _blas_on_one_thread()
         """The cells of the references ``ids``, in order: as stored, and those not stored yet
         (imported before the model had cells, or from a package, which carries vectors only)
         computed and stored now. A reference whose photo cannot be read gets zero cells,
         which match no place: it is still searched by its vector."""
+        _blas_on_one_thread()
         layout = cell_layout(cells_of)
         assert layout is not None  # a CellEmbedder from with_cells
         stored = self.store.brand_vectors(brand, cells_of.cells_id, layout.dim)
