@@ -120,6 +120,7 @@ class Evaluation:
     accuracy: float  # share right among photos given a verdict
     fake_recall: float  # share of fakes called counterfeit
     genuine_flagged: float  # share of genuines called counterfeit
+    fake_cleared: float  # share of fakes called genuine
     inconclusive: float  # share of photos with no verdict
     fake_recall_at_1pct: float  # fakes caught by score when at most 1 % of genuines are flagged
     fake_recall_at_5pct: float  # the same at 5 %

@@ -52,7 +52,7 @@ from .evaluate import ModelArgument, evaluate, summary
 
 #: What each fold reports, in the order tables show them.
 FIGURES = ("auroc", "fake_recall_at_1pct", "fake_recall_at_5pct", "genuine_flagged",
-           "fake_recall", "inconclusive", "ece")
+           "fake_recall", "fake_cleared", "inconclusive", "ece")
 #: The pooled figures given a bootstrap interval.
 BOOTSTRAPPED = ("auroc", "fake_recall_at_1pct", "fake_recall_at_5pct")
 #: Written in a model's path, names one checkpoint per fold.
@@ -106,7 +106,8 @@ def fold_figures(evaluation: Evaluation, queries: list[LabelledPhoto]) -> dict[s
     """A fold's figures: the evaluation's summary, with the operating point's outcome."""
     return {**summary(evaluation), "groups": len({group_key(i) for i in queries}),
             "genuine": evaluation.genuine, "fake": evaluation.fake,
-            "genuine_flagged": evaluation.genuine_flagged, "fake_recall": evaluation.fake_recall}
+            "genuine_flagged": evaluation.genuine_flagged, "fake_recall": evaluation.fake_recall,
+            "fake_cleared": evaluation.fake_cleared}
 
 
 def ranking_figures(is_fake: np.ndarray, ranks: np.ndarray) -> dict[str, float]:

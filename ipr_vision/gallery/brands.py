@@ -165,6 +165,11 @@ class BrandCache:
         view = self._refresh(brand, CALIBRATION_THREADS)
         return view, view.calibration
 
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`close` has begun: the store is closing, or closed."""
+        return self._closing.is_set()
+
     def close(self) -> None:
         """Stop refreshing in the background (before the store closes under it)."""
         self._closing.set()

@@ -174,14 +174,21 @@ class Gallery(Curation, PackageExchange, ModelChoice):
     def load_brands(self) -> list[str]:
         """Load and calibrate every brand now rather than at its first inspection (seconds on
         a large brand): a server does it in the background as it starts. Returns the brands;
-        one deleted meanwhile is passed over."""
-        loaded = []
-        for brand in self.brands():
-            try:
-                self._brands.get(brand)
-            except GalleryError:
-                continue
-            loaded.append(brand)
+        one deleted meanwhile is passed over, and a gallery closed meanwhile (a server stopping
+        as it starts) ends the loading quietly."""
+        loaded: list[str] = []
+        try:
+            for brand in self.brands():
+                if self._brands.closing:
+                    break
+                try:
+                    self._brands.get(brand)
+                except GalleryError:
+                    continue
+                loaded.append(brand)
+        except Exception:
+            if not self._brands.closing:  # else the store closed under the load
+                raise
         return loaded
 
     def holds_references(self, brand: str) -> bool:

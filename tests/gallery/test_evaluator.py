@@ -52,6 +52,7 @@ def test_figures_overall_and_per_product() -> None:
     assert result.p_counterfeit[-1] is None  # no score: not ranked, not calibrated
     assert result.fake_recall == pytest.approx(2 / 4)  # f1, f2
     assert result.genuine_flagged == 0.0
+    assert result.fake_cleared == pytest.approx(1 / 4)  # f3, the fake let through
     assert result.inconclusive == pytest.approx(2 / 8)  # g2, bag-f
     assert result.accuracy == pytest.approx(5 / 6)  # f3 called genuine
     # Scored: 4 genuine below every fake but f3 (0.20), which ranks under g2 and bag-g.
@@ -59,6 +60,7 @@ def test_figures_overall_and_per_product() -> None:
     assert set(result.per_product) == {"boot", "bag"}
     boot = result.per_product["boot"]
     assert boot["fake_recall"] == pytest.approx(2 / 3)
+    assert boot["fake_cleared"] == pytest.approx(1 / 3)
     assert boot["inconclusive"] == pytest.approx(1 / 6)
     assert math.isnan(result.per_product["bag"]["auroc"])  # one scored label only
 

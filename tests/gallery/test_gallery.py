@@ -246,6 +246,15 @@ def test_writes_by_another_process_are_seen(gallery: Gallery, tmp_path: Path,
 
 
 
+def test_a_server_stopping_as_it_starts_ends_its_loading_quietly(
+        gallery: Gallery, embedder: MobileNetV2Embedder) -> None:
+    """`serve` loads brands on a thread: a server stopped meanwhile must not print an error
+    from the closed store."""
+    server = Gallery(gallery.location, embedder=embedder, refresh_in_background=True)
+    server.close()
+    assert server.load_brands() == []  # nothing loaded after close, and nothing raised
+
+
 def test_a_server_refreshes_its_brands_in_the_background(gallery: Gallery, tmp_path: Path,
                                                          embedder: MobileNetV2Embedder) -> None:
     """As `ipr-vision serve` runs: brands loaded as it starts, and a write by another process

@@ -155,7 +155,8 @@ def evaluate(args: argparse.Namespace) -> int:
         return 0
     print(f"photos {evaluation.photos} (genuine {evaluation.genuine}, fake {evaluation.fake}, "
           f"unreadable {evaluation.failed})  model {evaluation.model}")
-    keys = ("auroc", "accuracy", "fake_recall", "genuine_flagged", "inconclusive")
+    keys = ("auroc", "accuracy", "fake_recall", "genuine_flagged", "fake_cleared",
+            "inconclusive")
     print(f"{'':14}" + "".join(f"{k:>16}" for k in keys))
     rows = [("all", data), *data["per_product"].items()]
     for name, figures in rows:
