@@ -72,8 +72,9 @@ def load_state(path: Path, wanted: dict[str, str]) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    # A setting the run predates was at its default: options added since default to None.
     changed = sorted(k for k in wanted.keys() | state["settings"].keys()
-                     if wanted.get(k) != state["settings"].get(k))
+                     if wanted.get(k, "None") != state["settings"].get(k, "None"))
     if changed:
         raise ValueError(f"{path} was written by another command (it differs in "
                          f"{', '.join('--' + k.replace('_', '-') for k in changed)}): run "

@@ -148,6 +148,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=0,
                         help="at most this many training photos per class (smoke runs)")
     parser.add_argument("--cpu", action="store_true", help="train on CPU even if CUDA is there")
+    parser.add_argument("--autocast", choices=("bf16",), default=None,
+                        help="run the network's forward pass in bf16 where it is safe (torch "
+                        "autocast; weights, optimiser and losses stay f32): 16.7 against "
+                        "12.2 photos/s on 2 cores with AVX-512 bf16 (the network's step 1.8x, "
+                        "augmenting the photos is not sped up); a variant of the recipe, "
+                        "not the recipe, until cross-validation says otherwise")
     args = parser.parse_args(argv)
     if not args.validation_share and args.infer_sizes and len(args.infer_sizes) > 1:
         parser.error("choosing among inference sides needs validation groups "
@@ -341,8 +347,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             labels, indices = labels.to(device), indices.to(device)
             with torch.no_grad():
                 images = stem(images)
-            pooled, head = model(images)
-            loss = objective(pooled, head, labels, indices)
+            with torch.autocast(device.type, dtype=torch.bfloat16,
+                                enabled=args.autocast == "bf16"):
+                pooled, head = model(images)
+            loss = objective(pooled.float(), head.float(), labels, indices)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

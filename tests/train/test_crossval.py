@@ -261,6 +261,20 @@ def test_an_interrupted_run_resumes_to_the_weights_of_an_uninterrupted_one(
         train_main(train_argv(index, tmp_path / "resumed", "--resume", "--lr", "0.01"))
 
 
+def test_a_run_older_than_an_option_resumes_at_its_default_and_only_there(
+        tmp_path: Path) -> None:
+    """A run started before an option existed (``--autocast``) must resume under the code that
+    added it, where the option is left at its default, and be refused where it is set."""
+    state = tmp_path / resume.STATE
+    older = {k: v for k, v in resume.settings({"lr": 0.001, "autocast": None}).items()
+             if k != "autocast"}
+    resume.save_state(state, {"settings": older, "epoch": 3})
+    loaded = resume.load_state(state, resume.settings({"lr": 0.001, "autocast": None}))
+    assert loaded is not None and loaded["epoch"] == 3
+    with pytest.raises(ValueError, match="--autocast"):
+        resume.load_state(state, resume.settings({"lr": 0.001, "autocast": "bf16"}))
+
+
 @pytest.mark.parametrize("name", ["efficientnet_lite0", "efficientnet_lite1",
                                   "efficientnet_lite2"])
 def test_efficientnet_lite_features_screen_as_a_frozen_model(name: str) -> None:

@@ -310,6 +310,27 @@ def test_the_shipped_model_trains_on_every_photo_at_the_side_given(tmp_path: Pat
     assert info.input_size == 80 and FineTunedEmbedder(out / "model.safetensors").input_size == 80
 
 
+def test_a_bf16_autocast_run_trains_and_records_it(tmp_path: Path) -> None:
+    """``--autocast bf16`` (CPU training about 1.8x a step faster) runs the forward pass in
+    bf16: finite losses, f32 weights, other weights than the f32 run's, and the checkpoint
+    says how it was trained."""
+    index = synthetic_index(tmp_path)
+    common = ["--index", str(index), "--epochs", "1", "--batch-size", "8", "--m-per-class", "2",
+              "--size", "64", "--dim", "16", "--cpu", "--workers", "0",
+              "--validation-share", "0", "--infer-sizes", "64"]
+    trained = {}
+    for name, more in (("f32", []), ("bf16", ["--autocast", "bf16"])):
+        assert train_main([*common, *more, "--out", str(tmp_path / name)]) == 0
+        checkpoint = tmp_path / name / "model.safetensors"
+        info = CheckpointInfo.read(checkpoint)
+        assert info.training["autocast"] == ("bf16" if more else "None")
+        assert all(np.isfinite(epoch["loss"]) for epoch in info.training["history"])
+        trained[name] = torch.nn.utils.parameters_to_vector(
+            EmbeddingNet.load(checkpoint).features.parameters())
+        assert trained[name].dtype == torch.float32
+    assert not torch.equal(trained["f32"], trained["bf16"])
+
+
 def test_several_sides_without_validation_groups_to_choose_on_are_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
