@@ -156,6 +156,10 @@ class BrandIndex:
     def __len__(self) -> int:
         return len(self._product_of)
 
+    def ids(self) -> np.ndarray:
+        """Every indexed reference's id, in no particular order."""
+        return np.fromiter(self._product_of, dtype=np.int64, count=len(self._product_of))
+
     def frozen(self) -> BrandIndex:
         """The brand as it is now, for readers outside the writer's lock: an inspection scores
         and reports one state of the gallery even while an import or a removal changes it

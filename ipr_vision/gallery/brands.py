@@ -2,8 +2,10 @@
 
 Every write to a brand moves its revision in the store by one. A process that made the write
 updates its loaded index in place (:meth:`BrandCache.apply`); a process that sees the revision
-moved by someone else reloads the brand on its next use. So several processes (CLI imports, the
-web app) can share one gallery, and a new reference is used at the next inspection.
+moved by someone else catches up on its next use, reading only the references added since
+(stored rows never change) and dropping those removed. So several processes (CLI imports, the
+web app, servers of several ports on one PostgreSQL) can share one gallery, and a new reference
+is used at the next inspection.
 
 A brand is loaded under its own model (:mod:`.models`): choosing another moves the revision too,
 so every process reloads the brand under the new model at its next use.
@@ -205,7 +207,7 @@ class BrandCache:
                     return view  # refreshed by the thread this one waited for
                 state = self._states.get(brand)
                 stale = not self._fresh(brand, state)
-            if stale:
+            if stale and (state is None or not self._caught_up(brand, state)):
                 loaded = self._load(brand, self.embedder(brand))
                 with self._lock:
                     state = self._states[brand] = loaded
@@ -325,6 +327,33 @@ class BrandCache:
         self.store.put_embeddings(embedder.model_id, ids, vectors)
         return len(ids)
 
+    def _caught_up(self, brand: str, state: BrandState) -> bool:
+        """Bring a loaded brand up to the store's revision in place, reading only the rows of
+        references added since it was loaded and dropping those removed: after another
+        process's import a server reads what was imported, not the whole brand again (its
+        vectors and 26 KB of cells a reference, over the network from a shared PostgreSQL).
+        False where only a whole load will do: the brand's model changed, some references
+        lack their cells, or this process wrote to the brand meanwhile."""
+        embedder = self.embedder(brand)
+        if state.embedder.model_id != embedder.model_id or state.index.missing_cells:
+            return False
+        self.embed_missing(brand, embedder)
+        with self._lock:
+            seen, held = state.revision, state.index.ids()
+        stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim, besides=held)
+        cells_of = with_cells(embedder)
+        cells = None if cells_of is None else self._cells(brand, cells_of, stored.ids, held)
+        with self._lock:
+            if self._states.get(brand) is not state or state.revision != seen:
+                return False
+            for product in stored.all_products:
+                state.index.add_product(product)
+            state.index.remove(np.setdiff1d(held, stored.present))
+            state.index.add(stored.ids, stored.vectors, stored.products, stored.is_fake,
+                            stored.groups, cells)
+            state.revision, state.generation = stored.revision, state.generation + 1
+        return True
+
     def _load(self, brand: str, embedder: Embedder) -> BrandState:
         self.embed_missing(brand, embedder)
         stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim)
@@ -336,15 +365,18 @@ class BrandCache:
                   None if cells_of is None else self._cells(brand, cells_of, stored.ids))
         return BrandState(stored.revision, index, embedder)
 
-    def _cells(self, brand: str, cells_of: CellEmbedder, ids: np.ndarray) -> np.ndarray:
+    def _cells(self, brand: str, cells_of: CellEmbedder, ids: np.ndarray,
+               held: np.ndarray | None = None) -> np.ndarray:
         """The cells of the references ``ids``, in order: as stored, and those not stored yet
         (imported before the model had cells, or from a package, which carries vectors only)
         computed and stored now. A reference whose photo cannot be read gets zero cells,
-        which match no place: it is still searched by its vector."""
+        which match no place: it is still searched by its vector. ``held``: references whose
+        cells the caller has, not read again."""
         _blas_on_one_thread()
         layout = cell_layout(cells_of)
         assert layout is not None  # a CellEmbedder from with_cells
-        stored = self.store.brand_vectors(brand, cells_of.cells_id, layout.dim)
+        stored = self.store.brand_vectors(brand, cells_of.cells_id, layout.dim,
+                                          besides=() if held is None else held)
         row_of = {int(ref_id): row for row, ref_id in enumerate(stored.ids.tolist())}
         cells = np.zeros((len(ids), layout.dim), dtype=np.float16)
         lacking = []

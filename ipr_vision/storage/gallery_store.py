@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -286,15 +286,26 @@ class SqlGalleryStore(BrandRows, PackageRows, PointRows, ReceiptRows, ABC):
         return {m: n for m, n in self._query(
             "SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")}
 
-    def brand_vectors(self, brand: str, model_id: str, dim: int) -> BrandVectors:
+    def brand_vectors(self, brand: str, model_id: str, dim: int, *,
+                      besides: Collection[int] = ()) -> BrandVectors:
+        rows_of = ("SELECT r.id, e.vector, p.name, r.label, r.photo_group FROM refs r "
+                   "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
+                   "JOIN embeddings e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=?")
         with self._snapshot():  # one read transaction: the revision matches the rows exactly
             revision = self.revision(brand)
             products = self.products(brand)
-            rows = self._query(
-                "SELECT r.id, e.vector, p.name, r.label, r.photo_group FROM refs r "
-                "JOIN brands b ON b.id=r.brand_id JOIN products p ON p.id=r.product_id "
-                "JOIN embeddings e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=? "
-                "ORDER BY r.id", (model_id, brand))
+            if len(besides):
+                present = [r[0] for r in self._query(
+                    "SELECT r.id FROM refs r JOIN brands b ON b.id=r.brand_id JOIN embeddings "
+                    "e ON e.ref_id=r.id AND e.model_id=? WHERE b.name=? ORDER BY r.id",
+                    (model_id, brand))]
+                held = {int(ref_id) for ref_id in besides}
+                new = [ref_id for ref_id in present if ref_id not in held]
+                rows = [row for part, marks in _in_chunks(new) for row in self._query(
+                    f"{rows_of} AND r.id IN ({marks}) ORDER BY r.id", (model_id, brand, *part))]
+            else:
+                rows = self._query(f"{rows_of} ORDER BY r.id", (model_id, brand))
+                present = [r[0] for r in rows]
         vectors = np.empty((len(rows), dim), dtype=np.float32)  # filled in place: one copy
         for row, record in zip(vectors, rows, strict=True):
             row[:] = vector_rows(record[1], dim)
@@ -305,7 +316,8 @@ class SqlGalleryStore(BrandRows, PackageRows, PointRows, ReceiptRows, ABC):
             vectors=vectors,
             products=[r[2] for r in rows],
             is_fake=np.array([r[3] == "fake" for r in rows], dtype=bool),
-            groups=[r[4] for r in rows])
+            groups=[r[4] for r in rows],
+            present=np.array(present, dtype=np.int64))
 
     # -- summary -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ and its siblings. The value types below are what crosses the boundary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +143,9 @@ class Change:
 @dataclass(frozen=True)
 class BrandVectors:
     """A brand's embeddings under one model, with what the index needs per row, read in one
-    snapshot together with the brand's revision and its products (empty ones included)."""
+    snapshot together with the brand's revision and its products (empty ones included).
+    ``present`` lists every reference embedded under the model then, including those whose
+    rows the reader held already and did not read again."""
 
     revision: int
     all_products: list[str]
@@ -152,6 +154,7 @@ class BrandVectors:
     products: list[str]
     is_fake: np.ndarray
     groups: list[str]
+    present: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -312,7 +315,12 @@ class GalleryStore(Protocol):
         """Models the stored embeddings come from, with how many embeddings each."""
         ...
 
-    def brand_vectors(self, brand: str, model_id: str, dim: int) -> BrandVectors: ...
+    def brand_vectors(self, brand: str, model_id: str, dim: int, *,
+                      besides: Collection[int] = ()) -> BrandVectors:
+        """The brand's rows under the model, but those of ``besides`` (references the reader
+        holds already: rows never change once stored, so a reader catches up with another
+        process's writes by reading only what is new)."""
+        ...
 
     def counts(self) -> list[tuple[str, str, str, int]]:
         """(brand, product, label, count) for every non-empty combination."""

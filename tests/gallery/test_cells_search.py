@@ -5,6 +5,7 @@ their reference."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -95,6 +96,63 @@ def test_an_inspection_is_reranked_by_the_cells_the_gallery_stored(
             stored.is_fake, layout, 20)
         assert abs(contrast) > 1e-3
         assert scored[n] - pooled[n] == pytest.approx(contrast, abs=2e-3)
+
+
+def test_a_process_catches_up_with_another_ones_writes_reading_only_what_is_new(
+        gallery_location: str | Path, checkpoint: Path, nike_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that loaded a brand, after another process imported into it and removed from
+    it, reads the new references' vectors and cells only, drops the removed ones, and then
+    holds exactly what a whole load holds."""
+    with_cells = FineTunedEmbedder(checkpoint)
+    index, queries = _photos(nike_dir, tmp_path)
+    with index.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    genuine = [row for row in rows if row["label"] == "genuine"]
+    fake = [row for row in rows if row["label"] == "fake"]
+    parts = []
+    for name, part in (("first", genuine[:25] + fake[:10]), ("later", genuine[25:] + fake[10:])):
+        parts.append(tmp_path / f"{name}.csv")
+        with parts[-1].open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(part)
+    with Gallery(gallery_location, embedder=with_cells) as server, \
+            Gallery(gallery_location, embedder=with_cells) as other:
+        first = [ref_id for _, ref_id in server.import_index(parts[0], brand="nike").added]
+        server.inspect(queries[0], brand="nike", product="air_force_1")  # loaded here
+        read: list[int] = []
+        whole = server.store.brand_vectors
+
+        def reading(*args: object, **kwargs: object) -> object:
+            found = whole(*args, **kwargs)  # type: ignore[arg-type]
+            read.append(len(found.ids))
+            return found
+
+        monkeypatch.setattr(server.store, "brand_vectors", reading)
+        other.import_index(parts[1], brand="nike")
+        removed = first[:3]
+        other.remove(removed)
+        caught = [server.inspect(q, brand="nike", product="air_force_1") for q in queries]
+        assert read == [10, 10]  # the 10 new references' vectors, then their cells
+        view = server._brands.get("nike")[0]
+        assert view.revision == server.store.revision("nike")
+    with Gallery(gallery_location, embedder=with_cells) as fresh:
+        loaded = fresh._brands.get("nike")[0]
+        expected = [fresh.inspect(q, brand="nike", product="air_force_1") for q in queries]
+    assert sorted(view.index.ids().tolist()) == sorted(loaded.index.ids().tolist())
+    assert not set(removed) & set(view.index.ids().tolist())
+    for name, rows_loaded in loaded.index.products.items():
+        rows_caught = view.index.products[name]
+        order = np.argsort(rows_caught.ids)
+        same = np.argsort(rows_loaded.ids)
+        assert np.array_equal(rows_caught.ids[order], rows_loaded.ids[same])
+        assert np.array_equal(rows_caught.vectors[order], rows_loaded.vectors[same])
+        assert np.array_equal(rows_caught.is_fake[order], rows_loaded.is_fake[same])
+        assert np.array_equal(given(rows_caught.cells)[order], given(rows_loaded.cells)[same])
+    for got, want in zip(caught, expected, strict=True):
+        assert got.score == pytest.approx(want.score, abs=1e-6)
+        assert [m.ref for m in got.nearest_fake] == [m.ref for m in want.nearest_fake]
 
 
 def test_a_gallery_made_before_its_model_had_cells_gets_them_and_loses_them_with_a_reference(
