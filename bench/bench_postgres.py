@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ids = store.brand_vectors("rows", "m", 1280).ids
                 rng = np.random.default_rng(2)
                 for start in range(0, len(ids), 32):
-                    part = ids[start:start + 32]
+                    part = ids[start:start + 32].tolist()
                     store.put_embeddings("m/cells", part, rng.standard_normal(
                         (len(part), CELLS_DIM)).astype(np.float16))
                 timings: dict[int, list[float]] = {0: [], 32: []}
