@@ -269,14 +269,12 @@ class BrandCache:
         """Update a loaded brand in place after this process's own write.
 
         If another writer got in between (the revision moved by more than this write), the
-        brand is dropped and reloaded from the store on its next use instead.
+        brand is left as it was, behind the store: its next use catches up with both writes
+        from the store (:meth:`_caught_up`).
         """
         with self._lock:
             state = self._states.get(change.brand)
-            if state is None:
-                return
-            if state.revision != change.revision - 1:
-                del self._states[change.brand]
+            if state is None or state.revision != change.revision - 1:
                 return
             update(state.index)
             state.revision, state.generation = change.revision, state.generation + 1
