@@ -12,7 +12,7 @@ meanwhile imports ``--import-photos`` more into the same brand, two ways:
 - **in this process** (a right holder's upload through the web app: the server updates its
   loaded brand in place);
 - **from another process** (``ipr-vision import`` on the same gallery: the server sees the
-  revision move and reloads the brand from the store).
+  revision move and catches up: reads the new references from the store).
 
 Each way is run with the brand refreshed as the library does it (every read waits for the
 current state) and as ``ipr-vision serve`` does it (``refresh_in_background``: a read waits at

@@ -161,9 +161,12 @@ class Importer:
             return
         images = [photo.image for _, photo in fresh]
         vectors, cells = embed_all_with_cells(embedder, images, progress=False)
+        cells_of = with_cells(embedder)
         news = [NewReference(item.product, item.label, photo.sha256, photo.extension, photo.data,
-                             item.source.name, stored_group(item, photo.sha256), vector)
-                for (item, photo), vector in zip(fresh, vectors, strict=True)]
+                             item.source.name, stored_group(item, photo.sha256), vector,
+                             more_embeddings={} if cells_of is None or cells is None
+                             else {cells_of.cells_id: cells[n]})
+                for n, ((item, photo), vector) in enumerate(zip(fresh, vectors, strict=True))]
 
         def audited(ids: list[int | None]) -> None:
             committed = [Stored(ref_id, new, waived.get(str(item.source))) for (item, _), new,
@@ -176,12 +179,7 @@ class Importer:
         kept = [n for n, ref_id in enumerate(ids) if ref_id is not None]
         stored = [(new, ref_id) for new, ref_id in zip(news, ids, strict=True)
                   if ref_id is not None]
-        if (cells_of := with_cells(embedder)) is not None and cells is not None and kept:
-            # After the references' commit: a process killed in between leaves them without
-            # cells, which the brand's next load computes (BrandCache).
-            cells = cells[kept]
-            self.store.put_embeddings(cells_of.cells_id,
-                                      [ref_id for _, ref_id in stored], cells)
+        cells = None if cells is None else cells[kept]
         self.brands.apply(change, lambda index: index.add(
             np.array([i for _, i in stored], dtype=np.int64),
             np.array([n.vector for n, _ in stored], dtype=np.float32).reshape(-1, index.dim),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,10 @@ class PackageImporter:
             cells_of = with_cells(self.brands.embedder(manifest.brand))
             cells_by_sha = self._cells(package, manifest, cells, cells_of,
                                        [photos[item.sha256] for item in change.add])
+            if cells_of is not None and cells_by_sha is not None:  # stored with the rows
+                change = replace(change, add=[
+                    replace(item, more_embeddings={cells_of.cells_id: cells_by_sha[item.sha256]})
+                    for item in change.add])
 
             def report_of(ids: list[int | None]) -> PackageImport:
                 return PackageImport(
@@ -107,8 +111,6 @@ class PackageImporter:
         added_cells = None
         if cells_of is not None and cells_by_sha is not None and added:
             added_cells = np.stack([cells_by_sha[item.sha256] for _, item in added])
-            self.store.put_embeddings(cells_of.cells_id, [ref_id for ref_id, _ in added],
-                                      added_cells)
         self.brands.apply(stored, lambda index: _update_index(
             index, report.withdrawn, added, change.products, added_cells))
         return report

@@ -188,7 +188,8 @@ def _apply_rows(db: Connection, brand_id: int, change: PackageChange, files: lis
             db, next_ref_id, brand_id, item.product, label=item.label, sha256=item.sha256,
             file=file, source_name=item.source_name, photo_group=item.photo_group,
             added_by=item.added_by, added_at=item.added_at, note=item.note,
-            model_id=change.model_id, vector=item.vector, package_id=package_id)
+            model_id=change.model_id, vector=item.vector, package_id=package_id,
+            more_embeddings=item.more_embeddings)
         ids.append(added)
         if added is not None:  # None: added here meanwhile by a local import; it stays local
             _add_points(db, added, item.points, package_id)

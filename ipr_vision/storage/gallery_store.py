@@ -137,7 +137,8 @@ class SqlGalleryStore(BrandRows, PackageRows, PointRows, ReceiptRows, ABC):
                         db, self.next_ref_id, brand_id, item.product, label=item.label,
                         sha256=item.sha256, file=file, source_name=item.source_name,
                         photo_group=item.photo_group, added_by=added_by, added_at=now,
-                        note=item.note, model_id=model_id, vector=item.vector))
+                        note=item.note, model_id=model_id, vector=item.vector,
+                        more_embeddings=item.more_embeddings))
                 revision = db.execute("UPDATE brands SET revision = revision + 1 WHERE id=? "
                                       "RETURNING revision", (brand_id,)).fetchone()[0]
                 self._intents.done(db, intent_ids)

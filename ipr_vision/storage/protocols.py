@@ -15,9 +15,9 @@ and its siblings. The value types below are what crosses the boundary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -56,6 +56,9 @@ class NewReference:
     photo_group: str
     vector: np.ndarray
     note: str = ""
+    #: The photo's embeddings under other ids (a model's cells, under its cells id), stored in
+    #: the same write: no reader ever finds the reference without them and computes them again.
+    more_embeddings: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class IncomingReference:
     added_at: str
     vector: np.ndarray
     points: tuple[MarkedPoint, ...] = ()
+    #: As :attr:`NewReference.more_embeddings`: the cells computed here, stored with it.
+    more_embeddings: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ Each function runs inside the caller's write transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .sqlite import Connection
@@ -12,10 +14,12 @@ from .sqlite import Connection
 def insert_reference(db: Connection, next_ref_id: str, brand_id: int, product: str, *,
                      label: str, sha256: str, file: str, source_name: str, photo_group: str,
                      added_by: str, added_at: str, note: str, model_id: str,
-                     vector: np.ndarray, package_id: int | None = None) -> int | None:
-    """Add a reference of an existing product with its embedding; its id, or None when the
-    brand holds the photo already (added by another process meanwhile). ``next_ref_id`` is
-    the store's SQL for a new id (never one a removed reference had)."""
+                     vector: np.ndarray, package_id: int | None = None,
+                     more_embeddings: Mapping[str, np.ndarray] | None = None) -> int | None:
+    """Add a reference of an existing product with its embedding (and ``more_embeddings``,
+    by model id); its id, or None when the brand holds the photo already (added by another
+    process meanwhile). ``next_ref_id`` is the store's SQL for a new id (never one a removed
+    reference had)."""
     product_id = db.execute("SELECT id FROM products WHERE brand_id=? AND name=?",
                             (brand_id, product)).fetchone()[0]
     row = db.execute(
@@ -26,8 +30,10 @@ def insert_reference(db: Connection, next_ref_id: str, brand_id: int, product: s
          added_at, note, package_id)).fetchone()
     if row is None:
         return None
-    db.execute("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
-               (int(row[0]), model_id, vector_bytes(vector)))
+    embeddings = {model_id: vector, **(more_embeddings or {})}
+    db.executemany("INSERT INTO embeddings (ref_id, model_id, vector) VALUES (?,?,?)",
+                   [(int(row[0]), name, vector_bytes(values))
+                    for name, values in embeddings.items()])
     return int(row[0])
 
 

@@ -177,20 +177,29 @@ def test_a_gallery_made_before_its_model_had_cells_gets_them_and_loses_them_with
 
 @pytest.mark.parametrize("carried", [True, False], ids=["vectors-carried", "photos-only"])
 def test_a_signed_package_brings_references_the_customs_gallery_describes_by_cells(
-        carried: bool, checkpoint: Path, nike_dir: Path, tmp_path: Path) -> None:
+        carried: bool, checkpoint: Path, nike_dir: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """A package carries each reference's vector (or only its photo), never its cells: the
     importing gallery embeds photos-only packages with their cells in one pass, and computes a
     carried package's cells as it imports it; either way it judges as the right holder's
-    gallery does."""
+    gallery does. Imports of both kinds store the cells in the references' own write, so no
+    reader (another server) finds a reference without them and computes them again."""
     with_cells = FineTunedEmbedder(checkpoint)
     index, queries = _photos(nike_dir, tmp_path)
     SigningKey.generate().write(tmp_path / "keys", "nike")
+
+    def separately(*args: object, **kwargs: object) -> None:
+        raise AssertionError("embeddings stored after the references' commit")
+
     with Gallery(tmp_path / "holder", embedder=with_cells) as holder:
+        monkeypatch.setattr(holder.store, "put_embeddings", separately)
         holder.import_index(index, brand="nike")
+        assert holder.summary().models == {with_cells.model_id: 45, with_cells.cells_id: 45}
         expected = holder.inspect(queries[0], brand="nike", product="air_force_1").score
         holder.export_package("nike", tmp_path / "keys" / "nike.key", tmp_path / "p.zip",
                               embeddings=carried)
     with Gallery(tmp_path / "customs", embedder=with_cells) as customs:
+        monkeypatch.setattr(customs.store, "put_embeddings", separately)
         customs.trust_key(tmp_path / "keys" / "nike.pub", brand="nike", name="Nike")
         assert not customs.holds_references("nike")  # the brand loaded, then updated in place
         loaded = customs._brands.get("nike")[0].source
