@@ -302,11 +302,11 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
         check_unseen(this, fold, items, sha256, {group_key(i) for i in queries})
         embedder = this.embedder() if shared is None else shared
         cached = CachedEmbedder(embedder, cache_path(out / "embeddings", embedder.model_id))
-        evaluation = evaluate(cached, gallery, queries)
+        evaluation = evaluate(cached, gallery, queries, model.policy)
         row = {"fold": fold, **fold_figures(evaluation, queries)}
         if validation_share:
             references, validation = split(gallery, validation_share, seed)
-            chosen_on = summary(evaluate(cached, references, validation))
+            chosen_on = summary(evaluate(cached, references, validation, model.policy))
             row.update({f"validation_{k}": v for k, v in chosen_on.items()})
         cached.save()
         result.parts.append(Pooled())

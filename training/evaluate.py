@@ -43,12 +43,12 @@ import json
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from ipr_vision import Evaluation, Gallery
+from ipr_vision import Evaluation, Gallery, Policy
 from ipr_vision.core.metrics import (
     auroc,
     expected_calibration_error,
@@ -96,11 +96,12 @@ def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol:
 
 
 def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
-             queries: list[LabelledPhoto]) -> Evaluation:
-    """Build a throw-away gallery with this model and inspect the queries against it."""
+             queries: list[LabelledPhoto], policy: Policy | None = None) -> Evaluation:
+    """Build a throw-away gallery with this model (and ``policy``) and inspect the queries
+    against it."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        with Gallery(root / "gallery", embedder=embedder) as gallery:
+        with Gallery(root / "gallery", embedder=embedder, policy=policy) as gallery:
             # Every photo the figures are about, however poor: the evaluation is of the model.
             gallery.import_index(write_index(root / "gallery.csv", gallery_items), brand="eval",
                                  added_by="evaluation", allow_poor_quality=True)
@@ -181,7 +182,10 @@ class ModelArgument:
     ``-mirror`` (average each photo with its mirror image, or not; default as the package runs
     it: ImageNet without, checkpoints with), and last ``=RUNTIME`` (the numeric path, one of
     ``ipr_vision.embedders.compiled.RUNTIMES``; default ``$IPR_VISION_RUNTIME``'s), so two
-    paths of one model are compared photo for photo in one run.
+    paths of one model are compared photo for photo in one run. After all that, ``|NAME=VALUE``
+    (repeatable) sets a field of the galleries' :class:`~ipr_vision.Policy` (``|k=5``,
+    ``|shortlist=40``), so ``--choose`` makes a scoring choice on validation groups as it
+    makes a model choice; the vectors are the model's either way (embedded once, cached).
 
     Frozen models joined by commas are an ensemble (``imagenet@320,efficientnet_lite2``,
     :class:`training.multiview.Concatenated`): ensembles are for screening frozen features, as
@@ -195,9 +199,13 @@ class ModelArgument:
     runtime: str | None = None
     views: str | None = None
     parts: tuple[ModelArgument, ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def parse(cls, text: str) -> ModelArgument:
+        text, *given = text.split("|")
+        if given:
+            return replace(cls.parse(text), settings=tuple(_setting(g) for g in given))
         if "," in text:
             parts = tuple(cls.parse(part) for part in text.split(","))
             if not all(part.is_frozen for part in parts):
@@ -221,6 +229,13 @@ class ModelArgument:
             raise argparse.ArgumentTypeError(f"{text}: '*' takes '{CROPS}'")
         return cls(name, int(side) if side else None, searched or None, mirror, runtime or None,
                    views or None)
+
+    @property
+    def policy(self) -> Policy:
+        """The galleries' policy: the default with this argument's settings."""
+        default = Policy()
+        return replace(default, **{name: type(getattr(default, name))(value)
+                                   for name, value in self.settings})
 
     @property
     def mirrored(self) -> bool:
@@ -269,10 +284,26 @@ class ModelArgument:
         if self.name in BACKBONES:
             backbone = BACKBONES[self.name]
             return f"{backbone.title} (frozen, {self.side or backbone.native_side} px{mirror})"
+        mirror += "".join(f" {name}={value}" for name, value in self.settings)
         path = Path(self.name)
         name = path.parent.name if path.stem == "model" else path.stem
         return name + (f" @{self.side}" if self.side else "") + (
             f" ({self.searched})" if self.searched else "") + mirror
+
+
+def _setting(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` of a number field of :class:`~ipr_vision.Policy`, checked."""
+    name, _, value = text.partition("=")
+    numbers = {f.name for f in fields(Policy) if isinstance(getattr(Policy(), f.name),
+                                                             (int, float))}
+    if name not in numbers:
+        raise argparse.ArgumentTypeError(f"|{text}: the policy's settings are "
+                                         f"{', '.join(sorted(numbers))}")
+    try:
+        type(getattr(Policy(), name))(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"|{text}: {value!r} is not a number") from None
+    return name, value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -303,8 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "embeds a photo), "
                         "+mirror or -mirror (average with the mirror image, or not; by "
                         "default checkpoints do and ImageNet does not), and =RUNTIME (torch, "
-                        "openvino, openvino-bf16 or torch-cuda); frozen models joined by commas "
-                        "are an ensemble; repeat to compare")
+                        "openvino, openvino-bf16 or torch-cuda), then |NAME=VALUE to set the "
+                        "galleries' policy (|k=5, |shortlist=40); frozen models joined by "
+                        "commas are an ensemble; repeat to compare")
     parser.add_argument("--protocol", choices=PROTOCOLS, action="append")
     parser.add_argument("--product", default="jordan_1", help="unseen-product protocol")
     parser.add_argument("--queries", choices=("held-out", "validation"), default="held-out")
@@ -341,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 figures = classifier_summary(is_fake, p_fake)
                 points = roc_curve(is_fake, p_fake)
             else:
-                evaluation = evaluate(model.embedder(), gallery_items, queries)
+                evaluation = evaluate(model.embedder(), gallery_items, queries, model.policy)
                 figures, points = summary(evaluation), roc_points(evaluation)
             results.setdefault(protocol, {})[text] = figures
             curves[f"{model.label} (AUROC {figures['auroc']:.3f})"] = points

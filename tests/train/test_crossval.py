@@ -170,6 +170,24 @@ def test_the_folds_trained_so_far_are_evaluated_without_the_others(tmp_path: Pat
                        "--model", "imagenet@64", "--out", str(tmp_path / "small-cv")])
 
 
+@pytest.mark.slow
+def test_a_policy_setting_reaches_every_folds_galleries_on_the_same_vectors(
+        tmp_path: Path) -> None:
+    """``|NAME=VALUE`` changes how the galleries decide, not what the model embeds: the same
+    ranking, read from the vectors cached for the default, and another operating point."""
+    index = synthetic_index(tmp_path, per_cell=24)
+    out = tmp_path / "cv"
+    assert evaluate_main(["--index", str(index), "--folds", "3", "--resamples", "20",
+                          "--model", "imagenet@64", "--model",
+                          "imagenet@64|max_genuine_flagged=0.3", "--out", str(out)]) == 0
+    models = json.loads((out / "crossval.json").read_text())["models"]
+    default, lenient = models["imagenet@64"], models["imagenet@64|max_genuine_flagged=0.3"]
+    assert [row["auroc"] for row in lenient["folds"]] == [row["auroc"]
+                                                         for row in default["folds"]]
+    assert all(row["embedded"] == 0 for row in lenient["folds"])
+    assert lenient["mean"]["genuine_flagged"] > default["mean"]["genuine_flagged"]
+
+
 def test_cached_vectors_are_the_models_and_are_computed_once(tmp_path: Path) -> None:
     model = MobileNetV2Embedder(input_size=64)
     images = [synthetic_photo("boot", "fake", seed, size=96) for seed in range(3)]

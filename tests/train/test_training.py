@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from ipr_vision import Policy
 from ipr_vision.core.scoring import Mode, counterfeit_score, leave_one_group_out
 from ipr_vision.domain import Label
 from ipr_vision.embedders import weights
@@ -184,6 +185,19 @@ def test_model_arguments_name_a_model_its_side_and_what_it_searches() -> None:
     assert argument == ModelArgument("imagenet", 320, None, True, "openvino-bf16")
     assert argument.label == "ImageNet (frozen, 320 px +mirror on openvino-bf16)"
     for wrong in ("imagenet#head", "runs/a.safetensors#neck", "imagenet=fp8"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            ModelArgument.parse(wrong)
+    # The galleries' policy, set after all the rest (a scoring choice to make on validation
+    # groups as a model is chosen); unset, the package's own.
+    assert ModelArgument.parse("imagenet").policy == Policy()
+    argument = ModelArgument.parse("runs/cv/fold{fold}/model.safetensors=openvino|k=5|"
+                                   "max_fake_cleared=0.1")
+    assert argument.runtime == "openvino" and argument.settings == (
+        ("k", "5"), ("max_fake_cleared", "0.1"))
+    assert (argument.policy.k, argument.policy.max_fake_cleared) == (5, 0.1)
+    assert argument.policy.shortlist == Policy().shortlist
+    assert argument.label == "fold{fold} on openvino k=5 max_fake_cleared=0.1"
+    for wrong in ("imagenet|neighbours=5", "imagenet|k=five", "imagenet|k=2.5"):
         with pytest.raises(argparse.ArgumentTypeError):
             ModelArgument.parse(wrong)
 
