@@ -149,8 +149,9 @@ class Change:
 class BrandVectors:
     """A brand's embeddings under one model, with what the index needs per row, read in one
     snapshot together with the brand's revision and its products (empty ones included).
-    ``present`` lists every reference embedded under the model then, including those whose
-    rows the reader held already and did not read again."""
+    ``present`` lists every reference of the brand in use then, embedded under the model or
+    not, including those whose rows the reader held already and did not read again: what a
+    reader holds and is not present was removed."""
 
     revision: int
     all_products: list[str]
