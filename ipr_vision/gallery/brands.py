@@ -315,8 +315,8 @@ class BrandCache:
         missing = self.missing(brand, embedder)
         if not missing:
             return 0
-        log.warning("brand %r: %d references have no embedding from %s; embedding them now",
-                    brand, len(missing), embedder.model_id)
+        log.warning("brand %r: %d references have no vector or no cells from %s; embedding "
+                    "them now", brand, len(missing), embedder.model_id)
         ids, images = self._photos(embedder, missing)
         vectors, cells = embed_all_with_cells(embedder, images, total=len(images),
                                               description="re-embedding")

@@ -59,7 +59,8 @@ def _info(gallery: Gallery, args: argparse.Namespace) -> int:
     for brand, count in summary.stale_embeddings.items():
         model = next(m.model_id for m in compared[brand].models if m.chosen)
         print(f"  {count} reference(s) of {brand} are not embedded with the current "
-              f"model {model}: run `{PROG} gallery reembed --brand {brand}` "
+              f"model {model} (no vector, or no cells where the model re-ranks by cells): "
+              f"run `{PROG} gallery reembed --brand {brand}` "
               "(otherwise this happens on the brand's first use)")
     for comparison in compared.values():
         print("\n".join(_model_lines(comparison)))
