@@ -331,14 +331,17 @@ class BrandCache:
         process's import a server reads what was imported, not the whole brand again (its
         vectors and 26 KB of cells a reference, over the network from a shared PostgreSQL).
         False where only a whole load will do: the brand's model changed, some references
-        lack their cells, or this process wrote to the brand meanwhile."""
+        lack their cells, a new one has no vector under the model (added by a process with
+        another; the whole load embeds it), or this process wrote to the brand meanwhile.
+        Only the new references are asked whether they lack anything: no scan of the brand."""
         embedder = self.embedder(brand)
         if state.embedder.model_id != embedder.model_id or state.index.missing_cells:
             return False
-        self.embed_missing(brand, embedder)
         with self._lock:
             seen, held = state.revision, state.index.ids()
         stored = self.store.brand_vectors(brand, embedder.model_id, embedder.dim, besides=held)
+        if len(np.setdiff1d(np.setdiff1d(stored.present, held), stored.ids)):
+            return False
         cells_of = with_cells(embedder)
         cells = None if cells_of is None else self._cells(brand, cells_of, stored.ids, held)
         with self._lock:

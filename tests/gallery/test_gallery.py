@@ -192,6 +192,21 @@ def test_another_model_is_detected_and_re_embedded(gallery: Gallery, tmp_path: P
     assert reopened.store.missing_embeddings("acme", other_model.model_id) == []
 
 
+def test_a_reference_another_process_stored_under_another_model_is_embedded_here(
+        gallery: Gallery, tmp_path: Path) -> None:
+    """A process running another model adds a photo: this process, catching up with the
+    brand, must not leave it out for lacking a vector under its own model."""
+    photo = query_photo(tmp_path, "boot", "fake", 4545)
+    gallery.inspect(photo, brand="acme")  # loaded here
+    with Gallery(gallery.location, embedder=MobileNetV2Embedder(input_size=160)) as other:
+        theirs = other.add_photos([photo], brand="acme", product="boot",
+                                  label="fake").added[0][1]
+    seen = gallery.inspect(photo, brand="acme", product="boot")
+    assert seen.nearest_fake[0].ref == theirs
+    assert seen.nearest_fake[0].similarity == pytest.approx(1.0, abs=1e-4)
+    assert gallery.store.missing_embeddings("acme", gallery.embedder.model_id) == []
+
+
 def test_concurrent_writers_and_readers(gallery: Gallery, tmp_path: Path,
                                         embedder: MobileNetV2Embedder) -> None:
     second = Gallery(gallery.location, embedder=embedder)  # as if another process
