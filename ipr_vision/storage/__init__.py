@@ -1,9 +1,9 @@
 """Storage: the only code that touches a database or the files kept beside it.
 
-Each store is a protocol (:mod:`.protocols`) implemented over one gallery folder (SQLite, the
-embedded default) and over a PostgreSQL database (:mod:`.postgres`) for galleries that several
-app servers share. ``open_*`` pick the implementation for a location, so the rest of
-ipr-vision never names a backend.
+Each store is a protocol (:mod:`.protocols`, speaking in the values of :mod:`.values`)
+implemented over one gallery folder (SQLite, the embedded default) and over a PostgreSQL
+database (:mod:`.postgres`) for galleries that several app servers share. ``open_*`` pick the
+implementation for a location, so the rest of ipr-vision never names a backend.
 """
 
 from __future__ import annotations
@@ -14,23 +14,20 @@ from .audit import SqliteAuditTrail
 from .gallery_store import SqliteGalleryStore
 from .inspections import SqliteInspectionLog
 from .locations import is_database_url
-from .protocols import (
+from .protocols import AuditTrail, GalleryStore, InspectionLog, UserStore
+from .sqlite import utc_now
+from .users import SqliteUserStore
+from .values import (
     AuditCheck,
-    AuditTrail,
     BrandVectors,
     Change,
     ExportedPackage,
-    GalleryStore,
     IncomingReference,
-    InspectionLog,
     NewInspectedPhoto,
     NewReference,
     PackageChange,
     Replaced,
-    UserStore,
 )
-from .sqlite import utc_now
-from .users import SqliteUserStore
 
 
 def open_gallery_store(location: str | Path, *, create: bool = True) -> GalleryStore:

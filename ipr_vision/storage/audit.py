@@ -28,8 +28,8 @@ from typing import Any
 from ..domain import Actor, AuditAction, AuditEntry, json_safe
 from .files import replace_atomically
 from .photo_files import TEMP
-from .protocols import AuditCheck
 from .sqlite import Connection, open_beside, transaction, utc_now
+from .values import AuditCheck
 
 DB_NAME = "audit.sqlite"
 HEAD_NAME = "audit.head"

@@ -12,9 +12,9 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from ..errors import GalleryError
-from .protocols import Change, Replaced
 from .receipts import Audited, keep_receipt
 from .sqlite import Connection, utc_now
+from .values import Change, Replaced
 
 
 class _Store(Protocol):

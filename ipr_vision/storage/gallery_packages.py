@@ -18,10 +18,10 @@ from ..domain import MarkedPoint, PackageOrigin, TrustedKey, parse_label
 from ..errors import GalleryError, PackageError
 from .file_intents import FileIntents
 from .photo_files import PhotoFiles
-from .protocols import Change, ExportedPackage, PackageChange
 from .receipts import Audited, keep_receipt
 from .reference_rows import archive_reference, insert_reference
 from .sqlite import Connection, insert, utc_now
+from .values import Change, ExportedPackage, PackageChange
 
 #: The columns :func:`origin` reads, from a reference row ``r`` joined by :data:`ORIGIN_JOIN`
 #: to the package ``k`` that brought it and the brand ``b``.

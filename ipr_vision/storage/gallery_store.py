@@ -34,10 +34,10 @@ from .gallery_packages import ORIGIN_COLUMNS, ORIGIN_JOIN, PackageRows, origin
 from .gallery_schema import NEXT_REF_ID, open_database
 from .photo_files import PhotoFiles
 from .point_rows import PointRows
-from .protocols import BrandVectors, Change, NewReference, Replaced
 from .receipts import Audited, ReceiptRows, keep_receipt
 from .reference_rows import archive_reference, insert_reference, vector_bytes, vector_rows
 from .sqlite import Connection, transaction, utc_now
+from .values import BrandVectors, Change, NewReference, Replaced
 
 T = TypeVar("T")
 

@@ -41,8 +41,8 @@ from ..domain import (
 )
 from ..errors import IprVisionError
 from .photo_files import PhotoFiles
-from .protocols import NewInspectedPhoto
 from .sqlite import Connection, open_beside, transaction, utc_now
+from .values import NewInspectedPhoto
 
 DB_NAME = "inspections.sqlite"
 
