@@ -46,9 +46,11 @@ from ipr_vision.embedders.finetuned import CheckpointInfo
 from ipr_vision.figures.plots import roc_plot
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, stratum
 
+from . import trained_margin
 from .data import folds_of, split
 from .embedding_cache import CachedEmbedder
-from .evaluate import ModelArgument, evaluate, summary
+from .evaluate import BRAND, ModelArgument, built_gallery, evaluate, inspect_all, summary
+from .trained_margin import FoldScores
 
 #: What each fold reports, in the order tables show them.
 FIGURES = ("auroc", "fake_recall_at_1pct", "fake_recall_at_5pct", "genuine_flagged",
@@ -244,6 +246,10 @@ class ModelResult:
     folds: list[dict[str, float | int]]
     parts: list[Pooled]
     resamples: int
+    #: A fine-tuned model's training photos and test photos, fold by fold
+    #: (:mod:`training.trained_margin`); empty for frozen features.
+    trained: list[FoldScores] = dataclasses.field(default_factory=list)
+    policy: Policy = dataclasses.field(default_factory=Policy)
 
     @functools.cached_property
     def pooled(self) -> Pooled:
@@ -274,10 +280,16 @@ class ModelResult:
         return 1000 * sum(row["embed_seconds"] for row in self.folds) / photos if photos else (
             float("nan"))
 
+    @functools.cached_property
+    def trained_on_margin(self) -> dict[str, Any] | None:
+        """The training photos' margin by fold (:func:`training.trained_margin.summary`)."""
+        return trained_margin.summary(self.trained, self.policy) if self.trained else None
+
     def to_dict(self) -> dict[str, object]:
         return {"label": self.label, "model_ids": self.model_ids, "folds": self.folds,
                 "mean": self.mean, "sd": self.sd, "ms_per_photo": self.ms_per_photo,
-                "pooled": dataclasses.asdict(self.pooled_figures)}
+                "pooled": dataclasses.asdict(self.pooled_figures),
+                "trained_on_margin": self.trained_on_margin}
 
 
 def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int, seed: int,
@@ -293,7 +305,7 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
     fold_of = folds_of(items, folds, seed)
     sha256 = [] if model.is_frozen else [weights.sha256_file(i.source) for i in items]
     shared = None if FOLD in model.name else model.embedder()
-    result = ModelResult(model.label, [], [], [], resamples)
+    result = ModelResult(model.label, [], [], [], resamples, policy=model.policy)
     for fold in only or range(folds):
         tick = time.perf_counter()
         gallery = [i for i, f in zip(items, fold_of, strict=True) if f != fold]
@@ -302,7 +314,10 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
         check_unseen(this, fold, items, sha256, {group_key(i) for i in queries})
         embedder = this.embedder() if shared is None else shared
         cached = CachedEmbedder(embedder, cache_path(out / "embeddings", embedder.model_id))
-        evaluation = evaluate(cached, gallery, queries, model.policy)
+        with built_gallery(cached, gallery, model.policy) as built:
+            evaluation = inspect_all(built, queries)
+            if cached.trained_on:
+                result.trained.append(FoldScores.of(built.trained_on_scores(BRAND), evaluation))
         row = {"fold": fold, **fold_figures(evaluation, queries)}
         if validation_share:
             references, validation = split(gallery, validation_share, seed)
@@ -364,6 +379,8 @@ def report(results: dict[str, ModelResult], folds: int, out: Path) -> str:
         lines.append("  pooled, 95 % interval over photo groups: " + ", ".join(
             f"{k} {pooled[k]:.3f} [{pooled['ci95'][k][0]:.3f}, {pooled['ci95'][k][1]:.3f}]"
             for k in BOOTSTRAPPED))
+        if result.trained_on_margin is not None:
+            lines += trained_margin.lines(result.trained_on_margin)
         curves[f"{result.label} (pooled AUROC {result.pooled_figures.auroc:.3f})"] = roc_curve(
             np.array(result.pooled.is_fake, dtype=bool), result.pooled.ranks())
     for text, found in differences(results).items():

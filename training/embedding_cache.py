@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ipr_vision.core.cells import CellLayout
+from ipr_vision.core.scoring import TrainedOnMargin
 from ipr_vision.embedders import Embedder, cell_layout, with_cells
 
 
@@ -36,9 +37,10 @@ class CachedEmbedder:
 
     It passes on what the gallery reads from a model beyond the protocol: ``input_size``
     (photos are decoded at that side, so the pixels and keys stay the model's),
-    ``trained_on`` (a checkpoint's training photos are left out of calibration) and, for a
-    model with cells (an axes file beside a fold's checkpoint), the cells, kept beside the
-    vectors, so that folds are scored re-ranked as galleries score them.
+    ``trained_on`` (a checkpoint's training photos are left out of calibration), its
+    ``trained_on_margin`` and, for a model with cells (an axes file beside a fold's
+    checkpoint), the cells, kept beside the vectors, so that folds are scored re-ranked as
+    galleries score them.
     """
 
     def __init__(self, embedder: Embedder, path: Path) -> None:
@@ -46,6 +48,8 @@ class CachedEmbedder:
         self.model_id, self.dim = embedder.model_id, embedder.dim
         self.input_size: int | None = getattr(embedder, "input_size", None)
         self.trained_on: frozenset[str] = getattr(embedder, "trained_on", frozenset())
+        self.trained_on_margin: TrainedOnMargin | None = getattr(embedder, "trained_on_margin",
+                                                                 None)
         self._with_cells = with_cells(embedder)
         self.cell_layout: CellLayout | None = cell_layout(embedder)
         self.cells_id = "" if self._with_cells is None else self._with_cells.cells_id

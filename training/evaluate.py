@@ -39,10 +39,11 @@ then named per fold, ``--model 'runs/cv/fold{fold}/model.safetensors'``, each tr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -63,6 +64,7 @@ from ipr_vision.figures.plots import roc_plot
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, write_index
 from ipr_vision.intake.photo import read_photo
 
+from . import trained_margin
 from .backbones import BACKBONES, EfficientNetLiteEmbedder
 from .classifier import BINARY, BinaryClassifier, objective_of
 from .data import load_index, split
@@ -73,6 +75,8 @@ PROTOCOLS = ("known-fakes", "genuine-only", "unseen-product")
 FROZEN = ("imagenet", *BACKBONES)
 #: ``--model`` suffix of the multi-view embedder (:mod:`training.multiview`).
 CROPS = "crops"
+#: The one brand of a throw-away gallery.
+BRAND = "eval"
 
 
 def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol: str,
@@ -95,17 +99,31 @@ def protocol_sides(items: list[LabelledPhoto], query_groups: set[str], protocol:
     return gallery, queries
 
 
-def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
-             queries: list[LabelledPhoto], policy: Policy | None = None) -> Evaluation:
-    """Build a throw-away gallery with this model (and ``policy``) and inspect the queries
-    against it."""
+@contextlib.contextmanager
+def built_gallery(embedder: Embedder, items: list[LabelledPhoto], policy: Policy | None = None
+                  ) -> Iterator[Gallery]:
+    """A throw-away gallery of ``items`` under this model (and ``policy``), brand ``BRAND``."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         with Gallery(root / "gallery", embedder=embedder, policy=policy) as gallery:
             # Every photo the figures are about, however poor: the evaluation is of the model.
-            gallery.import_index(write_index(root / "gallery.csv", gallery_items), brand="eval",
+            gallery.import_index(write_index(root / "gallery.csv", items), brand=BRAND,
                                  added_by="evaluation", allow_poor_quality=True)
-            return gallery.evaluate(write_index(root / "queries.csv", queries), brand="eval")
+            yield gallery
+
+
+def inspect_all(gallery: Gallery, queries: list[LabelledPhoto]) -> Evaluation:
+    """Every query inspected by a :func:`built_gallery` and compared with its label."""
+    with tempfile.TemporaryDirectory() as folder:
+        return gallery.evaluate(write_index(Path(folder) / "queries.csv", queries), brand=BRAND)
+
+
+def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],
+             queries: list[LabelledPhoto], policy: Policy | None = None) -> Evaluation:
+    """Build a throw-away gallery with this model (and ``policy``) and inspect the queries
+    against it."""
+    with built_gallery(embedder, gallery_items, policy) as gallery:
+        return inspect_all(gallery, queries)
 
 
 def classify(checkpoint: str | Path, queries: list[LabelledPhoto], batch_size: int = 16,
@@ -343,8 +361,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calibration-share", type=float, default=0.0,
                         help="move this share of the query groups into the gallery, so the "
                         "brand is calibrated on photos the model never trained on")
+    parser.add_argument("--margin-for", type=Path, metavar="WEIGHTS",
+                        help="with --folds and one fine-tuned model per fold: write the "
+                        "training photos' margin the folds measured beside WEIGHTS, the model "
+                        "the same recipe trained on all photos (training.trained_margin)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.margin_for and not (args.folds and len(args.model) == 1):
+        parser.error("--margin-for needs --folds and exactly one --model (its fold checkpoints)")
+    if args.margin_for and not args.margin_for.is_file():
+        parser.error(f"--margin-for: no weights at {args.margin_for}")
     if args.folds:
         if args.split or args.protocol or args.calibration_share or args.queries != "held-out":
             parser.error("--folds scores protocol 1 on folds of its own: no --split, "
@@ -427,6 +453,16 @@ def cross_validation(args: argparse.Namespace) -> int:
         "paired_with_first": differences(results)},
         indent=1, allow_nan=True))
     print(report(results, args.folds, args.out), flush=True)
+    if args.margin_for:
+        (result,) = results.values()
+        if not result.trained:
+            print(f"{args.model[0]}: a frozen model has no training photos to measure a margin "
+                  "on", file=sys.stderr)
+            return 2
+        written = trained_margin.write(args.margin_for, result.trained, result.policy, {
+            "model": args.model[0], "index": str(args.index), "folds": args.folds,
+            "scored_folds": args.fold or list(range(args.folds)), "split_seed": args.split_seed})
+        print(f"margin written to {written}", flush=True)
     return 0
 
 

@@ -62,8 +62,10 @@ class ProductHealth:
     #: calibrate (see :func:`.suggest.calibrate_brand`).
     skipped: int = 0
     #: Training photos the brand's calibration had to include: its operating point is then
-    #: optimistic (:attr:`.suggest.BrandCalibration.warning`).
+    #: optimistic (:attr:`.suggest.BrandCalibration.warning`), unless the model's margin
+    #: moved their scores (``trained_moved``), as the scores here are.
     trained_included: int = 0
+    trained_moved: bool = False
 
     @property
     def separation_grade(self) -> str | None:
@@ -88,6 +90,7 @@ class ProductHealth:
             "calibrated": self.calibrated, "auroc": self.auroc, "ece": self.ece,
             "skipped_training_photos": self.skipped,
             "calibrated_on_training_photos": self.trained_included,
+            "training_photos_moved_by_margin": self.trained_moved,
             "roc": {"fpr": np.round(fpr, 4).tolist(), "tpr": np.round(tpr, 4).tolist()},
             "reliability": self.reliability,
             "operating_point": {
@@ -102,7 +105,8 @@ class ProductHealth:
 
 def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibration | str | None,
                    policy: Policy, skip: frozenset[int] = frozenset(), trained_included: int = 0,
-                   left_out: tuple[np.ndarray, np.ndarray] | None = None) -> ProductHealth:
+                   left_out: tuple[np.ndarray, np.ndarray] | None = None,
+                   trained_moved: bool = False) -> ProductHealth:
     """The product's health figures under the brand's calibration for its mode.
 
     ``mode`` is the product's entry in :attr:`.suggest.BrandCalibration.modes` and
@@ -111,7 +115,8 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
     the brand was calibrated with, and ``skip`` and ``trained_included`` the brand
     calibration's ``skipped`` and ``trained_included``, so the left-out sample is the same;
     ``left_out``, the product's scores and labels as the calibration computed them
-    (:attr:`.suggest.BrandCalibration.left_out`), spares computing them again.
+    (:attr:`.suggest.BrandCalibration.left_out`), spares computing them again, and
+    ``trained_moved`` says the training photos among them were moved by the model's margin.
     Without a calibration the separation (scores, AUROC, ROC) is still shown: it is what more
     references would fix.
     """
@@ -140,7 +145,7 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
         expected_fake_caught=_flagged(scores[is_fake], threshold),
         brand_expected_fake_recall=fitted.expected_fake_recall if fitted else None,
         skipped=int(np.isin(rows.ids, list(skip)).sum()) if skip else 0,
-        trained_included=trained_included)
+        trained_included=trained_included, trained_moved=trained_moved)
 
 
 #: Shares of genuine items flagged at which models' fake catch rates are compared: the issue's

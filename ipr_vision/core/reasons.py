@@ -110,6 +110,15 @@ GLOSSARY: dict[str, Reason] = {
         "more genuine items than these figures show; add photos it has not seen.",
         "有 {n} 张参考照片曾用于训练本系统，实际使用中误报的正品会多于此处所示；"
         "请添加系统未见过的照片。", MORE_REFERENCES),
+    "calibrated_on_training_with_margin": Reason(
+        "calibrated on {n} reference(s) the model was trained on, their scores moved by the "
+        "margin cross-validation measured for the model; add photos the model has not seen "
+        "to calibrate on them instead",
+        "{n} of the reference photos were used to train the app; its settings allow for how "
+        "much better it knows them, as measured in testing. Photos it has not seen would "
+        "make them surer.",
+        "有 {n} 张参考照片曾用于训练本系统；系统已按测试中测得的差距对此作了修正。"
+        "添加系统未见过的照片可使设置更可靠。", MORE_REFERENCES),
     "few_keypoints": Reason(
         "too few keypoints (a plain or blurred photo?)",
         "The photo has too little sharp detail to line it up with a reference photo.",

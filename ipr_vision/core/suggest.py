@@ -16,6 +16,7 @@ from .scoring import (
     Mode,
     Policy,
     ProductMode,
+    TrainedOnMargin,
     calibrate,
     counterfeit_score,
     decide,
@@ -41,11 +42,15 @@ class BrandCalibration:
     #: Each judged product's left-out scores and labels, as the calibration computed them: a
     #: product's health figures show these (re-ranking by cells makes them seconds to redo).
     left_out: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: The model's margin the included training photos' scores were moved by, if it has one.
+    margin: TrainedOnMargin | None = None
 
     @property
     def warning(self) -> str:
         if not self.trained_included:
             return ""
+        if self.margin is not None:
+            return because("calibrated_on_training_with_margin", n=self.trained_included)
         return because("calibrated_on_training", n=self.trained_included)
 
 
@@ -55,7 +60,8 @@ def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
 
 
 def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
-                    skip: frozenset[int] = frozenset(), workers: int = 1
+                    skip: frozenset[int] = frozenset(), workers: int = 1,
+                    moved: tuple[frozenset[int], TrainedOnMargin] | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Scores, labels, nearest-other-group similarities and photo groups of a product's
     references, each
@@ -65,33 +71,46 @@ def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
     References whose id is in ``skip`` are not scored (they still count as neighbours). Beyond
     ``policy.max_calibration_queries`` references a sample is scored, seeded by the product's
     size: the same gallery always gives the same operating point. ``workers``: threads that
-    re-rank by cells at once (:func:`.cells.left_out_reranked`; the same scores).
+    re-rank by cells at once (:func:`.cells.left_out_reranked`; the same scores). ``moved``:
+    references the model was trained on and its margin, which their scores are moved by.
     """
-    queries = np.flatnonzero(~np.isin(rows.ids, list(skip))) if skip else np.arange(len(rows))
-    if len(queries) > policy.max_calibration_queries:
-        queries = np.sort(np.random.default_rng(len(rows)).choice(
-            queries, policy.max_calibration_queries, replace=False))
+    queries = scored_rows(rows, policy, skip)
     left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
     scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
     if mode == Mode.CONTRAST and rows.cells is not None and rows.layout is not None:
         scores = scores + left_out_reranked(rows.vectors, rows.cells, rows.is_fake, rows.group,
                                             queries, rows.layout, policy.shortlist,
                                             workers=workers)
+    if moved is not None:
+        trained, margin = moved
+        in_training = np.isin(rows.ids[queries], list(trained))
+        scores = scores + np.where(in_training, margin.shift(rows.is_fake[queries]), 0.0)
     # Indexing copies: the rows are updated in place by later imports and removals.
     return scores, rows.is_fake[queries], left_out.nearest, rows.group[queries]
 
 
+def scored_rows(rows: ProductRows, policy: Policy, skip: frozenset[int] = frozenset()
+                ) -> np.ndarray:
+    """The rows of a product that :func:`left_out_scores` scores, in its order."""
+    queries = np.flatnonzero(~np.isin(rows.ids, list(skip))) if skip else np.arange(len(rows))
+    if len(queries) > policy.max_calibration_queries:
+        queries = np.sort(np.random.default_rng(len(rows)).choice(
+            queries, policy.max_calibration_queries, replace=False))
+    return queries
+
+
 def calibrate_brand(index: BrandIndex, policy: Policy,
-                    trained_on: frozenset[int] = frozenset(), workers: int = 1
-                    ) -> BrandCalibration:
+                    trained_on: frozenset[int] = frozenset(), workers: int = 1,
+                    margin: TrainedOnMargin | None = None) -> BrandCalibration:
     """Leave-one-photo-group-out scores of every product, pooled over the brand per mode.
 
     ``trained_on`` names references the model was trained on. A model scores its own training
     photos more confidently than new ones (the fine-tuned model on its nike training photos:
     1 % of them flagged at the operating point, 6.4 % of new genuine photos), so they are left
     out of the calibration whenever the other references suffice to calibrate every mode;
-    otherwise all are used and :attr:`BrandCalibration.warning` says so. ``workers``: threads
-    for the re-ranking by cells (:func:`left_out_scores`).
+    otherwise all are used and :attr:`BrandCalibration.warning` says so; the model's
+    ``margin``, when it has one, then moves their scores to where new photos' would lie.
+    ``workers``: threads for the re-ranking by cells (:func:`left_out_scores`).
     """
     ids = np.concatenate([rows.ids for rows in index.products.values()] or [np.zeros(0, int)])
     present = frozenset(ids[np.isin(ids, list(trained_on))].tolist()) if trained_on else None
@@ -99,19 +118,22 @@ def calibrate_brand(index: BrandIndex, policy: Policy,
         unseen = _calibrate(index, policy, present, workers)
         if not any(isinstance(c, str) for c in unseen.by_mode.values()):
             return unseen
-        return replace(_calibrate(index, policy, workers=workers), trained_included=len(present))
+        moved = None if margin is None else (present, margin)
+        return replace(_calibrate(index, policy, workers=workers, moved=moved),
+                       trained_included=len(present), margin=margin)
     return _calibrate(index, policy, workers=workers)
 
 
 def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozenset(),
-               workers: int = 1) -> BrandCalibration:
+               workers: int = 1, moved: tuple[frozenset[int], TrainedOnMargin] | None = None
+               ) -> BrandCalibration:
     modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
     pooled: dict[Mode, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
     left_out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, rows in index.products.items():
         mode = modes[name].mode
         if mode is not None:
-            scored = left_out_scores(rows, mode, policy, skip, workers)
+            scored = left_out_scores(rows, mode, policy, skip, workers, moved)
             pooled.setdefault(mode, []).append(scored)
             left_out[name] = scored[:2]
     by_mode: dict[Mode, Calibration | str] = {}
@@ -121,6 +143,24 @@ def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozens
                 np.concatenate(part) for part in zip(*pooled[mode], strict=True))
             by_mode[mode] = calibrate(scores, is_fake, nearest, mode, policy, groups)
     return BrandCalibration(modes, by_mode, skip, left_out=left_out)
+
+
+def trained_on_scores(index: BrandIndex, policy: Policy, trained_on: frozenset[int],
+                      workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Left-out scores, labels and photo groups of the references in ``trained_on``, in the
+    products judged against known fakes, unmoved: what a model's
+    :class:`.scoring.TrainedOnMargin` is measured from (set against new photos' scores)."""
+    parts = []
+    for rows in index.products.values():
+        if mode_of(rows, policy).mode == Mode.CONTRAST:
+            others = frozenset(rows.ids.tolist()) - trained_on
+            scores, is_fake, _, groups = left_out_scores(rows, Mode.CONTRAST, policy, others,
+                                                         workers)
+            parts.append((scores, is_fake, groups))
+    if not parts:
+        return np.zeros(0, np.float32), np.zeros(0, bool), np.zeros(0, str)
+    scores, is_fake, groups = (np.concatenate(part) for part in zip(*parts, strict=True))
+    return scores, is_fake, groups
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,8 @@ class BatchingEmbedder:
         return self.inner.dim
 
     def __getattr__(self, name: str) -> Any:
-        # input_size, patch_features, trained_on, runtime, cell_layout, cells_id, bulk_batch
+        # input_size, patch_features, trained_on, trained_on_margin, runtime, cell_layout,
+        # cells_id, bulk_batch
         return getattr(self.inner, name)
 
     def alongside(self, other: Embedder) -> BatchingEmbedder:

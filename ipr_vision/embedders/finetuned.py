@@ -19,9 +19,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..core.cells import CellLayout
+from ..core.scoring import TrainedOnMargin
 from . import weights as weights_mod
 from .cells import CellsAndVector, SquashedToCells, axes_path, load_axes
 from .compiled import CompiledNetwork, chosen_runtime, wanted_precision
+from .margin import load_margin, margin_path
 from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm, squash_uint8
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,8 @@ class FineTunedEmbedder(SquashEmbedder):
     #: The cells a photo gets, or None without an axes file.
     cell_layout: CellLayout | None = None
     cells_id: str = ""
+    #: How far it puts its own training photos from new ones (:mod:`.margin`), if measured.
+    trained_on_margin: TrainedOnMargin | None = None
     _cells_graph: SquashedToCells
     _cells_compiled: CompiledNetwork | None = None
 
@@ -167,6 +171,7 @@ class FineTunedEmbedder(SquashEmbedder):
         self._compile(self.net, runtime)
         if cells and axes_path(checkpoint).is_file():
             self._compile_cells(axes_path(checkpoint), runtime)
+        self.trained_on_margin = load_margin(margin_path(checkpoint), sha)
 
     def _compile_cells(self, path: Path, runtime: str | None) -> None:
         """Cells from the axes in ``path``, on the numeric path the vectors take; a file that

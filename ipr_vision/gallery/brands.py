@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from ..core.index import BrandIndex
 from ..core.scoring import Policy
-from ..core.suggest import BrandCalibration, calibrate_brand
+from ..core.suggest import BrandCalibration, calibrate_brand, trained_on_scores
 from ..embedders import (
     CellEmbedder,
     Embedder,
@@ -413,11 +413,21 @@ class BrandCache:
 
     def _calibrate(self, brand: str, index: BrandIndex, embedder: Embedder, policy: Policy,
                    workers: int) -> BrandCalibration:
-        calibration = calibrate_brand(index, policy, self._trained_on(brand, embedder), workers)
+        calibration = calibrate_brand(index, policy, self._trained_on(brand, embedder), workers,
+                                      getattr(embedder, "trained_on_margin", None))
         if calibration.warning and brand not in self._warned:  # once, not at every refresh
             self._warned.add(brand)
             log.warning("brand %r: %s", brand, calibration.warning)
         return calibration
+
+    def trained_on_scores(self, brand: str
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Left-out scores, labels and photo groups of the brand's references its model was
+        trained on (:func:`~ipr_vision.core.suggest.trained_on_scores`), on the view
+        inspections read."""
+        view, _ = self.get(brand)
+        return trained_on_scores(view.index, view.policy,
+                                 self._trained_on(brand, view.embedder), CALIBRATION_THREADS)
 
     def _trained_on(self, brand: str, embedder: Embedder) -> frozenset[int]:
         """The brand's references that the model was trained on (a fine-tuned checkpoint

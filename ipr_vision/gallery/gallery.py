@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..core.health import ProductHealth, product_health
 from ..core.index import BrandIndex
 from ..core.scoring import Policy
@@ -337,6 +339,8 @@ class Gallery(Curation, PackageExchange, ModelChoice):
             modes[mode] = {**point, "method": fitted.method}
         return {"brand": brand, "max_genuine_flagged": share, "modes": modes,
                 "skipped_training_photos": len(calibration.skipped),
+                "trained_on_margin": (None if calibration.margin is None
+                                      else calibration.margin.to_dict()),
                 "warning": calibration.warning}
 
     # -- inspecting -----------------------------------------------------------------------
@@ -390,7 +394,15 @@ class Gallery(Curation, PackageExchange, ModelChoice):
         calibration = None if mode.mode is None else brand_calibration.by_mode[mode.mode]
         return product_health(rows, mode, calibration, view.policy,
                               brand_calibration.skipped, brand_calibration.trained_included,
-                              brand_calibration.left_out.get(product))
+                              brand_calibration.left_out.get(product),
+                              brand_calibration.margin is not None)
+
+    def trained_on_scores(self, brand: str
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Left-out scores, labels and photo groups of the brand's references that its model
+        was trained on: set against new photos' scores, they measure the model's
+        :class:`~ipr_vision.core.scoring.TrainedOnMargin` (``training.evaluate --folds``)."""
+        return self._brands.trained_on_scores(brand)
 
     def evaluate(self, index_csv: str | Path, *, brand: str) -> Evaluation:
         """Inspect every photo listed in a CSV (with its product) and compare with its label."""

@@ -17,11 +17,13 @@ from ipr_vision.core.metrics import (
 from ipr_vision.core.scoring import (
     Mode,
     Policy,
+    TrainedOnMargin,
     calibrate,
     fit_isotonic,
     fit_platt,
     label_similarity,
     leave_one_group_out,
+    trained_on_margin,
 )
 from ipr_vision.core.splits import split_groups
 from ipr_vision.core.suggest import assess, calibrate_brand
@@ -335,3 +337,41 @@ def test_references_the_model_trained_on_are_not_calibrated_on() -> None:
     assert "350 reference(s) the model was trained on" in fallback.warning
     assert (fitted(fallback.by_mode[Mode.CONTRAST]).threshold
             == fitted(plain.by_mode[Mode.CONTRAST]).threshold)
+
+
+def test_training_photos_calibrated_on_are_moved_by_the_models_margin() -> None:
+    """A gallery of the model's own training photos keeps its promise only once their scores
+    are moved to where new photos' would lie: genuine ones up, fakes down, the rest unmoved."""
+    rng = np.random.default_rng(11)
+    index = clustered_brand(rng, n_groups=60)  # ids 1-180 genuine, 181-360 fake
+    policy, margin = Policy(), TrainedOnMargin(genuine=0.1, fake=-0.05)
+    most = frozenset(range(1, 351))  # ten fakes (351-360) the model has not seen
+    unmoved = calibrate_brand(index, policy, most)
+    moved = calibrate_brand(index, policy, most, margin=margin)
+    assert moved.margin == margin and "moved by the margin" in moved.warning
+    before, after = fitted(unmoved.by_mode[Mode.CONTRAST]), fitted(moved.by_mode[Mode.CONTRAST])
+    assert np.allclose(after.genuine_scores, before.genuine_scores + 0.1, atol=1e-6)
+    # The 170 fakes it trained on, not the 10 it has not seen.
+    assert np.isclose(after.fake_scores.sum() - before.fake_scores.sum(), -0.05 * 170,
+                      atol=1e-3)
+    assert np.isclose(after.threshold, before.threshold + 0.1)
+    assert np.quantile(after.fake_scores, 0.05) < np.quantile(before.fake_scores, 0.05)
+    assert moved.left_out and all(np.all(np.isfinite(s)) for s, _ in moved.left_out.values())
+    # A brand with enough photos the model has not seen is calibrated on those: no margin.
+    unseen = calibrate_brand(index, policy, frozenset(range(1, 91)), margin=margin)
+    assert unseen.trained_included == 0 and unseen.margin is None
+
+
+def test_a_margin_is_the_gap_at_the_quantiles_the_operating_point_rests_on() -> None:
+    rng = np.random.default_rng(3)
+    policy = Policy()
+    trained = np.concatenate([rng.normal(-1, 0.3, 4000), rng.normal(1, 0.3, 4000)])
+    trained_fake = np.arange(8000) >= 4000
+    spread = np.where(trained_fake, trained - 0.2, trained + 0.3)  # new photos: less apart
+    margin = trained_on_margin(trained, trained_fake, spread, trained_fake, policy)
+    assert np.isclose(margin.genuine, 0.3) and np.isclose(margin.fake, -0.2)
+    # Never less careful than the training photos' own scores: a model that puts new photos
+    # further apart than its training photos gets no margin at all.
+    closer = np.where(trained_fake, trained + 0.2, trained - 0.3)
+    assert trained_on_margin(trained, trained_fake, closer, trained_fake, policy) == (
+        TrainedOnMargin(0.0, 0.0))

@@ -31,6 +31,7 @@ from ipr_vision.core.scoring import (
     Calibration,
     Mode,
     Policy,
+    TrainedOnMargin,
     calibrate,
     decide,
     product_mode,
@@ -104,6 +105,8 @@ def test_reasons_the_code_gives_are_read_back() -> None:
         "between": decide(0.3, contrast)[1],
         "less_typical": decide(0.3, alone)[1],
         "calibrated_on_training": BrandCalibration({}, {}, trained_included=3).warning,
+        "calibrated_on_training_with_margin": BrandCalibration(
+            {}, {}, trained_included=3, margin=TrainedOnMargin(0.1, -0.1)).warning,
         "few_keypoints": align(Image.new("RGB", (300, 300), (128, 128, 128)),
                                texture(5)).reason,
         "few_matches": align(texture(3), texture(4)).reason,

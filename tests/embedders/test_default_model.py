@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from ipr_vision import Gallery
+from ipr_vision.core.scoring import TrainedOnMargin
 from ipr_vision.embedders import DEFAULT_MODEL, MODEL_ENV, default_embedder, weights
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
+from ipr_vision.embedders.margin import margin_path, save_margin
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import WeightsMissingError
 from tests.support import REPO, cli, write_photo_folder
@@ -119,3 +121,22 @@ def test_photos_the_model_trained_on_are_left_out_of_the_calibration(
         assert "calibrated on 64 reference(s) the model was trained on" in point["warning"]
         assert point["warning"] in caplog.text
         assert gallery.health("acme", "bag").trained_included == 64
+        unmoved = point["modes"]["contrast"]["threshold"]
+        scores, is_fake, groups = gallery.trained_on_scores("acme")
+        assert len(scores) == len(is_fake) == len(groups) == 64 and is_fake.sum() == 32
+    # Cross-validation of the recipe measured how much better it knows its own photos: the
+    # margin beside the weights moves them, for these weights only.
+    margin = TrainedOnMargin(genuine=0.05, fake=-0.05)
+    save_margin(margin_path(checkpoint), margin, "0" * 64, {})
+    with caplog.at_level(logging.WARNING, logger="ipr_vision"):
+        assert FineTunedEmbedder(checkpoint).trained_on_margin is None
+    assert "was measured for weights 0000000000000000, not these" in caplog.text
+    save_margin(margin_path(checkpoint), margin, weights.sha256_file(checkpoint), {})
+    assert FineTunedEmbedder(checkpoint).trained_on_margin == margin
+    with Gallery(tmp_path / "g", embedder=FineTunedEmbedder(checkpoint)) as gallery:
+        point = gallery.operating_point("acme")
+        assert "moved by the margin" in point["warning"]
+        assert point["trained_on_margin"] == {"genuine": 0.05, "fake": -0.05}
+        assert point["modes"]["contrast"]["threshold"] > unmoved
+        health = gallery.health("acme", "bag")
+        assert health.trained_moved and health.to_dict()["training_photos_moved_by_margin"]

@@ -14,8 +14,10 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from ipr_vision.core.scoring import TrainedOnMargin
 from ipr_vision.embedders import weights
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
+from ipr_vision.embedders.margin import margin_path
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, stratum
 from tests.support import synthetic_photo
@@ -168,6 +170,49 @@ def test_the_folds_trained_so_far_are_evaluated_without_the_others(tmp_path: Pat
     with pytest.raises(ValueError, match="too small to calibrate"):
         evaluate_main(["--index", str(small), "--folds", "3", "--resamples", "20",
                        "--model", "imagenet@64", "--out", str(tmp_path / "small-cv")])
+
+
+@pytest.mark.slow
+def test_the_training_photos_margin_is_measured_by_the_folds_and_kept_beside_the_weights(
+        tmp_path: Path) -> None:
+    """Each fold sets its gallery's training photos against its test photos; the mean goes
+    beside the weights the recipe shipped, bound to their sha256, with how it was measured."""
+    index = synthetic_index(tmp_path, per_cell=24)
+    items = load_index(index)
+    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=16)
+    for fold in range(3):
+        train, _ = fold_sides(items, 3, fold, seed=0)
+        (tmp_path / "runs" / f"fold{fold}").mkdir(parents=True)
+        net.save(tmp_path / "runs" / f"fold{fold}" / "model.safetensors", {"size": 64},
+                 trained_on={weights.sha256_file(i.source) for i in train})
+    shipped = tmp_path / "shipped.safetensors"
+    net.save(shipped, {"size": 64}, trained_on={weights.sha256_file(i.source) for i in items})
+    model = str(tmp_path / "runs" / "fold{fold}" / "model.safetensors")
+    argv = ["--index", str(index), "--folds", "3", "--resamples", "20", "--model", model,
+            "--out", str(tmp_path / "cv")]
+    assert evaluate_main([*argv, "--margin-for", str(shipped)]) == 0
+    written = json.loads(margin_path(shipped).read_text())
+    assert written["weights_sha256"] == weights.sha256_file(shipped)
+    measured = written["measured"]
+    assert measured["model"] == model and measured["scored_folds"] == [0, 1, 2]
+    assert len(measured["folds"]) == 3 and all(
+        m["genuine"] >= 0 >= m["fake"] for m in measured["folds"])
+    assert written["genuine"] == pytest.approx(np.mean([m["genuine"] for m in measured["folds"]]))
+    out = measured["left_one_fold_out"]
+    assert len(out["folds"]) == 3 and set(out["moved"]) == set(out["unmoved"]) == {
+        "genuine_flagged", "fake_cleared", "inconclusive"}
+    report = json.loads((tmp_path / "cv" / "crossval.json").read_text())
+    assert report["models"][model]["trained_on_margin"]["mean"] == {
+        "genuine": written["genuine"], "fake": written["fake"]}
+    assert FineTunedEmbedder(shipped).trained_on_margin == TrainedOnMargin(
+        written["genuine"], written["fake"])
+    # Frozen features trained on nothing: there is no margin to measure.
+    with pytest.raises(SystemExit):
+        evaluate_main([*argv[:-4], "--model", "imagenet@64", "--model", "imagenet",
+                       "--out", str(tmp_path / "x"), "--margin-for", str(shipped)])
+    frozen = ["--index", str(index), "--folds", "3", "--resamples", "20", "--model",
+              "imagenet@64", "--out", str(tmp_path / "frozen"), "--margin-for", str(shipped)]
+    assert evaluate_main(frozen) == 2
 
 
 @pytest.mark.slow

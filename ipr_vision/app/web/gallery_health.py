@@ -218,7 +218,8 @@ def health_markdown(lang: str, h: ProductHealth) -> str:
     if h.skipped:
         lines.append(t(lang, "health_skipped", count=h.skipped))
     if h.trained_included:
-        lines.append(t(lang, "health_trained", count=h.trained_included))
+        lines.append(t(lang, "health_trained_moved" if h.trained_moved else "health_trained",
+                       count=h.trained_included))
     separation = h.separation_grade
     lines.append(t(lang, "health_separation", grade=t(lang, f"grade_{separation}"),
                    auroc=f"{h.auroc:.3f}") if separation else t(lang, "health_no_separation"))

@@ -184,6 +184,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "health_skipped": ("{count} references were used to train the model; they are left out of "
                        "these figures and of the calibration.",
                        "{count} 张参考照片曾用于训练模型，未计入以下统计和校准。"),
+    "health_trained_moved": ("The calibration includes {count} photos the model was trained "
+                             "on, their scores adjusted by the margin measured in testing "
+                             "(cross-validation). Photos the model has not seen would make "
+                             "these figures surer.",
+                             "校准包含 {count} 张模型训练用过的照片，其分数已按测试（交叉验证）"
+                             "中测得的差距修正。添加模型未见过的照片可使这些数字更可靠。"),
     "health_trained": ("Caution: the calibration includes {count} photos the model was trained "
                        "on, so more genuine items will be flagged than shown. Add photos the "
                        "model has not seen.",
