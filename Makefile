@@ -31,7 +31,9 @@ bench: setup
 # Retrain the shipped model: the recipe on every photo but the demo sample's, at the side the
 # folds chose (weights/MODEL_CARD.md; about 75 min on 2 cores; resumes where it stopped).
 # `make crossval` measures the recipe itself: a checkpoint per fold, then the 5-fold figures
-# (about 6 h on 2 cores).
+# (about 6 h on 2 cores), and writes the training photos' margin it measured beside the
+# shipped weights (SHIPPED; training/trained_margin.py).
+SHIPPED ?= weights/ipr-vision-metric-nike-v3.safetensors
 NIKE ?= ../shared/datasets/nike_af1_j1/index.csv
 # A checkpoint's cell axes (fitted on its own training photos), which galleries re-rank by: the
 # shipped recipe is the checkpoint with them. Fitted once (about 8 min on 2 cores).
@@ -48,6 +50,9 @@ crossval: setup
 		$(call cell_axes,runs/cv/fold$$fold/model.safetensors) || exit 1; done
 	$(BIN)/python -m training.evaluate --index $(NIKE) --folds 5 \
 		--model 'runs/cv/fold{fold}/model.safetensors' --model imagenet@320 --out reports/crossval
+	$(BIN)/python -m training.evaluate --index $(NIKE) --folds 5 \
+		--model 'runs/cv/fold{fold}/model.safetensors' --out reports/crossval \
+		--margin-for $(SHIPPED)
 
 setup: $(INSTALLED) $(IMAGENET)
 
