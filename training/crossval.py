@@ -19,6 +19,8 @@ and fakes caught at the operating point, the "can't tell" share and the calibrat
 then the mean and standard deviation over folds, and, on all folds' photos pooled, a 95 %
 bootstrap interval that resamples photo groups (copies of one photo move together, so the
 interval is not narrowed by counting a photo three times), within each product and label.
+For a fine-tuned model each fold also sets its gallery's training photos against its test
+photos: the margin a gallery of training photos alone needs (:mod:`training.trained_margin`).
 
 A checkpoint must not be scored on photos it trained on or was tuned on: a model argument
 with ``{fold}`` in its path names one checkpoint per fold, and each is refused on a fold whose

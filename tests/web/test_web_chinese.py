@@ -241,7 +241,10 @@ def test_the_switch_turns_what_is_on_screen_and_gradios_strings(login: Login) ->
     status.get_by_text("recorded").wait_for()
     page.get_by_role("tab", name="Inspect", exact=True).click()
     page.locator("#inspect-camera").get_by_text("Click to Access Webcam").wait_for()
-    assert "请" not in page.locator("body").inner_text()
+    # The verdict is drawn again after Gradio's own strings: on a busy machine, a moment later.
+    from playwright.sync_api import expect
+
+    expect(page.locator("body")).not_to_contain_text("请", timeout=15_000)
 
 
 def test_the_login_pages_switch_carries_into_the_app(server: Server, browser: Browser) -> None:
