@@ -32,6 +32,10 @@ def test_the_shipped_checkpoint_is_verified_and_documented(
     embedder = default_embedder()
     assert isinstance(embedder, FineTunedEmbedder)
     assert weights.FINETUNED.sha256[:16] in embedder.model_id
+    # Its recipe's cross-validation measured the margin its own training photos need
+    # (weights/README.md); a gallery built from this dataset is calibrated with it.
+    margin = embedder.trained_on_margin
+    assert margin is not None and margin.genuine > 0 > margin.fake
     monkeypatch.delenv(MODEL_ENV)
     assert isinstance(default_embedder(), {"imagenet": MobileNetV2Embedder,
                                            "finetuned": FineTunedEmbedder}[DEFAULT_MODEL])
