@@ -171,7 +171,9 @@ class FineTunedEmbedder(SquashEmbedder):
         self._compile(self.net, runtime)
         if cells and axes_path(checkpoint).is_file():
             self._compile_cells(axes_path(checkpoint), runtime)
-        self.trained_on_margin = load_margin(margin_path(checkpoint), sha)
+        shipped = sha == weights_mod.FINETUNED.sha256
+        self.trained_on_margin = load_margin(
+            margin_path(checkpoint), sha, weights_mod.FINETUNED_MARGIN.sha256 if shipped else None)
 
     def _compile_cells(self, path: Path, runtime: str | None) -> None:
         """Cells from the axes in ``path``, on the numeric path the vectors take; a file that

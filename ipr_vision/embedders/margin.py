@@ -10,12 +10,14 @@ left beside retrained weights is refused, not applied to a model it says nothing
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from ..core.scoring import TrainedOnMargin
+from .weights import IN_CHECKOUT
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +40,19 @@ def save_margin(path: Path, margin: TrainedOnMargin, weights_sha256: str,
     partial.replace(path)
 
 
-def load_margin(path: Path, weights_sha256: str) -> TrainedOnMargin | None:
-    """The margin in ``path`` if it was measured for these weights; None, with a warning
-    for a file that is unreadable or belongs to other weights, and silently without one."""
+def load_margin(path: Path, weights_sha256: str, pinned: str | None = None
+                ) -> TrainedOnMargin | None:
+    """The margin in ``path`` if it was measured for these weights (and, for shipped weights,
+    is the file published with them: sha256 ``pinned``); None, with a warning for a file that
+    is unreadable, altered or belongs to other weights, and silently without one."""
     if not path.is_file():
         return None
     try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        if pinned is not None and hashlib.sha256(raw).hexdigest() != pinned:
+            raise ValueError(f"it is not the file published with these weights (sha256 "
+                             f"{pinned[:16]}…); {IN_CHECKOUT}")
+        stored = json.loads(raw.decode("utf-8"))
         if stored["weights_sha256"] != weights_sha256:
             raise ValueError(f"it was measured for weights {stored['weights_sha256'][:16]}, "
                              f"not these ({weights_sha256[:16]})")

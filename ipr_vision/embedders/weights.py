@@ -75,6 +75,18 @@ FINETUNED_CELLS = WeightsFile(
 )
 
 
+#: Its trained-on margin (``training.evaluate --folds 5 ... --margin-for``), beside it: how a
+#: gallery of its own training photos is calibrated (:mod:`.margin`). Pinned like the axes, so
+#: that an altered file cannot quietly make galleries flag fewer fakes.
+FINETUNED_MARGIN = WeightsFile(
+    name="fine-tuned model's trained-on margin",
+    filename="ipr-vision-metric-nike-v3.safetensors.margin.json",
+    sha256="a42686d1193858663e7c742ebe74869d6f5a8011a63540ce568ad39fec2dcd71",
+    folder=".",
+    remedy=IN_CHECKOUT,
+)
+
+
 def weights_dir() -> Path:
     """The weights folder: ``$IPR_VISION_WEIGHTS_DIR``, else the checkout's ``weights/``.
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from ipr_vision import Gallery
+from ipr_vision.app.web.gallery_health import health_markdown
+from ipr_vision.app.web.i18n import t
 from ipr_vision.core.scoring import TrainedOnMargin
 from ipr_vision.embedders import DEFAULT_MODEL, MODEL_ENV, default_embedder, weights
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
@@ -40,6 +42,22 @@ def test_the_shipped_checkpoint_is_verified_and_documented(
     assert isinstance(default_embedder(), {"imagenet": MobileNetV2Embedder,
                                            "finetuned": FineTunedEmbedder}[DEFAULT_MODEL])
 
+
+
+def test_an_altered_margin_beside_the_shipped_weights_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A bigger margin would quietly make every gallery of the model's training photos flag
+    fewer fakes: the shipped margin is pinned by its sha256, as the weights and axes are."""
+    for shipped in (weights.FINETUNED, weights.FINETUNED_CELLS):
+        shutil.copy(shipped.path, tmp_path / shipped.filename)
+    stored = json.loads(weights.FINETUNED_MARGIN.path.read_text())
+    (tmp_path / weights.FINETUNED_MARGIN.filename).write_text(
+        json.dumps({**stored, "genuine": 0.5}))  # still bound to the shipped weights
+    monkeypatch.setenv("IPR_VISION_WEIGHTS_DIR", str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="ipr_vision"):
+        embedder = FineTunedEmbedder(weights.require(weights.FINETUNED))
+    assert embedder.trained_on_margin is None
+    assert "not the file published with these weights" in caplog.text
 
 def test_the_demo_shows_photos_the_shipped_model_never_trained_on() -> None:
     """The demo's verdicts and its brand's calibration would be flattered by photos the model
@@ -144,3 +162,6 @@ def test_photos_the_model_trained_on_are_left_out_of_the_calibration(
         assert point["modes"]["contrast"]["threshold"] > unmoved
         health = gallery.health("acme", "bag")
         assert health.trained_moved and health.to_dict()["training_photos_moved_by_margin"]
+        for lang in ("en", "zh"):  # the health panel says the scores were adjusted
+            assert t(lang, "health_trained_moved", count=64) in health_markdown(lang, health)
+            assert t(lang, "health_trained", count=64) not in health_markdown(lang, health)
