@@ -49,9 +49,7 @@ crossval: setup
 		--fold $$fold --out runs/cv/fold$$fold --resume $(TRAIN_ARGS) || exit 1; \
 		$(call cell_axes,runs/cv/fold$$fold/model.safetensors) || exit 1; done
 	$(BIN)/python -m training.evaluate --index $(NIKE) --folds 5 \
-		--model 'runs/cv/fold{fold}/model.safetensors' --model imagenet@320 --out reports/crossval
-	$(BIN)/python -m training.evaluate --index $(NIKE) --folds 5 \
-		--model 'runs/cv/fold{fold}/model.safetensors' --out reports/crossval \
+		--model 'runs/cv/fold{fold}/model.safetensors' --model imagenet@320 --out reports/crossval \
 		--margin-for $(SHIPPED)
 
 setup: $(INSTALLED) $(IMAGENET)

@@ -362,13 +362,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="move this share of the query groups into the gallery, so the "
                         "brand is calibrated on photos the model never trained on")
     parser.add_argument("--margin-for", type=Path, metavar="WEIGHTS",
-                        help="with --folds and one fine-tuned model per fold: write the "
-                        "training photos' margin the folds measured beside WEIGHTS, the model "
-                        "the same recipe trained on all photos (training.trained_margin)")
+                        help="with --folds, the first --model naming fine-tuned fold "
+                        "checkpoints: write the training photos' margin its folds measured "
+                        "beside WEIGHTS, the model the same recipe trained on all photos "
+                        "(training.trained_margin)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    if args.margin_for and not (args.folds and len(args.model) == 1):
-        parser.error("--margin-for needs --folds and exactly one --model (its fold checkpoints)")
+    if args.margin_for and not args.folds:
+        parser.error("--margin-for needs --folds (the first --model's fold checkpoints)")
     if args.margin_for and not args.margin_for.is_file():
         parser.error(f"--margin-for: no weights at {args.margin_for}")
     if args.folds:
@@ -454,7 +455,7 @@ def cross_validation(args: argparse.Namespace) -> int:
         indent=1, allow_nan=True))
     print(report(results, args.folds, args.out), flush=True)
     if args.margin_for:
-        (result,) = results.values()
+        result = results[args.model[0]]
         if not result.trained:
             print(f"{args.model[0]}: a frozen model has no training photos to measure a margin "
                   "on", file=sys.stderr)

@@ -206,10 +206,11 @@ def test_the_training_photos_margin_is_measured_by_the_folds_and_kept_beside_the
         "genuine": written["genuine"], "fake": written["fake"]}
     assert FineTunedEmbedder(shipped).trained_on_margin == TrainedOnMargin(
         written["genuine"], written["fake"])
-    # Frozen features trained on nothing: there is no margin to measure.
+    # Only cross-validation measures it; frozen features trained on nothing have none.
     with pytest.raises(SystemExit):
-        evaluate_main([*argv[:-4], "--model", "imagenet@64", "--model", "imagenet",
-                       "--out", str(tmp_path / "x"), "--margin-for", str(shipped)])
+        evaluate_main(["--index", str(index), "--split", str(tmp_path / "split.json"),
+                       "--model", model, "--out", str(tmp_path / "x"),
+                       "--margin-for", str(shipped)])
     frozen = ["--index", str(index), "--folds", "3", "--resamples", "20", "--model",
               "imagenet@64", "--out", str(tmp_path / "frozen"), "--margin-for", str(shipped)]
     assert evaluate_main(frozen) == 2
