@@ -74,7 +74,10 @@ def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
     re-rank by cells at once (:func:`.cells.left_out_reranked`; the same scores). ``moved``:
     references the model was trained on and its margin, which their scores are moved by.
     """
-    queries = scored_rows(rows, policy, skip)
+    queries = np.flatnonzero(~np.isin(rows.ids, list(skip))) if skip else np.arange(len(rows))
+    if len(queries) > policy.max_calibration_queries:
+        queries = np.sort(np.random.default_rng(len(rows)).choice(
+            queries, policy.max_calibration_queries, replace=False))
     left_out = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k, queries)
     scores = np.asarray(counterfeit_score(left_out.s_genuine, left_out.s_fake, mode))
     if mode == Mode.CONTRAST and rows.cells is not None and rows.layout is not None:
@@ -87,16 +90,6 @@ def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
         scores = scores + np.where(in_training, margin.shift(rows.is_fake[queries]), 0.0)
     # Indexing copies: the rows are updated in place by later imports and removals.
     return scores, rows.is_fake[queries], left_out.nearest, rows.group[queries]
-
-
-def scored_rows(rows: ProductRows, policy: Policy, skip: frozenset[int] = frozenset()
-                ) -> np.ndarray:
-    """The rows of a product that :func:`left_out_scores` scores, in its order."""
-    queries = np.flatnonzero(~np.isin(rows.ids, list(skip))) if skip else np.arange(len(rows))
-    if len(queries) > policy.max_calibration_queries:
-        queries = np.sort(np.random.default_rng(len(rows)).choice(
-            queries, policy.max_calibration_queries, replace=False))
-    return queries
 
 
 def calibrate_brand(index: BrandIndex, policy: Policy,
