@@ -27,10 +27,10 @@ from bench_engine import Table, note, section
 from bench_learning import BRAND, cached_model, photo_arguments, real_photos
 
 from ipr_vision import Gallery
+from ipr_vision.core.metrics import group_bootstrap
 from ipr_vision.core.splits import assign_folds
 from ipr_vision.errors import PhotoError
 from ipr_vision.intake.labelled import group_key, stratum, write_index
-from training.crossval import group_bootstrap
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,14 +35,19 @@ import functools
 import json
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ipr_vision import Evaluation, Policy
-from ipr_vision.core.metrics import auroc, recall_at_flag_rate, roc_curve, tie_broken_ranks
+from ipr_vision.core.metrics import (
+    auroc,
+    group_bootstrap,
+    recall_at_flag_rate,
+    roc_curve,
+    tie_broken_ranks,
+)
 from ipr_vision.embedders import weights
 from ipr_vision.embedders.finetuned import CheckpointInfo
 from ipr_vision.figures.plots import roc_plot
@@ -119,32 +124,6 @@ def ranking_figures(is_fake: np.ndarray, ranks: np.ndarray) -> dict[str, float]:
     return {"auroc": auroc(is_fake, ranks),
             "fake_recall_at_1pct": recall_at_flag_rate(is_fake, ranks, 0.01),
             "fake_recall_at_5pct": recall_at_flag_rate(is_fake, ranks, 0.05)}
-
-
-def group_bootstrap(figures: Callable[[np.ndarray], dict[str, float]], groups: list[str],
-                    strata: list[str], resamples: int, seed: int = 0
-                    ) -> dict[str, tuple[float, float]]:
-    """95 % percentile intervals of ``figures`` (of the rows drawn) over resampled photo
-    groups.
-
-    Groups are drawn with replacement within each stratum (product and label), each bringing
-    all its photos, so every resample holds both labels in the proportions scored.
-    """
-    rng = np.random.default_rng(seed)
-    codes = {g: n for n, g in enumerate(dict.fromkeys(groups))}
-    row_group = np.array([codes[g] for g in groups])
-    stratum_of = {codes[g]: s for g, s in zip(groups, strata, strict=True)}
-    by_stratum = [np.array([c for c, s in stratum_of.items() if s == name])
-                  for name in sorted(set(strata))]
-    draws: dict[str, list[float]] = {}
-    for _ in range(resamples):
-        picks = np.bincount(np.concatenate([rng.choice(m, len(m)) for m in by_stratum]),
-                            minlength=len(codes))
-        rows = np.repeat(np.arange(len(row_group)), picks[row_group])
-        for name, value in figures(rows).items():
-            draws.setdefault(name, []).append(value)
-    return {name: (float(np.nanpercentile(values, 2.5)), float(np.nanpercentile(values, 97.5)))
-            for name, values in draws.items()}
 
 
 @dataclasses.dataclass

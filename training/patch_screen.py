@@ -52,7 +52,7 @@ import torch
 from PIL import Image
 
 from ipr_vision.core.cells import CellLayout, cell_contrasts, shortlist
-from ipr_vision.core.metrics import tie_broken_ranks, verdict_figures
+from ipr_vision.core.metrics import group_bootstrap, tie_broken_ranks, verdict_figures
 from ipr_vision.core.scoring import (
     Mode,
     Policy,
@@ -72,7 +72,6 @@ from .crossval import (
     FIGURES,
     FOLD,
     cache_path,
-    group_bootstrap,
     ranking_figures,
 )
 from .data import folds_of, load_index

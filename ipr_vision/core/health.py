@@ -18,12 +18,13 @@ from .index import ProductRows
 from .metrics import (
     auroc,
     expected_calibration_error,
+    group_bootstrap,
     recall_at_flag_rate,
     reliability_bins,
     roc_curve,
 )
 from .scoring import Calibration, Mode, Policy, ProductMode
-from .suggest import left_out_scores
+from .suggest import BrandCalibration, LeftOut, left_out_scores
 
 #: (bound, word): the first word whose bound the AUROC reaches; below them all, "weak".
 SEPARATION_GRADES = ((0.9, "strong"), (0.75, "fair"), (float("-inf"), "weak"))
@@ -105,7 +106,7 @@ class ProductHealth:
 
 def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibration | str | None,
                    policy: Policy, skip: frozenset[int] = frozenset(), trained_included: int = 0,
-                   left_out: tuple[np.ndarray, np.ndarray] | None = None,
+                   left_out: LeftOut | None = None,
                    trained_moved: bool = False) -> ProductHealth:
     """The product's health figures under the brand's calibration for its mode.
 
@@ -114,7 +115,7 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
     could not be calibrated), or None when the product has no mode. ``policy`` must be the one
     the brand was calibrated with, and ``skip`` and ``trained_included`` the brand
     calibration's ``skipped`` and ``trained_included``, so the left-out sample is the same;
-    ``left_out``, the product's scores and labels as the calibration computed them
+    ``left_out``, the product's references as the calibration scored them
     (:attr:`.suggest.BrandCalibration.left_out`), spares computing them again, and
     ``trained_moved`` says the training photos among them were moved by the model's margin.
     Without a calibration the separation (scores, AUROC, ROC) is still shown: it is what more
@@ -123,7 +124,8 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
     empty = np.zeros(0)
     scores, is_fake = empty, np.zeros(0, dtype=bool)
     if mode.mode is not None:
-        scores, is_fake = left_out or left_out_scores(rows, mode.mode, policy, skip)[:2]
+        scored = left_out or left_out_scores(rows, mode.mode, policy, skip)
+        scores, is_fake = scored.scores, scored.is_fake
         usable = np.isfinite(scores)
         scores, is_fake = scores[usable], is_fake[usable]
     fitted = calibration if isinstance(calibration, Calibration) else None
@@ -182,6 +184,70 @@ def separation(calibration: Calibration) -> Separation:
                       calibration.expected_fake_recall,
                       {share: recall_at_flag_rate(labels, scores, share)
                        for share in COMPARED_FLAG_RATES})
+
+
+#: Resamples of photo groups behind a :class:`ModelDifference`'s interval.
+DIFFERENCE_RESAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class ModelDifference:
+    """Another model's left-out AUROC on a brand less the model in use's, on the references
+    both scored, with a 95 % interval over the brand's photo groups. Two AUROCs of a few
+    hundred references each move by a few hundredths from one draw of photos to the next, so
+    a right holder who sees 0.78 against 0.76 needs to know whether switching would help or
+    only seems to."""
+
+    references: int  # scored under both models
+    auroc: float  # the other model's less the model in use's
+    low: float
+    high: float
+
+    @property
+    def verdict(self) -> str:
+        """"better" or "worse" where the interval leaves out zero, else "no_clear_difference"."""
+        if self.low > 0:
+            return "better"
+        if self.high < 0:
+            return "worse"
+        return "no_clear_difference"
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe({"references": self.references, "auroc": self.auroc,
+                          "ci95": [self.low, self.high], "verdict": self.verdict})
+
+
+def model_difference(other: BrandCalibration, in_use: BrandCalibration,
+                     resamples: int = DIFFERENCE_RESAMPLES) -> ModelDifference | None:
+    """``other``'s AUROC less ``in_use``'s over the references both calibrations scored in
+    products judged against known fakes, paired: each resample draws photo groups (within
+    product and label) and scores them under both models, so what the photos have in common
+    cancels and a difference smaller than either AUROC's own noise can still show. None
+    without a genuine and a fake reference scored by both. Seeded, so the same references
+    always give the same interval."""
+    theirs = {int(ref): float(score) for name, left in other.left_out.items()
+              if other.modes[name].mode == Mode.CONTRAST
+              for ref, score in zip(left.ids, left.scores, strict=True)}
+    rows = [(theirs[int(ref)], float(score), bool(fake), f"{name}/{group}",
+             f"{name}/{'fake' if fake else 'genuine'}")
+            for name, left in in_use.left_out.items()
+            if in_use.modes[name].mode == Mode.CONTRAST
+            for ref, score, fake, group in zip(left.ids, left.scores, left.is_fake, left.groups,
+                                                strict=True)
+            if int(ref) in theirs and np.isfinite(score) and np.isfinite(theirs[int(ref)])]
+    if not rows:
+        return None
+    mine, used = (np.array([row[n] for row in rows], dtype=np.float64) for n in (0, 1))
+    is_fake = np.array([row[2] for row in rows], dtype=bool)
+    if is_fake.all() or not is_fake.any():
+        return None
+
+    def delta(drawn: np.ndarray) -> dict[str, float]:
+        return {"auroc": auroc(is_fake[drawn], mine[drawn]) - auroc(is_fake[drawn], used[drawn])}
+
+    low, high = group_bootstrap(delta, [row[3] for row in rows], [row[4] for row in rows],
+                                resamples)["auroc"]
+    return ModelDifference(len(rows), delta(np.arange(len(rows)))["auroc"], low, high)
 
 
 def _grade(value: float, grades: tuple[tuple[float, str], ...], *,

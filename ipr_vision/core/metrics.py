@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from ..domain import Verdict
@@ -90,6 +92,32 @@ def recall_at_flag_rate(labels: np.ndarray, scores: np.ndarray, max_flagged: flo
     if len(negatives) == 0 or labels.sum() == 0:
         return float("nan")
     return float(np.mean(scores[labels] > flag_threshold(negatives, max_flagged)))
+
+
+def group_bootstrap(figures: Callable[[np.ndarray], dict[str, float]], groups: Sequence[str],
+                    strata: Sequence[str], resamples: int, seed: int = 0
+                    ) -> dict[str, tuple[float, float]]:
+    """95 % percentile intervals of ``figures`` (of the rows drawn) over resampled photo
+    groups.
+
+    Groups are drawn with replacement within each stratum (product and label), each bringing
+    all its photos, so every resample holds both labels in the proportions scored.
+    """
+    rng = np.random.default_rng(seed)
+    codes = {g: n for n, g in enumerate(dict.fromkeys(groups))}
+    row_group = np.array([codes[g] for g in groups])
+    stratum_of = {codes[g]: s for g, s in zip(groups, strata, strict=True)}
+    by_stratum = [np.array([c for c, s in stratum_of.items() if s == name])
+                  for name in sorted(set(strata))]
+    draws: dict[str, list[float]] = {}
+    for _ in range(resamples):
+        picks = np.bincount(np.concatenate([rng.choice(m, len(m)) for m in by_stratum]),
+                            minlength=len(codes))
+        rows = np.repeat(np.arange(len(row_group)), picks[row_group])
+        for name, value in figures(rows).items():
+            draws.setdefault(name, []).append(value)
+    return {name: (float(np.nanpercentile(values, 2.5)), float(np.nanpercentile(values, 97.5)))
+            for name, values in draws.items()}
 
 
 def reliability_bins(labels: np.ndarray, probabilities: np.ndarray,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,6 +28,18 @@ from .scoring import (
 )
 
 
+class LeftOut(NamedTuple):
+    """A product's references as a brand's calibration scores them, each with its own photo
+    group left out. The ids let one model's scores be set against another's on the same
+    references (:func:`.health.model_difference`)."""
+
+    scores: np.ndarray
+    is_fake: np.ndarray
+    nearest: np.ndarray  # similarity to the nearest reference of another photo group
+    groups: np.ndarray
+    ids: np.ndarray
+
+
 @dataclass(frozen=True)
 class BrandCalibration:
     """Everything a brand's verdicts depend on, computed once per gallery revision."""
@@ -39,9 +52,10 @@ class BrandCalibration:
     #: Training photos the calibration had to include, too few others being left: while this
     #: is non-zero the operating point is optimistic and the brand is told so.
     trained_included: int = 0
-    #: Each judged product's left-out scores and labels, as the calibration computed them: a
-    #: product's health figures show these (re-ranking by cells makes them seconds to redo).
-    left_out: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Each judged product's references as the calibration scored them: a product's health
+    #: figures and the comparison of models show these (re-ranking by cells makes them
+    #: seconds to redo).
+    left_out: dict[str, LeftOut] = field(default_factory=dict)
     #: The model's margin the included training photos' scores were moved by, if it has one.
     margin: TrainedOnMargin | None = None
 
@@ -61,12 +75,10 @@ def mode_of(rows: ProductRows, policy: Policy) -> ProductMode:
 
 def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
                     skip: frozenset[int] = frozenset(), workers: int = 1,
-                    moved: tuple[frozenset[int], TrainedOnMargin] | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Scores, labels, nearest-other-group similarities and photo groups of a product's
-    references, each
-    scored with its own photo group left out: what the brand's calibration is fitted on, and
-    what a product's health figures show, so both see exactly the same references.
+                    moved: tuple[frozenset[int], TrainedOnMargin] | None = None) -> LeftOut:
+    """A product's references, each scored with its own photo group left out: what the
+    brand's calibration is fitted on, and what a product's health figures show, so both see
+    exactly the same references.
 
     References whose id is in ``skip`` are not scored (they still count as neighbours). Beyond
     ``policy.max_calibration_queries`` references a sample is scored, seeded by the product's
@@ -89,7 +101,8 @@ def left_out_scores(rows: ProductRows, mode: Mode, policy: Policy,
         in_training = np.isin(rows.ids[queries], list(trained))
         scores = scores + np.where(in_training, margin.shift(rows.is_fake[queries]), 0.0)
     # Indexing copies: the rows are updated in place by later imports and removals.
-    return scores, rows.is_fake[queries], left_out.nearest, rows.group[queries]
+    return LeftOut(scores, rows.is_fake[queries], left_out.nearest, rows.group[queries],
+                   rows.ids[queries])
 
 
 def calibrate_brand(index: BrandIndex, policy: Policy,
@@ -121,19 +134,21 @@ def _calibrate(index: BrandIndex, policy: Policy, skip: frozenset[int] = frozens
                workers: int = 1, moved: tuple[frozenset[int], TrainedOnMargin] | None = None
                ) -> BrandCalibration:
     modes = {name: mode_of(rows, policy) for name, rows in index.products.items()}
-    pooled: dict[Mode, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
-    left_out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pooled: dict[Mode, list[LeftOut]] = {}
+    left_out: dict[str, LeftOut] = {}
     for name, rows in index.products.items():
         mode = modes[name].mode
         if mode is not None:
             scored = left_out_scores(rows, mode, policy, skip, workers, moved)
             pooled.setdefault(mode, []).append(scored)
-            left_out[name] = scored[:2]
+            left_out[name] = scored
     by_mode: dict[Mode, Calibration | str] = {}
     for mode in Mode:
         if mode in pooled:
+            parts = pooled[mode]
             scores, is_fake, nearest, groups = (
-                np.concatenate(part) for part in zip(*pooled[mode], strict=True))
+                np.concatenate([getattr(part, name) for part in parts])
+                for name in ("scores", "is_fake", "nearest", "groups"))
             by_mode[mode] = calibrate(scores, is_fake, nearest, mode, policy, groups)
     return BrandCalibration(modes, by_mode, skip, left_out=left_out)
 
@@ -147,9 +162,8 @@ def trained_on_scores(index: BrandIndex, policy: Policy, trained_on: frozenset[i
     for rows in index.products.values():
         if mode_of(rows, policy).mode == Mode.CONTRAST:
             others = frozenset(rows.ids.tolist()) - trained_on
-            scores, is_fake, _, groups = left_out_scores(rows, Mode.CONTRAST, policy, others,
-                                                         workers)
-            parts.append((scores, is_fake, groups))
+            scored = left_out_scores(rows, Mode.CONTRAST, policy, others, workers)
+            parts.append((scored.scores, scored.is_fake, scored.groups))
     if not parts:
         return np.zeros(0, np.float32), np.zeros(0, bool), np.zeros(0, str)
     scores, is_fake, groups = (np.concatenate(part) for part in zip(*parts, strict=True))

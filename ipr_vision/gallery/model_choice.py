@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..core.health import Separation, separation
+from ..core.health import ModelDifference, Separation, model_difference, separation
 from ..core.scoring import Calibration, Policy
 from ..domain import Actor, AuditAction
 from ..embedders import Embedder
@@ -37,11 +37,16 @@ class ModelFigures:
     #: Per scoring mode: the figures, or why the brand cannot be calibrated in it.
     modes: dict[str, Separation | str]
     skipped_training_photos: int  # references the model was trained on: not scored
+    #: Its AUROC less the model in use's on the same references, with a 95 % interval: None
+    #: for the model in use, or without figures under both.
+    versus_in_use: ModelDifference | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "model_id": self.model_id, "default": self.default,
                 "chosen": self.chosen, "missing": self.missing, "embedded": self.embedded,
                 "skipped_training_photos": self.skipped_training_photos,
+                "versus_in_use": None if self.versus_in_use is None
+                else self.versus_in_use.to_dict(),
                 "modes": {mode: figures if isinstance(figures, str) else figures.to_dict()
                           for mode, figures in self.modes.items()}}
 
@@ -100,25 +105,31 @@ class ModelChoice:
     def compare_models(self: _Front, brand: str, *, compute: bool = False) -> ModelComparison:
         """Each installed model's left-out figures on the brand's references: AUROC and the
         share of known fakes caught at the brand's operating point and at 1 % and 5 % of
-        genuine flagged. A model the brand is not embedded with has none unless ``compute``
-        (an embedding pass over the brand's references with it; the vectors are kept)."""
+        genuine flagged; each other model's AUROC is also set against the one in use's on the
+        same references, with a 95 % interval. A model the brand is not embedded with has none
+        unless ``compute`` (an embedding pass over the brand's references with it; the vectors
+        are kept)."""
         self.store.require_brand(brand)
         chosen = self._brands.embedder(brand).model_id
         default = self._brands.models.default().model_id
+        _, in_use = self._brands.get(brand)
         figures = []
         for name, embedder in self._brands.models.installed().items():
             missing = len(self._brands.missing(brand, embedder))
             embedded = self._brands.embed_missing(brand, embedder) if compute and missing else 0
             modes: dict[str, Separation | str] = {}
             skipped = 0
+            versus = None
             if embedded == missing:
                 _, calibration = self._brands.under(brand, embedder)
                 modes = {mode: separation(fitted) if isinstance(fitted, Calibration) else fitted
                          for mode, fitted in calibration.by_mode.items()}
                 skipped = len(calibration.skipped)
+                if embedder.model_id != chosen:
+                    versus = model_difference(calibration, in_use)
             figures.append(ModelFigures(name, embedder.model_id, embedder.model_id == default,
                                         embedder.model_id == chosen, missing - embedded,
-                                        embedded, modes, skipped))
+                                        embedded, modes, skipped, versus))
         return ModelComparison(brand, self.store.brand_model(brand),
                                self.policy_for(brand).max_genuine_flagged, figures)
 

@@ -332,6 +332,14 @@ def test_gallery_model_compares_and_chooses_a_brands_model(tmp_path: Path) -> No
     models = {m["name"]: m for m in comparison["models"]}
     assert comparison["choice"] == "finetuned" and models["finetuned"]["chosen"]
     assert models["finetuned"]["missing"] == 0 and "contrast" in models["imagenet"]["modes"]
+    # Both hold the brand's vectors now: the one left is set against the one in use.
+    versus = models["imagenet"]["versus_in_use"]
+    assert models["finetuned"]["versus_in_use"] is None and versus["references"] == 16
+    low, high = versus["ci95"]
+    assert low <= versus["auroc"] <= high
+    assert versus["verdict"] in ("better", "worse", "no_clear_difference")
+    shown = cli("gallery", "model", "--brand", "acme", "--gallery", gallery).stdout
+    assert f"against the model in use: AUROC {versus['auroc']:+.3f} (95 % interval " in shown
     photo = folder / "boot" / "fake" / "000.jpg"
     inspected = json.loads(cli("inspect", photo, "--gallery", gallery, "--brand", "acme",
                                "--json").stdout)

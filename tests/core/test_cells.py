@@ -87,7 +87,7 @@ def test_the_calibration_scores_each_reference_by_its_cells_with_its_group_left_
     index, _, _ = _cells_brand(rng)
     rows = index.products["shoe"]
     policy = Policy(shortlist=5)
-    scores, labels, _, _ = left_out_scores(rows, Mode.CONTRAST, policy)
+    scores, labels = left_out_scores(rows, Mode.CONTRAST, policy)[:2]
     pooled = leave_one_group_out(rows.vectors, rows.is_fake, rows.group, policy.k)
     by_cells = left_out_reranked(rows.vectors, given(rows.cells), rows.is_fake, rows.group,
                                  np.arange(len(rows)), given(rows.layout), 5)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from ipr_vision import Gallery, GalleryError
-from ipr_vision.core.health import ProductHealth, product_health
+from ipr_vision.core.health import ProductHealth, model_difference, product_health, separation
 from ipr_vision.core.index import BrandIndex
 from ipr_vision.core.metrics import auroc, roc_curve
 from ipr_vision.core.scoring import Mode, Policy
@@ -184,3 +184,34 @@ def test_chinese_falls_back_to_english_without_a_cjk_font(
     assert reliability_diagram([], lang="zh").tobytes() == english.tobytes()
     with pytest.raises(ValueError, match="lang"):
         reliability_diagram([], lang="fr")
+
+
+def test_two_models_are_compared_on_the_same_references_with_an_interval() -> None:
+    policy = Policy()
+    sharp = calibrate_brand(clustered_brand(np.random.default_rng(31), spread=0.35), policy)
+    blurred = calibrate_brand(clustered_brand(np.random.default_rng(32), spread=0.8), policy)
+    again = calibrate_brand(clustered_brand(np.random.default_rng(33), spread=0.35), policy)
+
+    better = model_difference(sharp, blurred)
+    assert better is not None and better.references == 180
+    assert better.auroc == pytest.approx(separation(sharp.by_mode[Mode.CONTRAST]).auroc
+                                         - separation(blurred.by_mode[Mode.CONTRAST]).auroc)
+    assert 0 < better.low <= better.auroc <= better.high and better.verdict == "better"
+    worse = model_difference(blurred, sharp)
+    assert worse is not None and worse.auroc == pytest.approx(-better.auroc)
+    assert worse.verdict == "worse" and worse.to_dict()["verdict"] == "worse"
+    alike = model_difference(again, sharp)
+    assert alike is not None and alike.low < 0 < alike.high
+    assert alike.verdict == "no_clear_difference"
+    assert model_difference(sharp, blurred) == better  # seeded: the same interval every time
+
+    # References one model was trained on (not scored under it) drop out of the pairing.
+    trained = calibrate_brand(clustered_brand(np.random.default_rng(31), spread=0.35), policy,
+                              trained_on=frozenset(range(1, 31)))
+    assert len(trained.skipped) == 30
+    paired = model_difference(trained, blurred)
+    assert paired is not None and paired.references == 150
+    # Without known fakes scored under both there is no AUROC to set against another.
+    genuine_only = calibrate_brand(clustered_brand(np.random.default_rng(34), fakes=False),
+                                   policy)
+    assert model_difference(sharp, genuine_only) is None

@@ -356,7 +356,8 @@ def test_training_photos_calibrated_on_are_moved_by_the_models_margin() -> None:
                       atol=1e-3)
     assert np.isclose(after.threshold, before.threshold + 0.1)
     assert np.quantile(after.fake_scores, 0.05) < np.quantile(before.fake_scores, 0.05)
-    assert moved.left_out and all(np.all(np.isfinite(s)) for s, _ in moved.left_out.values())
+    assert moved.left_out and all(np.all(np.isfinite(left.scores))
+                                  for left in moved.left_out.values())
     # A brand with enough photos the model has not seen is calibrated on those: no margin.
     unseen = calibrate_brand(index, policy, frozenset(range(1, 91)), margin=margin)
     assert unseen.trained_included == 0 and unseen.margin is None

@@ -107,11 +107,25 @@ def test_comparing_embeds_the_brand_with_every_model_when_asked(
         assert isinstance(computed["finetuned"].modes[Mode.CONTRAST], Separation)
         assert computed["imagenet"].modes == before["imagenet"].modes  # nothing else moved
         assert not computed["finetuned"].chosen  # comparing never switches
+        # The other model is set against the one in use on the same 48 references, paired.
+        versus = computed["finetuned"].versus_in_use
+        assert before["finetuned"].versus_in_use is None  # no figures yet: nothing to set
+        assert computed["imagenet"].versus_in_use is None  # the one in use
+        theirs, ours = (computed[name].modes[Mode.CONTRAST] for name in ("finetuned", "imagenet"))
+        assert isinstance(theirs, Separation) and isinstance(ours, Separation)
+        assert versus is not None and versus.references == 48
+        assert versus.auroc == pytest.approx(theirs.auroc - ours.auroc)
+        assert versus.low <= versus.auroc <= versus.high
+        assert versus.verdict in ("better", "worse", "no_clear_difference")
         assert gallery.inspect(photo_folder / "boot" / "fake" / "000.jpg",
                                brand="acme").model == embedder.model_id
         again = gallery.compare_models("acme").to_dict()["models"]
         assert [(m["name"], m["missing"], m["embedded"]) for m in again] == [
             ("finetuned", 0, 0), ("imagenet", 0, 0)]
+        assert again[0]["versus_in_use"] == {"references": 48, "auroc": versus.auroc,
+                                             "ci95": [versus.low, versus.high],
+                                             "verdict": versus.verdict}
+        assert again[1]["versus_in_use"] is None
 
 
 def test_a_gallery_of_schema_2_keeps_its_operating_points(tmp_path: Path,

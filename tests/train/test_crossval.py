@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from ipr_vision.core.metrics import group_bootstrap
 from ipr_vision.core.scoring import TrainedOnMargin
 from ipr_vision.embedders import weights
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
@@ -30,7 +31,6 @@ from training.crossval import (
     SeenPhotosError,
     check_unseen,
     for_fold,
-    group_bootstrap,
     ranking_figures,
 )
 from training.data import fold_sides, folds_of, load_index

@@ -192,6 +192,12 @@ def test_right_holder_compares_the_brands_models_and_switches(server: Server,
         timeout=300_000)  # embedding the brand's 48 references with another model
     text.get_by_text(f"{other} (in use)").wait_for()
     assert service.gallery.store.brand_model("nike") == other
+    # Both models now hold the brand's vectors: the one left is set against the one in use,
+    # with how sure that difference is.
+    if other != in_use:
+        versus = text.get_by_text("Against the model in use")
+        versus.wait_for()
+        assert "95 % interval" in versus.inner_text()
     page.locator("#gallery-models").scroll_into_view_if_needed()
     shoot(page, "learning-models")
 
@@ -200,5 +206,7 @@ def test_right_holder_compares_the_brands_models_and_switches(server: Server,
     open_tab(phone, t("zh", "tab_gallery"), "#gallery-brand input")
     phone.locator("#gallery-models").get_by_text(t("zh", "models_title")).click()
     phone.locator("#gallery-models-text").get_by_text(f"{other}（正在使用）").wait_for()
+    if other != in_use:
+        phone.locator("#gallery-models-text").get_by_text("与正在使用的模型相比").wait_for()
     phone.locator("#gallery-models").evaluate("e => e.scrollIntoView({block: 'start'})")
     shoot(phone, "learning-models-zh-phone", full_page=False)

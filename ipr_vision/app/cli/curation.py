@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 
-from ...core.health import Separation
+from ...core.health import ModelDifference, Separation
 from ...domain import json_safe
 from ...gallery import Gallery, local_actor, migrate
 from ...gallery.model_choice import ModelComparison
@@ -104,7 +104,21 @@ def _model_lines(comparison: ModelComparison) -> list[str]:
         if model.skipped_training_photos:
             lines.append(f"        ({model.skipped_training_photos} reference(s) it was "
                          "trained on left out)")
+        if model.versus_in_use is not None:
+            lines.append(f"        {_versus(model.versus_in_use)}")
     return lines
+
+
+#: What a model's difference from the one in use says, by its verdict.
+_VERDICTS = {"better": "separates this brand's fakes better, beyond chance",
+             "worse": "separates this brand's fakes worse, beyond chance",
+             "no_clear_difference": "no clear difference (the interval holds zero)"}
+
+
+def _versus(difference: ModelDifference) -> str:
+    return (f"against the model in use: AUROC {difference.auroc:+.3f} (95 % interval "
+            f"{difference.low:+.3f} to {difference.high:+.3f}, {difference.references} "
+            f"references scored by both): {_VERDICTS[difference.verdict]}")
 
 
 def _figures(figures: Separation) -> str:

@@ -203,9 +203,16 @@ def _model_line(lang: str, m: ModelFigures) -> str:
         return md(lang, "models_no_figures", name=m.name, used=used,
                   reason=figures or t(lang, "health_no_separation"))
     grade = next((word for bound, word in SEPARATION_GRADES if figures.auroc >= bound), None)
-    return md(lang, "models_line", name=m.name, used=used, caught=percent(figures.fake_caught),
+    line = md(lang, "models_line", name=m.name, used=used, caught=percent(figures.fake_caught),
               grade=t(lang, f"grade_{grade}") if grade else "–",
               auroc="–" if figures.auroc != figures.auroc else f"{figures.auroc:.3f}")
+    versus = m.versus_in_use
+    if versus is None:
+        return line
+    # A point of its own under the model's (the list item's indent nests it).
+    return line + "\n  - " + t(lang, f"models_versus_{versus.verdict}",
+                                auroc=f"{versus.auroc:+.3f}", low=f"{versus.low:+.3f}",
+                                high=f"{versus.high:+.3f}", count=versus.references)
 
 
 def health_markdown(lang: str, h: ProductHealth) -> str:

@@ -50,6 +50,21 @@ LEARNING_TEXT: dict[str, tuple[str, str]] = {
                     "**{name}**{used}：可识别 {caught} 的已知假冒品；区分度{grade}"
                     "（AUROC {auroc}）"),
     "models_in_use": (" (in use)", "（正在使用）"),
+    "models_versus_better": ("Against the model in use, on the {count} references both scored: "
+                             "AUROC {auroc} (95 % interval {low} to {high}): **better, beyond "
+                             "chance**.",
+                             "与正在使用的模型相比（两者均评分的 {count} 张参考照片）："
+                             "AUROC {auroc}（95% 区间 {low} 至 {high}）：**更好，超出偶然波动**。"),
+    "models_versus_worse": ("Against the model in use, on the {count} references both scored: "
+                            "AUROC {auroc} (95 % interval {low} to {high}): worse, beyond "
+                            "chance.",
+                            "与正在使用的模型相比（两者均评分的 {count} 张参考照片）："
+                            "AUROC {auroc}（95% 区间 {low} 至 {high}）：更差，超出偶然波动。"),
+    "models_versus_no_clear_difference": (
+        "Against the model in use, on the {count} references both scored: AUROC {auroc} (95 % "
+        "interval {low} to {high}): no clear difference, the interval holds zero.",
+        "与正在使用的模型相比（两者均评分的 {count} 张参考照片）：AUROC {auroc}"
+        "（95% 区间 {low} 至 {high}）：无明显差别，区间包含零。"),
     "models_missing": ("**{name}**{used}: no figures yet, {count} references are not embedded "
                        "with it (choosing it embeds them first)",
                        "**{name}**{used}：暂无数据，{count} 张参考照片尚未用其提取特征"
