@@ -1,7 +1,8 @@
 """Signed brand packages through the web app's service, with the real MobileNetV2 on generated
 photos: a right holder's server signs packages of their brand with the key it keeps, a customs
 server's admin imports them, and each reference then says which package brought it. Who may do
-which is checked here from both sides; the refusal matrix of ``test_service`` covers the rest."""
+which is checked here from both sides; the refusal matrix of ``test_service_refusals`` covers
+the rest."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ipr_vision.domain import Actor
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.errors import GalleryError, IprVisionError, PackageError, PermissionDenied
 from ipr_vision.packages import MANIFEST, SigningKey
-from tests.app.test_service import FAST, PASSWORD, snapshot
+from tests.app.conftest import FAST, PASSWORD, snapshot
 from tests.support import query_photo, write_photo_folder
 
 PEOPLE = {"rita": ("right_holder", ("nike",)), "ron": ("right_holder", ("acme",)),

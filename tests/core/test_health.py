@@ -194,8 +194,8 @@ def test_two_models_are_compared_on_the_same_references_with_an_interval() -> No
 
     better = model_difference(sharp, blurred)
     assert better is not None and better.references == 180
-    assert better.auroc == pytest.approx(separation(sharp.by_mode[Mode.CONTRAST]).auroc
-                                         - separation(blurred.by_mode[Mode.CONTRAST]).auroc)
+    assert better.auroc == pytest.approx(separation(fitted(sharp.by_mode[Mode.CONTRAST])).auroc
+                                         - separation(fitted(blurred.by_mode[Mode.CONTRAST])).auroc)
     assert 0 < better.low <= better.auroc <= better.high and better.verdict == "better"
     worse = model_difference(blurred, sharp)
     assert worse is not None and worse.auroc == pytest.approx(-better.auroc)

@@ -21,7 +21,7 @@ from ipr_vision.app.web.i18n_errors import ERROR_TEXT
 from ipr_vision.app.web.i18n_learning import LEARNING_TEXT
 from ipr_vision.domain import Outcome, Role
 from ipr_vision.errors import GalleryError, IprVisionError, PermissionDenied
-from tests.app.test_service import FAST, PASSWORD
+from tests.app.conftest import FAST, PASSWORD
 from tests.support import REPO
 
 PACKAGE = REPO / "ipr_vision"

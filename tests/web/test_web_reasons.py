@@ -21,7 +21,7 @@ from ipr_vision.app.web.gallery_tab import upload_report
 from ipr_vision.app.web.records_tab import _adopted
 from ipr_vision.app.web.render import recorded_error
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
-from tests.app.test_service import FAST, PASSWORD
+from tests.app.conftest import FAST, PASSWORD
 from tests.support import synthetic_photo
 from tests.web.test_web_errors import latin_words
 
