@@ -68,7 +68,7 @@ def run_order(items: list[LabelledPhoto], embedder: CachedEmbedder, args: argpar
     figures = []
     for number, photos in enumerate(rounds):
         batch = write_index(scratch / f"{seed}-round{number}.csv", photos)
-        judged = {name: gallery.evaluate(batch, brand=BRAND)
+        judged = {name: gallery.evaluate(batch, brand=BRAND, resamples=0)
                   for name, gallery in galleries.items()}
         figures.append({name: {key: float(getattr(e, key)) for _, key in FIGURES}
                         | {"photos": e.photos} for name, e in judged.items()})

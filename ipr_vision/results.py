@@ -127,6 +127,11 @@ class Evaluation:
     failed: int  # photos that could not be read
     model: str
     per_product: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Photo groups among the photos inspected (copies of one photo are one group).
+    groups: int = 0
+    #: 95 % intervals [low, high] of the overall figures over resampled photo groups (within
+    #: product and label): how far another draw of such photos could move each one.
+    ci95: dict[str, list[float]] = field(default_factory=dict)
     #: Reliability diagram points of the calibrated p_counterfeit values.
     reliability: list[dict[str, float]] = field(default_factory=list)
     #: Per inspected photo, in order: whether it is fake, and its p_counterfeit (None: no

@@ -113,9 +113,11 @@ def built_gallery(embedder: Embedder, items: list[LabelledPhoto], policy: Policy
 
 
 def inspect_all(gallery: Gallery, queries: list[LabelledPhoto]) -> Evaluation:
-    """Every query inspected by a :func:`built_gallery` and compared with its label."""
+    """Every query inspected by a :func:`built_gallery` and compared with its label. No
+    intervals per evaluation: cross-validation resamples all folds' photos pooled."""
     with tempfile.TemporaryDirectory() as folder:
-        return gallery.evaluate(write_index(Path(folder) / "queries.csv", queries), brand=BRAND)
+        return gallery.evaluate(write_index(Path(folder) / "queries.csv", queries), brand=BRAND,
+                                resamples=0)
 
 
 def evaluate(embedder: Embedder, gallery_items: list[LabelledPhoto],

@@ -52,7 +52,7 @@ from .actors import acting
 from .brands import BrandCache
 from .change_trail import LostChange, append_receipted, audit_target, settle_changes
 from .curation import Curation
-from .evaluator import evaluate
+from .evaluator import RESAMPLES, evaluate
 from .exchange import PackageExchange
 from .explainer import Explainer, patch_embedder
 from .importer import Importer, Stored, scan_folder
@@ -404,11 +404,14 @@ class Gallery(Curation, PackageExchange, ModelChoice):
         :class:`~ipr_vision.core.scoring.TrainedOnMargin` (``training.evaluate --folds``)."""
         return self._brands.trained_on_scores(brand)
 
-    def evaluate(self, index_csv: str | Path, *, brand: str) -> Evaluation:
-        """Inspect every photo listed in a CSV (with its product) and compare with its label."""
+    def evaluate(self, index_csv: str | Path, *, brand: str,
+                 resamples: int = RESAMPLES) -> Evaluation:
+        """Inspect every photo listed in a CSV (with its product) and compare with its label;
+        the figures get 95 % intervals over ``resamples`` draws of photo groups (0: none)."""
         items, failed = read_index(index_csv)
         return evaluate(items, failed, lambda item: self.inspect(
-            item.source, brand=brand, product=item.product), self.model_for(brand).model_id)
+            item.source, brand=brand, product=item.product), self.model_for(brand).model_id,
+            resamples)
 
 
 def _unchanged(index: BrandIndex) -> None:

@@ -87,6 +87,11 @@ def test_evaluate_prints_the_figures(cli_gallery: str | Path, tmp_path: Path) ->
     assert {"auroc", "accuracy", "fake_recall", "genuine_flagged", "inconclusive"} <= set(data)
     assert data["photos"] == 8 and data["auroc"] == 1.0 and data["accuracy"] == 1.0
     assert 0.0 <= data["ece"] <= 1.0 and data["reliability"]
+    # Each photo its own group (the index has no dup_group): 8 groups, every draw separable.
+    assert data["groups"] == 8 and data["ci95"]["auroc"] == [1.0, 1.0]
+    printed = cli("evaluate", "--index", tmp_path / "q.csv", "--gallery", cli_gallery,
+                  "--brand", "acme").stdout
+    assert "95 % intervals over the 8 photo groups" in printed and "auroc 1.000-1.000" in printed
 
 
 def test_gallery_info_list_remove(cli_gallery: str | Path, tmp_path: Path) -> None:

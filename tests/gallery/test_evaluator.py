@@ -4,6 +4,7 @@ and per product; unreadable photos and unusable index rows count as failed, not 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from ipr_vision.core.scoring import Mode
 from ipr_vision.domain import Label, Verdict
 from ipr_vision.errors import PhotoError
-from ipr_vision.gallery.evaluator import evaluate
+from ipr_vision.gallery.evaluator import INTERVALS, evaluate
 from ipr_vision.intake.labelled import LabelledPhoto
 from ipr_vision.results import Suggestion
 
@@ -71,3 +72,23 @@ def test_nothing_readable_gives_undefined_figures_not_an_error() -> None:
     assert (result.photos, result.failed) == (0, 1)
     assert math.isnan(result.auroc) and math.isnan(result.accuracy)
     assert result.per_product == {}
+
+
+def test_figures_come_with_intervals_that_resample_whole_photo_groups() -> None:
+    names = list(GIVEN)
+    once = evaluate([item(name) for name in names], [], inspect, "m")
+    assert once.groups == 8 and set(once.ci95) == set(INTERVALS)
+    for name, (low, high) in once.ci95.items():
+        value = getattr(once, name)
+        assert math.isnan(value) or low <= value <= high, name
+    assert once.ci95["genuine_flagged"] == [0.0, 0.0]  # no draw of these flags a genuine one
+    assert once.ci95["auroc"][0] < once.auroc  # a draw without g2 and bag-g ranks f3 lower
+    # Three copies of each photo are still eight photo groups: the same intervals, not the
+    # narrower ones 24 independent photos would give.
+    copies = [replace(item(name), group=f"group:{name}") for name in names for _ in range(3)]
+    tripled = evaluate(copies, [], inspect, "m")
+    assert (tripled.photos, tripled.groups) == (24, 8)
+    assert set(tripled.ci95) == set(once.ci95)
+    for name, bounds in once.ci95.items():
+        assert tripled.ci95[name] == pytest.approx(bounds), name
+    assert evaluate(copies, [], inspect, "m", resamples=0).ci95 == {}

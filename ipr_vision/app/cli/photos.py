@@ -161,6 +161,11 @@ def evaluate(args: argparse.Namespace) -> int:
     rows = [("all", data), *data["per_product"].items()]
     for name, figures in rows:
         print(f"{name:14}" + "".join(f"{figures[k]:16.3f}" for k in keys))
+    if evaluation.ci95:
+        print(f"95 % intervals over the {evaluation.groups} photo groups (resampled within "
+              "product and label): " + "; ".join(
+                  f"{name} {low:.3f}-{high:.3f}" for name, (low, high)
+                  in evaluation.ci95.items()))
     return 0
 
 
