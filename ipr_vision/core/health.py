@@ -30,6 +30,8 @@ from .suggest import BrandCalibration, LeftOut, left_out_scores
 SEPARATION_GRADES = ((0.9, "strong"), (0.75, "fair"), (float("-inf"), "weak"))
 #: (bound, word): the first word whose bound the calibration error (ECE) stays under.
 CALIBRATION_GRADES = ((0.05, "good"), (0.15, "fair"), (float("inf"), "poor"))
+#: Resamples of photo groups behind the intervals here (an AUROC's, a difference of two).
+RESAMPLES = 1000
 
 
 # eq=False: arrays have no single truth value, so two health records compare by identity.
@@ -48,6 +50,9 @@ class ProductHealth:
     p_counterfeit: np.ndarray = field(repr=False)  # each score through the brand's calibration
     calibrated: bool  # p_counterfeit fitted on known fakes (else an atypicality rank)
     auroc: float  # NaN without both labels
+    #: Its 95 % interval over the references' photo groups (None without both labels): a
+    #: product of a few dozen references moves by tenths from one draw of photos to the next.
+    auroc_ci95: tuple[float, float] | None
     roc: tuple[np.ndarray, np.ndarray] = field(repr=False)  # (false, true positive rates)
     #: Reliability diagram points of p_counterfeit, only when it is fitted. p_counterfeit
     #: assumes equal priors, so a product with many more genuine references than fakes shows
@@ -88,7 +93,9 @@ class ProductHealth:
             "genuine_groups": self.genuine_groups, "fake_groups": self.fake_groups,
             "mode": self.mode, "reason": self.reason,
             "scored_genuine": int((~self.is_fake).sum()), "scored_fake": int(self.is_fake.sum()),
-            "calibrated": self.calibrated, "auroc": self.auroc, "ece": self.ece,
+            "calibrated": self.calibrated, "auroc": self.auroc,
+            "auroc_ci95": None if self.auroc_ci95 is None else list(self.auroc_ci95),
+            "ece": self.ece,
             "skipped_training_photos": self.skipped,
             "calibrated_on_training_photos": self.trained_included,
             "training_photos_moved_by_margin": self.trained_moved,
@@ -122,12 +129,12 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
     references would fix.
     """
     empty = np.zeros(0)
-    scores, is_fake = empty, np.zeros(0, dtype=bool)
+    scores, is_fake, groups = empty, np.zeros(0, dtype=bool), np.zeros(0, dtype=str)
     if mode.mode is not None:
         scored = left_out or left_out_scores(rows, mode.mode, policy, skip)
-        scores, is_fake = scored.scores, scored.is_fake
-        usable = np.isfinite(scores)
-        scores, is_fake = scores[usable], is_fake[usable]
+        usable = np.isfinite(scored.scores)
+        scores, is_fake = scored.scores[usable], scored.is_fake[usable]
+        groups = scored.groups[usable]
     fitted = calibration if isinstance(calibration, Calibration) else None
     reason = mode.reason or (calibration if isinstance(calibration, str) else "")
     # Python floats, as an inspection passes them: float32 scores would be clipped to a
@@ -139,7 +146,8 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
         genuine=int((~rows.is_fake).sum()), fake=int(rows.is_fake.sum()),
         genuine_groups=mode.genuine_groups, fake_groups=mode.fake_groups,
         mode=mode.mode, reason=reason, scores=scores, is_fake=is_fake, p_counterfeit=p,
-        calibrated=calibrated, auroc=auroc(is_fake, scores), roc=roc_curve(is_fake, scores),
+        calibrated=calibrated, auroc=auroc(is_fake, scores),
+        auroc_ci95=auroc_interval(is_fake, scores, groups), roc=roc_curve(is_fake, scores),
         reliability=reliability_bins(is_fake, p) if calibrated else [],
         ece=expected_calibration_error(is_fake, p) if calibrated else float("nan"),
         threshold=threshold, max_genuine_flagged=policy.max_genuine_flagged,
@@ -148,6 +156,18 @@ def product_health(rows: ProductRows, mode: ProductMode, calibration: Calibratio
         brand_expected_fake_recall=fitted.expected_fake_recall if fitted else None,
         skipped=int(np.isin(rows.ids, list(skip)).sum()) if skip else 0,
         trained_included=trained_included, trained_moved=trained_moved)
+
+
+def auroc_interval(is_fake: np.ndarray, scores: np.ndarray, groups: np.ndarray,
+                   resamples: int = RESAMPLES) -> tuple[float, float] | None:
+    """95 % interval of the AUROC over photo groups resampled within each label (seeded:
+    the same references always give the same interval); None without both labels."""
+    if is_fake.all() or not is_fake.any():
+        return None
+    strata = ["fake" if fake else "genuine" for fake in is_fake]
+    low, high = group_bootstrap(lambda rows: {"auroc": auroc(is_fake[rows], scores[rows])},
+                                [str(group) for group in groups], strata, resamples)["auroc"]
+    return low, high
 
 
 #: Shares of genuine items flagged at which models' fake catch rates are compared: the issue's
@@ -186,10 +206,6 @@ def separation(calibration: Calibration) -> Separation:
                        for share in COMPARED_FLAG_RATES})
 
 
-#: Resamples of photo groups behind a :class:`ModelDifference`'s interval.
-DIFFERENCE_RESAMPLES = 1000
-
-
 @dataclass(frozen=True)
 class ModelDifference:
     """Another model's left-out AUROC on a brand less the model in use's, on the references
@@ -218,7 +234,7 @@ class ModelDifference:
 
 
 def model_difference(other: BrandCalibration, in_use: BrandCalibration,
-                     resamples: int = DIFFERENCE_RESAMPLES) -> ModelDifference | None:
+                     resamples: int = RESAMPLES) -> ModelDifference | None:
     """``other``'s AUROC less ``in_use``'s over the references both calibrations scored in
     products judged against known fakes, paired: each resample draws photo groups (within
     product and label) and scores them under both models, so what the photos have in common

@@ -11,7 +11,14 @@ import pytest
 from PIL import Image
 
 from ipr_vision import Gallery, GalleryError
-from ipr_vision.core.health import ProductHealth, model_difference, product_health, separation
+from ipr_vision.app.web.gallery_health import health_markdown
+from ipr_vision.core.health import (
+    ProductHealth,
+    auroc_interval,
+    model_difference,
+    product_health,
+    separation,
+)
 from ipr_vision.core.index import BrandIndex
 from ipr_vision.core.metrics import auroc, roc_curve
 from ipr_vision.core.scoring import Mode, Policy
@@ -69,6 +76,8 @@ def test_separable_product_is_healthy_and_matches_the_brand_calibration() -> Non
         90, 90, 30, 30)
     assert health.mode == Mode.CONTRAST and health.reason == "" and health.calibrated
     assert health.auroc > 0.99
+    assert health.auroc_ci95 is not None
+    assert health.auroc_ci95[0] <= health.auroc <= health.auroc_ci95[1] <= 1.0
     # The very left-out scores the brand was calibrated on (one product: the whole brand).
     np.testing.assert_array_equal(np.sort(health.scores[~health.is_fake]),
                                   calibration.genuine_scores)
@@ -87,6 +96,7 @@ def test_separable_product_is_healthy_and_matches_the_brand_calibration() -> Non
     data = json.loads(json.dumps(health.to_dict(), allow_nan=False))
     assert data["operating_point"]["max_genuine_flagged"] == policy.max_genuine_flagged
     assert data["scored_genuine"] == data["scored_fake"] == 90
+    assert data["auroc_ci95"] == list(health.auroc_ci95)
     assert len(data["roc"]["fpr"]) == len(fpr) and "scores" not in data
 
 
@@ -111,7 +121,7 @@ def test_genuine_only_product_has_no_reliability_but_an_operating_point() -> Non
     assert np.isnan(health.expected_fake_caught) and health.brand_expected_fake_recall is None
     assert len(health.p_counterfeit) == 90  # ranks among the genuine references
     data = health.to_dict()
-    assert data["auroc"] is None and data["ece"] is None
+    assert data["auroc"] is None and data["ece"] is None and data["auroc_ci95"] is None
     json.dumps(data, allow_nan=False)
 
 
@@ -215,3 +225,17 @@ def test_two_models_are_compared_on_the_same_references_with_an_interval() -> No
     genuine_only = calibrate_brand(clustered_brand(np.random.default_rng(34), fakes=False),
                                    policy)
     assert model_difference(sharp, genuine_only) is None
+
+
+def test_the_separations_interval_resamples_photo_groups(healthy: ProductHealth) -> None:
+    """Three copies of a photo are one draw: counted as three photos, the interval would
+    narrow as if there were three times the evidence."""
+    assert healthy.auroc_ci95 is not None
+    low, high = healthy.auroc_ci95
+    assert 0.5 < low < healthy.auroc < high <= 1.0
+    rows = np.array([f"row{n}" for n in range(len(healthy.scores))])
+    by_rows = auroc_interval(healthy.is_fake, healthy.scores, rows)
+    assert by_rows is not None and by_rows[1] - by_rows[0] < 0.8 * (high - low)
+    lines = {lang: health_markdown(lang, healthy) for lang in ("en", "zh")}
+    assert f"95 % interval {low:.2f} to {high:.2f}" in lines["en"]
+    assert f"95% 区间 {low:.2f} 至 {high:.2f}" in lines["zh"]

@@ -228,8 +228,10 @@ def health_markdown(lang: str, h: ProductHealth) -> str:
         lines.append(t(lang, "health_trained_moved" if h.trained_moved else "health_trained",
                        count=h.trained_included))
     separation = h.separation_grade
+    low, high = h.auroc_ci95 or (float("nan"), float("nan"))
     lines.append(t(lang, "health_separation", grade=t(lang, f"grade_{separation}"),
-                   auroc=f"{h.auroc:.3f}") if separation else t(lang, "health_no_separation"))
+                   auroc=f"{h.auroc:.3f}", low=f"{low:.2f}", high=f"{high:.2f}")
+                 if separation else t(lang, "health_no_separation"))
     calibration = h.calibration_grade
     lines.append(t(lang, "health_calibration", grade=t(lang, f"grade_{calibration}"),
                    ece=f"{h.ece:.3f}") if calibration else t(lang, "health_no_calibration"))

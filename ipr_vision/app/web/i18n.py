@@ -331,9 +331,11 @@ TEXT: dict[str, tuple[str, str]] = {
                           "of the brand is judged at this point.",
                           "品牌 {brand} 最多误报 {flag} 的正品；该品牌的所有产品均按此工作点判断。"),
     "health_separation": ("How well known fakes stand apart from genuine references: **{grade}** "
-                          "<small>(AUROC {auroc}; 1.0 is perfect, 0.5 is guessing)</small>",
+                          "<small>(AUROC {auroc}, 95 % interval {low} to {high} over these "
+                          "photos; 1.0 is perfect, 0.5 is guessing)</small>",
                           "已知假冒与正品参考的区分程度：**{grade}** "
-                          "<small>（AUROC {auroc}；1.0 为完美，0.5 为随机猜测）</small>"),
+                          "<small>（AUROC {auroc}，基于这些照片的 95% 区间 {low} 至 {high}；"
+                          "1.0 为完美，0.5 为随机猜测）</small>"),
     "health_no_separation": ("How well known fakes stand apart: not known yet (it needs both "
                              "genuine references and known fakes).",
                              "已知假冒的区分程度：尚不可知（需要同时有正品参考和已知假冒）。"),
