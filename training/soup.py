@@ -5,9 +5,9 @@ trainings went into it.
 Fine-tuning moves MobileNetV2 little from its ImageNet start, so runs that differ only in their
 seed stay close enough for their average to be a network in its own right, and it tends to
 rank at least as well as the runs it averages: the randomness of one run (its batches, its
-augmentations) partly cancels. Whether it pays here is a cross-validation question
-(``weights/MODEL_CARD.md``); this module only makes the soup and refuses ingredients that
-cannot make one:
+augmentations) partly cancels. Here it did not pay beyond noise (two seeds on folds 1-2: the
+soup landed between its runs; ``weights/MODEL_CARD.md``), so the recipe stays one training and
+this stays a screening tool. It makes the soup and refuses ingredients that cannot make one:
 
 - every ingredient must list the same training photos, or the soup's own list (which
   galleries use to leave its training photos out of their calibration) would be wrong;
