@@ -16,6 +16,7 @@ import numpy as np
 from ..domain import json_safe
 from .index import ProductRows
 from .metrics import (
+    RESAMPLES,
     auroc,
     expected_calibration_error,
     group_bootstrap,
@@ -30,8 +31,6 @@ from .suggest import BrandCalibration, LeftOut, left_out_scores
 SEPARATION_GRADES = ((0.9, "strong"), (0.75, "fair"), (float("-inf"), "weak"))
 #: (bound, word): the first word whose bound the calibration error (ECE) stays under.
 CALIBRATION_GRADES = ((0.05, "good"), (0.15, "fair"), (float("inf"), "poor"))
-#: Resamples of photo groups behind the intervals here (an AUROC's, a difference of two).
-RESAMPLES = 1000
 
 
 # eq=False: arrays have no single truth value, so two health records compare by identity.

@@ -10,7 +10,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..core.metrics import group_bootstrap, reliability_bins, tie_broken_ranks, verdict_figures
+from ..core.metrics import (
+    RESAMPLES,
+    group_bootstrap,
+    reliability_bins,
+    tie_broken_ranks,
+    verdict_figures,
+)
 from ..domain import Label
 from ..errors import PhotoError
 from ..intake.labelled import Failure, LabelledPhoto, group_key, stratum
@@ -18,8 +24,6 @@ from ..results import Evaluation, Suggestion
 
 #: Inspects one labelled photo (its path, with its product) as the gallery would.
 Inspect = Callable[[LabelledPhoto], Suggestion]
-#: Resamples of photo groups behind an evaluation's 95 % intervals.
-RESAMPLES = 1000
 #: The figures given an interval: the rates a reader weighs (AUROC and the verdicts' shares).
 INTERVALS = ("auroc", "fake_recall_at_1pct", "fake_recall_at_5pct", "fake_recall",
              "genuine_flagged", "fake_cleared", "inconclusive")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.health import ProductHealth, product_health
 from ..core.index import BrandIndex
+from ..core.metrics import RESAMPLES
 from ..core.scoring import Policy
 from ..core.suggest import ItemCandidate
 from ..core.workshop import confusable_pairs
@@ -52,7 +53,7 @@ from .actors import acting
 from .brands import BrandCache
 from .change_trail import LostChange, append_receipted, audit_target, settle_changes
 from .curation import Curation
-from .evaluator import RESAMPLES, evaluate
+from .evaluator import evaluate
 from .exchange import PackageExchange
 from .explainer import Explainer, patch_embedder
 from .importer import Importer, Stored, scan_folder
