@@ -4,8 +4,10 @@ model at the shipped settings. Prints; asserts nothing.
 The machines are shared and noisy, so every figure is printed with its ratio to the PyTorch
 path measured in the same run: the ratios are what count.
 
-Three paths where the CPU has bf16: PyTorch, OpenVINO f32 (the default: PyTorch's vectors) and
-OpenVINO bf16 (opt-in, ``IPR_VISION_RUNTIME=openvino-bf16``: its own vectors and model id).
+Four paths where the CPU has bf16: PyTorch, OpenVINO f32 (the default: PyTorch's vectors),
+OpenVINO bf16 (opt-in, ``IPR_VISION_RUNTIME=openvino-bf16``: its own vectors and model id) and
+OpenVINO int8 (opt-in, ``IPR_VISION_RUNTIME=openvino-int8``: the model's int8 network made by
+``training.quantize``; its own vectors and model id).
 Beside them, ``openvino-vectors``: the default path searching by vectors only, without the
 re-ranking by cells (what the cells cost in time, and what they change in the figures).
 
@@ -66,7 +68,8 @@ from ipr_vision.intake.photo import read_photo
 
 def embedders() -> dict[str, Embedder]:
     """The shipped model on each numeric path (the default is OpenVINO f32 where installed;
-    bf16 only where the CPU has it, with its own model id and so its own gallery vectors;
+    bf16 only where the CPU has it and int8 only where the model has an int8 network, each
+    with its own model id and so its own gallery vectors;
     PyTorch on a GPU only where there is one, as it would otherwise time the CPU path twice
     under another name)."""
     made = {}
@@ -76,8 +79,9 @@ def embedders() -> dict[str, Embedder]:
         os.environ[RUNTIME_ENV] = path
         made[path] = default_embedder()
     del os.environ[RUNTIME_ENV]
-    if getattr(made["openvino-bf16"], "runtime", "") != "openvino-bf16":
-        del made["openvino-bf16"]
+    for opt_in in ("openvino-bf16", "openvino-int8"):  # only where the CPU or model has it
+        if getattr(made[opt_in], "runtime", "") != opt_in:
+            del made[opt_in]
     shipped = made["openvino"]
     if isinstance(shipped, FineTunedEmbedder) and cell_layout(shipped) is not None:
         made[VECTORS_ONLY] = FineTunedEmbedder(weights.require(weights.FINETUNED), cells=False)
@@ -195,14 +199,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         scratch = Path(folder)
         built = scratch / "gallery"
         with section("Building the gallery (OpenVINO f32; PyTorch shares its vectors, bf16 "
-                     "embeds its own on first use)"):
+                     "and int8 embed their own on first use)"):
             with Gallery(built, embedder=models["openvino"]) as gallery:
                 report = gallery.import_index(write_index(scratch / "gallery.csv", reference),
                                               brand="nike")
             note(f"{len(report.added)} references in {report.seconds:.1f} s")
         galleries = {p: Gallery(built, embedder=m) for p, m in models.items()}
         for path, gallery in galleries.items():
-            if added := gallery.reembed("nike"):  # bf16's own vectors, before anything is timed
+            if added := gallery.reembed("nike"):  # bf16 and int8 embed their own, untimed
                 note(f"{path}: {added} references embedded with {gallery.embedder.model_id}")
         images = [read_photo(q.source, draft_size=draft_size(models["torch"])).image
                   for q in queries[:8]]

@@ -12,8 +12,11 @@ Precision is pinned to f32: on CPUs with bf16 OpenVINO would otherwise quietly c
 which changes vectors (cosine 0.998 to 0.9999 on real photos) without changing the model id.
 ``IPR_VISION_RUNTIME=openvino-bf16`` asks for bf16 on a CPU that has it (about twice as fast);
 its vectors then carry their own model id (``…/bf16``), so a gallery re-embeds rather than mix
-them with f32 ones. It is not the default until cross-validated figures show fake recall
-unchanged with it (bench/bench_speed.py prints the held-out figures of all three paths).
+them with f32 ones. ``openvino-int8`` runs a model's int8 network instead, a file made once from
+its training photos (:mod:`.quantized`), under its own model id too. Both stay opt-in although
+cross-validation found the figures unchanged with them (``weights/MODEL_CARD.md``): another
+CPU may compute them another way, and one model id must mean one set of vectors on every
+server of a gallery (bench/bench_speed.py prints the held-out figures of every path).
 """
 
 from __future__ import annotations
@@ -38,12 +41,13 @@ from . import weights as weights_mod
 log = logging.getLogger(__name__)
 
 #: Which numeric path embeds: "openvino" (f32; the default where OpenVINO Runtime is
-#: installed), "openvino-bf16" (where the CPU has bf16), "torch" (the reference) or
-#: "torch-cuda" (the reference on a GPU, f32 without TF32: for evaluating many models on a
-#: training machine, not for the app).
+#: installed), "openvino-bf16" (where the CPU has bf16), "openvino-int8" (a model's int8 file
+#: beside its weights, :mod:`.quantized`), "torch" (the reference) or "torch-cuda" (the
+#: reference on a GPU, f32 without TF32: for evaluating many models on a training machine, not
+#: for the app).
 RUNTIME_ENV = "IPR_VISION_RUNTIME"
 TORCH_CUDA = "torch-cuda"
-RUNTIMES = ("openvino", "openvino-bf16", "torch", TORCH_CUDA)
+RUNTIMES = ("openvino", "openvino-bf16", "openvino-int8", "torch", TORCH_CUDA)
 
 
 def chosen_runtime(runtime: str | None = None) -> str:
@@ -72,9 +76,9 @@ def torch_device(runtime: str | None = None) -> torch.device:
 
 
 def wanted_precision(runtime: str | None = None) -> str | None:
-    """The precision to run the network in on OpenVINO Runtime (``f32`` or ``bf16``), or None
-    for PyTorch: as ``runtime`` (one of :data:`RUNTIMES`), else ``$IPR_VISION_RUNTIME``, asks,
-    where OpenVINO (and bf16) are available."""
+    """The precision to run the network in on OpenVINO Runtime (``f32``, ``bf16`` or
+    ``int8``), or None for PyTorch: as ``runtime`` (one of :data:`RUNTIMES`), else
+    ``$IPR_VISION_RUNTIME``, asks, where OpenVINO (and bf16) are available."""
     chosen = chosen_runtime(runtime)
     if chosen in ("torch", TORCH_CUDA):
         return None
@@ -83,6 +87,8 @@ def wanted_precision(runtime: str | None = None) -> str | None:
     except ImportError:
         log.info("OpenVINO Runtime is not installed; embedding with PyTorch")
         return None
+    if chosen == "openvino-int8":
+        return "int8"
     if chosen == "openvino-bf16":
         if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
             return "bf16"
@@ -107,18 +113,23 @@ class CompiledNetwork:
     image is flipped back before the two are summed, so that a cell is one place on the item.
     """
 
-    def __init__(self, module: torch.nn.Module, side: int, model_id: str,
+    def __init__(self, module: torch.nn.Module | Path, side: int, model_id: str,
                  precision: str = "f32", *, mirror: bool = False,
                  outputs: tuple[str, ...] = ("vectors",)) -> None:
+        """``module`` may instead be an OpenVINO model file already made for this (a
+        quantized network: :mod:`.quantized`); ``outputs`` must then name its outputs."""
         import openvino as ov
 
-        path = _exported(module, side, model_id, mirror_apart=mirror, outputs=outputs)
+        path = (module if isinstance(module, Path) else
+                _exported(module, side, model_id, mirror_apart=mirror, outputs=outputs))
         core = ov.Core()
         self.precision, self.mirror, self.outputs = precision, mirror, len(outputs)
         streams = ({"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": 2} if mirror
                    else {"PERFORMANCE_HINT": "LATENCY"})
+        # An int8 network's layers left unquantized run in f32, never quietly in bf16.
         self._compiled = core.compile_model(core.read_model(path), "CPU", {
-            "INFERENCE_PRECISION_HINT": precision, **streams})
+            "INFERENCE_PRECISION_HINT": "f32" if precision == "int8" else precision,
+            **streams})
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
@@ -192,15 +203,21 @@ def _exported(module: torch.nn.Module, side: int, model_id: str, *,
     _prune(path.parent)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's deprecation notices
-            torch.onnx.export(module.eval(), (torch.zeros(1, side, side, 3, dtype=torch.uint8),),
-                              str(temp),
-                              dynamo=False, input_names=["photos"], output_names=list(outputs),
-                              opset_version=17,
-                              dynamic_axes={"photos": {0: "n"}} | {name: {0: "n"}
-                                                                   for name in outputs})
+        export_onnx(module, side, outputs, temp)
         os.replace(temp, path)  # a reader sees the whole file or none
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def export_onnx(module: torch.nn.Module, side: int, outputs: tuple[str, ...], path: Path
+                ) -> None:
+    """``module`` (``side`` x ``side`` photos as uint8 pixels in, ``outputs`` out, any batch
+    size) to an ONNX file, as OpenVINO Runtime reads it."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation notices
+        torch.onnx.export(module.eval(), (torch.zeros(1, side, side, 3, dtype=torch.uint8),),
+                          str(path), dynamo=False, input_names=["photos"],
+                          output_names=list(outputs), opset_version=17,
+                          dynamic_axes={"photos": {0: "n"}} | {name: {0: "n"}
+                                                               for name in outputs})

@@ -25,6 +25,7 @@ from .cells import CellsAndVector, SquashedToCells, axes_path, load_axes
 from .compiled import CompiledNetwork, chosen_runtime, wanted_precision
 from .margin import load_margin, margin_path
 from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm, squash_uint8
+from .quantized import Int8Network, load_int8
 
 log = logging.getLogger(__name__)
 
@@ -168,16 +169,25 @@ class FineTunedEmbedder(SquashEmbedder):
         sha = self.weights_sha256 = weights_mod.sha256_file(checkpoint)
         output = "_pooled" if self.net.searched == POOLED else str(self.net.dim)
         self._model_id = f"{self.architecture}{output}@{sha[:16]}/{self.view}"
-        self._compile(self.net, runtime)
-        if cells and axes_path(checkpoint).is_file():
-            self._compile_cells(axes_path(checkpoint), runtime)
         shipped = sha == weights_mod.FINETUNED.sha256
+        runtime = chosen_runtime(runtime)
+        axes = axes_path(checkpoint) if cells and axes_path(checkpoint).is_file() else None
+        int8 = None
+        if wanted_precision(runtime) == "int8":
+            int8 = load_int8(checkpoint, sha,
+                             None if axes is None else weights_mod.sha256_file(axes),
+                             self.input_size,
+                             weights_mod.FINETUNED_INT8.sha256 if shipped else None)
+        self._compile(self.net, runtime, int8)
+        if axes is not None:
+            self._compile_cells(axes, runtime, int8)
         self.trained_on_margin = load_margin(
             margin_path(checkpoint), sha, weights_mod.FINETUNED_MARGIN.sha256 if shipped else None)
 
-    def _compile_cells(self, path: Path, runtime: str | None) -> None:
-        """Cells from the axes in ``path``, on the numeric path the vectors take; a file that
-        does not fit the network is warned about and the model goes without cells."""
+    def _compile_cells(self, path: Path, runtime: str, int8: Int8Network | None) -> None:
+        """Cells from the axes in ``path``, on the numeric path the vectors take (in int8, the
+        network that gives the vectors gives the cells too); a file that does not fit the
+        network is warned about and the model goes without cells."""
         try:
             axes, sha = load_axes(path)
             if (self.weights_sha256 == weights_mod.FINETUNED.sha256
@@ -194,12 +204,13 @@ class FineTunedEmbedder(SquashEmbedder):
         self.cell_layout = layout
         self.cells_id = f"{self._model_id}/cells{axes.shape[1]}@{sha[:16]}"
         self._cells_graph = SquashedToCells(views, self.mirror).eval().to(self._device)
-        precision = wanted_precision(chosen_runtime(runtime))
+        precision = wanted_precision(runtime)
         self._cells_compiled = (
             None if precision is None else
+            self._compiled if int8 is not None else
             CompiledNetwork(SquashedToCells(views, mirror=False).eval(), self.input_size,
-                            self.cells_id, precision, mirror=self.mirror,
-                            outputs=("vectors", "cells")))
+                            self.cells_id, "f32" if precision == "int8" else precision,
+                            mirror=self.mirror, outputs=("vectors", "cells")))
 
     def embed_with_cells(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """Each photo's vector (as :meth:`embed` gives it) and its cells, flattened rows of

@@ -86,6 +86,17 @@ FINETUNED_MARGIN = WeightsFile(
     remedy=IN_CHECKOUT,
 )
 
+#: Its int8 network (``training.quantize``, from its training photos), beside it: what
+#: ``IPR_VISION_RUNTIME=openvino-int8`` runs (:mod:`.quantized`). Its sha256 is of the graph and
+#: its numbers together (``<weights>.int8.xml`` and ``.int8.bin``: ``quantized.int8_sha256``).
+FINETUNED_INT8 = WeightsFile(
+    name="fine-tuned model's int8 network",
+    filename="ipr-vision-metric-nike-v3.safetensors.int8.xml",
+    sha256="f571dd6cce47ea71b1efed5845d271612ab6b565e5a8907934bac9eae5cba144",
+    folder=".",
+    remedy=IN_CHECKOUT,
+)
+
 
 def weights_dir() -> Path:
     """The weights folder: ``$IPR_VISION_WEIGHTS_DIR``, else the checkout's ``weights/``.

@@ -4,7 +4,6 @@ gallery stores equal to the ones the cross-validation screened (training/patch_s
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
@@ -20,38 +19,15 @@ from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.intake.photo import read_photo
 from tests.embedders.test_compiled import all_at_once
 from tests.support import nike_rows
+from tests.train.conftest import SIDE
 from training.cell_axes import main as fit_axes
 from training.embedding_cache import CachedEmbedder
 from training.patch_screen import coarser_cells, feature_maps, project_cells, unit_cells
 
-SIDE = 128
-
-
-@pytest.fixture(scope="module")
-def model(nike_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A checkpoint (ImageNet features, 128 px) that lists 16 real photos as its training
-    photos, an index holding them, and its axes fitted by ``training.cell_axes``."""
-    folder = tmp_path_factory.mktemp("cells")
-    rows = nike_rows(nike_dir)[::190][:16]
-    index = folder / "index.csv"
-    with index.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "label", "product", "dup_group",
-                                                    "sha256"])
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: row[key] for key in writer.fieldnames} |
-                            {"path": str((nike_dir / row["path"]).resolve())})
-    net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=32,
-                                     searched="pooled")
-    checkpoint = folder / "model.safetensors"
-    net.eval().save(checkpoint, {"size": SIDE}, trained_on=[row["sha256"] for row in rows])
-    assert fit_axes(["--model", str(checkpoint), "--index", str(index), "--dims", "8"]) == 0
-    return checkpoint, index
-
 
 def test_a_models_cells_are_the_cells_its_screen_scored(
-        model: tuple[Path, Path], nike_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    checkpoint, _ = model
+        cells_model: tuple[Path, Path], nike_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkpoint, _ = cells_model
     axes, _ = load_axes(axes_path(checkpoint))
     assert axes.shape == (1280, 8)
     rows = nike_rows(nike_dir)[5::301][:6]
@@ -80,8 +56,8 @@ def test_a_models_cells_are_the_cells_its_screen_scored(
 
 
 def test_the_servers_queue_gives_each_caller_its_own_vector_and_cells(
-        model: tuple[Path, Path], nike_dir: Path) -> None:
-    embedder = FineTunedEmbedder(model[0])
+        cells_model: tuple[Path, Path], nike_dir: Path) -> None:
+    embedder = FineTunedEmbedder(cells_model[0])
     queued = BatchingEmbedder(embedder, max_batch=4)
     assert cell_layout(queued) == cell_layout(embedder) and queued.cells_id == embedder.cells_id
     rows = nike_rows(nike_dir)[7::401][:8]
@@ -95,9 +71,9 @@ def test_the_servers_queue_gives_each_caller_its_own_vector_and_cells(
 
 
 def test_axes_that_do_not_fit_the_network_leave_the_model_without_cells(
-        model: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        cells_model: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     checkpoint = tmp_path / "model.safetensors"
-    checkpoint.write_bytes(model[0].read_bytes())
+    checkpoint.write_bytes(cells_model[0].read_bytes())
     save_axes(axes_path(checkpoint), torch.zeros(640, 8), {})
     with caplog.at_level(logging.WARNING):
         embedder = FineTunedEmbedder(checkpoint)
@@ -107,8 +83,8 @@ def test_axes_that_do_not_fit_the_network_leave_the_model_without_cells(
 
 
 def test_axes_are_fitted_only_on_the_models_own_training_photos(
-        model: tuple[Path, Path], tmp_path: Path) -> None:
-    checkpoint, index = model
+        cells_model: tuple[Path, Path], tmp_path: Path) -> None:
+    checkpoint, index = cells_model
     fewer = tmp_path / "index.csv"
     lines = index.read_text().splitlines()
     fewer.write_text("\n".join(lines[:-3]) + "\n")
@@ -133,11 +109,11 @@ def test_the_shipped_models_axes_are_verified(tmp_path: Path,
 
 
 def test_the_cross_validations_cache_keeps_cells_so_folds_are_scored_re_ranked(
-        model: tuple[Path, Path], nike_dir: Path, tmp_path: Path) -> None:
+        cells_model: tuple[Path, Path], nike_dir: Path, tmp_path: Path) -> None:
     """A fold checkpoint with axes beside it: the cache hands galleries its cells too (so
     ``evaluate --folds`` scores the fold as a gallery re-ranks), computes each photo once, and
     keeps the cells on disk beside the vectors."""
-    embedder = FineTunedEmbedder(model[0])
+    embedder = FineTunedEmbedder(cells_model[0])
     images = [read_photo(nike_dir / row["path"], draft_size=SIDE).image
               for row in nike_rows(nike_dir)[3::501][:5]]
     cached = CachedEmbedder(embedder, tmp_path / "cache.npz")
@@ -152,5 +128,5 @@ def test_the_cross_validations_cache_keeps_cells_so_folds_are_scored_re_ranked(
     again = CachedEmbedder(embedder, tmp_path / "cache.npz")
     np.testing.assert_array_equal(again.embed_with_cells(images)[1], cells)
     assert again.computed == 0
-    plain = FineTunedEmbedder(model[0], cells=False)
+    plain = FineTunedEmbedder(cells_model[0], cells=False)
     assert with_cells(CachedEmbedder(plain, tmp_path / "cache.npz")) is None

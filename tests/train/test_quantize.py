@@ -1,0 +1,154 @@
+"""A model's int8 network (training/quantize.py, ipr_vision/embedders/quantized.py): made from
+its own training photos, run only where asked, under its own model id, close to f32's vectors
+and cells; a file made for other weights or axes is refused, and the model embeds in f32."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ipr_vision.embedders import cell_layout, weights
+from ipr_vision.embedders.cells import axes_path, load_axes, save_axes
+from ipr_vision.embedders.compiled import RUNTIME_ENV
+from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
+from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
+from ipr_vision.embedders.quantized import int8_path, int8_sha256
+from ipr_vision.intake.photo import read_photo
+from tests.support import nike_rows
+from tests.train.conftest import SIDE
+from training.quantize import main as quantize
+
+
+@pytest.fixture(scope="module")
+def int8_model(cells_model: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+               ) -> Path:
+    """The small model with cells, copied, and its int8 network made from 8 of its training
+    photos."""
+    folder = tmp_path_factory.mktemp("int8")
+    checkpoint = folder / cells_model[0].name
+    for source in (cells_model[0], axes_path(cells_model[0])):
+        shutil.copy(source, folder / source.name)
+    assert quantize(["--model", str(checkpoint), "--index", str(cells_model[1]),
+                     "--photos", "8"]) == 0
+    return checkpoint
+
+
+def photos(nike_dir: Path) -> list:
+    """Six real photos the small model never saw."""
+    return [read_photo(nike_dir / row["path"], draft_size=SIDE).image
+            for row in nike_rows(nike_dir)[7::311][:6]]
+
+
+def test_int8_runs_only_where_asked_under_its_own_id_close_to_f32(
+        int8_model: Path, nike_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    images = photos(nike_dir)
+    f32 = FineTunedEmbedder(int8_model)
+    assert f32.runtime == "openvino-f32"  # a file beside the weights changes nothing unasked
+    monkeypatch.setenv(RUNTIME_ENV, "openvino-int8")
+    int8 = FineTunedEmbedder(int8_model)
+    assert int8.runtime == "openvino-int8"
+    sha = int8_sha256(int8_path(int8_model))
+    assert int8.model_id == f"{f32.model_id}/int8@{sha[:16]}"
+    assert int8.cells_id.startswith(int8.model_id) and int8.cells_id != f32.cells_id
+    assert cell_layout(int8) == cell_layout(f32)
+    vectors, cells = int8.embed_with_cells(images)
+    reference, reference_cells = f32.embed_with_cells(images)
+    np.testing.assert_allclose(int8.embed(images), vectors, atol=1e-6)
+    cosines = np.sum(vectors * reference, axis=1)
+    # int8, really (not f32 under another name), and still the same photos' vectors.
+    assert np.abs(vectors - reference).max() > 1e-4
+    assert cosines.min() > 0.97, cosines
+    # Each layer of a cell is a unit vector: int8's agrees with f32's for the same place, and
+    # more than with f32's other places.
+    layout = cell_layout(f32)
+    assert layout is not None
+    ours = cells.astype(np.float32).reshape(6, layout.cells, -1)
+    theirs = reference_cells.astype(np.float32).reshape(6, layout.cells, -1)
+    start = 0
+    for width in layout.widths:
+        agree = np.einsum("pcd,ped->pce", ours[..., start:start + width],
+                          theirs[..., start:start + width])
+        start += width
+        same = np.diagonal(agree, axis1=1, axis2=2)
+        assert same.mean() > 0.95, (width, same.mean())
+        assert (agree.argmax(axis=2) == np.arange(layout.cells)).mean() > 0.9
+    # Without cells the same int8 network gives the vectors alone.
+    plain = FineTunedEmbedder(int8_model, cells=False)
+    assert plain.model_id == int8.model_id and cell_layout(plain) is None
+    np.testing.assert_allclose(plain.embed(images), vectors, atol=1e-6)
+
+
+def test_an_int8_file_made_for_other_weights_or_axes_is_refused(
+        int8_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv(RUNTIME_ENV, "openvino-int8")
+    # Other weights: the same network saved again with other training photos listed.
+    other = tmp_path / "other" / "model.safetensors"
+    other.parent.mkdir()
+    EmbeddingNet.load(int8_model).save(other, {"size": SIDE}, trained_on=["0" * 64])
+    shutil.copy(axes_path(int8_model), axes_path(other))
+    for part in (int8_path(int8_model), int8_path(int8_model).with_suffix(".bin")):
+        shutil.copy(part, other.parent / part.name.replace(int8_model.name, other.name))
+    with caplog.at_level(logging.WARNING):
+        embedder = FineTunedEmbedder(other)
+    assert embedder.runtime == "openvino-f32" and "/int8" not in embedder.model_id
+    assert "was made for weights" in caplog.text
+    # Other axes beside the same weights.
+    caplog.clear()
+    axes, _ = load_axes(axes_path(int8_model))
+    moved = tmp_path / "moved" / int8_model.name
+    moved.parent.mkdir()
+    for part in (int8_model, int8_path(int8_model), int8_path(int8_model).with_suffix(".bin")):
+        shutil.copy(part, moved.parent / part.name)
+    save_axes(axes_path(moved), torch.flip(axes, dims=(1,)), {})
+    with caplog.at_level(logging.WARNING):
+        embedder = FineTunedEmbedder(moved)
+    assert embedder.runtime == "openvino-f32" and "other cell axes" in caplog.text
+    assert cell_layout(embedder) is not None  # f32 gives the new axes' cells
+
+
+def test_a_model_without_an_int8_file_embeds_in_f32_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv(RUNTIME_ENV, "openvino-int8")
+    with caplog.at_level(logging.WARNING):
+        embedder = MobileNetV2Embedder(weights.require(weights.IMAGENET_MOBILENET_V2),
+                                       input_size=SIDE)
+    assert embedder.runtime == "openvino-f32" and "/int8" not in embedder.model_id
+    assert "no usable int8 network" in caplog.text
+
+
+def test_the_int8_network_is_made_from_the_models_training_photos_only(
+        cells_model: tuple[Path, Path], tmp_path: Path) -> None:
+    checkpoint, _ = cells_model
+    elsewhere = tmp_path / "index.csv"
+    elsewhere.write_text("path,label,product,dup_group,sha256\n")
+    with pytest.raises(SystemExit, match="none of the model's training photos"):
+        quantize(["--model", str(checkpoint), "--index", str(elsewhere)])
+    assert not int8_path(checkpoint).exists()
+
+
+def test_the_shipped_models_int8_network_is_the_published_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Altered int8 numbers would change every vector the opt-in path gives under the same
+    model id: the shipped file is pinned by its sha256, as the weights and axes are."""
+    monkeypatch.setenv(RUNTIME_ENV, "openvino-int8")
+    shipped = weights.require(weights.FINETUNED)
+    embedder = FineTunedEmbedder(shipped)
+    assert embedder.runtime == "openvino-int8"
+    assert embedder.model_id.endswith(f"/int8@{weights.FINETUNED_INT8.sha256[:16]}")
+    copy = tmp_path / shipped.name
+    for part in (shipped, axes_path(shipped), int8_path(shipped)):
+        shutil.copy(part, tmp_path / part.name)
+    numbers = bytearray(int8_path(shipped).with_suffix(".bin").read_bytes())
+    numbers[-1] ^= 1
+    int8_path(copy).with_suffix(".bin").write_bytes(bytes(numbers))
+    with caplog.at_level(logging.WARNING):
+        altered = FineTunedEmbedder(copy)
+    assert altered.runtime == "openvino-f32"
+    assert "not the file published with these weights" in caplog.text
