@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,7 +27,7 @@ from ipr_vision.embedders.finetuned import CheckpointInfo, EmbeddingNet
 from ipr_vision.embedders.weights import sha256_file
 from ipr_vision.intake.photo import read_photo
 
-from .data import load_index
+from .data import checkpoint_arguments, listed_training_photos
 from .patch_screen import feature_maps, principal_axes
 
 #: Photos decoded and run at a time (their last maps are kept as float16).
@@ -38,15 +37,11 @@ CHUNK = 64
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.cell_axes",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="a training.train checkpoint")
-    parser.add_argument("--index", required=True,
-                        help="an index CSV holding the model's training photos")
+    checkpoint_arguments(parser)
     parser.add_argument("--dims", type=int, default=64)
     args = parser.parse_args(argv)
     info = CheckpointInfo.read(args.model)
-    if not info.trained_on:
-        raise SystemExit(f"{args.model} does not list its training photos")
-    items = [i for i in load_index(args.index) if dict(i.extra).get("sha256") in info.trained_on]
+    items = listed_training_photos(args.model, args.index)
     found = {dict(i.extra)["sha256"] for i in items}
     if found != info.trained_on:
         raise SystemExit(f"{args.index} holds {len(found)} of the model's "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import torchvision.transforms.v2 as T
 from PIL import Image
 
 from ipr_vision.core.splits import assign_folds, split_groups
+from ipr_vision.embedders.finetuned import CheckpointInfo
 from ipr_vision.embedders.mobilenet import IMAGENET_MEAN, IMAGENET_STD
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, read_index, stratum
 from ipr_vision.intake.photo import read_photo
@@ -59,6 +61,24 @@ def load_index(index_csv: str | Path, products: set[str] | None = None) -> list[
     if failed:
         raise ValueError(f"{index_csv}: {len(failed)} rows unusable, first: {failed[0]}")
     return [i for i in items if products is None or i.product in products]
+
+
+def listed_training_photos(checkpoint: Path, index_csv: str | Path) -> list[LabelledPhoto]:
+    """The photos of ``index_csv`` that ``checkpoint`` lists as its training photos (by
+    sha256): what a file made beside a checkpoint (its cell axes, its int8 network) is fitted
+    on, so that it never saw a photo a gallery will be judged on."""
+    listed = CheckpointInfo.read(checkpoint).trained_on
+    if not listed:
+        raise SystemExit(f"{checkpoint} does not list its training photos")
+    return [i for i in load_index(index_csv) if dict(i.extra).get("sha256") in listed]
+
+
+def checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--index``: a checkpoint and an index CSV holding its training
+    photos, for the tools that make a file beside it from them."""
+    parser.add_argument("--model", type=Path, required=True, help="a training.train checkpoint")
+    parser.add_argument("--index", required=True,
+                        help="an index CSV holding the model's training photos")
 
 
 class JpegOnCpu(T.JPEG):

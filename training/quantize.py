@@ -34,7 +34,7 @@ from ipr_vision.embedders.quantized import int8_path, int8_sha256
 from ipr_vision.embedders.weights import sha256_file
 from ipr_vision.intake.photo import read_photo
 
-from .data import load_index
+from .data import checkpoint_arguments, listed_training_photos
 
 #: Training photos whose value ranges set the quantization (each also mirrored): NNCF's
 #: default subset is 300.
@@ -58,9 +58,7 @@ def training_pixels(model: Path, index: str, count: int, seed: int) -> np.ndarra
     """``count`` of the model's training photos, drawn at random, squashed as the package
     squashes them, each followed by its mirror image."""
     info = CheckpointInfo.read(model)
-    if not info.trained_on:
-        raise SystemExit(f"{model} does not list its training photos")
-    items = [i for i in load_index(index) if dict(i.extra).get("sha256") in info.trained_on]
+    items = listed_training_photos(model, index)
     if not items:
         raise SystemExit(f"{index} holds none of the model's training photos")
     chosen = random.Random(seed).sample(items, min(count, len(items)))
@@ -113,9 +111,7 @@ def quantize(model: Path, pixels: np.ndarray) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.quantize",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="a training.train checkpoint")
-    parser.add_argument("--index", required=True,
-                        help="an index CSV holding the model's training photos")
+    checkpoint_arguments(parser)
     parser.add_argument("--photos", type=int, default=PHOTOS)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
