@@ -67,7 +67,6 @@ def load_int8(weights: Path, weights_sha256: str, axes_sha256: str | None, side:
         if pinned is not None and sha != pinned:
             raise ValueError(f"it is not the file published with these weights (sha256 "
                              f"{pinned[:16]}…); {IN_CHECKOUT}")
-
         network = ov.Core().read_model(path)
         made_for = {key: network.get_rt_info(["ipr_vision", key]).astype(str)
                     for key in MADE_FOR}
