@@ -14,9 +14,11 @@ which changes vectors (cosine 0.998 to 0.9999 on real photos) without changing t
 its vectors then carry their own model id (``…/bf16``), so a gallery re-embeds rather than mix
 them with f32 ones. ``openvino-int8`` runs a model's int8 network instead, a file made once from
 its training photos (:mod:`.quantized`), under its own model id too. Both stay opt-in although
-cross-validation found the figures unchanged with them (``weights/MODEL_CARD.md``): another
-CPU may compute them another way, and one model id must mean one set of vectors on every
-server of a gallery (bench/bench_speed.py prints the held-out figures of every path).
+cross-validation found the figures unchanged with them (``weights/MODEL_CARD.md``): a CPU
+without bf16 units computes bf16 another way, while one model id must mean one set of vectors
+on every server of a gallery; int8 (7-bit weights: the same vectors with and without VNNI) as
+the default would re-embed every gallery once (bench/bench_speed.py prints the held-out
+figures of every path).
 """
 
 from __future__ import annotations

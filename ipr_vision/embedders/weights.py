@@ -92,7 +92,7 @@ FINETUNED_MARGIN = WeightsFile(
 FINETUNED_INT8 = WeightsFile(
     name="fine-tuned model's int8 network",
     filename="ipr-vision-metric-nike-v3.safetensors.int8.xml",
-    sha256="f571dd6cce47ea71b1efed5845d271612ab6b565e5a8907934bac9eae5cba144",
+    sha256="35a88a079bc2ab34e1b008b1c1188ec11706e151ddd45b611cf07f6717023a23",
     folder=".",
     remedy=IN_CHECKOUT,
 )

@@ -5,7 +5,10 @@ and cells; a file made for other weights or axes is refused, and the model embed
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +155,39 @@ def test_the_shipped_models_int8_network_is_the_published_one(
         altered = FineTunedEmbedder(copy)
     assert altered.runtime == "openvino-f32"
     assert "not the file published with these weights" in caplog.text
+
+
+_EMBED_WITH_INT8 = """
+import sys
+from pathlib import Path
+import numpy as np
+from ipr_vision.embedders import weights
+from ipr_vision.embedders.finetuned import FineTunedEmbedder
+from ipr_vision.intake.photo import read_photo
+embedder = FineTunedEmbedder(weights.require(weights.FINETUNED), runtime="openvino-int8")
+assert embedder.runtime == "openvino-int8", embedder.runtime
+images = [read_photo(Path(p), draft_size=embedder.input_size).image for p in sys.argv[2:]]
+vectors, cells = embedder.embed_with_cells(images)
+np.savez(sys.argv[1], vectors=vectors, cells=cells)
+"""
+
+
+@pytest.mark.slow
+def test_the_shipped_int8_network_gives_the_same_vectors_without_vnni(
+        nike_dir: Path, tmp_path: Path) -> None:
+    """A CPU without int8 dot-product instructions (VNNI) sums pairs of int8 products in 16
+    bits, which 8-bit weights overflow: the shipped file keeps its weights to 7 bits, so that
+    one model id means one set of vectors on every x86 server. OpenVINO's int8 kernels held to
+    AVX2 must give this CPU's vectors bit for bit (an 8-bit file moved them by up to 0.02);
+    on a CPU without AVX-512 both runs take the AVX2 kernels."""
+    photos = [str(nike_dir / row["path"]) for row in nike_rows(nike_dir)[11::401][:6]]
+    runs = {}
+    for isa in ("", "AVX2"):
+        out = tmp_path / f"int8{isa}.npz"
+        env = {key: value for key, value in os.environ.items() if key != "ONEDNN_MAX_CPU_ISA"}
+        env |= {"ONEDNN_MAX_CPU_ISA": isa} if isa else {}
+        subprocess.run([sys.executable, "-c", _EMBED_WITH_INT8, str(out), *photos], env=env,
+                       check=True, timeout=300)
+        runs[isa] = np.load(out)
+    for name in ("vectors", "cells"):
+        np.testing.assert_array_equal(runs[""][name], runs["AVX2"][name])
