@@ -25,6 +25,7 @@ ratios at the end: the machines are shared and noisy, and ratios in one run are 
 Usage::
 
     .venv/bin/python bench/bench_web.py [--rounds N] [--officers 25] [--seconds 45]
+        [--runtime openvino-int8]
 """
 
 from __future__ import annotations
@@ -165,14 +166,18 @@ def through_json(url: str | Sequence[str], photos: FreshPhotos,
     return request
 
 
-def paths() -> list[tuple[str, Embedder]]:
+def paths(runtime: str) -> list[tuple[str, Embedder]]:
     """Today's path (PyTorch, each request computed alone) and what `ipr-vision serve` runs
-    now (the OpenVINO path behind a queue that embeds waiting photos together)."""
-    os.environ[RUNTIME_ENV] = "torch"
-    today = default_embedder()
+    now (the OpenVINO path behind a queue that embeds waiting photos together), on
+    ``runtime`` (an opt-in numeric path, to measure it)."""
+    made = []
+    for path in ("torch", runtime):
+        os.environ[RUNTIME_ENV] = path
+        made.append(default_embedder())
     del os.environ[RUNTIME_ENV]
-    return [("PyTorch, each request alone (before)", today),
-            ("OpenVINO + batching queue (serve now)", BatchingEmbedder(default_embedder()))]
+    serve = "OpenVINO" if runtime == "openvino" else runtime
+    return [("PyTorch, each request alone (before)", made[0]),
+            (f"{serve} + batching queue (serve now)", BatchingEmbedder(made[1]))]
 
 
 def measure(service: Service, photos: FreshPhotos, args: argparse.Namespace
@@ -242,16 +247,21 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="passes over the 12 photos")
     parser.add_argument("--officers", type=int, default=25, help="officers in the load test")
     parser.add_argument("--seconds", type=float, default=45.0, help="length of the load test")
+    parser.add_argument("--runtime", choices=("openvino", "openvino-bf16", "openvino-int8"),
+                        default="openvino",
+                        help="the numeric path `serve` runs here (default: its default, f32)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "gallery"
         prepare_environment(root)
         from ipr_vision.app.service import Service
 
-        configurations = paths()
+        configurations = paths(args.runtime)
         with Gallery(root, embedder=configurations[1][1]) as gallery:
             gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="bench",
                                  allow_poor_quality=True)
+        with Gallery(root, embedder=configurations[0][1]) as gallery:
+            gallery.reembed("nike")  # PyTorch's own vectors where an opt-in path's differ
             Service(gallery).users.add("officer", "officer", "bench-password-1")
             for n in range(max(OFFICERS, args.officers)):
                 Service(gallery).users.add(f"officer{n}", "officer", "bench-password-1")
