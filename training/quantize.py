@@ -96,7 +96,7 @@ def quantize(model: Path, pixels: np.ndarray) -> Path:
         # in int8 (the re-ranking then lost fakes: weights/MODEL_CARD.md), 0.995 without.
         # Weights on 7 bits everywhere (NNCF's overflow fix): a CPU without int8 dot-product
         # instructions (VNNI) sums pairs of products in 16 bits, which 8-bit weights can
-        # overflow. With 7 bits every x86 CPU gives the same vectors: OpenVINO held to AVX2
+        # overflow. With 7 bits CPUs with and without VNNI agree: OpenVINO held to AVX2
         # (ONEDNN_MAX_CPU_ISA=AVX2) gave the shipped model's 100 photos bit for bit, where
         # 8-bit weights moved them to a cosine of 0.996 (median; 0.992 least), as far as
         # int8 is from f32. Cross-validated, 7 bits cost nothing measurable either.

@@ -177,7 +177,7 @@ def test_the_shipped_int8_network_gives_the_same_vectors_without_vnni(
         nike_dir: Path, tmp_path: Path) -> None:
     """A CPU without int8 dot-product instructions (VNNI) sums pairs of int8 products in 16
     bits, which 8-bit weights overflow: the shipped file keeps its weights to 7 bits, so that
-    one model id means one set of vectors on every x86 server. OpenVINO's int8 kernels held to
+    one model id means one set of vectors on servers with and without VNNI. int8 kernels held to
     AVX2 must give this CPU's vectors bit for bit (an 8-bit file moved them by up to 0.02);
     on a CPU without AVX-512 both runs take the AVX2 kernels."""
     photos = [str(nike_dir / row["path"]) for row in nike_rows(nike_dir)[11::401][:6]]
