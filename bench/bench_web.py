@@ -260,11 +260,11 @@ def main() -> int:
         with Gallery(root, embedder=configurations[1][1]) as gallery:
             gallery.import_index(SAMPLE / "gallery.csv", brand="nike", added_by="bench",
                                  allow_poor_quality=True)
-        with Gallery(root, embedder=configurations[0][1]) as gallery:
-            gallery.reembed("nike")  # PyTorch's own vectors where an opt-in path's differ
             Service(gallery).users.add("officer", "officer", "bench-password-1")
             for n in range(max(OFFICERS, args.officers)):
                 Service(gallery).users.add(f"officer{n}", "officer", "bench-password-1")
+        with Gallery(root, embedder=configurations[0][1]) as gallery:
+            gallery.reembed("nike")  # PyTorch's own vectors where an opt-in path's differ
         photos = [item.source for item in read_index(SAMPLE / "queries.csv")[0]]
         figures = []
         for number, (name, embedder) in enumerate(configurations):
