@@ -83,7 +83,17 @@ MAX_SPECK = 16
 MIN_ITEM_SHARE = 0.03
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-_CLOSING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ITEM_CLOSING + 1,) * 2)
+
+
+def _rectangles(element: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A convex structuring element as the rectangles it is the union of: one per width of its
+    rows, as tall as the rows at least that wide (one run in its middle, as it is convex)."""
+    widths = element.sum(axis=1)
+    return tuple(cv2.getStructuringElement(cv2.MORPH_RECT, (width, int((widths >= width).sum())))
+                 for width in sorted(set(widths.tolist())))
+
+
+_CLOSING = _rectangles(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ITEM_CLOSING + 1,) * 2))
 _TRANSPARENT_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 
 
@@ -154,10 +164,8 @@ def assess_quality(image: Image.Image, original_size: tuple[int, int] | None = N
     item = _item(pixels)
     sharpness = _sharpness(luma, item)
     brightness = _tenth_brightest(luma)
-    clipped = float((luma[item] > 245).mean())
-    # Channel by channel: a reduction over the last axis of three took 4 ms of the 5 here.
-    red, green, blue = (pixels[..., channel] >= 250 for channel in range(3))
-    glare = float((red & green & blue)[item].mean())
+    clipped = _share(luma > 245, item)
+    glare = _share(cv2.inRange(pixels, (250, 250, 250), (255, 255, 255)) > 0, item)
     aspect = max(width, height) / max(min(width, height), 1)
     measured = (
         ("resolution", min(width, height) >= MIN_SIDE, float(min(width, height)), MIN_SIDE),
@@ -172,36 +180,50 @@ def assess_quality(image: Image.Image, original_size: tuple[int, int] | None = N
         for name, ok, value, limit in measured))
 
 
+def _share(pixels: np.ndarray, item: np.ndarray | None) -> float:
+    """The share of the item (None: the whole photo) that ``pixels`` (a mask) covers; counted
+    rather than indexed, which took a tenth of the gate's time."""
+    if item is None:
+        return float(np.count_nonzero(pixels) / pixels.size)
+    return float(np.count_nonzero(pixels & item) / (int(np.count_nonzero(item)) or 1))
+
+
 def _tenth_brightest(luma: np.ndarray) -> float:
     """The luminance the brightest tenth of these pixels reaches, to the level: from a
     histogram, a tenth of the time of a quantile over the float values."""
-    counts = np.bincount(luma.astype(np.uint8).ravel(), minlength=256)
-    return float(np.searchsorted(np.cumsum(counts), 0.9 * luma.size))
+    counts = cv2.calcHist([luma.astype(np.uint8)], [0], None, [256], [0, 256])
+    return float(np.searchsorted(np.cumsum(counts.ravel().astype(np.int64)), 0.9 * luma.size))
 
 
-def _item(pixels: np.ndarray) -> np.ndarray:
-    """Where the item is: everything but a plain backdrop reaching in from the photo's edge,
-    with gaps narrower than twice :data:`ITEM_CLOSING` closed and enclosed holes filled, so
-    that it is one silhouette: parts of it near the backdrop's colour (white panels on a pale
-    backdrop, or blown ones on white) are taken back where they meet it through a narrow
-    mouth. The whole photo when there is no such backdrop (most phone photos) or nothing else
-    is left. (Worked out at half scale it took half the time, but a glare's soft rim blended
-    into a white backdrop there, and a tenth more of the glared copies on white got through.)
+def _item(pixels: np.ndarray) -> np.ndarray | None:
+    """Where the item is (None: the whole photo): everything but a plain backdrop reaching in
+    from the photo's edge, with gaps narrower than twice :data:`ITEM_CLOSING` closed and
+    enclosed holes filled, so that it is one silhouette: parts of it near the backdrop's colour
+    (white panels on a pale backdrop, or blown ones on white) are taken back where they meet
+    it through a narrow mouth. The whole photo when there is no such backdrop (most phone
+    photos) or nothing else is left. (Worked out at half scale it took half the time, but a
+    glare's soft rim blended into a white backdrop there, and a tenth more of the glared
+    copies on white got through.)
     """
-    whole = np.ones(pixels.shape[:2], dtype=bool)
     edge = np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
     colour = np.median(edge, axis=0)
     if (np.abs(edge - colour).max(axis=1) <= BACKDROP_TOLERANCE).mean() < BACKDROP_EDGE:
-        return whole
-    near = whole.copy()
-    for channel, level in enumerate(np.rint(colour).astype(int)):  # by channel, in integers
-        near &= (pixels[..., channel] >= level - BACKDROP_TOLERANCE) & (
-            pixels[..., channel] <= level + BACKDROP_TOLERANCE)
+        return None
+    level = np.rint(colour).astype(int)  # in integers, so the bounds hold exactly
+    near = cv2.inRange(pixels, tuple((level - BACKDROP_TOLERANCE).tolist()),
+                       tuple((level + BACKDROP_TOLERANCE).tolist())) > 0
     item = _without_specks(~_reaches_edge(near))
     if item.mean() < MIN_ITEM_SHARE:
-        return whole
-    closed = cv2.morphologyEx(item.view(np.uint8), cv2.MORPH_CLOSE, _CLOSING)
-    return ~_reaches_edge(closed == 0)
+        return None
+    return ~_reaches_edge(_closed(item) == 0)
+
+
+def _closed(mask: np.ndarray) -> np.ndarray:
+    """``mask`` closed by the ellipse of radius :data:`ITEM_CLOSING`, as the union of the
+    rectangles it is made of: the same pixels as closing by the ellipse itself, in two thirds
+    of the time (OpenCV runs rectangles as two one-dimensional passes)."""
+    dilated = np.maximum.reduce([cv2.dilate(mask.view(np.uint8), rect) for rect in _CLOSING])
+    return np.minimum.reduce([cv2.erode(dilated, rect) for rect in _CLOSING])
 
 
 def _without_specks(mask: np.ndarray) -> np.ndarray:
@@ -222,8 +244,9 @@ def _reaches_edge(mask: np.ndarray) -> np.ndarray:
     return framed[1:-1, 1:-1] == 2
 
 
-def _sharpness(luma: np.ndarray, item: np.ndarray) -> float:
-    """Laplacian energy inside the item at MEASURE_SIDE over that at half the scale.
+def _sharpness(luma: np.ndarray, item: np.ndarray | None) -> float:
+    """Laplacian energy inside the item (None: the whole photo) at MEASURE_SIDE over that at
+    half the scale.
 
     A ratio of the photo's own detail at two scales, so it does not depend on contrast: a sharp
     photo of a white shoe on a white floor and of a black one on a red carpet both score high.
@@ -235,12 +258,13 @@ def _sharpness(luma: np.ndarray, item: np.ndarray) -> float:
     if min(height, width) < 8:
         return 0.0
     half = cv2.resize(luma, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    inner = _inside(item)
-    inner_half = _inside(cv2.resize(inner.view(np.uint8), (width // 2, height // 2),
-                                    interpolation=cv2.INTER_NEAREST).astype(bool))
-    if inner_half.mean() < MIN_ITEM_SHARE:  # an item all thin lines: judge the whole photo
-        inner, inner_half = np.ones_like(inner), np.ones_like(inner_half)
-    fine, coarse = _laplacian(luma)[inner[1:-1, 1:-1]], _laplacian(half)[inner_half[1:-1, 1:-1]]
+    fine, coarse = _laplacian(luma), _laplacian(half)
+    if item is not None:
+        inner = _inside(item)
+        inner_half = _inside(cv2.resize(inner.view(np.uint8), (width // 2, height // 2),
+                                        interpolation=cv2.INTER_NEAREST).astype(bool))
+        if inner_half.mean() >= MIN_ITEM_SHARE:  # else an item all thin lines: the whole photo
+            fine, coarse = fine[inner[1:-1, 1:-1]], coarse[inner_half[1:-1, 1:-1]]
     return float(fine.var() / (coarse.var() + 25.0))
 
 

@@ -34,6 +34,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
@@ -143,7 +144,7 @@ class CompiledNetwork:
         if not self.mirror:
             return self._run([pixels])[0]
         # Photos are (n, h, w, 3), as grids are (n, h, w, d): the mirror image flips the width.
-        photo, mirrored = self._run([pixels, np.ascontiguousarray(pixels[:, :, ::-1])])
+        photo, mirrored = self._run([pixels, _mirrored(pixels)])
         rows = photo[0] + mirrored[0]
         return [rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12),
                 *(grid + flipped[:, :, ::-1] for grid, flipped in
@@ -167,6 +168,15 @@ class CompiledNetwork:
         finally:
             for request in requests:
                 self._requests.put(request)
+
+
+def _mirrored(pixels: np.ndarray) -> np.ndarray:
+    """Each photo of ``(n, h, w, 3)`` pixels flipped left to right: by OpenCV, as NumPy's copy
+    of a reversed view took 0.45 ms of an int8 import's 13 ms a photo (OpenCV: 0.02 ms)."""
+    flipped = np.empty_like(pixels)
+    for photo, out in zip(pixels, flipped, strict=True):
+        cv2.flip(photo, 1, dst=out)
+    return flipped
 
 
 #: An export not used for this long is deleted when another is written: each upgrade of

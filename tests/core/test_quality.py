@@ -6,6 +6,7 @@ darkened."""
 from __future__ import annotations
 
 import io
+import json
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 from ipr_vision import Gallery, read_photo
-from ipr_vision.core.quality import NEUTRAL_GREY, assess_quality, flatten_transparency
+from ipr_vision.core.quality import (
+    ITEM_CLOSING,
+    NEUTRAL_GREY,
+    _closed,
+    assess_quality,
+    flatten_transparency,
+)
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from tests.support import nike_rows, synthetic_photo
 from training.studio_set import SIDE, cut_out, studio_frame, variants
@@ -70,6 +77,8 @@ def test_each_check_on_generated_photos() -> None:
     assert failed(sharp.resize((200, 200))) == {"resolution"}
     report = assess_quality(sharp.resize((200, 200)))
     assert "200x200" in report.failed[0].hint_en and "200x200" in report.failed[0].hint_zh
+    # Stored with each inspection as JSON: plain bools and floats, never NumPy's.
+    assert json.loads(json.dumps(report.to_dict()))["checks"][0]["name"] == "resolution"
 
 
 def test_size_as_taken_survives_draft_decoding_and_rotation() -> None:
@@ -208,3 +217,17 @@ def test_a_transparent_photo_is_embedded_on_the_grey_it_was_judged_on(
     suggestion = gallery.inspect(cut_out_png(11), brand="acme")
     assert suggestion.quality is not None and suggestion.quality.ok
     assert model.seen[-1].getpixel((2, 2)) == NEUTRAL_GREY
+
+
+def test_the_item_is_closed_as_by_the_ellipse_itself() -> None:
+    """The gate closes the item by the ellipse's rectangles, for speed: the same pixels as
+    OpenCV's closing by the ellipse, on masks from sparse specks to solid blobs, at the edge
+    too."""
+    ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ITEM_CLOSING + 1,) * 2)
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        mask = rng.random((160 + trial, 200)) < rng.uniform(0.002, 0.5)
+        if trial % 2:
+            mask = cv2.dilate(mask.view(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+        expected = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_CLOSE, ellipse)
+        np.testing.assert_array_equal(_closed(mask), expected)
