@@ -4,12 +4,14 @@ model at the shipped settings. Prints; asserts nothing.
 The machines are shared and noisy, so every figure is printed with its ratio to the PyTorch
 path measured in the same run: the ratios are what count.
 
-Four paths where the CPU has bf16: PyTorch, OpenVINO f32 (the default: PyTorch's vectors),
-OpenVINO bf16 (opt-in, ``IPR_VISION_RUNTIME=openvino-bf16``: its own vectors and model id) and
-OpenVINO int8 (opt-in, ``IPR_VISION_RUNTIME=openvino-int8``: the model's int8 network made by
-``training.quantize``; its own vectors and model id).
-Beside them, ``openvino-vectors``: the default path searching by vectors only, without the
-re-ranking by cells (what the cells cost in time, and what they change in the figures).
+Four paths where the CPU has bf16: PyTorch (the path before OpenVINO), OpenVINO f32
+(``IPR_VISION_RUNTIME=openvino``: PyTorch's vectors; the default where int8 is not), OpenVINO
+bf16 (opt-in, ``openvino-bf16``: its own vectors and model id) and OpenVINO int8
+(``openvino-int8``, the default on x86 CPUs with AVX2: the model's int8 network made by
+``training.quantize``; its own vectors and model id). Which one is the default on this machine
+is printed first. Beside them, ``openvino-vectors``: the default path searching by vectors
+only, without the re-ranking by cells (what the cells cost in time, and what they change in
+the figures).
 
 1. the network alone: photos/s at batch 1 and 8 (a photo is two passes with the mirror image);
 2. one inspection end to end on a warm gallery (decode to suggestion), p50/p95 ms, and where
@@ -60,16 +62,16 @@ from ipr_vision.embedders import (
     weights,
     with_cells,
 )
-from ipr_vision.embedders.compiled import RUNTIME_ENV, RUNTIMES, TORCH_CUDA
+from ipr_vision.embedders.compiled import RUNTIME_ENV, RUNTIMES, TORCH_CUDA, default_runtime
 from ipr_vision.embedders.finetuned import FineTunedEmbedder
 from ipr_vision.intake.labelled import LabelledPhoto, read_index, write_index
 from ipr_vision.intake.photo import read_photo
 
 
 def embedders() -> dict[str, Embedder]:
-    """The shipped model on each numeric path (the default is OpenVINO f32 where installed;
-    bf16 only where the CPU has it and int8 only where the model has an int8 network, each
-    with its own model id and so its own gallery vectors;
+    """The shipped model on each numeric path (bf16 only where the CPU has it and int8 only
+    where the model has an int8 network, each with its own model id and so its own gallery
+    vectors;
     PyTorch on a GPU only where there is one, as it would otherwise time the CPU path twice
     under another name)."""
     made = {}
@@ -84,7 +86,8 @@ def embedders() -> dict[str, Embedder]:
             del made[opt_in]
     shipped = made["openvino"]
     if isinstance(shipped, FineTunedEmbedder) and cell_layout(shipped) is not None:
-        made[VECTORS_ONLY] = FineTunedEmbedder(weights.require(weights.FINETUNED), cells=False)
+        made[VECTORS_ONLY] = FineTunedEmbedder(weights.require(weights.FINETUNED), cells=False,
+                                               runtime=default_runtime())
     return dict(sorted(made.items(), key=lambda item: item[0] != "torch"))
 
 
@@ -194,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     reference, queries = split(items, args.gallery_photos, args.queries, args.seed)
     models = embedders()
     note(f"model {models['torch'].model_id}; paths: "
-         + ", ".join(f"{p} = {getattr(m, 'runtime', '?')}" for p, m in models.items()))
+         + ", ".join(f"{p} = {getattr(m, 'runtime', '?')}" for p, m in models.items())
+         + f"; the default on this machine: {default_runtime()}")
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as folder:
         scratch = Path(folder)
         built = scratch / "gallery"

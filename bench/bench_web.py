@@ -25,7 +25,7 @@ ratios at the end: the machines are shared and noisy, and ratios in one run are 
 Usage::
 
     .venv/bin/python bench/bench_web.py [--rounds N] [--officers 25] [--seconds 45]
-        [--runtime openvino-int8]
+        [--runtime openvino|openvino-bf16|openvino-int8]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from ipr_vision import Gallery
 from ipr_vision.app.web.app import launch, prepare_environment
 from ipr_vision.embedders import Embedder, default_embedder
 from ipr_vision.embedders.batching import BatchingEmbedder
-from ipr_vision.embedders.compiled import RUNTIME_ENV
+from ipr_vision.embedders.compiled import RUNTIME_ENV, default_runtime
 from ipr_vision.intake.labelled import read_index
 
 if TYPE_CHECKING:  # imported at run time only after prepare_environment (Gradio's settings)
@@ -169,13 +169,13 @@ def through_json(url: str | Sequence[str], photos: FreshPhotos,
 def paths(runtime: str) -> list[tuple[str, Embedder]]:
     """Today's path (PyTorch, each request computed alone) and what `ipr-vision serve` runs
     now (the OpenVINO path behind a queue that embeds waiting photos together), on
-    ``runtime`` (an opt-in numeric path, to measure it)."""
+    ``runtime`` (OpenVINO's numeric path: f32, bf16 or int8)."""
     made = []
     for path in ("torch", runtime):
         os.environ[RUNTIME_ENV] = path
         made.append(default_embedder())
     del os.environ[RUNTIME_ENV]
-    serve = "OpenVINO" if runtime == "openvino" else runtime
+    serve = "OpenVINO f32" if runtime == "openvino" else runtime
     return [("PyTorch, each request alone (before)", made[0]),
             (f"{serve} + batching queue (serve now)", BatchingEmbedder(made[1]))]
 
@@ -248,8 +248,9 @@ def main() -> int:
     parser.add_argument("--officers", type=int, default=25, help="officers in the load test")
     parser.add_argument("--seconds", type=float, default=45.0, help="length of the load test")
     parser.add_argument("--runtime", choices=("openvino", "openvino-bf16", "openvino-int8"),
-                        default="openvino",
-                        help="the numeric path `serve` runs here (default: its default, f32)")
+                        default=default_runtime(),
+                        help="the numeric path `serve` runs here (default: its default here, "
+                             f"{default_runtime()})")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "gallery"
@@ -264,7 +265,7 @@ def main() -> int:
             for n in range(max(OFFICERS, args.officers)):
                 Service(gallery).users.add(f"officer{n}", "officer", "bench-password-1")
         with Gallery(root, embedder=configurations[0][1]) as gallery:
-            gallery.reembed("nike")  # PyTorch's own vectors where an opt-in path's differ
+            gallery.reembed("nike")  # PyTorch's own vectors where the served path's differ
         photos = [item.source for item in read_index(SAMPLE / "queries.csv")[0]]
         figures = []
         for number, (name, embedder) in enumerate(configurations):

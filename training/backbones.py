@@ -116,6 +116,8 @@ class EfficientNetLiteEmbedder:
                          + ("+mirror" if mirror else ""))
         self._graph = PixelsToVectors(network, mirror).eval()
         precision = wanted_precision(runtime)
+        if precision == "int8":  # no int8 network is made for a screened backbone
+            precision = "f32"
         self._compiled = (None if precision is None else CompiledNetwork(
             self._graph, self.input_size, self.model_id, precision))
         if precision == "bf16":  # other vectors: another model id, as the package's embedders

@@ -201,11 +201,12 @@ class ModelArgument:
     the model embeds a photo: :class:`training.multiview.MultiViewEmbedder`), ``+mirror`` or
     ``-mirror`` (average each photo with its mirror image, or not; default as the package runs
     it: ImageNet without, checkpoints with), and last ``=RUNTIME`` (the numeric path, one of
-    ``ipr_vision.embedders.compiled.RUNTIMES``; default ``$IPR_VISION_RUNTIME``'s), so two
-    paths of one model are compared photo for photo in one run. After all that, ``|NAME=VALUE``
-    (repeatable) sets a field of the galleries' :class:`~ipr_vision.Policy` (``|k=5``,
-    ``|shortlist=40``), so ``--choose`` makes a scoring choice on validation groups as it
-    makes a model choice; the vectors are the model's either way (embedded once, cached).
+    ``ipr_vision.embedders.compiled.RUNTIMES``; default ``$IPR_VISION_RUNTIME``'s, else the
+    package's: int8 for a checkpoint with an int8 file beside it on an x86 CPU with AVX2, else
+    f32), so two paths of one model are compared photo for photo in one run. After all that,
+    ``|NAME=VALUE`` (repeatable) sets a field of the galleries' :class:`~ipr_vision.Policy`
+    (``|k=5``, ``|shortlist=40``), so ``--choose`` makes a scoring choice on validation groups
+    as it makes a model choice; the vectors are the model's either way (embedded once, cached).
 
     Frozen models joined by commas are an ensemble (``imagenet@320,efficientnet_lite2``,
     :class:`training.multiview.Concatenated`): ensembles are for screening frozen features, as

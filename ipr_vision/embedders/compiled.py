@@ -8,17 +8,20 @@ ONNX route rather than ``openvino.convert_model``: the converter reports usage t
 default, which a customs installation must never do, while reading ONNX in the runtime sends
 nothing.
 
-Precision is pinned to f32: on CPUs with bf16 OpenVINO would otherwise quietly compute in bf16,
+Precision is pinned: on CPUs with bf16 OpenVINO would otherwise quietly compute in bf16,
 which changes vectors (cosine 0.998 to 0.9999 on real photos) without changing the model id.
-``IPR_VISION_RUNTIME=openvino-bf16`` asks for bf16 on a CPU that has it (about twice as fast);
-its vectors then carry their own model id (``…/bf16``), so a gallery re-embeds rather than mix
-them with f32 ones. ``openvino-int8`` runs a model's int8 network instead, a file made once from
-its training photos (:mod:`.quantized`), under its own model id too. Both stay opt-in although
-cross-validation found the figures unchanged with them (``weights/MODEL_CARD.md``): a CPU
-without bf16 units computes bf16 another way, while one model id must mean one set of vectors
-on every server of a gallery; int8 (7-bit weights: the same vectors with and without VNNI) as
-the default would re-embed every gallery once (bench/bench_speed.py prints the held-out
-figures of every path).
+A model that ships an int8 network (a file made once from its training photos, :mod:`.quantized`)
+runs it by default on x86 CPUs with AVX2 or later, where it was checked to give the same
+vectors with and without int8 dot-product instructions (VNNI): on 2 cores one inspection 15 ms
+against f32's 21, imports 1.4x as fast, and on the shipped recipe's five folds the same
+figures within noise (``weights/MODEL_CARD.md``). Its vectors carry their own model id
+(``…/int8@<sha256>``), so a gallery embedded in f32 is re-embedded once rather than mixed.
+Elsewhere (ARM, older x86, a model without an int8 file) the network runs in f32, PyTorch's
+vectors to about 1e-7. ``IPR_VISION_RUNTIME=openvino`` asks for f32 everywhere,
+``openvino-int8`` for int8 everywhere (unchecked off x86), ``openvino-bf16`` for bf16 on a
+CPU that has it (about as fast as int8; its own model id; opt-in, since a CPU without bf16
+units computes bf16 another way, while one model id must mean one set of vectors on every
+server of a gallery).
 """
 
 from __future__ import annotations
@@ -43,23 +46,42 @@ from . import weights as weights_mod
 
 log = logging.getLogger(__name__)
 
-#: Which numeric path embeds: "openvino" (f32; the default where OpenVINO Runtime is
-#: installed), "openvino-bf16" (where the CPU has bf16), "openvino-int8" (a model's int8 file
-#: beside its weights, :mod:`.quantized`), "torch" (the reference) or "torch-cuda" (the
-#: reference on a GPU, f32 without TF32: for evaluating many models on a training machine, not
-#: for the app).
+#: Which numeric path embeds: "openvino" (f32), "openvino-bf16" (where the CPU has bf16),
+#: "openvino-int8" (a model's int8 file beside its weights, :mod:`.quantized`; f32 for a model
+#: without one), "torch" (the reference) or "torch-cuda" (the reference on a GPU, f32 without
+#: TF32: for evaluating many models on a training machine, not for the app). Unset:
+#: :func:`default_runtime`.
 RUNTIME_ENV = "IPR_VISION_RUNTIME"
 TORCH_CUDA = "torch-cuda"
 RUNTIMES = ("openvino", "openvino-bf16", "openvino-int8", "torch", TORCH_CUDA)
+#: The CPUs, as PyTorch names their capability, on which int8 networks were checked to give the
+#: same vectors bit for bit (with and without VNNI; ``tests/train/test_quantize.py``).
+INT8_CHECKED_ON = frozenset({"AVX2", "AVX512"})
+
+_warned: set[str] = set()
+
+
+def default_runtime(capability: str | None = None) -> str:
+    """The path taken when none is asked for: ``openvino-int8`` on a CPU of
+    :data:`INT8_CHECKED_ON` (``capability``, else this CPU's), else ``openvino`` (f32)."""
+    capability = capability or torch.backends.cpu.get_cpu_capability()
+    return "openvino-int8" if capability in INT8_CHECKED_ON else "openvino"
+
+
+def asked_runtime(runtime: str | None = None) -> str | None:
+    """``runtime``, else ``$IPR_VISION_RUNTIME``: the path someone asked for, if any."""
+    return runtime or os.environ.get(RUNTIME_ENV) or None
 
 
 def chosen_runtime(runtime: str | None = None) -> str:
-    """``runtime``, else ``$IPR_VISION_RUNTIME``, else ``openvino``; an unknown name is
-    warned about and read as ``openvino``."""
-    chosen = runtime or os.environ.get(RUNTIME_ENV) or "openvino"
+    """The path asked for (:func:`asked_runtime`), else :func:`default_runtime`; an unknown
+    name is warned about (once) and read as ``openvino``."""
+    chosen = asked_runtime(runtime) or default_runtime()
     if chosen not in RUNTIMES:
-        log.warning("$%s=%s is not one of %s; using openvino", RUNTIME_ENV, chosen,
-                    ", ".join(RUNTIMES))
+        if chosen not in _warned:
+            _warned.add(chosen)
+            log.warning("$%s=%s is not one of %s; using openvino", RUNTIME_ENV, chosen,
+                        ", ".join(RUNTIMES))
         chosen = "openvino"
     return chosen
 

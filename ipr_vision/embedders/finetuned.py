@@ -22,7 +22,7 @@ from ..core.cells import CellLayout
 from ..core.scoring import TrainedOnMargin
 from . import weights as weights_mod
 from .cells import CellsAndVector, SquashedToCells, axes_path, load_axes
-from .compiled import CompiledNetwork, chosen_runtime, wanted_precision
+from .compiled import CompiledNetwork, wanted_precision
 from .margin import load_margin, margin_path
 from .mobilenet import PATCH_STAGE, SquashEmbedder, fold_batch_norm, squash_uint8
 from .quantized import Int8Network, load_int8
@@ -170,7 +170,6 @@ class FineTunedEmbedder(SquashEmbedder):
         output = "_pooled" if self.net.searched == POOLED else str(self.net.dim)
         self._model_id = f"{self.architecture}{output}@{sha[:16]}/{self.view}"
         shipped = sha == weights_mod.FINETUNED.sha256
-        runtime = chosen_runtime(runtime)
         axes = axes_path(checkpoint) if cells and axes_path(checkpoint).is_file() else None
         int8 = None
         if wanted_precision(runtime) == "int8":
@@ -184,7 +183,8 @@ class FineTunedEmbedder(SquashEmbedder):
         self.trained_on_margin = load_margin(
             margin_path(checkpoint), sha, weights_mod.FINETUNED_MARGIN.sha256 if shipped else None)
 
-    def _compile_cells(self, path: Path, runtime: str, int8: Int8Network | None) -> None:
+    def _compile_cells(self, path: Path, runtime: str | None, int8: Int8Network | None
+                       ) -> None:
         """Cells from the axes in ``path``, on the numeric path the vectors take (in int8, the
         network that gives the vectors gives the cells too); a file that does not fit the
         network is warned about and the model goes without cells."""

@@ -15,7 +15,14 @@ import torchvision
 from PIL import Image
 
 from . import weights as weights_mod
-from .compiled import TORCH_CUDA, CompiledNetwork, chosen_runtime, torch_device, wanted_precision
+from .compiled import (
+    TORCH_CUDA,
+    CompiledNetwork,
+    asked_runtime,
+    chosen_runtime,
+    torch_device,
+    wanted_precision,
+)
 from .quantized import Int8Network
 
 log = logging.getLogger(__name__)
@@ -160,16 +167,18 @@ class SquashEmbedder(ABC):
                  int8: Int8Network | None = None) -> None:
         """Embed with ``network`` (a normalised batch to unit vectors): on OpenVINO Runtime,
         unless ``runtime`` (else ``$IPR_VISION_RUNTIME``) is ``torch`` or OpenVINO is not
-        installed; in int8, the model's ``int8`` network, where ``openvino-int8`` asks and
-        there is one (else f32). bf16 and int8 change the vectors, so they change the model id
-        too."""
-        runtime = chosen_runtime(runtime)  # once: an unknown name is warned about once
-        self._device = torch_device(runtime)
+        installed; in int8, the model's ``int8`` network where ``openvino-int8`` is asked for
+        or the default (:func:`.compiled.default_runtime`) and there is one, else f32, with a
+        warning only where it was asked for. bf16 and int8 change the vectors, so they change
+        the model id too."""
+        chosen = chosen_runtime(runtime)
+        self._device = torch_device(chosen)
         self._graph = SquashedToVectors(network, self.mirror).eval().to(self._device)
-        precision = wanted_precision(runtime)
+        precision = wanted_precision(chosen)
         if precision == "int8" and int8 is None:
-            log.warning("%s has no usable int8 network (python -m training.quantize makes "
-                        "one); embedding in f32", self._model_id)
+            (log.warning if asked_runtime(runtime) else log.info)(
+                "%s has no usable int8 network (python -m training.quantize makes one); "
+                "embedding in f32", self._model_id)
             precision = "f32"
         # Compiled, the mirror image runs beside the photo rather than in one batch with it
         # (CompiledNetwork): the same sum, normalised.

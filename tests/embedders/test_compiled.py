@@ -25,7 +25,8 @@ from tests.support import nike_rows, synthetic_photo
 
 
 def _both(monkeypatch: pytest.MonkeyPatch, make: Callable[[], Any]) -> tuple[Any, Any]:
-    """The embedder on its default path (OpenVINO) and on PyTorch."""
+    """The embedder on OpenVINO in f32 and on PyTorch."""
+    monkeypatch.setenv(RUNTIME_ENV, "openvino")
     fast = make()
     monkeypatch.setenv(RUNTIME_ENV, "torch")
     reference = make()
@@ -36,9 +37,9 @@ def _both(monkeypatch: pytest.MonkeyPatch, make: Callable[[], Any]) -> tuple[Any
 @pytest.mark.slow
 def test_openvino_gives_pytorchs_vectors_and_ranking_on_real_photos(
         nike_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both shipped paths (fine-tuned at 288 px with the mirror image, ImageNet at 224 px):
-    every vector within 1e-6 of PyTorch's, and the fake-vs-genuine ranking of photos by their
-    nearest fake minus nearest genuine similarity unchanged."""
+    """Both shipped models in f32 (fine-tuned at 288 px with the mirror image, ImageNet at
+    224 px): every vector within 1e-6 of PyTorch's, and the fake-vs-genuine ranking of photos
+    by their nearest fake minus nearest genuine similarity unchanged."""
     rows = nike_rows(nike_dir)
     rng = np.random.default_rng(0)
     picked = [rows[i] for i in rng.choice(len(rows), size=48, replace=False)]

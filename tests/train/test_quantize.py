@@ -17,7 +17,7 @@ import torch
 
 from ipr_vision.embedders import cell_layout, weights
 from ipr_vision.embedders.cells import axes_path, load_axes, save_axes
-from ipr_vision.embedders.compiled import RUNTIME_ENV
+from ipr_vision.embedders.compiled import RUNTIME_ENV, default_runtime
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.embedders.quantized import int8_path, int8_sha256
@@ -47,11 +47,15 @@ def photos(nike_dir: Path) -> list:
             for row in nike_rows(nike_dir)[7::311][:6]]
 
 
-def test_int8_runs_only_where_asked_under_its_own_id_close_to_f32(
+def test_int8_runs_by_default_or_where_asked_under_its_own_id_close_to_f32(
         int8_model: Path, nike_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     images = photos(nike_dir)
+    monkeypatch.setenv(RUNTIME_ENV, "openvino")
     f32 = FineTunedEmbedder(int8_model)
-    assert f32.runtime == "openvino-f32"  # a file beside the weights changes nothing unasked
+    assert f32.runtime == "openvino-f32"  # f32 where asked, an int8 file beside or not
+    monkeypatch.delenv(RUNTIME_ENV)
+    assert FineTunedEmbedder(int8_model).runtime == (
+        "openvino-int8" if default_runtime() == "openvino-int8" else "openvino-f32")
     monkeypatch.setenv(RUNTIME_ENV, "openvino-int8")
     int8 = FineTunedEmbedder(int8_model)
     assert int8.runtime == "openvino-int8"
@@ -115,14 +119,28 @@ def test_an_int8_file_made_for_other_weights_or_axes_is_refused(
     assert cell_layout(embedder) is not None  # f32 gives the new axes' cells
 
 
-def test_a_model_without_an_int8_file_embeds_in_f32_and_says_so(
+def test_a_model_without_an_int8_file_embeds_in_f32_and_says_so_where_int8_was_asked_for(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv(RUNTIME_ENV, raising=False)
+    with caplog.at_level(logging.WARNING):  # the default: nothing to warn about
+        embedder = MobileNetV2Embedder(weights.require(weights.IMAGENET_MOBILENET_V2),
+                                       input_size=SIDE)
+    assert embedder.runtime == "openvino-f32" and not caplog.records
     monkeypatch.setenv(RUNTIME_ENV, "openvino-int8")
     with caplog.at_level(logging.WARNING):
         embedder = MobileNetV2Embedder(weights.require(weights.IMAGENET_MOBILENET_V2),
                                        input_size=SIDE)
     assert embedder.runtime == "openvino-f32" and "/int8" not in embedder.model_id
     assert "no usable int8 network" in caplog.text
+
+
+@pytest.mark.parametrize(("capability", "runtime"), [
+    ("AVX2", "openvino-int8"), ("AVX512", "openvino-int8"), ("DEFAULT", "openvino"),
+    ("SVE256", "openvino"), ("NO AVX", "openvino")])
+def test_int8_is_the_default_only_on_cpus_it_was_checked_on(capability: str,
+                                                            runtime: str) -> None:
+    """x86 with AVX2 or later (PyTorch's names); ARM and older x86 embed in f32 unasked."""
+    assert default_runtime(capability) == runtime
 
 
 def test_the_int8_network_is_made_from_the_models_training_photos_only(
