@@ -1,5 +1,6 @@
-"""The embedding network compiled for the CPU by OpenVINO Runtime: the same vectors as PyTorch
-(f32 throughout; largest difference about 1e-7), several times faster on a laptop CPU.
+"""The embedding network compiled for the CPU by OpenVINO Runtime, several times faster than
+PyTorch on a laptop CPU: in f32 with PyTorch's vectors (largest difference about 1e-7), in int8
+(the default where it was checked) with its own.
 
 The network is exported once per model to ONNX with PyTorch's own exporter and cached beside
 the weights (``weights/compiled/``, where exports unused for a month are deleted); OpenVINO
@@ -13,7 +14,7 @@ which changes vectors (cosine 0.998 to 0.9999 on real photos) without changing t
 A model that ships an int8 network (a file made once from its training photos, :mod:`.quantized`)
 runs it by default on x86 CPUs with AVX2 or later, where it was checked to give the same
 vectors with and without int8 dot-product instructions (VNNI): on 2 cores one inspection 15 ms
-against f32's 21, imports 1.4x as fast, and on the shipped recipe's five folds the same
+against f32's 20, imports 1.5-1.6x as fast, and on the shipped recipe's five folds the same
 figures within noise (``weights/MODEL_CARD.md``). Its vectors carry their own model id
 (``…/int8@<sha256>``), so a gallery embedded in f32 is re-embedded once rather than mixed.
 Elsewhere (ARM, older x86, a model without an int8 file) the network runs in f32, PyTorch's
