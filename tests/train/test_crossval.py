@@ -353,7 +353,8 @@ def test_efficientnet_lite_features_screen_as_a_frozen_model(name: str) -> None:
     assert vectors.shape == (2, 1280) and embedder.model_id.endswith("/squash96")
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert not np.allclose(vectors[0], vectors[1])
-    # OpenVINO (the default) computes PyTorch's vectors, under the same model id.
+    # OpenVINO (the default; f32, as no int8 network is made for a screened backbone)
+    # computes PyTorch's vectors, under the same model id.
     reference = ModelArgument.parse(f"{name}@96=torch").embedder()
     assert reference.model_id == embedder.model_id
     np.testing.assert_allclose(vectors, reference.embed(images), atol=1e-5)

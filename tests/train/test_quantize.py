@@ -156,7 +156,7 @@ def test_the_int8_network_is_made_from_the_models_training_photos_only(
 def test_the_shipped_models_int8_network_is_the_published_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    """Altered int8 numbers would change every vector the opt-in path gives under the same
+    """Altered int8 numbers would change every vector the int8 path gives under the same
     model id: the shipped file is pinned by its sha256, as the weights and axes are."""
     monkeypatch.setenv(RUNTIME_ENV, "openvino-int8")
     shipped = weights.require(weights.FINETUNED)
