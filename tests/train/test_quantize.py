@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from ipr_vision import Gallery
 from ipr_vision.embedders import cell_layout, weights
 from ipr_vision.embedders.cells import axes_path, load_axes, save_axes
 from ipr_vision.embedders.compiled import RUNTIME_ENV, default_runtime
@@ -22,7 +23,7 @@ from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.embedders.quantized import int8_path, int8_sha256
 from ipr_vision.intake.photo import read_photo
-from tests.support import nike_rows
+from tests.support import nike_rows, write_index
 from tests.train.conftest import SIDE
 from training.quantize import main as quantize
 
@@ -89,6 +90,38 @@ def test_int8_runs_by_default_or_where_asked_under_its_own_id_close_to_f32(
     assert plain.model_id == int8.model_id and cell_layout(plain) is None
     np.testing.assert_allclose(plain.embed(images), vectors, atol=1e-6)
 
+
+
+def test_a_gallery_embedded_in_f32_is_embedded_once_more_in_int8_and_keeps_both(
+        int8_model: Path, nike_dir: Path, tmp_path: Path) -> None:
+    """The upgrade to int8 as the default: a gallery built in f32 gets int8 vectors and cells
+    on first use, judges as a gallery built in int8 does, and keeps its f32 vectors for a
+    server still on f32 (ARM, or asked for)."""
+    picked: dict[str, list[dict[str, str]]] = {"genuine": [], "fake": []}
+    seen = set()
+    for row in nike_rows(nike_dir):
+        if row["product"] == "air_force_1" and row["dup_group"] not in seen:
+            seen.add(row["dup_group"])
+            picked[row["label"]].append(row)
+    index = write_index(tmp_path / "index.csv", picked["genuine"][:24] + picked["fake"][:12],
+                        nike_dir)
+    query = nike_dir / picked["fake"][30]["path"]
+    f32 = FineTunedEmbedder(int8_model, runtime="openvino")
+    int8 = FineTunedEmbedder(int8_model, runtime="openvino-int8")
+    with Gallery(tmp_path / "built-int8", embedder=int8) as gallery:
+        gallery.import_index(index, brand="nike", allow_poor_quality=True)
+        expected = gallery.inspect(query, brand="nike", product="air_force_1").score
+    with Gallery(tmp_path / "upgraded", embedder=f32) as gallery:
+        gallery.import_index(index, brand="nike", allow_poor_quality=True)
+    with Gallery(tmp_path / "upgraded", embedder=int8) as gallery:
+        assert gallery.stale_embeddings() == {"nike": 36}
+        assert gallery.inspect(query, brand="nike", product="air_force_1").score == (
+            pytest.approx(expected, abs=1e-6))
+        assert gallery.stale_embeddings() == {}
+        assert gallery.summary().models == {
+            model: 36 for model in (f32.model_id, f32.cells_id, int8.model_id, int8.cells_id)}
+    with Gallery(tmp_path / "upgraded", embedder=f32) as gallery:
+        assert gallery.stale_embeddings() == {}
 
 def test_an_int8_file_made_for_other_weights_or_axes_is_refused(
         int8_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
