@@ -76,6 +76,18 @@ def nike_rows(nike: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def one_per_group(nike: Path, product: str) -> dict[str, list[dict[str, str]]]:
+    """One photo of each photo group of ``product``, by label, in the index's order: real
+    references and queries that are never copies of one another."""
+    picked: dict[str, list[dict[str, str]]] = {"genuine": [], "fake": []}
+    seen = set()
+    for row in nike_rows(nike):
+        if row["product"] == product and row["dup_group"] not in seen:
+            seen.add(row["dup_group"])
+            picked[row["label"]].append(row)
+    return picked
+
+
 def write_index(path: Path, rows: list[dict[str, str]], source: Path) -> Path:
     """Write an index CSV whose paths point at ``source`` files, relative to ``path``."""
     with path.open("w", newline="") as handle:

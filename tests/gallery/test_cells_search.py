@@ -21,7 +21,7 @@ from ipr_vision.embedders.cells import axes_path, save_axes
 from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.intake.photo import read_photo
 from ipr_vision.packages import SigningKey
-from tests.support import given, nike_rows, write_index
+from tests.support import given, one_per_group, write_index
 
 SIDE = 128
 
@@ -49,12 +49,7 @@ def _without_cells(checkpoint: Path, folder: Path) -> FineTunedEmbedder:
 def _photos(nike_dir: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
     """An index of one photo from each of 30 genuine and 15 fake photo groups of a product,
     and one photo of each label from groups it leaves out."""
-    picked: dict[str, list[dict[str, str]]] = {"genuine": [], "fake": []}
-    seen = set()
-    for row in nike_rows(nike_dir):
-        if row["product"] == "air_force_1" and row["dup_group"] not in seen:
-            seen.add(row["dup_group"])
-            picked[row["label"]].append(row)
+    picked = one_per_group(nike_dir, "air_force_1")
     rows = picked["genuine"][:30] + picked["fake"][:15]
     queries = [nike_dir / picked[label][40]["path"] for label in ("genuine", "fake")]
     return write_index(tmp_path / "index.csv", rows, nike_dir), queries

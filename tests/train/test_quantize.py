@@ -23,7 +23,7 @@ from ipr_vision.embedders.finetuned import EmbeddingNet, FineTunedEmbedder
 from ipr_vision.embedders.mobilenet import MobileNetV2Embedder
 from ipr_vision.embedders.quantized import int8_path, int8_sha256
 from ipr_vision.intake.photo import read_photo
-from tests.support import nike_rows, write_index
+from tests.support import nike_rows, one_per_group, write_index
 from tests.train.conftest import SIDE
 from training.quantize import main as quantize
 
@@ -97,12 +97,7 @@ def test_a_gallery_embedded_in_f32_is_embedded_once_more_in_int8_and_keeps_both(
     """The upgrade to int8 as the default: a gallery built in f32 gets int8 vectors and cells
     on first use, judges as a gallery built in int8 does, and keeps its f32 vectors for a
     server still on f32 (ARM, or asked for)."""
-    picked: dict[str, list[dict[str, str]]] = {"genuine": [], "fake": []}
-    seen = set()
-    for row in nike_rows(nike_dir):
-        if row["product"] == "air_force_1" and row["dup_group"] not in seen:
-            seen.add(row["dup_group"])
-            picked[row["label"]].append(row)
+    picked = one_per_group(nike_dir, "air_force_1")
     index = write_index(tmp_path / "index.csv", picked["genuine"][:24] + picked["fake"][:12],
                         nike_dir)
     query = nike_dir / picked["fake"][30]["path"]
