@@ -86,8 +86,7 @@ def embedders() -> dict[str, Embedder]:
             del made[opt_in]
     shipped = made["openvino"]
     if isinstance(shipped, FineTunedEmbedder) and cell_layout(shipped) is not None:
-        made[VECTORS_ONLY] = FineTunedEmbedder(weights.require(weights.FINETUNED), cells=False,
-                                               runtime=default_runtime())
+        made[VECTORS_ONLY] = FineTunedEmbedder(weights.require(weights.FINETUNED), cells=False)
     return dict(sorted(made.items(), key=lambda item: item[0] != "torch"))
 
 

@@ -128,8 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     tick = time.perf_counter()
-    out = quantize(args.model, training_pixels(args.model, args.index, args.photos, args.seed))
-    print(f"{out}: int8, from {args.photos} training photos and their mirror images, in "
+    pixels = training_pixels(args.model, args.index, args.photos, args.seed)
+    out = quantize(args.model, pixels)
+    print(f"{out}: int8, from {len(pixels) // 2} training photos and their mirror images, in "
           f"{time.perf_counter() - tick:.0f} s; sha256 {int8_sha256(out)}")
     return 0
 

@@ -139,21 +139,22 @@ class CompiledNetwork:
     image is flipped back before the two are summed, so that a cell is one place on the item.
     """
 
-    def __init__(self, module: torch.nn.Module | Path, side: int, model_id: str,
+    def __init__(self, module: torch.nn.Module | Any, side: int, model_id: str,
                  precision: str = "f32", *, mirror: bool = False,
                  outputs: tuple[str, ...] = ("vectors",)) -> None:
-        """``module`` may instead be an OpenVINO model file already made for this (a
+        """``module`` may instead be an OpenVINO model already read and made for this (a
         quantized network: :mod:`.quantized`); ``outputs`` must then name its outputs."""
         import openvino as ov
 
-        path = (module if isinstance(module, Path) else
-                _exported(module, side, model_id, mirror_apart=mirror, outputs=outputs))
         core = ov.Core()
+        network = (core.read_model(_exported(module, side, model_id, mirror_apart=mirror,
+                                             outputs=outputs))
+                   if isinstance(module, torch.nn.Module) else module)
         self.precision, self.mirror, self.outputs = precision, mirror, len(outputs)
         streams = ({"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": 2} if mirror
                    else {"PERFORMANCE_HINT": "LATENCY"})
         # An int8 network's layers left unquantized run in f32, never quietly in bf16.
-        self._compiled = core.compile_model(core.read_model(path), "CPU", {
+        self._compiled = core.compile_model(network, "CPU", {
             "INFERENCE_PRECISION_HINT": "f32" if precision == "int8" else precision,
             **streams})
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()

@@ -184,7 +184,7 @@ class SquashEmbedder(ABC):
         # (CompiledNetwork): the same sum, normalised.
         self._compiled = (
             None if precision is None else
-            CompiledNetwork(int8.path, self.input_size, self._model_id, precision,
+            CompiledNetwork(int8.network, self.input_size, self._model_id, precision,
                             mirror=self.mirror, outputs=int8.outputs) if int8 is not None else
             CompiledNetwork(SquashedToVectors(network, mirror=False).eval(), self.input_size,
                             self._model_id, precision, mirror=self.mirror))

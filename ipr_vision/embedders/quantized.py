@@ -1,5 +1,6 @@
 """A fine-tuned model's int8 network, kept beside its weights: ``<weights>.int8.xml`` and
-``.int8.bin`` (OpenVINO's model format), run with ``IPR_VISION_RUNTIME=openvino-int8``.
+``.int8.bin`` (OpenVINO's model format), run by default where it was checked
+(:func:`.compiled.default_runtime`) or with ``IPR_VISION_RUNTIME=openvino-int8``.
 
 Quantizing needs photos to see the range of each layer's values, so it cannot happen in a
 gallery without making each gallery's vectors its own: it is done once, on the model's own
@@ -17,6 +18,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .weights import IN_CHECKOUT
 
@@ -43,10 +45,11 @@ def int8_sha256(xml: Path) -> str:
 
 @dataclass(frozen=True)
 class Int8Network:
-    """A usable int8 file: where it is, its sha256 and the outputs it gives (``vectors``, then
-    ``cells`` where it was made with the model's axes)."""
+    """A usable int8 file: the network as OpenVINO read it (checked, then compiled from the
+    same reading), its sha256 and the outputs it gives (``vectors``, then ``cells`` where it
+    was made with the model's axes)."""
 
-    path: Path
+    network: Any
     sha256: str
     outputs: tuple[str, ...]
 
@@ -83,4 +86,4 @@ def load_int8(weights: Path, weights_sha256: str, axes_sha256: str | None, side:
     except (OSError, RuntimeError, ValueError) as error:
         log.warning("%s is not used (%s); embedding in f32", path, error)
         return None
-    return Int8Network(path, sha, outputs)
+    return Int8Network(network, sha, outputs)

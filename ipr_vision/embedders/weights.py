@@ -86,9 +86,10 @@ FINETUNED_MARGIN = WeightsFile(
     remedy=IN_CHECKOUT,
 )
 
-#: Its int8 network (``training.quantize``, from its training photos), beside it: what
-#: ``IPR_VISION_RUNTIME=openvino-int8`` runs (:mod:`.quantized`). Its sha256 is of the graph and
-#: its numbers together (``<weights>.int8.xml`` and ``.int8.bin``: ``quantized.int8_sha256``).
+#: Its int8 network (``training.quantize``, from its training photos), beside it: what runs by
+#: default on x86 CPUs with AVX2 or later, or with ``IPR_VISION_RUNTIME=openvino-int8``
+#: (:mod:`.quantized`). Its sha256 is of the graph and its numbers together
+#: (``<weights>.int8.xml`` and ``.int8.bin``: ``quantized.int8_sha256``).
 FINETUNED_INT8 = WeightsFile(
     name="fine-tuned model's int8 network",
     filename="ipr-vision-metric-nike-v3.safetensors.int8.xml",
