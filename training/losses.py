@@ -78,6 +78,64 @@ class GalleryScoreLoss(nn.Module):
             0, indices, nn.functional.normalize(embeddings.float(), dim=1))
 
 
+class CellScoreLoss(nn.Module):
+    """The gallery-score loss on the places of the item (``--cell-loss``): galleries re-rank a
+    photo's shortlist by its cells (``ipr_vision.core.cells``), each cell's best match among
+    the fakes less its best among the genuine ones, averaged over the photo; here each photo
+    of a batch is scored so against the batch's other photos of its product, its own photo
+    group left out, and a soft margin penalises a photo whose places lean to the wrong label.
+
+    In the batch rather than against a memory: one photo's cells are 81 x 1280 numbers at 288
+    px, so a memory of every training photo's would be gigabytes, while a batch of 48 (12 per
+    product and label) matches about as many references per label as the galleries' shortlist
+    of 20. The cells are the last feature map's, unit length each (the galleries' cells are
+    those on their principal axes, fitted after training, and the stem's).
+    """
+
+    is_fake: torch.Tensor
+    product: torch.Tensor
+    group: torch.Tensor
+
+    def __init__(self, is_fake: torch.Tensor, product: torch.Tensor, group: torch.Tensor,
+                 margin: float = 0.05, scale: float = 16.0) -> None:
+        super().__init__()
+        self.register_buffer("is_fake", is_fake.bool())
+        self.register_buffer("product", product.long())
+        self.register_buffer("group", group.long())
+        self.margin, self.scale = margin, scale
+
+    def forward(self, feature_map: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        wrongness = self.wrongness(feature_map, indices)
+        known = torch.isfinite(wrongness)
+        if not known.any():
+            return feature_map.sum() * 0.0
+        gap = wrongness[known] + self.margin
+        return nn.functional.softplus(self.scale * gap).mean() / self.scale
+
+    def wrongness(self, feature_map: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """Per photo, the mean over its cells of (best fake cell - best genuine cell) among the
+        batch's other photo groups of its product, sign turned for a fake: positive leans the
+        wrong way. NaN where the batch lacks either label of the product."""
+        cells = nn.functional.normalize(feature_map.float().flatten(2).transpose(1, 2), dim=2)
+        n_cells = cells.shape[1]
+        out = torch.full((len(cells),), float("nan"), device=cells.device)
+        product, group, is_fake = (t[indices] for t in (self.product, self.group, self.is_fake))
+        for code in product.unique():
+            rows = torch.nonzero(product == code).squeeze(1)
+            flat = cells[rows].reshape(-1, cells.shape[2])
+            n = len(rows)
+            # (query photo, its cell, other photo): the query cell's best cell in that photo
+            best = (flat @ flat.T).reshape(n, n_cells, n, n_cells).amax(dim=3)
+            other = group[rows][:, None] != group[rows][None, :]
+            fakes = other & is_fake[rows][None, :]
+            genuine = other & ~is_fake[rows][None, :]
+            fake_best = best.masked_fill(~fakes[:, None, :], float("-inf")).amax(dim=2)
+            genuine_best = best.masked_fill(~genuine[:, None, :], float("-inf")).amax(dim=2)
+            contrast = (fake_best - genuine_best).mean(dim=1)
+            out[rows] = torch.where(is_fake[rows], -contrast, contrast)
+        return out.where(out.isfinite(), float("nan"))
+
+
 def _top_k_mean(sims: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
     """Mean of each row's ``k`` largest similarities where ``mask`` holds (-inf if none)."""
     masked = sims.masked_fill(~mask, float("-inf"))

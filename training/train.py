@@ -15,6 +15,10 @@ Two losses, summed (``--loss``):
   photo scored against all the others of its product exactly as an inspection scores it, its
   own photo group left out, so the nearest references keep saying the right label.
 
+``--cell-loss W`` adds a third, screened on one fold and not adopted (``weights/MODEL_CARD.md``):
+the same score on the places of the item (:class:`training.losses.CellScoreLoss`), as galleries
+re-rank a photo's shortlist by its cells, weighted ``W``.
+
 Galleries then search the pooled backbone features (``--search pooled``): the head pulls each
 class together, which throws away what tells one item from another, and a nearest-neighbour
 search over a gallery lives on that (``ipr_vision.embedders.finetuned.EmbeddingNet``).
@@ -76,7 +80,7 @@ from . import resume
 from .classifier import BINARY, METRIC, BinaryClassifier
 from .data import PhotoSet, class_name, fold_sides, load_index, phone_augment, plain, split
 from .evaluate import choose_input_size
-from .losses import GalleryScoreLoss
+from .losses import CellScoreLoss, GalleryScoreLoss
 
 MS, GALLERY, BOTH = "multi-similarity", "gallery", "both"
 LOSSES = (MS, GALLERY, BOTH)
@@ -121,6 +125,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--gallery-on", choices=(POOLED, HEAD), default=POOLED,
                         help="what the gallery-score loss shapes: the pooled backbone features "
                         "or the projection head's output")
+    parser.add_argument("--cell-loss", type=float, metavar="WEIGHT",
+                        help="add the gallery-score loss on the places of the item, this many "
+                        "times (training.losses.CellScoreLoss; screened, not in the recipe)")
     parser.add_argument("--frozen-stem", action="store_true",
                         help="keep the stride-16 stem ImageNet's and train the rest (about "
                         "twice as fast on a CPU)")
@@ -158,6 +165,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     if not args.validation_share and args.infer_sizes and len(args.infer_sizes) > 1:
         parser.error("choosing among inference sides needs validation groups "
                      "(--validation-share above 0); without them give the one side to ship")
+    if args.cell_loss and (args.objective != METRIC or args.loss == MS):
+        parser.error("--cell-loss scores photos as the gallery-score loss does: it needs "
+                     "--objective metric and --loss gallery or both")
     return args
 
 
@@ -215,9 +225,12 @@ class _Trainable(torch.nn.Module):
         super().__init__()
         self.net, self.from_stem = net, from_stem
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pooled = self.net.pooled(images if self.from_stem else self.net.stem(images))
-        return pooled, self.net.head(pooled)
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pooled features, the head's output and the last feature map (the cells)."""
+        last = self.net.features[PATCH_STAGE:](images if self.from_stem
+                                               else self.net.stem(images))
+        pooled = last.mean(dim=(2, 3))  # as EmbeddingNet.pooled
+        return pooled, self.net.head(pooled), last
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -280,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gallery_loss = (gallery_score_loss(model, args.gallery_on, stem, dataset, train_items,
                                        args.size, device, state["memory"] if state else None)
                     if args.objective == METRIC and args.loss != MS else None)
+    cell_loss = (CellScoreLoss(gallery_loss.is_fake, gallery_loss.product, gallery_loss.group)
+                 if args.cell_loss and gallery_loss is not None else None)
     steps = max(1, len(dataset) // (args.batch_size * world))
     sampler = samplers.MPerClassSampler(dataset.labels, args.m_per_class, args.batch_size,
                                         length_before_new_iter=steps * args.batch_size)
@@ -307,8 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     loss_fn = losses.MultiSimilarityLoss(alpha=2, beta=50, base=0.5)
     miner = miners.MultiSimilarityMiner(epsilon=0.1)
 
-    def objective(pooled: torch.Tensor, head: torch.Tensor, labels: torch.Tensor,
-                  indices: torch.Tensor) -> torch.Tensor:
+    def objective(pooled: torch.Tensor, head: torch.Tensor, last: torch.Tensor,
+                  labels: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         if args.objective == BINARY:
             return torch.nn.functional.cross_entropy(head, is_fake[labels])
         total = head.new_zeros(())
@@ -318,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if gallery_loss is not None:
             searched = projected if args.gallery_on == HEAD else pooled
             total = total + gallery_loss(torch.nn.functional.normalize(searched, dim=1), indices)
+        if cell_loss is not None:
+            total = total + args.cell_loss * cell_loss(last, indices)
         return total
 
     if rank == 0:
@@ -349,8 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 images = stem(images)
             with torch.autocast(device.type, dtype=torch.bfloat16,
                                 enabled=args.autocast == "bf16"):
-                pooled, head = model(images)
-            loss = objective(pooled.float(), head.float(), labels, indices)
+                pooled, head, last = model(images)
+            loss = objective(pooled.float(), head.float(), last, labels, indices)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

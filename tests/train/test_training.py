@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from ipr_vision import Policy
+from ipr_vision.core.cells import CellLayout, cell_contrast
 from ipr_vision.core.scoring import Mode, counterfeit_score, leave_one_group_out
 from ipr_vision.domain import Label
 from ipr_vision.embedders import weights
@@ -36,7 +37,7 @@ from training.evaluate import (
     classify,
     protocol_sides,
 )
-from training.losses import GalleryScoreLoss
+from training.losses import CellScoreLoss, GalleryScoreLoss
 from training.train import main as train_main
 
 
@@ -247,6 +248,41 @@ def test_the_gallery_score_loss_pushes_wrong_photos_right_and_remembers_them() -
     torch.testing.assert_close(loss.memory[others], memory[others])
 
 
+def test_the_cell_loss_scores_each_photo_as_the_galleries_re_rank_it() -> None:
+    _, is_fake, product, group = random_gallery(rows=24, seed=2)
+    maps = torch.from_numpy(np.random.default_rng(2).normal(size=(24, 16, 3, 3))).float()
+    loss = CellScoreLoss(is_fake, product, group)
+    wrongness = loss.wrongness(maps, torch.arange(24)).numpy()
+    cells = torch.nn.functional.normalize(maps.flatten(2).transpose(1, 2), dim=2).numpy()
+    layout = CellLayout(cells=9, widths=(16,))
+    for row in range(24):
+        others = (product == product[row]) & (group != group[row])
+        fake, genuine = (cells[(others & (is_fake == label)).numpy()] for label in (True, False))
+        contrast = cell_contrast(cells[row], fake, genuine, layout)
+        expected = -contrast if is_fake[row] else contrast
+        assert wrongness[row] == pytest.approx(expected, abs=1e-5, nan_ok=True), row
+
+
+def test_the_cell_loss_pushes_photos_whose_places_lean_wrong_right() -> None:
+    _, is_fake, product, group = random_gallery(rows=24, seed=3)
+    maps = torch.from_numpy(np.random.default_rng(3).normal(size=(24, 16, 3, 3))).float()
+    loss = CellScoreLoss(is_fake, product, group, margin=0.05)
+    rows = torch.arange(24)
+    before = loss.wrongness(maps, rows)
+    assert (before > -0.05).sum() >= 6  # random cells: many photos within the margin
+    moving = maps.clone().requires_grad_(True)
+    loss(moving, rows).backward()
+    # A step against the gradient makes every scored photo's places lean more its own way.
+    after = loss.wrongness(maps - 20.0 * given(moving.grad), rows)
+    known = before.isfinite()
+    assert (after[known] < before[known]).all()
+    assert after[known].mean() < before[known].mean() - 0.01
+    # A batch holding one label of a product gives nothing to learn from, and no NaN.
+    alone = torch.nonzero((product == 0) & is_fake).squeeze(1)
+    assert torch.isnan(loss.wrongness(maps[alone], alone)).all()
+    assert loss(maps[alone].clone().requires_grad_(True), alone).item() == 0.0
+
+
 def test_folding_batch_norm_keeps_the_embeddings(tmp_path: Path) -> None:
     net = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2), dim=32)
     for norm in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):
@@ -343,6 +379,27 @@ def test_a_bf16_autocast_run_trains_and_records_it(tmp_path: Path) -> None:
             EmbeddingNet.load(checkpoint).features.parameters())
         assert trained[name].dtype == torch.float32
     assert not torch.equal(trained["f32"], trained["bf16"])
+
+
+@pytest.mark.slow
+def test_a_run_with_the_cell_loss_trains_the_cells_and_records_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index = synthetic_index(tmp_path)
+    common = ["--index", str(index), "--epochs", "1", "--batch-size", "8", "--m-per-class", "2",
+              "--size", "64", "--dim", "16", "--cpu", "--workers", "0",
+              "--validation-share", "0", "--infer-sizes", "64"]
+    trained = {}
+    for name, more in (("recipe", []), ("cells", ["--cell-loss", "1"])):
+        assert train_main([*common, *more, "--out", str(tmp_path / name)]) == 0
+        info = CheckpointInfo.read(tmp_path / name / "model.safetensors")
+        assert info.training["cell_loss"] == ("1.0" if more else "None")
+        trained[name] = info.training["history"][0]["loss"]
+    # The same batches and start, plus a loss that is never zero.
+    assert np.isfinite(trained["cells"]) and trained["cells"] > trained["recipe"]
+    with pytest.raises(SystemExit):
+        train_main([*common, "--cell-loss", "1", "--loss", "multi-similarity",
+                    "--out", str(tmp_path / "refused")])
+    assert "--cell-loss scores photos as the gallery-score loss does" in capsys.readouterr().err
 
 
 def test_several_sides_without_validation_groups_to_choose_on_are_refused(
