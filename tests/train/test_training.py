@@ -360,14 +360,19 @@ def test_the_shipped_model_trains_on_every_photo_at_the_side_given(tmp_path: Pat
     assert info.input_size == 80 and FineTunedEmbedder(out / "model.safetensors").input_size == 80
 
 
+def one_epoch_at_64px(index: Path) -> list[str]:
+    """A one-epoch run on a synthetic index, nothing held for validation: variants of the
+    recipe are compared on it from the same start and batches."""
+    return ["--index", str(index), "--epochs", "1", "--batch-size", "8", "--m-per-class", "2",
+            "--size", "64", "--dim", "16", "--cpu", "--workers", "0",
+            "--validation-share", "0", "--infer-sizes", "64"]
+
+
 def test_a_bf16_autocast_run_trains_and_records_it(tmp_path: Path) -> None:
     """``--autocast bf16`` (CPU training about 1.8x a step faster) runs the forward pass in
     bf16: finite losses, f32 weights, other weights than the f32 run's, and the checkpoint
     says how it was trained."""
-    index = synthetic_index(tmp_path)
-    common = ["--index", str(index), "--epochs", "1", "--batch-size", "8", "--m-per-class", "2",
-              "--size", "64", "--dim", "16", "--cpu", "--workers", "0",
-              "--validation-share", "0", "--infer-sizes", "64"]
+    common = one_epoch_at_64px(synthetic_index(tmp_path))
     trained = {}
     for name, more in (("f32", []), ("bf16", ["--autocast", "bf16"])):
         assert train_main([*common, *more, "--out", str(tmp_path / name)]) == 0
@@ -384,10 +389,7 @@ def test_a_bf16_autocast_run_trains_and_records_it(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_run_with_the_cell_loss_trains_the_cells_and_records_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    index = synthetic_index(tmp_path)
-    common = ["--index", str(index), "--epochs", "1", "--batch-size", "8", "--m-per-class", "2",
-              "--size", "64", "--dim", "16", "--cpu", "--workers", "0",
-              "--validation-share", "0", "--infer-sizes", "64"]
+    common = one_epoch_at_64px(synthetic_index(tmp_path))
     trained = {}
     for name, more in (("recipe", []), ("cells", ["--cell-loss", "1"])):
         assert train_main([*common, *more, "--out", str(tmp_path / name)]) == 0
@@ -423,10 +425,7 @@ def test_photos_augmented_on_the_training_device_train_as_the_loaders_do(tmp_pat
     """``--augment-on device`` (what a GPU run does by default) hands the loop raw photos and
     augments each on the device: the same steps, the same checkpoint, recorded as such. Here
     the device is the CPU; the GPU run is the same code with tensors elsewhere."""
-    index = synthetic_index(tmp_path)
-    common = ["--index", str(index), "--epochs", "1", "--batch-size", "8", "--m-per-class", "2",
-              "--size", "64", "--dim", "16", "--cpu", "--workers", "0",
-              "--validation-share", "0", "--infer-sizes", "64"]
+    common = one_epoch_at_64px(synthetic_index(tmp_path))
     imagenet = EmbeddingNet.from_imagenet(weights.require(weights.IMAGENET_MOBILENET_V2))
     start = torch.nn.utils.parameters_to_vector(imagenet.features.parameters())
     for where in ("workers", "device"):
