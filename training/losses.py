@@ -48,11 +48,7 @@ class GalleryScoreLoss(nn.Module):
     def forward(self, embeddings: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         wrongness = self.wrongness(embeddings, indices)
         self.remember(embeddings.detach(), indices)
-        known = torch.isfinite(wrongness)
-        if not known.any():
-            return embeddings.sum() * 0.0  # keeps the graph (and DDP's reducer) whole
-        gap = wrongness[known] + self.margin
-        return nn.functional.softplus(self.scale * gap).mean() / self.scale
+        return _soft_margin(wrongness, self.margin, self.scale, embeddings)
 
     def wrongness(self, embeddings: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         """``s_other - s_same`` per photo: the counterfeit score a gallery of the memory would
@@ -105,12 +101,8 @@ class CellScoreLoss(nn.Module):
         self.margin, self.scale = margin, scale
 
     def forward(self, feature_map: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        wrongness = self.wrongness(feature_map, indices)
-        known = torch.isfinite(wrongness)
-        if not known.any():
-            return feature_map.sum() * 0.0
-        gap = wrongness[known] + self.margin
-        return nn.functional.softplus(self.scale * gap).mean() / self.scale
+        return _soft_margin(self.wrongness(feature_map, indices), self.margin, self.scale,
+                            feature_map)
 
     def wrongness(self, feature_map: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         """Per photo, the mean over its cells of (best fake cell - best genuine cell) among the
@@ -134,6 +126,17 @@ class CellScoreLoss(nn.Module):
             contrast = (fake_best - genuine_best).mean(dim=1)
             out[rows] = torch.where(is_fake[rows], -contrast, contrast)
         return out.where(out.isfinite(), float("nan"))
+
+
+def _soft_margin(wrongness: torch.Tensor, margin: float, scale: float,
+                 inputs: torch.Tensor) -> torch.Tensor:
+    """``softplus(scale * (wrongness + margin)) / scale`` averaged over the photos that have a
+    wrongness (NaN: the batch or memory lacks a label of their product); with none, a zero
+    still tied to ``inputs``, which keeps the graph (and DDP's reducer) whole."""
+    known = torch.isfinite(wrongness)
+    if not known.any():
+        return inputs.sum() * 0.0
+    return nn.functional.softplus(scale * (wrongness[known] + margin)).mean() / scale
 
 
 def _top_k_mean(sims: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:

@@ -227,9 +227,8 @@ class _Trainable(torch.nn.Module):
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pooled features, the head's output and the last feature map (the cells)."""
-        last = self.net.features[PATCH_STAGE:](images if self.from_stem
-                                               else self.net.stem(images))
-        pooled = last.mean(dim=(2, 3))  # as EmbeddingNet.pooled
+        last = self.net.last_map(images if self.from_stem else self.net.stem(images))
+        pooled = self.net.pool(last)
         return pooled, self.net.head(pooled), last
 
 

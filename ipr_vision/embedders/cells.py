@@ -22,7 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..core.cells import CellLayout
-from .mobilenet import PATCH_STAGE, normalise
+from .mobilenet import normalise
 from .weights import sha256_file
 
 if TYPE_CHECKING:
@@ -66,8 +66,8 @@ class CellsAndVector(torch.nn.Module):
 
     def forward(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         stem = self.net.stem(batch)
-        last = self.net.features[PATCH_STAGE:](stem)
-        vector = self.net.from_pooled(last.mean(dim=(2, 3)))
+        last = self.net.last_map(stem)
+        vector = self.net.from_pooled(self.net.pool(last))
         local = torch.nn.functional.avg_pool2d(stem, 3, stride=1, padding=1)
         local = torch.nn.functional.avg_pool2d(local, STEM_POOL)
         cells = torch.cat([self.project(last), local], dim=1)

@@ -68,9 +68,17 @@ class EmbeddingNet(nn.Module):
         """Stride-16 features: what the heat maps read, and what training may freeze."""
         return self.features[:PATCH_STAGE](images)
 
+    def last_map(self, stem_features: torch.Tensor) -> torch.Tensor:
+        """The rest of the backbone: the last feature map, whose cells galleries re-rank by."""
+        return self.features[PATCH_STAGE:](stem_features)
+
+    @staticmethod
+    def pool(last_map: torch.Tensor) -> torch.Tensor:
+        """The last feature map averaged over its cells: 1280 numbers per photo."""
+        return last_map.mean(dim=(2, 3))
+
     def pooled(self, stem_features: torch.Tensor) -> torch.Tensor:
-        """The rest of the backbone, average pooled: 1280 numbers per photo."""
-        return self.features[PATCH_STAGE:](stem_features).mean(dim=(2, 3))
+        return self.pool(self.last_map(stem_features))
 
     def from_stem(self, stem_features: torch.Tensor) -> torch.Tensor:
         return self.from_pooled(self.pooled(stem_features))

@@ -91,7 +91,6 @@ def test_int8_runs_by_default_or_where_asked_under_its_own_id_close_to_f32(
     np.testing.assert_allclose(plain.embed(images), vectors, atol=1e-6)
 
 
-
 def test_a_gallery_embedded_in_f32_is_embedded_once_more_in_int8_and_keeps_both(
         int8_model: Path, nike_dir: Path, tmp_path: Path) -> None:
     """The upgrade to int8 as the default: a gallery built in f32 gets int8 vectors and cells
@@ -117,6 +116,7 @@ def test_a_gallery_embedded_in_f32_is_embedded_once_more_in_int8_and_keeps_both(
             model: 36 for model in (f32.model_id, f32.cells_id, int8.model_id, int8.cells_id)}
     with Gallery(tmp_path / "upgraded", embedder=f32) as gallery:
         assert gallery.stale_embeddings() == {}
+
 
 def test_an_int8_file_made_for_other_weights_or_axes_is_refused(
         int8_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
