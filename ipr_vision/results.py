@@ -141,6 +141,18 @@ class Evaluation:
     #: The raw score behind each p_counterfeit, which breaks its ties (isotonic steps, the
     #: clip at 0.01 / 0.99): figures pooled over several evaluations rank photos by both.
     score: list[float | None] = field(default_factory=list, repr=False)
+    #: Each inspected photo's path as the index gave it, and the verdict it got: which photos
+    #: were judged wrongly is what a right holder reviews after the figures.
+    photo: list[str] = field(default_factory=list, repr=False)
+    verdict: list[str] = field(default_factory=list, repr=False)
+
+    def wrong(self) -> dict[str, list[str]]:
+        """The photos whose verdict contradicts their label: genuine ones called counterfeit
+        and fakes called genuine ("can't tell" is no error)."""
+        pairs = list(zip(self.photo, self.is_fake, self.verdict, strict=True))
+        return {"genuine_flagged": [p for p, fake, v in pairs
+                                    if not fake and v == Verdict.COUNTERFEIT],
+                "fake_cleared": [p for p, fake, v in pairs if fake and v == Verdict.GENUINE]}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -119,6 +119,28 @@ def fold_figures(evaluation: Evaluation, queries: list[LabelledPhoto]) -> dict[s
             "fake_cleared": evaluation.fake_cleared}
 
 
+#: The columns of ``photos.csv``: which photo each model judged how, in which fold.
+PHOTO_COLUMNS = ("model", "fold", "photo", "photo_group", "product", "label", "verdict",
+                 "p_counterfeit", "score")
+
+
+def photo_rows(fold: int, evaluation: Evaluation, queries: list[LabelledPhoto]
+               ) -> list[dict[str, object]]:
+    """One row per test photo of a fold: the photos behind a fold's figures (which genuine
+    photos broke the promise, which fakes were cleared), for review and for analyses that need
+    no checkpoint."""
+    # The evaluation read them back from an index in a temporary folder: the same files by
+    # another path.
+    if [Path(p).resolve() for p in evaluation.photo] != [i.source.resolve() for i in queries]:
+        raise ValueError("the evaluation's photos are not the fold's, in order")
+    return [{"fold": fold, "photo": str(item.source), "photo_group": group_key(item),
+             "product": item.product, "label": item.label, "verdict": verdict,
+             "p_counterfeit": p, "score": score}
+            for item, verdict, p, score in zip(queries, evaluation.verdict,
+                                               evaluation.p_counterfeit, evaluation.score,
+                                               strict=True)]
+
+
 def ranking_figures(is_fake: np.ndarray, ranks: np.ndarray) -> dict[str, float]:
     """:data:`BOOTSTRAPPED`: what a ranking of the photos is worth."""
     return {"auroc": auroc(is_fake, ranks),
@@ -227,6 +249,8 @@ class ModelResult:
     folds: list[dict[str, float | int]]
     parts: list[Pooled]
     resamples: int
+    #: Every test photo's verdict, score and probability, fold by fold (:func:`photo_rows`).
+    photos: list[dict[str, object]] = dataclasses.field(default_factory=list)
     #: A fine-tuned model's training photos and test photos, fold by fold
     #: (:mod:`training.trained_margin`); empty for frozen features.
     trained: list[FoldScores] = dataclasses.field(default_factory=list)
@@ -305,6 +329,7 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
             chosen_on = summary(evaluate(cached, references, validation, model.policy))
             row.update({f"validation_{k}": v for k, v in chosen_on.items()})
         cached.save()
+        result.photos.extend(photo_rows(fold, evaluation, queries))
         result.parts.append(Pooled())
         result.parts[-1].add(evaluation, queries)
         row.update(seconds=round(time.perf_counter() - tick, 1), embedded=cached.computed,

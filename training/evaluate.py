@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import sys
 import tempfile
@@ -421,6 +422,7 @@ def cross_validation(args: argparse.Namespace) -> int:
     """``--folds``: every model cross-validated, the table printed and written to JSON."""
     # Imported here: crossval builds on this module's galleries and model arguments.
     from .crossval import (
+        PHOTO_COLUMNS,
         SeenPhotosError,
         choose,
         cross_validate,
@@ -456,6 +458,12 @@ def cross_validation(args: argparse.Namespace) -> int:
         "models": {t: r.to_dict() for t, r in results.items()},
         "paired_with_first": differences(results)},
         indent=1, allow_nan=True))
+    with (args.out / "photos.csv").open("w", newline="") as sheet:
+        writer = csv.DictWriter(sheet, PHOTO_COLUMNS)
+        writer.writeheader()
+        for text, result in results.items():
+            if text != "chosen":  # its rows are the chosen models'
+                writer.writerows({"model": text, **row} for row in result.photos)
     print(report(results, args.folds, args.out), flush=True)
     if args.margin_for:
         result = results[args.model[0]]

@@ -39,6 +39,7 @@ def evaluate(items: list[LabelledPhoto], failed: list[Failure], inspect: Inspect
     groups (copies of one photo move together) within each product and label, ``resamples``
     times (0: none, for callers that pool evaluations and resample the pool)."""
     labels, verdicts, scores, products, calibrated_flags = [], [], [], [], []
+    photos: list[str] = []
     groups: list[str] = []
     strata: list[str] = []
     raw: list[float] = []
@@ -50,6 +51,7 @@ def evaluate(items: list[LabelledPhoto], failed: list[Failure], inspect: Inspect
             unreadable += 1
             continue
         labels.append(item.label == Label.FAKE)
+        photos.append(str(item.source))
         verdicts.append(suggestion.verdict)
         scores.append(np.nan if suggestion.p_counterfeit is None else suggestion.p_counterfeit)
         raw.append(np.nan if suggestion.score is None else suggestion.score)
@@ -83,4 +85,5 @@ def evaluate(items: list[LabelledPhoto], failed: list[Failure], inspect: Inspect
                       is_fake=is_fake.tolist(),
                       p_counterfeit=[None if np.isnan(v) else float(v) for v in p],
                       score=[None if np.isnan(v) else float(v) for v in raw],
+                      photo=photos, verdict=[str(v) for v in verdicts],
                       **verdict_figures(is_fake, shown, p, calibrated, ranks))

@@ -94,6 +94,31 @@ def test_evaluate_prints_the_figures(cli_gallery: str | Path, tmp_path: Path) ->
     assert "95 % intervals over the 8 photo groups" in printed and "auroc 1.000-1.000" in printed
 
 
+def test_evaluate_names_the_photos_it_judged_wrongly(cli_gallery: str | Path,
+                                                     tmp_path: Path) -> None:
+    # The same kind of photos as above, which the gallery judges rightly, two of them labelled
+    # the other way: exactly those two are named, each under the error it would be.
+    rows, swapped = ["path,label,product"], {"0.png": "fake", "3.png": "genuine"}
+    for i, (product, label) in enumerate([(p, lab) for p in ("boot", "bag")
+                                          for lab in ("genuine", "fake")] * 2):
+        synthetic_photo(product, label, 88_000 + i).save(tmp_path / f"{i}.png")
+        rows.append(f"{i}.png,{swapped.get(f'{i}.png', label)},{product}")
+    (tmp_path / "q.csv").write_text("\n".join(rows) + "\n")
+    data = json.loads(cli("evaluate", "--index", tmp_path / "q.csv", "--gallery", cli_gallery,
+                          "--brand", "acme", "--json").stdout)
+    assert [Path(photo).name for photo in data["photo"]] == [f"{i}.png" for i in range(8)]
+    verdicts = dict(zip((Path(p).name for p in data["photo"]), data["verdict"], strict=True))
+    assert verdicts["0.png"] == "genuine" and verdicts["3.png"] == "counterfeit"
+    assert data["fake_cleared"] == 1 / 4 and data["genuine_flagged"] == 1 / 4
+    printed = cli("evaluate", "--index", tmp_path / "q.csv", "--gallery", cli_gallery,
+                  "--brand", "acme").stdout
+    flagged = printed.split("genuine photos called counterfeit: ")[1].splitlines()
+    cleared = printed.split("fakes called genuine: ")[1].splitlines()
+    assert flagged[0] == "1" and Path(flagged[1].strip()).name == "3.png"
+    assert cleared[0] == "1" and Path(cleared[1].strip()).name == "0.png"
+    assert len(cleared) == 2  # nothing else listed
+
+
 def test_gallery_info_list_remove(cli_gallery: str | Path, tmp_path: Path) -> None:
     info = json.loads(cli("gallery", "info", "--gallery", cli_gallery, "--json").stdout)
     assert info["brands"]["acme"]["boot"] == {"genuine": 12, "fake": 12}

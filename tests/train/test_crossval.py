@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from collections import Counter
 from pathlib import Path
@@ -275,6 +276,19 @@ def test_evaluate_cross_validates_in_one_command(tmp_path: Path) -> None:
         validation = {m: models[m]["folds"][n]["validation_auroc"] for m in models if m != "chosen"}
         assert validation[row["model"]] == max(validation.values())
         assert row["auroc"] == models[row["model"]]["folds"][n]["auroc"]
+    # Every test photo once per model, with the verdict the fold's figures count.
+    with (out / "photos.csv").open() as sheet:
+        photos = list(csv.DictReader(sheet))
+    assert len(photos) == 2 * len(load_index(index))
+    mine = [row for row in photos if row["model"] == "imagenet@64"]
+    assert sorted(row["photo"] for row in mine) == sorted(str(i.source) for i in load_index(index))
+    for row in result["folds"]:
+        fold = [r for r in mine if r["fold"] == str(row["fold"])]
+        genuine = [r for r in fold if r["label"] == "genuine"]
+        flagged = sum(r["verdict"] == "counterfeit" for r in genuine) / len(genuine)
+        assert flagged == pytest.approx(row["genuine_flagged"])
+        assert sum(r["verdict"] == "inconclusive" for r in fold) / len(fold) == pytest.approx(
+            row["inconclusive"])
     cache = next((out / "embeddings").glob("*.npz"))
     stamp = cache.stat().st_mtime_ns
     assert evaluate_main(argv) == 0  # a re-run reads the vectors back: the same figures

@@ -166,6 +166,10 @@ def evaluate(args: argparse.Namespace) -> int:
               "product and label): " + "; ".join(
                   f"{name} {low:.3f}-{high:.3f}" for name, (low, high)
                   in evaluation.ci95.items()))
+    for kind, photos in evaluation.wrong().items():
+        said = "genuine photos called counterfeit" if kind == "genuine_flagged" else (
+            "fakes called genuine")
+        print(f"{said}: {len(photos)}" + "".join(f"\n  {photo}" for photo in photos))
     return 0
 
 
