@@ -75,13 +75,21 @@ def test_inspect_json_lines(cli_gallery: str | Path, tmp_path: Path) -> None:
     assert "broken.jpg" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_evaluate_prints_the_figures(cli_gallery: str | Path, tmp_path: Path) -> None:
+def labelled_queries(folder: Path, labelled_otherwise: frozenset[int] = frozenset()) -> Path:
+    """An index of 8 photos like the gallery's (two per product and label), numbered
+    ``0.png`` to ``7.png``; those in ``labelled_otherwise`` carry the other label."""
     rows = ["path,label,product"]
     for i, (product, label) in enumerate([(p, lab) for p in ("boot", "bag")
                                           for lab in ("genuine", "fake")] * 2):
-        synthetic_photo(product, label, 88_000 + i).save(tmp_path / f"{i}.png")
-        rows.append(f"{i}.png,{label},{product}")
-    (tmp_path / "q.csv").write_text("\n".join(rows) + "\n")
+        synthetic_photo(product, label, 88_000 + i).save(folder / f"{i}.png")
+        other = "fake" if label == "genuine" else "genuine"
+        rows.append(f"{i}.png,{other if i in labelled_otherwise else label},{product}")
+    (folder / "q.csv").write_text("\n".join(rows) + "\n")
+    return folder / "q.csv"
+
+
+def test_evaluate_prints_the_figures(cli_gallery: str | Path, tmp_path: Path) -> None:
+    labelled_queries(tmp_path)
     data = json.loads(cli("evaluate", "--index", tmp_path / "q.csv", "--gallery", cli_gallery,
                           "--brand", "acme", "--json").stdout)
     assert {"auroc", "accuracy", "fake_recall", "genuine_flagged", "inconclusive"} <= set(data)
@@ -98,12 +106,7 @@ def test_evaluate_names_the_photos_it_judged_wrongly(cli_gallery: str | Path,
                                                      tmp_path: Path) -> None:
     # The same kind of photos as above, which the gallery judges rightly, two of them labelled
     # the other way: exactly those two are named, each under the error it would be.
-    rows, swapped = ["path,label,product"], {"0.png": "fake", "3.png": "genuine"}
-    for i, (product, label) in enumerate([(p, lab) for p in ("boot", "bag")
-                                          for lab in ("genuine", "fake")] * 2):
-        synthetic_photo(product, label, 88_000 + i).save(tmp_path / f"{i}.png")
-        rows.append(f"{i}.png,{swapped.get(f'{i}.png', label)},{product}")
-    (tmp_path / "q.csv").write_text("\n".join(rows) + "\n")
+    labelled_queries(tmp_path, frozenset({0, 3}))  # 0 is genuine, 3 a fake
     data = json.loads(cli("evaluate", "--index", tmp_path / "q.csv", "--gallery", cli_gallery,
                           "--brand", "acme", "--json").stdout)
     assert [Path(photo).name for photo in data["photo"]] == [f"{i}.png" for i in range(8)]
