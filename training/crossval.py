@@ -43,11 +43,13 @@ import numpy as np
 from ipr_vision import Evaluation, Policy
 from ipr_vision.core.metrics import (
     auroc,
+    flag_threshold,
     group_bootstrap,
     recall_at_flag_rate,
     roc_curve,
     tie_broken_ranks,
 )
+from ipr_vision.core.scoring import clear_threshold
 from ipr_vision.embedders import weights
 from ipr_vision.embedders.finetuned import CheckpointInfo
 from ipr_vision.figures.plots import roc_plot
@@ -62,6 +64,8 @@ from .trained_margin import FoldScores
 #: What each fold reports, in the order tables show them.
 FIGURES = ("auroc", "fake_recall_at_1pct", "fake_recall_at_5pct", "genuine_flagged",
            "fake_recall", "fake_cleared", "inconclusive", "ece")
+#: Each fold also reports what its photos' ranking allows (:func:`inconclusive_floor`).
+REPORTED = (*FIGURES, "inconclusive_floor")
 #: The pooled figures given a bootstrap interval.
 BOOTSTRAPPED = ("auroc", "fake_recall_at_1pct", "fake_recall_at_5pct")
 #: Written in a model's path, names one checkpoint per fold.
@@ -111,12 +115,31 @@ def check_unseen(model: ModelArgument, fold: int, items: list[LabelledPhoto],
             + advice)
 
 
-def fold_figures(evaluation: Evaluation, queries: list[LabelledPhoto]) -> dict[str, float | int]:
+def fold_figures(evaluation: Evaluation, queries: list[LabelledPhoto], policy: Policy
+                 ) -> dict[str, float | int]:
     """A fold's figures: the evaluation's summary, with the operating point's outcome."""
     return {**summary(evaluation), "groups": len({group_key(i) for i in queries}),
             "genuine": evaluation.genuine, "fake": evaluation.fake,
             "genuine_flagged": evaluation.genuine_flagged, "fake_recall": evaluation.fake_recall,
-            "fake_cleared": evaluation.fake_cleared}
+            "fake_cleared": evaluation.fake_cleared,
+            "inconclusive_floor": inconclusive_floor(evaluation, policy)}
+
+
+def inconclusive_floor(evaluation: Evaluation, policy: Policy) -> float:
+    """The "can't tell" share were the operating point set on the test photos themselves
+    (flagging exactly ``max_genuine_flagged`` of them and clearing ``max_fake_cleared`` of the
+    fakes), which no gallery can do: what the model's ranking allows, apart from what an
+    honest calibration on a gallery's few unseen photos costs. Photos without a score count as
+    "can't tell"; those the quality gate refused are judged by their score here."""
+    is_fake = np.array(evaluation.is_fake, dtype=bool)
+    score = np.array([np.nan if s is None else s for s in evaluation.score], dtype=np.float64)
+    scored = np.isfinite(score)
+    genuine, fake = np.sort(score[scored & ~is_fake]), np.sort(score[scored & is_fake])
+    if not len(genuine) or not len(fake):
+        return float("nan")
+    flag = flag_threshold(genuine, policy.max_genuine_flagged)
+    clear = min(clear_threshold(fake, policy.max_fake_cleared), flag)
+    return float(np.mean(~(scored & ((score > flag) | (score < clear)))))
 
 
 #: The columns of ``photos.csv``: which photo each model judged how, in which fold.
@@ -266,13 +289,13 @@ class ModelResult:
 
     @property
     def mean(self) -> dict[str, float]:
-        return {k: float(np.nanmean(self._values(k))) for k in FIGURES}
+        return {k: float(np.nanmean(self._values(k))) for k in REPORTED}
 
     @property
     def sd(self) -> dict[str, float]:
         """Over folds (ddof 1): how much a figure moves from one set of photos to another."""
         return {k: float(np.nanstd(self._values(k), ddof=1))
-                if np.isfinite(self._values(k)).sum() > 1 else float("nan") for k in FIGURES}
+                if np.isfinite(self._values(k)).sum() > 1 else float("nan") for k in REPORTED}
 
     def _values(self, key: str) -> np.ndarray:
         return np.array([row[key] for row in self.folds], dtype=np.float64)
@@ -323,7 +346,7 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
             evaluation = inspect_all(built, queries)
             if cached.trained_on:
                 result.trained.append(FoldScores.of(built.trained_on_scores(BRAND), evaluation))
-        row = {"fold": fold, **fold_figures(evaluation, queries)}
+        row = {"fold": fold, **fold_figures(evaluation, queries, model.policy)}
         if validation_share:
             references, validation = split(gallery, validation_share, seed)
             chosen_on = summary(evaluate(cached, references, validation, model.policy))
@@ -336,7 +359,7 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
                    embed_seconds=round(cached.seconds, 1))
         result.folds.append(row)
         result.model_ids.append(embedder.model_id)
-        print(f"  fold {fold}: " + ", ".join(f"{k} {row[k]:.3f}" for k in FIGURES)
+        print(f"  fold {fold}: " + ", ".join(f"{k} {row[k]:.3f}" for k in REPORTED)
               + f" ({row['seconds']} s, {cached.computed} photos embedded)", flush=True)
     return result
 
@@ -381,7 +404,7 @@ def report(results: dict[str, ModelResult], folds: int, out: Path) -> str:
     for text, result in results.items():
         mean, sd, pooled = result.mean, result.sd, dataclasses.asdict(result.pooled_figures)
         lines.append(f"{text}: " + ", ".join(f"{k} {mean[k]:.3f} +- {sd[k]:.3f}"
-                                             for k in FIGURES))
+                                             for k in REPORTED))
         lines.append("  pooled, 95 % interval over photo groups: " + ", ".join(
             f"{k} {pooled[k]:.3f} [{pooled['ci95'][k][0]:.3f}, {pooled['ci95'][k][1]:.3f}]"
             for k in BOOTSTRAPPED))

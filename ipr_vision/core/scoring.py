@@ -271,7 +271,7 @@ def calibrate(scores: np.ndarray, is_fake: np.ndarray, nearest: np.ndarray, mode
     method: str = "rank"
     params: tuple[np.ndarray, ...] = ()
     if mode == Mode.CONTRAST:
-        clear_below = min(_clear_threshold(fake, policy.max_fake_cleared), threshold)
+        clear_below = min(clear_threshold(fake, policy.max_fake_cleared), threshold)
         scores = np.concatenate([genuine, fake])
         labels = np.concatenate([np.zeros(len(genuine)), np.ones(len(fake))])
         enough = len(scores) >= policy.min_isotonic_scores
@@ -288,7 +288,7 @@ def calibrate(scores: np.ndarray, is_fake: np.ndarray, nearest: np.ndarray, mode
                        params)
 
 
-def _clear_threshold(fake_sorted: np.ndarray, max_cleared: float) -> float:
+def clear_threshold(fake_sorted: np.ndarray, max_cleared: float) -> float:
     """Largest bound below which at most ``max_cleared`` of the fake scores fall."""
     allowed = int(np.floor(max_cleared * len(fake_sorted)))
     return float(fake_sorted[allowed])

@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +16,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from ipr_vision import Evaluation, Policy
 from ipr_vision.core.metrics import group_bootstrap
 from ipr_vision.core.scoring import TrainedOnMargin
 from ipr_vision.embedders import weights
@@ -32,6 +34,7 @@ from training.crossval import (
     SeenPhotosError,
     check_unseen,
     for_fold,
+    inconclusive_floor,
     ranking_figures,
 )
 from training.data import fold_sides, folds_of, load_index
@@ -117,6 +120,30 @@ def test_a_paired_difference_tells_a_better_ranking_from_noise() -> None:
     assert partial["auroc"] == pytest.approx(gain["auroc"], abs=0.01)
     other_labels = Pooled(is_fake[::-1], list(common), [0.0] * 400, groups, strata, photos)
     assert other_labels.difference(baseline, 200) is None
+
+
+def scored(genuine: Sequence[float | None], fake: Sequence[float | None]) -> Evaluation:
+    """An evaluation of these scores, only its per-photo lists filled in."""
+    scores = [*genuine, *fake]
+    nan = float("nan")  # the figures play no part
+    return Evaluation(photos=len(scores), genuine=len(genuine), fake=len(fake), auroc=nan,
+                      ece=nan, accuracy=nan, fake_recall=nan, genuine_flagged=nan,
+                      fake_cleared=nan, inconclusive=nan, fake_recall_at_1pct=nan,
+                      fake_recall_at_5pct=nan, failed=0, model="m",
+                      is_fake=[False] * len(genuine) + [True] * len(fake), score=scores)
+
+
+def test_the_floor_of_cant_tell_is_what_the_ranking_itself_allows() -> None:
+    genuine = [n / 100 for n in range(100)]
+    # Apart: at the test photos' own thresholds only the genuine photo on the threshold
+    # itself is left between them.
+    assert inconclusive_floor(scored(genuine, [2 + n / 100 for n in range(100)]),
+                              Policy()) == pytest.approx(1 / 200)
+    # Alike: flagging 1 % of genuines and clearing 5 % of fakes leaves nearly all between.
+    assert inconclusive_floor(scored(genuine, genuine), Policy()) == pytest.approx(0.94)
+    # A photo without a score cannot be told either way.
+    assert inconclusive_floor(scored([*genuine, None], [2 + n / 100 for n in range(100)]),
+                              Policy()) == pytest.approx(2 / 201)
 
 
 def test_a_checkpoint_is_refused_on_folds_it_has_seen(tmp_path: Path) -> None:
