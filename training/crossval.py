@@ -151,11 +151,8 @@ def photo_rows(fold: int, evaluation: Evaluation, queries: list[LabelledPhoto]
                ) -> list[dict[str, object]]:
     """One row per test photo of a fold: the photos behind a fold's figures (which genuine
     photos broke the promise, which fakes were cleared), for review and for analyses that need
-    no checkpoint."""
-    # The evaluation read them back from an index in a temporary folder: the same files by
-    # another path.
-    if [Path(p).resolve() for p in evaluation.photo] != [i.source.resolve() for i in queries]:
-        raise ValueError("the evaluation's photos are not the fold's, in order")
+    no checkpoint. The evaluation inspected ``queries`` in order (:meth:`Pooled.add` checks
+    that none was skipped)."""
     return [{"fold": fold, "photo": str(item.source), "photo_group": group_key(item),
              "product": item.product, "label": item.label, "verdict": verdict,
              "p_counterfeit": p, "score": score}
@@ -352,9 +349,9 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
             chosen_on = summary(evaluate(cached, references, validation, model.policy))
             row.update({f"validation_{k}": v for k, v in chosen_on.items()})
         cached.save()
-        result.photos.extend(photo_rows(fold, evaluation, queries))
         result.parts.append(Pooled())
         result.parts[-1].add(evaluation, queries)
+        result.photos.extend(photo_rows(fold, evaluation, queries))
         row.update(seconds=round(time.perf_counter() - tick, 1), embedded=cached.computed,
                    embed_seconds=round(cached.seconds, 1))
         result.folds.append(row)

@@ -461,9 +461,8 @@ def cross_validation(args: argparse.Namespace) -> int:
     with (args.out / "photos.csv").open("w", newline="") as sheet:
         writer = csv.DictWriter(sheet, PHOTO_COLUMNS)
         writer.writeheader()
-        for text, result in results.items():
-            if text != "chosen":  # its rows are the chosen models'
-                writer.writerows({"model": text, **row} for row in result.photos)
+        for text, result in results.items():  # "chosen" has none: its rows are the models'
+            writer.writerows({"model": text, **row} for row in result.photos)
     print(report(results, args.folds, args.out), flush=True)
     if args.margin_for:
         result = results[args.model[0]]
