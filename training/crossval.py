@@ -50,9 +50,10 @@ from ipr_vision.core.metrics import (
     tie_broken_ranks,
 )
 from ipr_vision.core.scoring import clear_threshold
-from ipr_vision.embedders import weights
+from ipr_vision.embedders import Embedder, weights
 from ipr_vision.embedders.finetuned import CheckpointInfo
 from ipr_vision.figures.plots import roc_plot
+from ipr_vision.gallery import evaluator
 from ipr_vision.intake.labelled import LabelledPhoto, group_key, stratum
 
 from . import trained_margin
@@ -317,15 +318,38 @@ class ModelResult:
                 "trained_on_margin": self.trained_on_margin}
 
 
+def cross_fitted(embedder: Embedder, gallery: list[LabelledPhoto],
+                 queries: list[LabelledPhoto], policy: Policy, seed: int) -> Evaluation:
+    """A fold's photos judged by galleries that also hold half of them as new references.
+
+    The fold's photo groups are dealt in two halves (by photo group, stratified by product and
+    label, as folds are), and each half is inspected by a gallery of the other folds plus the
+    other half. No photo is judged by a gallery holding its own group, and the ranking is the
+    same model's; what changes is that a fold checkpoint's gallery calibrates on about twice
+    as many photos the model never trained on (its validation groups and the other half). So
+    set against the plain fold, it measures what more new photos in a right holder's gallery
+    would buy, and how much of a fold's "can't tell" the calibration's small sample costs."""
+    first, second = split(queries, 0.5, seed)
+    in_first = {group_key(item) for item in first}
+    with built_gallery(embedder, gallery + second, policy) as judges_first, \
+            built_gallery(embedder, gallery + first, policy) as judges_second:
+        return evaluator.evaluate(
+            queries, [], lambda item: (judges_first if group_key(item) in in_first
+                                       else judges_second).inspect(
+                item.source, brand=BRAND, product=item.product),
+            judges_first.model_for(BRAND).model_id, resamples=0)
+
+
 def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int, seed: int,
                    out: Path, resamples: int = 2000, validation_share: float = 0.0,
-                   only: list[int] | None = None) -> ModelResult:
+                   only: list[int] | None = None, cross_fit: bool = False) -> ModelResult:
     """One model's figures over ``folds`` folds (``only`` some of them: a screening run, or
     the folds trained so far); ``out`` keeps its vectors between runs.
 
     With ``validation_share``, each fold's training side is also split by photo group (as
     ``training.train`` splits it, same seed) and its validation groups scored against the rest,
-    the figures that may choose between models (:func:`choose`) without the test fold.
+    the figures that may choose between models (:func:`choose`) without the test fold. With
+    ``cross_fit``, each fold's photos are judged by :func:`cross_fitted` galleries instead.
     """
     fold_of = folds_of(items, folds, seed)
     sha256 = [] if model.is_frozen else [weights.sha256_file(i.source) for i in items]
@@ -339,10 +363,14 @@ def cross_validate(items: list[LabelledPhoto], model: ModelArgument, folds: int,
         check_unseen(this, fold, items, sha256, {group_key(i) for i in queries})
         embedder = this.embedder() if shared is None else shared
         cached = CachedEmbedder(embedder, cache_path(out / "embeddings", embedder.model_id))
-        with built_gallery(cached, gallery, model.policy) as built:
-            evaluation = inspect_all(built, queries)
-            if cached.trained_on:
-                result.trained.append(FoldScores.of(built.trained_on_scores(BRAND), evaluation))
+        if cross_fit:
+            evaluation = cross_fitted(cached, gallery, queries, model.policy, seed)
+        else:
+            with built_gallery(cached, gallery, model.policy) as built:
+                evaluation = inspect_all(built, queries)
+                if cached.trained_on:
+                    result.trained.append(FoldScores.of(built.trained_on_scores(BRAND),
+                                                        evaluation))
         row = {"fold": fold, **fold_figures(evaluation, queries, model.policy)}
         if validation_share:
             references, validation = split(gallery, validation_share, seed)

@@ -34,6 +34,10 @@ then named per fold, ``--model 'runs/cv/fold{fold}/model.safetensors'``, each tr
 
     python -m training.evaluate --index ../shared/datasets/nike_af1_j1/index.csv --folds 5 \\
         --model imagenet --model imagenet@320 --out reports/cv
+
+``--cross-fit`` judges each half of a fold's photo groups by a gallery that also holds the
+other half (:func:`training.crossval.cross_fitted`): set against the plain run, what twice as
+many new photos to calibrate on would buy.
 """
 
 from __future__ import annotations
@@ -365,6 +369,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calibration-share", type=float, default=0.0,
                         help="move this share of the query groups into the gallery, so the "
                         "brand is calibrated on photos the model never trained on")
+    parser.add_argument("--cross-fit", action="store_true",
+                        help="with --folds: each fold's photo groups are dealt in two halves, "
+                        "each judged by a gallery that also holds the other half, so about "
+                        "twice as many photos the model never trained on set the operating "
+                        "point: what more new photos in a gallery would buy")
     parser.add_argument("--margin-for", type=Path, metavar="WEIGHTS",
                         help="with --folds, the first --model naming fine-tuned fold "
                         "checkpoints: write the training photos' margin its folds measured "
@@ -374,6 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.margin_for and not args.folds:
         parser.error("--margin-for needs --folds (the first --model's fold checkpoints)")
+    if args.cross_fit and (not args.folds or args.margin_for):
+        parser.error("--cross-fit needs --folds, and no --margin-for (the trained-on margin is "
+                     "measured against galleries of the other folds alone)")
     if args.margin_for and not args.margin_for.is_file():
         parser.error(f"--margin-for: no weights at {args.margin_for}")
     if args.folds:
@@ -446,7 +458,7 @@ def cross_validation(args: argparse.Namespace) -> int:
             results[text] = cross_validate(items, model, args.folds, args.split_seed, args.out,
                                            args.resamples,
                                            args.validation_share if args.choose else 0.0,
-                                           args.fold)
+                                           args.fold, args.cross_fit)
         except SeenPhotosError as error:
             print(f"refused: {error}", file=sys.stderr)
             return 2

@@ -33,11 +33,12 @@ from training.crossval import (
     Pooled,
     SeenPhotosError,
     check_unseen,
+    cross_fitted,
     for_fold,
     inconclusive_floor,
     ranking_figures,
 )
-from training.data import fold_sides, folds_of, load_index
+from training.data import fold_sides, folds_of, load_index, split
 from training.embedding_cache import CachedEmbedder
 from training.evaluate import ModelArgument, evaluate
 from training.evaluate import main as evaluate_main
@@ -260,6 +261,30 @@ def test_a_policy_setting_reaches_every_folds_galleries_on_the_same_vectors(
                                                          for row in default["folds"]]
     assert all(row["embedded"] == 0 for row in lenient["folds"])
     assert lenient["mean"]["genuine_flagged"] > default["mean"]["genuine_flagged"]
+
+
+def test_cross_fitting_judges_each_half_of_a_fold_by_a_gallery_holding_the_other(
+        tmp_path: Path) -> None:
+    """Each photo is judged as the gallery of the other folds plus the other half of its fold
+    judges it, never by one that holds its own photo group (which would find its copies)."""
+    index = synthetic_index(tmp_path, per_cell=24)
+    items = load_index(index)
+    gallery, queries = fold_sides(items, 3, 0, seed=0)
+    model = CachedEmbedder(MobileNetV2Embedder(input_size=64), tmp_path / "vectors.npz")
+    crossed = cross_fitted(model, gallery, queries, Policy(), seed=0)
+    assert crossed.photo == [str(i.source) for i in queries]  # every photo, in order
+    first, second = split(queries, 0.5, seed=0)
+    assert {group_key(i) for i in first}.isdisjoint({group_key(i) for i in second})
+    for judged, other in ((first, second), (second, first)):
+        alone = evaluate(model, gallery + other, judged)
+        by_photo = {Path(p).resolve(): s for p, s in zip(crossed.photo, crossed.score,
+                                                         strict=True)}
+        assert [by_photo[Path(p).resolve()] for p in alone.photo] == pytest.approx(alone.score)
+        plain = evaluate(model, gallery, judged)  # the other half does change the judges
+        assert plain.score != pytest.approx(alone.score)
+    with pytest.raises(SystemExit):  # a fold's own halves exist only under --folds
+        evaluate_main(["--index", str(index), "--split", str(tmp_path / "split.json"),
+                       "--model", "imagenet@64", "--out", str(tmp_path / "x"), "--cross-fit"])
 
 
 def test_cached_vectors_are_the_models_and_are_computed_once(tmp_path: Path) -> None:
