@@ -275,10 +275,9 @@ def test_cross_fitting_judges_each_half_of_a_fold_by_a_gallery_holding_the_other
     assert crossed.photo == [str(i.source) for i in queries]  # every photo, in order
     first, second = split(queries, 0.5, seed=0)
     assert {group_key(i) for i in first}.isdisjoint({group_key(i) for i in second})
+    by_photo = {Path(p).resolve(): s for p, s in zip(crossed.photo, crossed.score, strict=True)}
     for judged, other in ((first, second), (second, first)):
         alone = evaluate(model, gallery + other, judged)
-        by_photo = {Path(p).resolve(): s for p, s in zip(crossed.photo, crossed.score,
-                                                         strict=True)}
         assert [by_photo[Path(p).resolve()] for p in alone.photo] == pytest.approx(alone.score)
         plain = evaluate(model, gallery, judged)  # the other half does change the judges
         assert plain.score != pytest.approx(alone.score)
